@@ -1,0 +1,466 @@
+/*
+ * cnikit native layer: the few things that truly need a syscall.
+ *
+ * - netlink sockets opened inside a given network namespace: the calling thread
+ *   enters the namespace only around socket(), then returns; the socket stays
+ *   bound to the namespace it was created in, so later requests need no switch;
+ * - blocking send/receive on such a socket (a plugin does a dozen requests, an
+ *   event loop would only add cost);
+ * - flock, and opening a file (a sysctl under /proc/sys/net) inside a netns;
+ * - creating and deleting named network namespaces the way `ip netns` does.
+ *
+ * Every failure throws an Error carrying errno, code (e.g. "ENOENT") and syscall.
+ * If returning to the original namespace fails the process aborts: carrying on
+ * in the wrong namespace would configure the wrong host.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+#define NETNS_RUN_DIR "/run/netns"
+
+static const char *errno_code(int err) {
+  switch (err) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENODEV: return "ENODEV";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case ENOBUFS: return "ENOBUFS";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTSUP: return "ENOTSUP";
+    default: return "EUNKNOWN";
+  }
+}
+
+/* Throws an Error with errno/code/syscall properties; returns NULL for convenience. */
+static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+  char msg[512];
+  if (path)
+    snprintf(msg, sizeof msg, "%s %s: %s", syscall, path, strerror(err));
+  else
+    snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(err));
+  napi_value message, error, value;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_int32(env, err, &value);
+  napi_set_named_property(env, error, "errno", value);
+  napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "code", value);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "syscall", value);
+  if (path) {
+    napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &value);
+    napi_set_named_property(env, error, "path", value);
+  }
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  for (size_t i = argc; i < want; i++) napi_get_undefined(env, &argv[i]);
+  return 1;
+}
+
+static int get_int(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+/* Copies a JS string into buf; returns 0 if v is not a string or does not fit. */
+static int get_str(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return 0;
+  return len < size - 1;
+}
+
+static int is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_undefined || t == napi_null;
+}
+
+static napi_value make_int(napi_env env, int64_t n) {
+  napi_value v;
+  napi_create_int64(env, n, &v);
+  return v;
+}
+
+/*
+ * A namespace target is null/undefined (stay where we are), an fd number, or a path.
+ * Resolves it to an fd we own (*owned=1) or the caller's fd (*owned=0); -1 means "none".
+ */
+static int open_target(napi_env env, napi_value target, int *fd, int *owned) {
+  char path[4096];
+  napi_valuetype t;
+  napi_typeof(env, target, &t);
+  *fd = -1;
+  *owned = 0;
+  if (t == napi_undefined || t == napi_null) return 1;
+  if (t == napi_number) {
+    int32_t n;
+    if (!get_int(env, target, &n)) return 0;
+    *fd = n;
+    return 1;
+  }
+  if (!get_str(env, target, path, sizeof path)) {
+    throw_type(env, "netns must be a path, an fd or null");
+    return 0;
+  }
+  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (*fd < 0) {
+    throw_errno(env, errno, "open", path);
+    return 0;
+  }
+  *owned = 1;
+  return 1;
+}
+
+/* Enters ns_fd on this thread, remembering the original netns in *orig. */
+static int enter_netns(napi_env env, int ns_fd, int *orig) {
+  *orig = -1;
+  if (ns_fd < 0) return 1;
+  *orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (*orig < 0) {
+    throw_errno(env, errno, "open", "/proc/thread-self/ns/net");
+    return 0;
+  }
+  if (setns(ns_fd, CLONE_NEWNET) < 0) {
+    int err = errno;
+    close(*orig);
+    *orig = -1;
+    throw_errno(env, err, "setns", NULL);
+    return 0;
+  }
+  return 1;
+}
+
+static void leave_netns(int orig) {
+  if (orig < 0) return;
+  if (setns(orig, CLONE_NEWNET) < 0) {
+    fprintf(stderr, "cnikit: cannot return to the original network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(orig);
+}
+
+/* netlinkOpen(netns: string|number|null, protocol: number): fd */
+static napi_value netlink_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t protocol = NETLINK_ROUTE;
+  int ns_fd, owned, orig, fd, err = 0;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!is_nullish(env, argv[1]) && !get_int(env, argv[1], &protocol))
+    return throw_type(env, "protocol must be a number");
+  if (!open_target(env, argv[0], &ns_fd, &owned)) return NULL;
+  if (!enter_netns(env, ns_fd, &orig)) {
+    if (owned) close(ns_fd);
+    return NULL;
+  }
+  fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) err = errno;
+  leave_netns(orig);
+  if (owned) close(ns_fd);
+  if (fd < 0) return throw_errno(env, err, "socket", NULL);
+
+  struct sockaddr_nl local = {.nl_family = AF_NETLINK};
+  if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) {
+    err = errno;
+    close(fd);
+    return throw_errno(env, err, "bind", NULL);
+  }
+  int one = 1;
+  /* Extended acks carry the kernel's reason text; capped acks keep error replies small. */
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  int rcvbuf = 1 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  return make_int(env, fd);
+}
+
+/* netlinkSend(fd, buffer): bytes sent, to the kernel (port 0). */
+static napi_value netlink_send(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd;
+  void *data;
+  size_t len;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
+  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok)
+    return throw_type(env, "data must be a Buffer");
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  ssize_t n;
+  do {
+    n = sendto(fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, errno, "sendto", NULL);
+  return make_int(env, n);
+}
+
+/* netlinkRecv(fd): Buffer with one datagram (may hold several messages); blocks. */
+static napi_value netlink_recv(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  int32_t fd;
+  char probe;
+  ssize_t size, n;
+  void *data;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
+  /* MSG_PEEK|MSG_TRUNC returns the real datagram length, so one read never truncates. */
+  do {
+    size = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC);
+  } while (size < 0 && errno == EINTR);
+  if (size < 0) return throw_errno(env, errno, "recv", NULL);
+  if (napi_create_buffer(env, (size_t)(size > 0 ? size : 1), &data, &result) != napi_ok) return NULL;
+  do {
+    n = recv(fd, data, (size_t)(size > 0 ? size : 1), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, errno, "recv", NULL);
+  if (n < size) {
+    napi_value sliced;
+    napi_create_buffer_copy(env, (size_t)n, data, NULL, &sliced);
+    return sliced;
+  }
+  return result;
+}
+
+/* close(fd) */
+static napi_value fd_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
+  if (close(fd) < 0) return throw_errno(env, errno, "close", NULL);
+  return NULL;
+}
+
+/* flock(fd, operation): LOCK_SH=1, LOCK_EX=2, LOCK_NB=4, LOCK_UN=8. Blocking unless LOCK_NB. */
+static napi_value fd_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, op;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &op))
+    return throw_type(env, "flock(fd, operation) takes two numbers");
+  int r;
+  do {
+    r = flock(fd, op);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, errno, "flock", NULL);
+  return NULL;
+}
+
+/*
+ * openAt(netns, path, flags): fd of a file opened while this thread is inside netns.
+ * /proc/sys/net resolves against the opener's namespace at open time, so a sysctl
+ * file opened this way keeps pointing at that namespace for later writes.
+ */
+static napi_value open_in_netns(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  char path[4096];
+  int32_t flags;
+  int ns_fd, owned, orig, fd, err = 0;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!get_str(env, argv[1], path, sizeof path)) return throw_type(env, "path must be a string");
+  if (!get_int(env, argv[2], &flags)) return throw_type(env, "flags must be a number");
+  if (!open_target(env, argv[0], &ns_fd, &owned)) return NULL;
+  if (!enter_netns(env, ns_fd, &orig)) {
+    if (owned) close(ns_fd);
+    return NULL;
+  }
+  fd = open(path, flags | O_CLOEXEC);
+  if (fd < 0) err = errno;
+  leave_netns(orig);
+  if (owned) close(ns_fd);
+  if (fd < 0) return throw_errno(env, err, "open", path);
+  return make_int(env, fd);
+}
+
+/* Makes /run/netns a shared mount point so namespace mounts propagate, as `ip netns` does. */
+static int prepare_run_dir(napi_env env) {
+  if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) {
+    throw_errno(env, errno, "mkdir", NETNS_RUN_DIR);
+    return 0;
+  }
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0) return 1;
+    if (errno != EINVAL || attempt > 0) {
+      throw_errno(env, errno, "mount", NETNS_RUN_DIR);
+      return 0;
+    }
+    /* Not a mount point yet: bind it on itself, then retry making it shared. */
+    if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0) {
+      throw_errno(env, errno, "mount", NETNS_RUN_DIR);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* netnsCreate(name): path of a new named namespace under /run/netns. EEXIST if taken. */
+static napi_value netns_create(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  char name[256], path[512];
+  int orig, fd, err = 0;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_str(env, argv[0], name, sizeof name) || name[0] == 0 || strchr(name, '/') ||
+      strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return throw_type(env, "netns name must be a non-empty string without '/'");
+  if (!prepare_run_dir(env)) return NULL;
+  snprintf(path, sizeof path, "%s/%s", NETNS_RUN_DIR, name);
+  fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "open", path);
+  close(fd);
+
+  orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) {
+    err = errno;
+    unlink(path);
+    return throw_errno(env, err, "open", "/proc/thread-self/ns/net");
+  }
+  if (unshare(CLONE_NEWNET) < 0) {
+    err = errno;
+    close(orig);
+    unlink(path);
+    return throw_errno(env, err, "unshare", NULL);
+  }
+  if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0) err = errno;
+  leave_netns(orig);
+  if (err) {
+    unlink(path);
+    return throw_errno(env, err, "mount", path);
+  }
+  napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+/* netnsDelete(path): lazily unmounts and removes a named namespace; ENOENT if absent. */
+static napi_value netns_delete(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char path[4096];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_str(env, argv[0], path, sizeof path)) return throw_type(env, "path must be a string");
+  if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL) return throw_errno(env, errno, "umount2", path);
+  if (unlink(path) < 0) return throw_errno(env, errno, "unlink", path);
+  return NULL;
+}
+
+/*
+ * execInNetns(netns, argv[]): runs a program inside netns and returns its exit status
+ * (128+signal when killed). fork, setns in the child, execvp; the parent waits.
+ */
+static napi_value exec_in_netns(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t count;
+  int ns_fd, owned;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0 || count > 255)
+    return throw_type(env, "argv must be a non-empty array of strings");
+  char **args = calloc(count + 1, sizeof(char *));
+  if (!args) return throw_errno(env, ENOMEM, "calloc", NULL);
+  napi_value result = NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    size_t len;
+    napi_get_element(env, argv[1], i, &item);
+    if (napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok) {
+      throw_type(env, "argv must be a non-empty array of strings");
+      goto out;
+    }
+    args[i] = malloc(len + 1);
+    if (!args[i]) { throw_errno(env, ENOMEM, "malloc", NULL); goto out; }
+    napi_get_value_string_utf8(env, item, args[i], len + 1, &len);
+  }
+  if (!open_target(env, argv[0], &ns_fd, &owned)) goto out;
+  pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    if (owned) close(ns_fd);
+    throw_errno(env, err, "fork", NULL);
+    goto out;
+  }
+  if (pid == 0) {
+    if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) {
+      fprintf(stderr, "cnikit: setns: %s\n", strerror(errno));
+      _exit(126);
+    }
+    execvp(args[0], args);
+    fprintf(stderr, "cnikit: %s: %s\n", args[0], strerror(errno));
+    _exit(127);
+  }
+  if (owned) close(ns_fd);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) { throw_errno(env, errno, "waitpid", NULL); goto out; }
+  }
+  result = make_int(env, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+out:
+  for (uint32_t i = 0; i < count; i++) free(args[i]);
+  free(args);
+  return result;
+}
+
+#define EXPORT(name, fn)                                                   \
+  do {                                                                     \
+    napi_value f;                                                          \
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);       \
+    napi_set_named_property(env, exports, name, f);                        \
+  } while (0)
+
+static napi_value init(napi_env env, napi_value exports) {
+  EXPORT("netlinkOpen", netlink_open);
+  EXPORT("netlinkSend", netlink_send);
+  EXPORT("netlinkRecv", netlink_recv);
+  EXPORT("close", fd_close);
+  EXPORT("flock", fd_flock);
+  EXPORT("openAt", open_in_netns);
+  EXPORT("netnsCreate", netns_create);
+  EXPORT("netnsDelete", netns_delete);
+  EXPORT("execInNetns", exec_in_netns);
+  return exports;
+}
+
+NAPI_MODULE(cnikit_native, init)

@@ -1,0 +1,5 @@
+import { placeholderMain } from "../../src/cni/placeholder";
+
+export function main(): void {
+  placeholderMain("veth");
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds everything offline: type-check, native addon from local headers, the JS for
+# node, and the single compiled executable with its plugin links.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bin=node_modules/.bin
+[ -x "$bin/tsc" ] || { echo "run 'npm ci' first" >&2; exit 1; }
+
+# Native addon: plain cc against node-api-headers, no node-gyp header download.
+mkdir -p native/build
+cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter \
+  -I node_modules/node-api-headers/include \
+  -o native/build/cnikit.node native/cnikit_native.c
+
+# Standalone validators: schemas are compiled here, never at plugin start-up.
+node scripts/compile-schemas.js
+
+"$bin/tsc" -p tsconfig.json --noEmit
+rm -rf dist/js
+"$bin/tsc" -p tsconfig.build.json
+mkdir -p dist/js/native/build
+cp native/build/cnikit.node dist/js/native/build/
+
+mkdir -p dist/bin
+"$bin/bun" build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+  --outfile dist/bin/cnikit src/main.ts >/dev/null
+# Fallback for hosts whose $TMPDIR is noexec (Bun cannot extract the embedded addon there).
+cp native/build/cnikit.node dist/bin/cnikit.node
+for plugin in bridge veth vxlan-overlay host-local; do
+  ln -sfn cnikit "dist/bin/$plugin"
+done
+echo "built dist/bin/cnikit (+ bridge, veth, vxlan-overlay, host-local)"

@@ -1,0 +1,34 @@
+// The one executable: `bridge`, `veth`, `vxlan-overlay` and `host-local` are links
+// to it, and it becomes the program it was started as. Each branch loads only its
+// own module, so a plugin never pays for the CLI or for the other plugins.
+import * as path from "node:path";
+
+/** The name this process was started as: argv0 for the compiled executable, the script for node. */
+export function invocationName(): string {
+  const override = process.env.CNIKIT_AS;
+  if (override) return override;
+  const argv0 = path.basename(process.argv0);
+  if (argv0 !== "node" && argv0 !== "bun") return argv0;
+  return path.basename(process.argv[1] ?? "cnikit").replace(/\.(js|ts)$/, "");
+}
+
+function main(): void {
+  switch (invocationName()) {
+    case "bridge":
+      require("../plugins/bridge/main").main();
+      return;
+    case "veth":
+      require("../plugins/veth/main").main();
+      return;
+    case "vxlan-overlay":
+      require("../plugins/vxlan-overlay/main").main();
+      return;
+    case "host-local":
+      require("../ipam/host-local/main").main();
+      return;
+    default:
+      require("./cli/main").main();
+  }
+}
+
+main();
