@@ -21,6 +21,10 @@ rm -rf dist/js
 "$bin/tsc" -p tsconfig.build.json
 mkdir -p dist/js/native/build
 cp native/build/cnikit.node dist/js/native/build/
+# tsc emits only .ts sources; the generated validators ride along as they are.
+find plugins ipam -name '*.validate.js' | while read -r validator; do
+  cp "$validator" "dist/js/$validator"
+done
 
 mkdir -p dist/bin
 "$bin/bun" build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig \

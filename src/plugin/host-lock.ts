@@ -1,0 +1,26 @@
+// Shared host objects (a bridge, a VTEP and its FDB) are changed under a per-object
+// flock, because runtimes run plugins in parallel. The lock is scoped to the network
+// namespace the plugin runs in (its inode), so labs with many "hosts" on one machine
+// do not serialise on each other. A process killed while holding a flock releases it
+// automatically, so a crash never blocks the next call.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LOCK_EX, native } from "../../native";
+
+const LOCK_DIR = process.env.CNIKIT_LOCK_DIR ?? "/run/cnikit/locks";
+
+function lockPath(object: string): string {
+  const netnsInode = fs.statSync("/proc/thread-self/ns/net").ino;
+  return path.join(LOCK_DIR, `${netnsInode}-${object.replace(/[^A-Za-z0-9_.-]/g, "_")}.lock`);
+}
+
+export async function withHostLock<T>(object: string, body: () => Promise<T>): Promise<T> {
+  fs.mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+  const fd = fs.openSync(lockPath(object), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  try {
+    native().flock(fd, LOCK_EX);
+    return await body();
+  } finally {
+    fs.closeSync(fd); // closing releases the flock
+  }
+}
