@@ -1,0 +1,103 @@
+// Throwaway network namespaces and topologies for tests and labs. Everything a
+// fixture makes is named `<runPrefix><fixture tag>-<name>`, so `cleanup()` removes
+// exactly this fixture's namespaces even while other test files use the same run.
+import * as crypto from "node:crypto";
+import { NETNS_DIR, deleteNetns, runChecked } from "./ip";
+import { runPrefix } from "./naming";
+import { cleanupPrefix } from "./cleanup";
+
+export interface Netns {
+  /** Full `ip netns` name (with the prefix). */
+  name: string;
+  /** /run/netns/<name>, what CNI_NETNS expects. */
+  path: string;
+}
+
+export interface UnderlayHost extends Netns {
+  /** The host's interface on the underlay switch. */
+  underlayIf: string;
+  /** Its underlay IPv4 address (no prefix length), in 198.18.0.0/24. */
+  address: string;
+  prefixLength: number;
+}
+
+export interface UnderlayOptions {
+  hosts: number;
+  /** Name of the underlay interface in each host (default `ul0`). */
+  underlayIf?: string;
+}
+
+export const UNDERLAY_PREFIX_LENGTH = 24;
+const UNDERLAY_NETWORK = "198.18.0";
+
+export class NetnsFixture {
+  /** Prefix of every namespace this fixture creates. */
+  readonly prefix: string;
+  private readonly created: string[] = [];
+  private hostCount = 0;
+  private containerCount = 0;
+  private underlayCount = 0;
+
+  constructor() {
+    this.prefix = `${runPrefix()}${crypto.randomBytes(2).toString("hex").slice(0, 3)}-`;
+  }
+
+  /** `ip netns add <prefix><name>` with `lo` up inside. */
+  createNetns(name: string): Netns {
+    const fullName = `${this.prefix}${name}`;
+    runChecked(["ip", "netns", "add", fullName]);
+    this.created.push(fullName);
+    runChecked(["ip", "-n", fullName, "link", "set", "lo", "up"]);
+    return { name: fullName, path: `${NETNS_DIR}/${fullName}` };
+  }
+
+  /** A namespace playing a host (where a plugin puts bridges and VTEPs). */
+  hostNetns(): Netns {
+    return this.createNetns(`host${this.hostCount++}`);
+  }
+
+  /** A namespace playing a container (what CNI_NETNS points at). */
+  containerNetns(): Netns {
+    return this.createNetns(`ctr${this.containerCount++}`);
+  }
+
+  /**
+   * N host namespaces on one L2 segment: a switch namespace holding a bridge, and
+   * per host a veth whose switch end is a bridge port. Host i gets 198.18.0.(i+1)/24.
+   */
+  underlay(options: UnderlayOptions): UnderlayHost[] {
+    if (options.hosts < 1 || options.hosts > 250) throw new Error(`underlay: hosts must be 1..250, got ${options.hosts}`);
+    const underlayIf = options.underlayIf ?? "ul0";
+    const tag = `ul${this.underlayCount++}`;
+    const switchNs = this.createNetns(`${tag}sw`);
+    runChecked(["ip", "-n", switchNs.name, "link", "add", "br0", "type", "bridge"]);
+    runChecked(["ip", "-n", switchNs.name, "link", "set", "br0", "up"]);
+    const hosts: UnderlayHost[] = [];
+    for (let index = 0; index < options.hosts; index++) {
+      const host = this.createNetns(`${tag}h${index}`);
+      const port = `p${index}`;
+      // Created from the switch side with the peer placed straight into the host.
+      runChecked(["ip", "-n", switchNs.name, "link", "add", port, "type", "veth", "peer", "name", underlayIf, "netns", host.name]);
+      runChecked(["ip", "-n", switchNs.name, "link", "set", port, "master", "br0", "up"]);
+      const address = `${UNDERLAY_NETWORK}.${index + 1}`;
+      runChecked(["ip", "-n", host.name, "addr", "add", `${address}/${UNDERLAY_PREFIX_LENGTH}`, "dev", underlayIf]);
+      runChecked(["ip", "-n", host.name, "link", "set", underlayIf, "up"]);
+      hosts.push({ ...host, underlayIf, address, prefixLength: UNDERLAY_PREFIX_LENGTH });
+    }
+    return hosts;
+  }
+
+  /** Deletes every namespace of this fixture; safe to call twice, and after a failure. */
+  cleanup(): void {
+    const failures: unknown[] = [];
+    for (const name of this.created.splice(0)) {
+      try {
+        deleteNetns(name);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    cleanupPrefix(this.prefix);
+    if (failures.length > 0) throw new AggregateError(failures, `cleanup of ${this.prefix}* failed`);
+  }
+}

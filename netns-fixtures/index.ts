@@ -1,0 +1,5 @@
+// Test and lab fixtures: throwaway namespaces and the `ip -j` view of them.
+export { NetnsFixture, type Netns, type UnderlayHost, type UnderlayOptions } from "./fixture";
+export { runPrefix } from "./naming";
+export { cleanupPrefix, cleanupStale } from "./cleanup";
+export * from "./inspect";
