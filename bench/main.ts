@@ -6,10 +6,14 @@ import * as path from "node:path";
 import { describeMachine } from "./lib/machine";
 import { renderSection } from "./lib/report";
 import type { BenchContext, Benchmark } from "./lib/types";
+import { cleanupPrefix, runPrefix } from "../netns-fixtures";
+import { removeMarker } from "../netns-fixtures/naming";
 
 // Loaded lazily: a benchmark whose prerequisites are missing fails to load alone.
 const BENCHMARKS: { id: string; load: () => Benchmark }[] = [
   { id: "startup", load: () => require("./startup.bench").benchmark },
+  { id: "addel", load: () => require("./addel.bench").benchmark },
+  { id: "validation", load: () => require("./validation.bench").benchmark },
 ];
 
 interface Options {
@@ -44,10 +48,16 @@ async function main(): Promise<void> {
   };
   const selected = BENCHMARKS.filter((entry) => options.only.length === 0 || options.only.includes(entry.id));
   const sections: string[] = [];
-  for (const entry of selected) {
-    process.stderr.write(`bench: ${entry.id}...\n`);
-    const section = await entry.load().run(context);
-    sections.push(renderSection(section));
+  try {
+    for (const entry of selected) {
+      process.stderr.write(`bench: ${entry.id}...\n`);
+      const section = await entry.load().run(context);
+      sections.push(renderSection(section));
+    }
+  } finally {
+    // Benchmarks clean up their own namespaces; this catches one that threw half-way.
+    cleanupPrefix(runPrefix());
+    removeMarker(runPrefix());
   }
   const document = [
     "# Benchmarks",

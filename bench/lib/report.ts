@@ -8,8 +8,10 @@ function ms(value: number): string {
 }
 
 export function renderSection(section: BenchSection): string {
-  const baseline = section.variants.find((variant) => variant.baseline);
-  const baselineMedian = baseline ? median(baseline.samplesMs) : undefined;
+  const baselineMedian = (group: string | undefined): number | undefined => {
+    const baseline = section.variants.find((variant) => variant.baseline && variant.group === group);
+    return baseline ? median(baseline.samplesMs) : undefined;
+  };
   const lines = [
     `## ${section.title}`,
     "",
@@ -20,7 +22,8 @@ export function renderSection(section: BenchSection): string {
   ];
   for (const variant of section.variants) {
     const mid = median(variant.samplesMs);
-    const ratio = baselineMedian ? `${(mid / baselineMedian).toFixed(2)}×` : "";
+    const base = baselineMedian(variant.group);
+    const ratio = base ? `${(mid / base).toFixed(2)}×` : "";
     const label = variant.note ? `${variant.label} (${variant.note})` : variant.label;
     const spread = `${ms(quantile(variant.samplesMs, 0.25))}–${ms(quantile(variant.samplesMs, 0.75))}`;
     lines.push(`| ${label} | ${ms(mid)} | ${spread} | ${variant.samplesMs.length} | ${variant.baseline ? "1.00× (baseline)" : ratio} |`);

@@ -10,6 +10,7 @@ export interface ProcessVariant {
   env: NodeJS.ProcessEnv;
   input?: string;
   baseline?: boolean;
+  group?: string;
   note?: string;
   /** Untimed work before each run (e.g. make a container netns). */
   before?: (run: number) => void;
@@ -40,11 +41,30 @@ function runOnce(variant: ProcessVariant, run: number): number {
   try {
     (variant.check ?? expectExitZero)(result);
   } catch (err) {
+    // Still undo what the run did, but report the run's failure, not the undo's.
+    try {
+      variant.after?.(run);
+    } catch {
+      // the run already failed; its error is the one that explains
+    }
     throw new Error(`benchmark variant "${variant.label}" failed`, { cause: err });
-  } finally {
-    variant.after?.(run);
   }
+  variant.after?.(run);
   return elapsedMs;
+}
+
+/**
+ * Runs a variant once, untimed; returns why it failed, or undefined when it works.
+ * Lets a benchmark leave out (and say so) a variant whose feature is not there yet.
+ */
+export function probeVariant(variant: ProcessVariant): string | undefined {
+  try {
+    runOnce(variant, -1);
+    return undefined;
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    return cause.replace(/\s+/g, " ").slice(0, 200);
+  }
 }
 
 export function timeProcesses(variants: ProcessVariant[], plan: TimingPlan): VariantResult[] {
@@ -59,6 +79,7 @@ export function timeProcesses(variants: ProcessVariant[], plan: TimingPlan): Var
     label: variant.label,
     samplesMs: samples[index] ?? [],
     baseline: variant.baseline,
+    group: variant.group,
     note: variant.note,
   }));
 }

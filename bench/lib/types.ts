@@ -19,6 +19,8 @@ export interface VariantResult {
   samplesMs: number[];
   /** The Go reference plugin's row: ratios of the other rows are against it. */
   baseline?: boolean;
+  /** Rows are compared with the baseline of their own group (e.g. "ADD" vs "DEL"). */
+  group?: string;
   note?: string;
 }
 
