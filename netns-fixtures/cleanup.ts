@@ -1,7 +1,7 @@
 // Removing namespaces by prefix, and those left by earlier runs that were killed.
 import * as fs from "node:fs";
 import { deleteNetns, listNetnsNames } from "./ip";
-import { FIXTURE_NAME_PATTERN, MARKER_DIR, isMarkerOwnerAlive, readMarker, removeMarker, runPrefix } from "./naming";
+import { FIXTURE_NAME_PATTERN, MARKER_DIR, existingRunPrefix, isMarkerOwnerAlive, readMarker, removeMarker } from "./naming";
 
 /** Deletes every namespace whose name starts with `prefix`; returns their names. */
 export function cleanupPrefix(prefix: string): string[] {
@@ -17,7 +17,7 @@ export function cleanupPrefix(prefix: string): string[] {
  * before any namespace, so it was not made by these fixtures.
  */
 export function cleanupStale(): string[] {
-  const ours = runPrefix();
+  const ours = existingRunPrefix();
   const prefixes = new Set<string>();
   for (const name of listNetnsNames()) {
     const prefix = FIXTURE_NAME_PATTERN.exec(name)?.[1];

@@ -32,6 +32,11 @@ export function runPrefix(): string {
   return processPrefix;
 }
 
+/** This run's prefix if one exists yet; unlike runPrefix() it never makes one (nor a marker). */
+export function existingRunPrefix(): string | undefined {
+  return processPrefix ?? process.env[PREFIX_ENV];
+}
+
 export function markerPath(prefix: string): string {
   return path.join(MARKER_DIR, `${prefix.replace(/-$/, "")}.json`);
 }
