@@ -1,0 +1,82 @@
+// Addresses as the kernel carries them: 4 or 16 raw bytes, 6-byte MACs. Kept here
+// (not on ip-address) because the codec only needs bytes <-> canonical text.
+import { isIPv4, isIPv6 } from "node:net";
+import { AF_INET, AF_INET6 } from "./constants";
+
+export interface IpBytes {
+  family: typeof AF_INET | typeof AF_INET6;
+  bytes: Buffer;
+}
+
+export interface CidrBytes extends IpBytes {
+  prefixLen: number;
+}
+
+export function parseIp(text: string): IpBytes {
+  if (isIPv4(text)) return { family: AF_INET, bytes: Buffer.from(text.split(".").map(Number)) };
+  if (isIPv6(text)) return { family: AF_INET6, bytes: parseIpv6(text) };
+  throw new Error(`not an IP address: ${JSON.stringify(text)}`);
+}
+
+/** "10.0.0.1/24" or a bare address (full-length prefix). */
+export function parseCidr(text: string): CidrBytes {
+  const slash = text.indexOf("/");
+  const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
+  const max = ip.bytes.length * 8;
+  if (slash < 0) return { ...ip, prefixLen: max };
+  const prefixText = text.slice(slash + 1);
+  const prefixLen = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefixLen > max) throw new Error(`bad prefix length in ${JSON.stringify(text)}`);
+  return { ...ip, prefixLen };
+}
+
+function parseIpv6(text: string): Buffer {
+  const out = Buffer.alloc(16);
+  let body = text;
+  // A trailing dotted quad ("::ffff:1.2.3.4") stands for the last two groups.
+  const lastColon = body.lastIndexOf(":");
+  const tail = body.slice(lastColon + 1);
+  let tailBytes: Buffer | undefined;
+  if (tail.includes(".")) {
+    tailBytes = Buffer.from(tail.split(".").map(Number));
+    body = `${body.slice(0, lastColon + 1)}0:0`;
+  }
+  const [head = "", rest] = body.split("::");
+  const headGroups = head ? head.split(":") : [];
+  const restGroups = rest === undefined ? [] : rest ? rest.split(":") : [];
+  const groups = rest === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - restGroups.length).fill("0"), ...restGroups];
+  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  if (tailBytes) tailBytes.copy(out, 12);
+  return out;
+}
+
+/** Canonical text (RFC 5952 for IPv6: lowercase, longest zero run compressed). */
+export function formatIp(bytes: Buffer): string {
+  if (bytes.length === 4) return Array.from(bytes).join(".");
+  if (bytes.length !== 16) throw new Error(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
+export function parseMac(text: string): Buffer {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text)) throw new Error(`not a MAC address: ${JSON.stringify(text)}`);
+  return Buffer.from(text.split(":").map((part) => parseInt(part, 16)));
+}
+
+export function formatMac(bytes: Buffer): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join(":");
+}

@@ -1,0 +1,103 @@
+// One rtnetlink socket inside one network namespace. The socket is created inside
+// the namespace once (by the addon, which enters it only around socket()); every
+// later request goes through it without switching anything.
+import { type NetnsTarget, native } from "../../native";
+import { checkNetnsPath } from "../netns/netns";
+import { NETLINK_ROUTE, NlmF, NlmsgType } from "./codec/constants";
+import { NetlinkError, netlinkError, parseDoneStatus, parseNlmsgerr } from "./codec/errors";
+import { type NlMessage, encodeMessage, splitMessages } from "./codec/header";
+
+export interface RequestSpec {
+  /** RTM_* message type. */
+  type: number;
+  /** Flags besides NLM_F_REQUEST and NLM_F_ACK, which every request carries. */
+  flags?: number;
+  /** The fixed struct followed by the attributes. */
+  payload: Buffer;
+  /** What this request does, for error messages: `add link "veth0"`. */
+  op: string;
+  /** A delete: EADDRNOTAVAIL then means "not there" too. */
+  deleting?: boolean;
+}
+
+const DUMP_ATTEMPTS = 5;
+const EINTR = 4;
+
+export class Handle {
+  /** The namespace as given to `at` (null: the caller's own). */
+  readonly netns: NetnsTarget;
+  private fd: number;
+  private seq: number;
+
+  private constructor(netns: NetnsTarget, fd: number) {
+    this.netns = netns;
+    this.fd = fd;
+    // Distinct start per handle so replies to a closed handle's fd number are never mistaken.
+    this.seq = Math.floor(Math.random() * 0x7fffffff);
+  }
+
+  /** Opens a socket in the namespace at `netns` (path, open fd, or null for the current one). */
+  static at(netns: NetnsTarget): Handle {
+    if (typeof netns === "string") checkNetnsPath(netns);
+    return new Handle(netns, native().netlinkOpen(netns, NETLINK_ROUTE));
+  }
+
+  get closed(): boolean {
+    return this.fd < 0;
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    native().close(fd);
+  }
+
+  /** Sends one request with NLM_F_ACK and returns the replies before its ACK; throws NetlinkError on a NACK. */
+  request(spec: RequestSpec): NlMessage[] {
+    return this.exchange(spec, false).messages;
+  }
+
+  /** Sends a dump request and collects every part until NLMSG_DONE; retries a dump the kernel interrupted. */
+  dump(spec: RequestSpec): NlMessage[] {
+    for (let attempt = 1; ; attempt++) {
+      const result = this.exchange({ ...spec, flags: (spec.flags ?? 0) | NlmF.DUMP }, true);
+      if (!result.interrupted) return result.messages;
+      if (attempt >= DUMP_ATTEMPTS) {
+        throw new NetlinkError({ errno: EINTR, op: spec.op, extack: `dump interrupted ${attempt} times by concurrent changes` });
+      }
+    }
+  }
+
+  private exchange(spec: RequestSpec, dumping: boolean): { messages: NlMessage[]; interrupted: boolean } {
+    if (this.fd < 0) throw new Error(`${spec.op}: netlink handle is closed`);
+    this.seq = (this.seq + 1) >>> 0;
+    const seq = this.seq;
+    const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
+    native().netlinkSend(this.fd, encodeMessage({ type: spec.type, flags, seq, pid: 0 }, spec.payload));
+    const messages: NlMessage[] = [];
+    let interrupted = false;
+    for (;;) {
+      for (const msg of splitMessages(native().netlinkRecv(this.fd))) {
+        // Anything else is a late reply to an earlier request (e.g. an ACK after a dump).
+        if (msg.seq !== seq) continue;
+        if ((msg.flags & NlmF.DUMP_INTR) !== 0) interrupted = true;
+        if (msg.type === NlmsgType.ERROR) {
+          const parsed = parseNlmsgerr(msg.payload, msg.flags);
+          if (parsed.errno !== 0) throw netlinkError({ errno: parsed.errno, op: spec.op, extack: parsed.extack, deleting: spec.deleting === true });
+          if (!dumping) return { messages, interrupted };
+          continue;
+        }
+        if (msg.type === NlmsgType.DONE) {
+          // A dump that failed part-way ends with DONE carrying a negative errno.
+          const status = parseDoneStatus(msg.payload, msg.flags);
+          if (status.errno > 0) throw netlinkError({ errno: status.errno, op: spec.op, extack: status.extack });
+          return { messages, interrupted };
+        }
+        if (msg.type === NlmsgType.OVERRUN) throw new NetlinkError({ errno: 105, op: spec.op, extack: "netlink receive buffer overrun" });
+        if (msg.type === NlmsgType.NOOP) continue;
+        messages.push(msg);
+      }
+    }
+  }
+}

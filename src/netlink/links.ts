@@ -1,0 +1,101 @@
+// Links: list, look up, change, delete. Creating links of each kind is in link-create.ts.
+import type { NetnsTarget } from "../../native";
+import { closeNetns, openNetns } from "../netns/netns";
+import { AttrWriter } from "./codec/attrs";
+import { AF_UNSPEC, Ifla, Iff, Rtm } from "./codec/constants";
+import { isNotFound } from "./codec/errors";
+import { parseMac } from "./codec/ip-bytes";
+import { encodeIfInfo } from "./codec/structs";
+import type { Handle } from "./handle";
+import { type Link, decodeLink } from "./link-decode";
+
+/** A link by name (in the handle's namespace) or by index. */
+export type LinkRef = string | number;
+
+export function describeLink(ref: LinkRef): string {
+  return typeof ref === "number" ? `link #${ref}` : `link "${ref}"`;
+}
+
+/** ifinfomsg + attributes that select `ref`: by index, or index 0 and IFLA_IFNAME. */
+export function linkRequestPayload(ref: LinkRef, fields: { family?: number; flags?: number; change?: number }, attrs: AttrWriter): Buffer {
+  const selector = new AttrWriter();
+  if (typeof ref === "string") selector.string(Ifla.IFNAME, ref);
+  const index = typeof ref === "number" ? ref : 0;
+  return Buffer.concat([encodeIfInfo({ family: fields.family ?? AF_UNSPEC, index, flags: fields.flags ?? 0, change: fields.change ?? 0 }), selector.toBuffer(), attrs.toBuffer()]);
+}
+
+export function listLinks(h: Handle): Link[] {
+  return h.dump({ type: Rtm.GETLINK, payload: encodeIfInfo({ family: AF_UNSPEC }), op: "list links" }).map((msg) => decodeLink(msg.payload));
+}
+
+/** The link, or a NotFoundError. */
+export function getLink(h: Handle, ref: LinkRef): Link {
+  const replies = h.request({ type: Rtm.GETLINK, payload: linkRequestPayload(ref, {}, new AttrWriter()), op: `get ${describeLink(ref)}` });
+  const reply = replies.find((msg) => msg.type === Rtm.NEWLINK);
+  if (!reply) throw new Error(`get ${describeLink(ref)}: the kernel answered without the link`);
+  return decodeLink(reply.payload);
+}
+
+/** The link, or undefined when it does not exist. */
+export function findLink(h: Handle, ref: LinkRef): Link | undefined {
+  try {
+    return getLink(h, ref);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export function linkIndex(h: Handle, ref: LinkRef): number {
+  return typeof ref === "number" ? ref : getLink(h, ref).index;
+}
+
+export interface LinkChanges {
+  up?: boolean;
+  mtu?: number;
+  mac?: string;
+  /** New name; the link keeps its index. */
+  name?: string;
+  /** The bridge (or other master) to enslave to; null detaches ("nomaster"). */
+  master?: LinkRef | null;
+  /** Move the link into this namespace (path or open fd). It leaves the handle's namespace. */
+  netns?: NetnsTarget;
+}
+
+/** Applies all changes in one RTM_SETLINK request (the kernel applies them together or not at all). */
+export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
+  const attrs = new AttrWriter();
+  let flags = 0;
+  let change = 0;
+  if (changes.up !== undefined) {
+    flags = changes.up ? Iff.UP : 0;
+    change = Iff.UP;
+  }
+  if (changes.mtu !== undefined) attrs.u32(Ifla.MTU, changes.mtu);
+  if (changes.mac !== undefined) attrs.bytes(Ifla.ADDRESS, parseMac(changes.mac));
+  if (changes.master !== undefined) attrs.u32(Ifla.MASTER, changes.master === null ? 0 : linkIndex(h, changes.master));
+  // A rename must select the link by index: IFLA_IFNAME would then mean the new name.
+  const selector = changes.name !== undefined ? linkIndex(h, ref) : ref;
+  if (changes.name !== undefined) attrs.string(Ifla.IFNAME, changes.name);
+  const ownedNetnsFd = typeof changes.netns === "string" ? openNetns(changes.netns) : undefined;
+  try {
+    const netnsFd = ownedNetnsFd ?? changes.netns;
+    if (typeof netnsFd === "number") attrs.u32(Ifla.NET_NS_FD, netnsFd);
+    h.request({ type: Rtm.SETLINK, payload: linkRequestPayload(selector, { flags, change }, attrs), op: `set ${describeLink(ref)} ${JSON.stringify(changes)}` });
+  } finally {
+    if (ownedNetnsFd !== undefined) closeNetns(ownedNetnsFd);
+  }
+}
+
+export function setLinkUp(h: Handle, ref: LinkRef): void {
+  setLink(h, ref, { up: true });
+}
+
+export function setLinkDown(h: Handle, ref: LinkRef): void {
+  setLink(h, ref, { up: false });
+}
+
+/** Deletes a link (a veth takes its peer with it). Missing: NotFoundError. */
+export function deleteLink(h: Handle, ref: LinkRef): void {
+  h.request({ type: Rtm.DELLINK, payload: linkRequestPayload(ref, {}, new AttrWriter()), op: `delete ${describeLink(ref)}`, deleting: true });
+}

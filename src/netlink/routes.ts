@@ -1,0 +1,173 @@
+// Routes (RTM_NEWROUTE/DELROUTE/GETROUTE), IPv4 and IPv6, with the defaults `ip route` uses.
+import { AttrReader, AttrWriter } from "./codec/attrs";
+import { AF_INET, NlmF, RTM_F_CLONED, RTNH_F_ONLINK, Rta, Rtax, Rtm, RtProt, RtScope, RtTable, RtnType } from "./codec/constants";
+import { formatIp, parseCidr, parseIp } from "./codec/ip-bytes";
+import { RTMSG_LEN, decodeRt, encodeRt } from "./codec/structs";
+import { type IpFamily, afOf, familyOf } from "./addrs";
+import type { Handle } from "./handle";
+import { type LinkRef, linkIndex } from "./links";
+
+export interface Route {
+  family: IpFamily;
+  /** "10.0.0.0/24" or "default". */
+  dst: string;
+  gw?: string;
+  oif?: number;
+  /** RT_SCOPE_*. */
+  scope: number;
+  table: number;
+  /** RTPROT_*: 2 kernel, 3 boot (ip route add), 4 static. */
+  protocol: number;
+  /** RTN_*: 1 unicast, 2 local... */
+  type: number;
+  priority?: number;
+  prefsrc?: string;
+  mtu?: number;
+  advmss?: number;
+  onlink: boolean;
+}
+
+export interface RouteConfig {
+  /** Destination with prefix, or "default". */
+  dst: string;
+  /** Needed only for "default" without a gateway. */
+  family?: IpFamily;
+  gw?: string;
+  oif?: LinkRef;
+  /** RT_SCOPE_*; default: link for a route without gateway, else universe (as `ip route`). */
+  scope?: number;
+  /** Default main (254). */
+  table?: number;
+  /** RTPROT_*; default boot (3) when adding, any when deleting. */
+  protocol?: number;
+  /** Metric. */
+  priority?: number;
+  /** Preferred source address. */
+  prefsrc?: string;
+  mtu?: number;
+  advmss?: number;
+  /** Gateway is reachable on oif even if no route says so. */
+  onlink?: boolean;
+  /** RTN_*; default unicast. */
+  type?: number;
+}
+
+type RouteVerb = "add" | "replace" | "delete";
+
+function routeFamily(config: RouteConfig): number {
+  if (config.dst !== "default") return parseCidr(config.dst).family;
+  if (config.gw !== undefined) return parseIp(config.gw).family;
+  if (config.family !== undefined) return afOf(config.family);
+  throw new Error(`route "default" needs a gateway or a family`);
+}
+
+export function routePayload(h: Handle, config: RouteConfig, verb: RouteVerb): Buffer {
+  const family = routeFamily(config);
+  const dst = config.dst === "default" ? undefined : parseCidr(config.dst);
+  const table = config.table ?? RtTable.MAIN;
+  const deleting = verb === "delete";
+  const defaultScope = deleting ? RtScope.NOWHERE : config.gw === undefined ? RtScope.LINK : RtScope.UNIVERSE;
+  const header = encodeRt({
+    family,
+    dstLen: dst?.prefixLen ?? 0,
+    // Tables above 255 only fit in RTA_TABLE.
+    table: table < 256 ? table : RtTable.UNSPEC,
+    protocol: config.protocol ?? (deleting ? RtProt.UNSPEC : RtProt.BOOT),
+    scope: config.scope ?? defaultScope,
+    type: config.type ?? (deleting ? RtnType.UNSPEC : RtnType.UNICAST),
+    flags: config.onlink ? RTNH_F_ONLINK : 0,
+  });
+  const attrs = new AttrWriter();
+  if (table >= 256) attrs.u32(Rta.TABLE, table);
+  if (dst) attrs.bytes(Rta.DST, dst.bytes);
+  if (config.prefsrc !== undefined) attrs.bytes(Rta.PREFSRC, sameFamily(config.prefsrc, family, config.dst));
+  if (config.gw !== undefined) attrs.bytes(Rta.GATEWAY, sameFamily(config.gw, family, config.dst));
+  if (config.oif !== undefined) attrs.u32(Rta.OIF, linkIndex(h, config.oif));
+  if (config.priority !== undefined) attrs.u32(Rta.PRIORITY, config.priority);
+  if (config.mtu !== undefined || config.advmss !== undefined) {
+    attrs.nest(
+      Rta.METRICS,
+      (metrics) => {
+        if (config.mtu !== undefined) metrics.u32(Rtax.MTU, config.mtu);
+        if (config.advmss !== undefined) metrics.u32(Rtax.ADVMSS, config.advmss);
+      },
+      false,
+    );
+  }
+  return Buffer.concat([header, attrs.toBuffer()]);
+}
+
+function sameFamily(address: string, family: number, dst: string): Buffer {
+  const ip = parseIp(address);
+  if (ip.family !== family) throw new Error(`route ${dst}: ${address} is not of the destination's family`);
+  return ip.bytes;
+}
+
+function describeRoute(config: RouteConfig): string {
+  const via = config.gw !== undefined ? ` via ${config.gw}` : "";
+  const dev = config.oif !== undefined ? ` dev ${config.oif}` : "";
+  return `route ${config.dst}${via}${dev}${config.table !== undefined ? ` table ${config.table}` : ""}`;
+}
+
+/** Adds a route; EEXIST if the same route exists. */
+export function addRoute(h: Handle, config: RouteConfig): void {
+  h.request({ type: Rtm.NEWROUTE, flags: NlmF.CREATE | NlmF.EXCL, payload: routePayload(h, config, "add"), op: `add ${describeRoute(config)}` });
+}
+
+/** Adds the route or replaces the one with the same destination, table and metric. */
+export function replaceRoute(h: Handle, config: RouteConfig): void {
+  h.request({ type: Rtm.NEWROUTE, flags: NlmF.CREATE | NlmF.REPLACE, payload: routePayload(h, config, "replace"), op: `replace ${describeRoute(config)}` });
+}
+
+/** Deletes the first route matching the given fields; NotFoundError if none does. */
+export function deleteRoute(h: Handle, config: RouteConfig): void {
+  h.request({ type: Rtm.DELROUTE, payload: routePayload(h, config, "delete"), op: `delete ${describeRoute(config)}`, deleting: true });
+}
+
+export function decodeRoute(payload: Buffer): Route {
+  const header = decodeRt(payload);
+  const attrs = new AttrReader(payload.subarray(RTMSG_LEN));
+  const dstBytes = attrs.get(Rta.DST);
+  const route: Route = {
+    family: familyOf(header.family),
+    dst: dstBytes ? `${formatIp(dstBytes)}/${header.dstLen}` : header.dstLen === 0 ? "default" : `${header.family === AF_INET ? "0.0.0.0" : "::"}/${header.dstLen}`,
+    scope: header.scope,
+    table: attrs.u32(Rta.TABLE) ?? header.table,
+    protocol: header.protocol,
+    type: header.type,
+    onlink: (header.flags & RTNH_F_ONLINK) !== 0,
+  };
+  const gw = attrs.get(Rta.GATEWAY);
+  if (gw) route.gw = formatIp(gw);
+  const oif = attrs.u32(Rta.OIF);
+  if (oif !== undefined) route.oif = oif;
+  const priority = attrs.u32(Rta.PRIORITY);
+  if (priority !== undefined) route.priority = priority;
+  const prefsrc = attrs.get(Rta.PREFSRC);
+  if (prefsrc) route.prefsrc = formatIp(prefsrc);
+  const metrics = attrs.nested(Rta.METRICS);
+  const mtu = metrics?.u32(Rtax.MTU);
+  if (mtu !== undefined) route.mtu = mtu;
+  const advmss = metrics?.u32(Rtax.ADVMSS);
+  if (advmss !== undefined) route.advmss = advmss;
+  return route;
+}
+
+export interface RouteFilter {
+  family?: IpFamily;
+  /** A table number, or "all"; default main. */
+  table?: number | "all";
+  oif?: LinkRef;
+}
+
+/** Routes of the handle's namespace (cached clones left out), like `ip route show`. */
+export function listRoutes(h: Handle, filter: RouteFilter = {}): Route[] {
+  const table = filter.table ?? RtTable.MAIN;
+  const oif = filter.oif === undefined ? undefined : linkIndex(h, filter.oif);
+  const replies = h.dump({ type: Rtm.GETROUTE, payload: encodeRt({ family: afOf(filter.family) }), op: "list routes" });
+  return replies
+    .filter((msg) => (decodeRt(msg.payload).flags & RTM_F_CLONED) === 0)
+    .map((msg) => decodeRoute(msg.payload))
+    .filter((route) => (table === "all" || route.table === table) && (oif === undefined || route.oif === oif));
+}
+
