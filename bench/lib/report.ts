@@ -17,7 +17,7 @@ export function renderSection(section: BenchSection): string {
     "",
     section.description,
     "",
-    "| variant | median ms | p25–p75 ms | runs | ratio vs Go |",
+    "| variant | median ms | p25–p75 ms | runs | ratio vs baseline |",
     "|---|---:|---:|---:|---:|",
   ];
   for (const variant of section.variants) {
