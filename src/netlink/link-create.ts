@@ -7,6 +7,7 @@ import { AF_INET, IFLA_BR_VLAN_FILTERING, Ifla, IflaInfo, IflaVxlan, NlmF, Rtm, 
 import { parseIp, parseMac } from "./codec/ip-bytes";
 import { encodeIfInfo } from "./codec/structs";
 import type { Handle } from "./handle";
+import type { VxlanOptions } from "./link-decode";
 import { type LinkRef, linkIndex } from "./links";
 
 interface CommonLinkAttrs {
@@ -82,7 +83,7 @@ export function addBridge(h: Handle, config: BridgeConfig): void {
   newLink(h, { ...config, kind: "bridge" }, vlanFiltering === undefined ? undefined : (data) => data.u8(IFLA_BR_VLAN_FILTERING, vlanFiltering ? 1 : 0));
 }
 
-export interface VxlanConfig {
+export interface VxlanConfig extends VxlanOptions {
   name: string;
   vni: number;
   /** Tunnel source address, v4 or v6 (decides the underlay family). */
@@ -91,16 +92,6 @@ export interface VxlanConfig {
   group?: string;
   /** Underlay device. */
   underlay?: LinkRef;
-  /** UDP destination port (the kernel's default is 8472; IANA's is 4789). */
-  port?: number;
-  learning?: boolean;
-  proxy?: boolean;
-  l2miss?: boolean;
-  l3miss?: boolean;
-  ttl?: number;
-  udpCsum?: boolean;
-  udp6ZeroCsumTx?: boolean;
-  udp6ZeroCsumRx?: boolean;
   mtu?: number;
   mac?: string;
 }

@@ -4,13 +4,9 @@ import { IFLA_BR_VLAN_FILTERING, Ifla, IflaBrport, IflaInfo, IflaVxlan, Iff } fr
 import { IFINFOMSG_LEN, decodeIfInfo } from "./codec/structs";
 import { formatIp, formatMac } from "./codec/ip-bytes";
 
-export interface VxlanInfo {
-  vni: number;
-  /** Source address of the tunnel (v4 or v6). */
-  local?: string;
-  /** Remote or multicast group address. */
-  group?: string;
-  underlayIndex?: number;
+/** Tunnel options shared by VxlanConfig (create) and VxlanInfo (read back). */
+export interface VxlanOptions {
+  /** UDP destination port (the kernel's default is 8472; IANA's is 4789). */
   port?: number;
   learning?: boolean;
   proxy?: boolean;
@@ -20,6 +16,15 @@ export interface VxlanInfo {
   udpCsum?: boolean;
   udp6ZeroCsumTx?: boolean;
   udp6ZeroCsumRx?: boolean;
+}
+
+export interface VxlanInfo extends VxlanOptions {
+  vni: number;
+  /** Source address of the tunnel (v4 or v6). */
+  local?: string;
+  /** Remote or multicast group address. */
+  group?: string;
+  underlayIndex?: number;
 }
 
 /** Settings of a bridge port, from IFLA_INFO_SLAVE_DATA of an enslaved link. */

@@ -1,0 +1,129 @@
+// Neighbours (ARP/NDP entries) and bridge/VXLAN forwarding entries (FDB: family AF_BRIDGE).
+import { AttrReader, AttrWriter } from "./codec/attrs";
+import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, Nda, NlmF, Ntf, Nud, Rtm } from "./codec/constants";
+import { formatIp, formatMac, parseIp, parseMac } from "./codec/ip-bytes";
+import { NDMSG_LEN, decodeNd, encodeNd } from "./codec/structs";
+import type { Handle } from "./handle";
+import { type LinkRef, describeLink, linkIndex } from "./links";
+
+/** 4 and 6: ARP/NDP neighbours; "bridge": forwarding database entries. */
+export type NeighFamily = 4 | 6 | "bridge";
+
+export interface Neigh {
+  index: number;
+  family: NeighFamily;
+  dst?: string;
+  lladdr?: string;
+  /** NUD_* state (Nud.PERMANENT = 0x80, Nud.NOARP = 0x40, ...). */
+  state: number;
+  /** NTF_* flags (Ntf.SELF, Ntf.MASTER, ...). */
+  flags: number;
+  vni?: number;
+  port?: number;
+  vlan?: number;
+  /** Index of the bridge an FDB entry belongs to. */
+  master?: number;
+}
+
+export interface NeighConfig {
+  /** The device: the vxlan for a VTEP FDB entry, the port for a bridge FDB entry. */
+  link: LinkRef;
+  /** Default: 4/6 from dst. FDB entries need "bridge". */
+  family?: NeighFamily;
+  /** IP address: the neighbour's for ARP/NDP, the remote VTEP for a vxlan FDB entry. */
+  dst?: string;
+  lladdr?: string;
+  /** NUD_* state; default permanent. */
+  state?: number;
+  /** Entry of the device itself (NTF_SELF); for "bridge" the default when master is not set. */
+  self?: boolean;
+  /** Entry of the bridge the device is a port of (NTF_MASTER). */
+  master?: boolean;
+  vni?: number;
+  port?: number;
+  vlan?: number;
+}
+
+const afByFamily = { 4: AF_INET, 6: AF_INET6, bridge: AF_BRIDGE } as const;
+
+function neighFamily(af: number): NeighFamily {
+  return af === AF_BRIDGE ? "bridge" : af === AF_INET6 ? 6 : 4;
+}
+
+function neighPayload(h: Handle, config: NeighConfig): Buffer {
+  const dst = config.dst === undefined ? undefined : parseIp(config.dst);
+  const family = config.family ?? (dst?.family === AF_INET6 ? 6 : dst ? 4 : undefined);
+  if (family === undefined) throw new Error(`neighbour on ${describeLink(config.link)}: give a dst or a family`);
+  let flags = (config.self ? Ntf.SELF : 0) | (config.master ? Ntf.MASTER : 0);
+  if (family === "bridge" && flags === 0) flags = Ntf.SELF;
+  const attrs = new AttrWriter();
+  if (dst) attrs.bytes(Nda.DST, dst.bytes);
+  if (config.lladdr !== undefined) attrs.bytes(Nda.LLADDR, parseMac(config.lladdr));
+  if (config.vlan !== undefined) attrs.u16(Nda.VLAN, config.vlan);
+  if (config.port !== undefined) attrs.be16(Nda.PORT, config.port);
+  if (config.vni !== undefined) attrs.u32(Nda.VNI, config.vni);
+  const header = encodeNd({ family: afByFamily[family], index: linkIndex(h, config.link), state: config.state ?? Nud.PERMANENT, flags });
+  return Buffer.concat([header, attrs.toBuffer()]);
+}
+
+function describeNeigh(config: NeighConfig): string {
+  const family = config.family === "bridge" ? "fdb entry" : "neighbour";
+  return `${family} ${config.lladdr ?? ""}${config.dst !== undefined ? ` dst ${config.dst}` : ""} on ${describeLink(config.link)}`;
+}
+
+/** Adds an entry; EEXIST if one with the same key exists. */
+export function addNeigh(h: Handle, config: NeighConfig): void {
+  h.request({ type: Rtm.NEWNEIGH, flags: NlmF.CREATE | NlmF.EXCL, payload: neighPayload(h, config), op: `add ${describeNeigh(config)}` });
+}
+
+/** Adds an entry next to existing ones with the same MAC (vxlan: one more remote for the all-zeros MAC). */
+export function appendNeigh(h: Handle, config: NeighConfig): void {
+  h.request({ type: Rtm.NEWNEIGH, flags: NlmF.CREATE | NlmF.APPEND, payload: neighPayload(h, config), op: `append ${describeNeigh(config)}` });
+}
+
+/** Creates the entry or replaces the one with the same key. */
+export function replaceNeigh(h: Handle, config: NeighConfig): void {
+  h.request({ type: Rtm.NEWNEIGH, flags: NlmF.CREATE | NlmF.REPLACE, payload: neighPayload(h, config), op: `replace ${describeNeigh(config)}` });
+}
+
+/** Deletes an entry; NotFoundError when it does not exist. */
+export function deleteNeigh(h: Handle, config: NeighConfig): void {
+  h.request({ type: Rtm.DELNEIGH, payload: neighPayload(h, config), op: `delete ${describeNeigh(config)}`, deleting: true });
+}
+
+export function decodeNeigh(payload: Buffer): Neigh {
+  const header = decodeNd(payload);
+  const attrs = new AttrReader(payload.subarray(NDMSG_LEN));
+  const neigh: Neigh = { index: header.index, family: neighFamily(header.family), state: header.state, flags: header.flags };
+  const dst = attrs.get(Nda.DST);
+  if (dst && (dst.length === 4 || dst.length === 16)) neigh.dst = formatIp(dst);
+  const lladdr = attrs.get(Nda.LLADDR);
+  if (lladdr) neigh.lladdr = formatMac(lladdr);
+  const vni = attrs.u32(Nda.VNI);
+  if (vni !== undefined) neigh.vni = vni;
+  const port = attrs.be16(Nda.PORT);
+  if (port !== undefined) neigh.port = port;
+  const vlan = attrs.u16(Nda.VLAN);
+  if (vlan !== undefined) neigh.vlan = vlan;
+  const master = attrs.u32(Nda.MASTER);
+  if (master !== undefined) neigh.master = master;
+  return neigh;
+}
+
+export interface NeighFilter {
+  /** Default: every IP family (ARP and NDP). "bridge" lists the FDB. */
+  family?: NeighFamily;
+  link?: LinkRef;
+  /** FDB: only entries of ports of this bridge. */
+  master?: LinkRef;
+}
+
+export function listNeighs(h: Handle, filter: NeighFilter = {}): Neigh[] {
+  const index = filter.link === undefined ? undefined : linkIndex(h, filter.link);
+  const master = filter.master === undefined ? undefined : linkIndex(h, filter.master);
+  const af = filter.family === undefined ? AF_UNSPEC : afByFamily[filter.family];
+  const replies = h.dump({ type: Rtm.GETNEIGH, payload: encodeNd({ family: af }), op: filter.family === "bridge" ? "list fdb" : "list neighbours" });
+  return replies
+    .map((msg) => decodeNeigh(msg.payload))
+    .filter((neigh) => (filter.family !== undefined || neigh.family !== "bridge") && (index === undefined || neigh.index === index) && (master === undefined || neigh.master === master));
+}
