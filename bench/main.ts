@@ -14,6 +14,7 @@ const BENCHMARKS: { id: string; load: () => Benchmark }[] = [
   { id: "startup", load: () => require("./startup.bench").benchmark },
   { id: "addel", load: () => require("./addel.bench").benchmark },
   { id: "validation", load: () => require("./validation.bench").benchmark },
+  { id: "codec-vs-ip", load: () => require("./codec-vs-ip.bench").benchmark },
 ];
 
 interface Options {
