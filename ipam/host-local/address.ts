@@ -1,0 +1,112 @@
+// IP addresses as (family, bigint) so that ranges are plain integer intervals.
+// Formatting must match Go's net.IP.String() exactly: lease files are named by it,
+// and the reference plugin must find the files we write and the other way round.
+// (src/ip is not in the tree yet; this is the little this allocator needs.)
+import * as net from "node:net";
+
+export type Family = 4 | 6;
+
+export interface IpAddress {
+  family: Family;
+  value: bigint;
+}
+
+export interface Cidr {
+  /** The network address (host bits cleared). */
+  network: IpAddress;
+  prefix: number;
+}
+
+export function familyBits(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
+function parseV4(text: string): bigint {
+  return text.split(".").reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
+}
+
+function parseV6(text: string): bigint {
+  let tail = text;
+  let trailingV4: bigint | undefined;
+  const lastColon = tail.lastIndexOf(":");
+  if (tail.slice(lastColon + 1).includes(".")) {
+    trailingV4 = parseV4(tail.slice(lastColon + 1));
+    tail = tail.slice(0, lastColon + 1) + "0:0";
+  }
+  const [head = "", rest] = tail.split("::");
+  const headGroups = head === "" ? [] : head.split(":");
+  const restGroups = rest === undefined || rest === "" ? [] : rest.split(":");
+  const zeroGroups = rest === undefined ? 0 : 8 - headGroups.length - restGroups.length;
+  const groups = [...headGroups, ...Array<string>(zeroGroups).fill("0"), ...restGroups];
+  let value = groups.reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group, 16)), 0n);
+  if (trailingV4 !== undefined) value = (value & ~0xffffffffn) | trailingV4;
+  return value;
+}
+
+/** Parses an address the way Go's net.ParseIP does; IPv4-mapped IPv6 becomes IPv4. */
+export function parseIp(text: string): IpAddress | undefined {
+  const kind = net.isIP(text);
+  if (kind === 4) return { family: 4, value: parseV4(text) };
+  if (kind !== 6 || text.includes("%")) return undefined;
+  const value = parseV6(text);
+  if (value >> 32n === 0xffffn) return { family: 4, value: value & 0xffffffffn };
+  return { family: 6, value };
+}
+
+/** Go's net.IP.String(): dotted quad, or RFC 5952 (lowercase, longest zero run of 2+ groups compressed). */
+export function formatIp(address: IpAddress): string {
+  if (address.family === 4) {
+    const v = address.value;
+    return [24n, 16n, 8n, 0n].map((shift) => String((v >> shift) & 0xffn)).join(".");
+  }
+  if (address.value >> 32n === 0xffffn) {
+    return formatIp({ family: 4, value: address.value & 0xffffffffn });
+  }
+  const groups = Array.from({ length: 8 }, (_, i) => Number((address.value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let bestStart = -1;
+  let bestLength = 0;
+  for (let start = 0; start < 8; start++) {
+    let length = 0;
+    while (start + length < 8 && groups[start + length] === 0) length++;
+    if (length > bestLength) {
+      bestStart = start;
+      bestLength = length;
+    }
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestLength < 2) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
+}
+
+/** Parses "a.b.c.d/n" or "x::/n"; the address part may have host bits set (they are cleared). */
+export function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf("/");
+  if (slash < 0) return undefined;
+  const address = parseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (!address || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const isMappedV6 = address.family === 4 && text.slice(0, slash).includes(":");
+  const bits = familyBits(address.family);
+  const prefix = Number(prefixText) - (isMappedV6 ? 96 : 0);
+  if (prefix < 0 || prefix > bits) return undefined;
+  return { network: { family: address.family, value: address.value & prefixMask(address.family, prefix) }, prefix };
+}
+
+export function prefixMask(family: Family, prefix: number): bigint {
+  const bits = BigInt(familyBits(family));
+  const all = (1n << bits) - 1n;
+  return (all << (bits - BigInt(prefix))) & all;
+}
+
+/** The last address of the subnet (the IPv4 broadcast address). */
+export function lastAddressOf(cidr: Cidr): bigint {
+  return cidr.network.value | (~prefixMask(cidr.network.family, cidr.prefix) & ((1n << BigInt(familyBits(cidr.network.family))) - 1n));
+}
+
+export function formatCidr(cidr: Cidr): string {
+  return `${formatIp(cidr.network)}/${cidr.prefix}`;
+}
+
+export function cidrContains(cidr: Cidr, address: IpAddress): boolean {
+  return address.family === cidr.network.family && (address.value & prefixMask(address.family, cidr.prefix)) === cidr.network.value;
+}
