@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iproute2 nftables containernetworking-plugins iputils-ping)
+packages=(gcc libc6-dev iproute2 nftables containernetworking-plugins iputils-ping)
 missing=()
 for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == *"ok installed"* ]] || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -15,7 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   echo "installing ${missing[*]}"
-  apt-get update -qq >/dev/null
+  # An offline or flaky index refresh must not stop us: the install may still succeed from cache.
+  apt-get update -qq >/dev/null || echo "apt-get update failed; trying the install anyway" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
