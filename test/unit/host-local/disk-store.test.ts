@@ -1,0 +1,142 @@
+// The disk store in a temp directory: the reference's layout, atomic exclusive writes,
+// and the attachment index (trusted while current, rebuilt when stale or missing).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { INDEX_DIR_NAME } from "../../../ipam/host-local/disk-index";
+import { networkDirOf, openDiskStore } from "../../../ipam/host-local/disk-store";
+import type { StoreSession } from "../../../ipam/host-local/store";
+import { c1, c2 } from "./ranges";
+
+let dataDir: string;
+let networkDir: string;
+
+function withStore<T>(body: (store: StoreSession) => T): T {
+  const store = openDiskStore({ dataDir, network: "net1" });
+  try {
+    return body(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** What the Go reference does to the directory: plain files, no index, no stamp. */
+function writeLikeReference(address: string, content: string): void {
+  fs.writeFileSync(path.join(networkDir, address), content);
+}
+
+beforeEach(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hl-"));
+  networkDir = path.join(dataDir, "net1");
+});
+afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+describe("disk store layout (identical to the reference)", () => {
+  it("writes <address> = '<id>\\r\\n<ifname>', last_reserved_ip.<n> and a lock file", () => {
+    withStore((store) => {
+      expect(store.reserve({ address: "10.1.0.2", attachment: c1 }, 0)).toBe(true);
+      expect(store.reserve({ address: "fd00::2", attachment: c1 }, 1)).toBe(true);
+    });
+    expect(fs.readFileSync(path.join(networkDir, "10.1.0.2"), "utf8")).toBe("c1\r\neth0");
+    expect(fs.readFileSync(path.join(networkDir, "fd00::2"), "utf8")).toBe("c1\r\neth0");
+    expect(fs.readFileSync(path.join(networkDir, "last_reserved_ip.0"), "utf8")).toBe("10.1.0.2");
+    expect(fs.readFileSync(path.join(networkDir, "last_reserved_ip.1"), "utf8")).toBe("fd00::2");
+    expect(fs.readdirSync(networkDir).sort()).toEqual(["10.1.0.2", "fd00::2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    expect(fs.statSync(path.join(networkDir, "10.1.0.2")).mode & 0o022).toBe(0);
+  });
+
+  it("never overwrites a lease, whoever wrote it", () => {
+    fs.mkdirSync(networkDir, { recursive: true });
+    writeLikeReference("10.1.0.2", "other\r\neth0");
+    withStore((store) => expect(store.reserve({ address: "10.1.0.2", attachment: c1 }, 0)).toBe(false));
+    expect(fs.readFileSync(path.join(networkDir, "10.1.0.2"), "utf8")).toBe("other\r\neth0");
+  });
+
+  it("a leftover temporary file is never a lease and is cleaned up", () => {
+    fs.mkdirSync(networkDir, { recursive: true });
+    fs.writeFileSync(path.join(networkDir, ".cnikit-tmp.1.abc"), "c1\r\neth0");
+    withStore((store) => expect(store.leases()).toEqual([]));
+    expect(fs.readdirSync(networkDir)).not.toContain(".cnikit-tmp.1.abc");
+  });
+
+  it("reads leases the reference wrote, including old id-only ones and truncated ones", () => {
+    fs.mkdirSync(networkDir, { recursive: true });
+    writeLikeReference("10.1.0.2", "c1\r\neth0");
+    writeLikeReference("10.1.0.3", "c2"); // written by an old reference: any interface of c2
+    writeLikeReference("10.1.0.4", ""); // truncated: nobody's, but still taken
+    withStore((store) => {
+      expect(store.addressesOf(c1)).toEqual(["10.1.0.2"]);
+      expect(store.addressesOf({ containerId: "c2", ifName: "net5" })).toEqual(["10.1.0.3"]);
+      expect(store.reserve({ address: "10.1.0.4", attachment: c1 }, 0)).toBe(false);
+      expect(store.release(c2)).toEqual(["10.1.0.3"]);
+    });
+    expect(fs.existsSync(path.join(networkDir, "10.1.0.3"))).toBe(false);
+  });
+
+  it("release is idempotent", () => {
+    withStore((store) => store.reserve({ address: "10.1.0.2", attachment: c1 }, 0));
+    expect(withStore((store) => store.release(c1))).toEqual(["10.1.0.2"]);
+    expect(withStore((store) => store.release(c1))).toEqual([]);
+  });
+
+  it("refuses a network name that would leave the data directory", () => {
+    expect(() => networkDirOf({ dataDir, network: "../escape" })).toThrow(/would leave the data directory/);
+    expect(() => networkDirOf({ dataDir, network: ".." })).toThrow(/would leave the data directory/);
+  });
+});
+
+describe("attachment index", () => {
+  const stampFile = () => path.join(dataDir, INDEX_DIR_NAME, "net1", "stamp");
+
+  it("is trusted while the directory's mtime is the one it recorded", () => {
+    withStore((store) => store.reserve({ address: "10.1.0.2", attachment: c1 }, 0));
+    const recorded = fs.statSync(networkDir);
+    // A lease sneaked in with the mtime put back is invisible: proof the index, not a scan, answered.
+    writeLikeReference("10.1.0.9", "c1\r\neth0");
+    fs.utimesSync(networkDir, recorded.atime, recorded.mtime);
+    const stamp = JSON.parse(fs.readFileSync(stampFile(), "utf8")) as { mtimeNs: string };
+    fs.writeFileSync(stampFile(), JSON.stringify({ ...stamp, mtimeNs: String(fs.statSync(networkDir, { bigint: true }).mtimeNs) }));
+    expect(withStore((store) => store.addressesOf(c1))).toEqual(["10.1.0.2"]);
+  });
+
+  it("is rebuilt when another process changed the directory", () => {
+    withStore((store) => store.reserve({ address: "10.1.0.2", attachment: c1 }, 0));
+    writeLikeReference("10.1.0.9", "c1\r\neth0");
+    expect(withStore((store) => store.addressesOf(c1)).sort()).toEqual(["10.1.0.2", "10.1.0.9"]);
+    fs.rmSync(path.join(networkDir, "10.1.0.2"));
+    expect(withStore((store) => store.addressesOf(c1))).toEqual(["10.1.0.9"]);
+  });
+
+  it("is rebuilt when missing", () => {
+    withStore((store) => store.reserve({ address: "10.1.0.2", attachment: c1 }, 0));
+    fs.rmSync(path.join(dataDir, INDEX_DIR_NAME), { recursive: true });
+    expect(withStore((store) => store.addressesOf(c1))).toEqual(["10.1.0.2"]);
+    expect(fs.existsSync(stampFile())).toBe(true);
+  });
+
+  it("is rebuilt when it contradicts a lease file", () => {
+    withStore((store) => {
+      store.reserve({ address: "10.1.0.2", attachment: c1 }, 0);
+      store.reserve({ address: "10.1.0.3", attachment: c2 }, 0);
+    });
+    // Swap the owners while keeping the mtime: the index now lies, the files say otherwise.
+    const recorded = fs.statSync(networkDir);
+    fs.writeFileSync(path.join(networkDir, "10.1.0.2"), "c2\r\neth0");
+    fs.writeFileSync(path.join(networkDir, "10.1.0.3"), "c1\r\neth0");
+    fs.utimesSync(networkDir, recorded.atime, recorded.mtime);
+    expect(withStore((store) => store.addressesOf(c1))).toEqual(["10.1.0.3"]);
+  });
+
+  it("stays consistent over many reserve/release sessions", () => {
+    for (let n = 0; n < 20; n++) {
+      withStore((store) => store.reserve({ address: `10.1.0.${n + 2}`, attachment: { containerId: `c${n}`, ifName: "eth0" } }, 0));
+    }
+    for (let n = 0; n < 20; n += 2) withStore((store) => store.release({ containerId: `c${n}`, ifName: "eth0" }));
+    withStore((store) => {
+      expect(store.leases()).toHaveLength(10);
+      expect(store.addressesOf({ containerId: "c3", ifName: "eth0" })).toEqual(["10.1.0.5"]);
+      expect(store.addressesOf({ containerId: "c4", ifName: "eth0" })).toEqual([]);
+    });
+  });
+});
