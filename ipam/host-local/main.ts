@@ -1,5 +1,6 @@
-import { placeholderMain } from "../../src/cni/placeholder";
+import { pluginMain } from "../../src/cni/skel";
+import { hostLocal } from "./plugin";
 
 export function main(): void {
-  placeholderMain("host-local");
+  pluginMain(hostLocal, { name: "host-local" });
 }
