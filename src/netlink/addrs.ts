@@ -58,11 +58,12 @@ function addrPayload(h: Handle, config: AddrConfig, withOptions: boolean): Buffe
   const cidr = parseCidr(config.cidr);
   const flags = withOptions ? (config.nodad ? IfaF.NODAD : 0) | (config.noPrefixRoute ? IfaF.NOPREFIXROUTE : 0) : 0;
   const attrs = new AttrWriter();
-  // For IPv4 IFA_LOCAL is the address itself and IFA_ADDRESS the peer (the same here).
-  if (cidr.family === AF_INET) attrs.bytes(Ifa.LOCAL, cidr.bytes);
+  // IFA_LOCAL is the address itself and IFA_ADDRESS the peer (the same here); both
+  // families, in this order, as `ip addr add` sends them.
+  attrs.bytes(Ifa.LOCAL, cidr.bytes);
   attrs.bytes(Ifa.ADDRESS, cidr.bytes);
   if (withOptions && config.broadcast && cidr.family === AF_INET && cidr.prefixLen < 31) attrs.bytes(Ifa.BROADCAST, ipv4Broadcast(cidr.bytes, cidr.prefixLen));
-  // IFA_FLAGS carries the full 32-bit set; the 8-bit header field keeps old kernels informed.
+  // IFA_FLAGS carries the full 32-bit set and wins over the 8-bit header field when present.
   if (flags !== 0) attrs.u32(Ifa.FLAGS, flags);
   const header = encodeIfAddr({ family: cidr.family, prefixLen: cidr.prefixLen, flags: flags & 0xff, scope: withOptions ? (config.scope ?? RtScope.UNIVERSE) : 0, index: linkIndex(h, config.link) });
   return Buffer.concat([header, attrs.toBuffer()]);

@@ -23,9 +23,13 @@ export interface RequestSpec {
 const DUMP_ATTEMPTS = 5;
 const EINTR = 4;
 
+/** Sees every datagram sent and received (debugging, golden-data capture). */
+export type DatagramTap = (direction: "send" | "recv", datagram: Buffer) => void;
+
 export class Handle {
   /** The namespace as given to `at` (null: the caller's own). */
   readonly netns: NetnsTarget;
+  tap: DatagramTap | undefined;
   private fd: number;
   private seq: number;
 
@@ -74,11 +78,15 @@ export class Handle {
     this.seq = (this.seq + 1) >>> 0;
     const seq = this.seq;
     const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
-    native().netlinkSend(this.fd, encodeMessage({ type: spec.type, flags, seq, pid: 0 }, spec.payload));
+    const request = encodeMessage({ type: spec.type, flags, seq, pid: 0 }, spec.payload);
+    this.tap?.("send", request);
+    native().netlinkSend(this.fd, request);
     const messages: NlMessage[] = [];
     let interrupted = false;
     for (;;) {
-      for (const msg of splitMessages(native().netlinkRecv(this.fd))) {
+      const datagram = native().netlinkRecv(this.fd);
+      this.tap?.("recv", datagram);
+      for (const msg of splitMessages(datagram)) {
         // Anything else is a late reply to an earlier request (e.g. an ACK after a dump).
         if (msg.seq !== seq) continue;
         if ((msg.flags & NlmF.DUMP_INTR) !== 0) interrupted = true;

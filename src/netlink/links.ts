@@ -52,6 +52,8 @@ export function linkIndex(h: Handle, ref: LinkRef): number {
 
 export interface LinkChanges {
   up?: boolean;
+  /** IFF_PROMISC: receive every frame (the bridge plugin's promiscMode). */
+  promisc?: boolean;
   mtu?: number;
   mac?: string;
   /** New name; the link keeps its index. */
@@ -62,7 +64,10 @@ export interface LinkChanges {
   netns?: NetnsTarget;
 }
 
-/** Applies all changes in one RTM_SETLINK request (the kernel applies them together or not at all). */
+/**
+ * Applies all changes in one request: RTM_NEWLINK without NLM_F_CREATE, as `ip link set`
+ * sends it, so a missing link is ENODEV rather than a new one.
+ */
 export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
   const attrs = new AttrWriter();
   let flags = 0;
@@ -70,6 +75,10 @@ export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
   if (changes.up !== undefined) {
     flags = changes.up ? Iff.UP : 0;
     change = Iff.UP;
+  }
+  if (changes.promisc !== undefined) {
+    if (changes.promisc) flags |= Iff.PROMISC;
+    change |= Iff.PROMISC;
   }
   if (changes.mtu !== undefined) attrs.u32(Ifla.MTU, changes.mtu);
   if (changes.mac !== undefined) attrs.bytes(Ifla.ADDRESS, parseMac(changes.mac));
@@ -81,7 +90,7 @@ export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
   try {
     const netnsFd = ownedNetnsFd ?? changes.netns;
     if (typeof netnsFd === "number") attrs.u32(Ifla.NET_NS_FD, netnsFd);
-    h.request({ type: Rtm.SETLINK, payload: linkRequestPayload(selector, { flags, change }, attrs), op: `set ${describeLink(ref)} ${JSON.stringify(changes)}` });
+    h.request({ type: Rtm.NEWLINK, payload: linkRequestPayload(selector, { flags, change }, attrs), op: `set ${describeLink(ref)} ${JSON.stringify(changes)}` });
   } finally {
     if (ownedNetnsFd !== undefined) closeNetns(ownedNetnsFd);
   }

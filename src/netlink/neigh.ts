@@ -33,7 +33,7 @@ export interface NeighConfig {
   /** IP address: the neighbour's for ARP/NDP, the remote VTEP for a vxlan FDB entry. */
   dst?: string;
   lladdr?: string;
-  /** NUD_* state; default permanent. */
+  /** NUD_* state; default Nud.PERMANENT (FDB: PERMANENT|NOARP, as `bridge fdb add`). */
   state?: number;
   /** Entry of the device itself (NTF_SELF); for "bridge" the default when master is not set. */
   self?: boolean;
@@ -57,12 +57,17 @@ function neighPayload(h: Handle, config: NeighConfig): Buffer {
   let flags = (config.self ? Ntf.SELF : 0) | (config.master ? Ntf.MASTER : 0);
   if (family === "bridge" && flags === 0) flags = Ntf.SELF;
   const attrs = new AttrWriter();
+  const lladdr = config.lladdr === undefined ? undefined : parseMac(config.lladdr);
+  // The entry's key first: the MAC for FDB entries, the IP for neighbours (iproute2's order).
+  if (lladdr && family === "bridge") attrs.bytes(Nda.LLADDR, lladdr);
   if (dst) attrs.bytes(Nda.DST, dst.bytes);
-  if (config.lladdr !== undefined) attrs.bytes(Nda.LLADDR, parseMac(config.lladdr));
+  if (lladdr && family !== "bridge") attrs.bytes(Nda.LLADDR, lladdr);
   if (config.vlan !== undefined) attrs.u16(Nda.VLAN, config.vlan);
   if (config.port !== undefined) attrs.be16(Nda.PORT, config.port);
   if (config.vni !== undefined) attrs.u32(Nda.VNI, config.vni);
-  const header = encodeNd({ family: afByFamily[family], index: linkIndex(h, config.link), state: config.state ?? Nud.PERMANENT, flags });
+  // FDB default is `bridge fdb add`'s: permanent, no ARP.
+  const defaultState = family === "bridge" ? Nud.PERMANENT | Nud.NOARP : Nud.PERMANENT;
+  const header = encodeNd({ family: afByFamily[family], index: linkIndex(h, config.link), state: config.state ?? defaultState, flags });
   return Buffer.concat([header, attrs.toBuffer()]);
 }
 

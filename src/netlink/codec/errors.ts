@@ -87,7 +87,7 @@ export interface ParsedNlmsgerr {
 /** Parses the payload of an NLMSG_ERROR message (struct nlmsgerr, then extack TLVs). */
 export function parseNlmsgerr(payload: Buffer, flags: number): ParsedNlmsgerr {
   if (payload.length < 4) throw new Error(`NLMSG_ERROR too short: ${payload.length} bytes`);
-  const errno = -payload.readInt32LE(0);
+  const errno = 0 - payload.readInt32LE(0);
   const result: ParsedNlmsgerr = { errno };
   if ((flags & NlmF.ACK_TLVS) === 0 || payload.length < 4 + NLMSG_HDRLEN) return result;
   // The echoed request is either only its header (capped) or the whole message.
@@ -104,7 +104,7 @@ export function parseNlmsgerr(payload: Buffer, flags: number): ParsedNlmsgerr {
 
 /** The payload of NLMSG_DONE: a status (negative errno when a dump failed), then extack TLVs. */
 export function parseDoneStatus(payload: Buffer, flags: number): ParsedNlmsgerr {
-  const errno = payload.length >= 4 ? -payload.readInt32LE(0) : 0;
+  const errno = payload.length >= 4 ? 0 - payload.readInt32LE(0) : 0;
   const result: ParsedNlmsgerr = { errno };
   if ((flags & NlmF.ACK_TLVS) !== 0 && payload.length > 4) {
     const text = new AttrReader(payload.subarray(4)).str(NlmsgerrAttr.MSG);
