@@ -100,8 +100,7 @@ describe("the runtime", () => {
   });
 
   it("a plugin's error comes back with its code and details, naming the plugin", async () => {
-    const failing = list("1.0.0");
-    failing.plugins[1] = { type: "fake-b", failOn: { ADD: { code: 11, msg: "busy", details: "later" } } } as (typeof failing.plugins)[number];
+    const failing = { ...list("1.0.0"), plugins: [{ type: "fake-a" }, { type: "fake-b", failOn: { ADD: { code: 11, msg: "busy", details: "later" } } }] };
     await expect(runtime.addNetworkList(failing, rt)).rejects.toMatchObject({ code: 11, message: 'plugin type="fake-b" failed (add): busy', details: "later" });
   });
 
