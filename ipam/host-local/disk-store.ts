@@ -20,6 +20,12 @@ function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
+/** Lease files are named by the address exactly as Go formats it; anything else is not a lease. */
+function isLeaseName(name: string): boolean {
+  const address = parseIp(name);
+  return address !== undefined && formatIp(address) === name;
+}
+
 /** Names the network directory, refusing anything that would leave the data directory. */
 export function networkDirOf(location: StoreLocation): string {
   const dataDir = path.resolve(location.dataDir);
@@ -93,8 +99,7 @@ export class DiskStore implements StoreSession {
         fs.rmSync(path.join(this.networkDir, name), { force: true });
         continue;
       }
-      const address = parseIp(name);
-      if (!address || formatIp(address) !== name) continue;
+      if (!isLeaseName(name)) continue;
       let content: string;
       try {
         content = fs.readFileSync(path.join(this.networkDir, name), "utf8");
@@ -105,6 +110,10 @@ export class DiskStore implements StoreSession {
       leases.push({ address: name, attachment: parseLeaseContent(content) });
     }
     return leases;
+  }
+
+  leasedAddresses(): string[] {
+    return fs.readdirSync(this.networkDir).filter(isLeaseName);
   }
 
   close(): void {

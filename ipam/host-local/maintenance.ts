@@ -25,35 +25,36 @@ export function collectGarbage(openStore: OpenStore, config: HostLocalConfig, ne
   });
 }
 
-function nearestExistingDir(dir: string): string {
-  let current = dir;
-  while (!fs.existsSync(current) && path.dirname(current) !== current) current = path.dirname(current);
-  return current;
+/** Proves the data directory writable by creating and removing a file in it (outside every network directory). */
+function probeWritable(dataDir: string): void {
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+    const probe = path.join(dataDir, `.cnikit-status-probe.${process.pid}`);
+    fs.writeFileSync(probe, "", { flag: "w", mode: 0o600 });
+    fs.rmSync(probe, { force: true });
+  } catch (err) {
+    throw new CniError(ErrorCode.PluginNotAvailable, `host-local: data directory ${dataDir} is not writable: ${(err as Error).message}`, "", { cause: err });
+  }
 }
 
 /**
- * Ready when an ADD could succeed: the network's directory (or where it would be
- * created) is writable, and no range set is full. Otherwise code 50 with the reason.
+ * Ready when an ADD could succeed: the data directory is writable and no range set
+ * is full (ADD needs one address from every set). Otherwise code 50 with the reason.
+ * Runtimes call STATUS often, so leases are counted by name, without reading them.
  */
 export function checkStatus(openStore: OpenStore, config: HostLocalConfig): void {
-  const networkDir = path.join(config.dataDir, config.network);
-  const existing = nearestExistingDir(networkDir);
-  try {
-    fs.accessSync(existing, fs.constants.W_OK);
-  } catch (err) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `host-local: data directory ${existing} is not writable: ${(err as Error).message}`, "", { cause: err });
-  }
-  const leases = inSession(openStore, config, (store) => store.leases());
+  probeWritable(config.dataDir);
+  const leased = inSession(openStore, config, (store) => store.leasedAddresses());
   config.rangeSets.forEach((rangeSet, index) => {
     const capacity = rangeSet.reduce((sum, range) => sum + capacityOf(range), 0n);
-    let leased = 0n;
-    for (const lease of leases) {
-      const address = parseIp(lease.address);
+    let taken = 0n;
+    for (const text of leased) {
+      const address = parseIp(text);
       const range = address && rangeFor(rangeSet, address);
-      if (address && range && !range.reserved.has(address.value)) leased++;
+      if (address && range && !range.reserved.has(address.value)) taken++;
     }
-    if (leased >= capacity) {
-      throw new CniError(ErrorCode.PluginNotAvailable, `host-local: range set ${index} (${rangeSetLabel(rangeSet)}) is full: ${leased} of ${capacity} addresses leased`);
+    if (taken >= capacity) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `host-local: range set ${index} (${rangeSetLabel(rangeSet)}) is full: ${taken} of ${capacity} addresses leased`);
     }
   });
 }

@@ -30,5 +30,9 @@ export class MemoryStore implements StoreSession {
     return [...this.owners].map(([address, attachment]) => ({ address, attachment: { ...attachment } }));
   }
 
+  leasedAddresses(): string[] {
+    return [...this.owners.keys()];
+  }
+
   close(): void {}
 }
