@@ -41,15 +41,20 @@ function vlanPayload(h: Handle, config: BridgeVlanConfig): Buffer {
     b.writeUInt16LE(vid, 2);
     return b;
   };
-  const attrs = new AttrWriter().nest(Ifla.AF_SPEC, (spec) => {
-    if (config.self) spec.u16(IflaBridge.FLAGS, BridgeFlags.SELF);
-    if (config.vidEnd === undefined || config.vidEnd === config.vid) {
-      spec.bytes(IflaBridge.VLAN_INFO, vlanInfo(flags, config.vid));
-    } else {
-      spec.bytes(IflaBridge.VLAN_INFO, vlanInfo(flags | BridgeVlanInfo.RANGE_BEGIN, config.vid));
-      spec.bytes(IflaBridge.VLAN_INFO, vlanInfo(flags | BridgeVlanInfo.RANGE_END, config.vidEnd));
-    }
-  });
+  // The kernel finds IFLA_AF_SPEC by type whatever its flags; without NLA_F_NESTED as iproute2 sends it.
+  const attrs = new AttrWriter().nest(
+    Ifla.AF_SPEC,
+    (spec) => {
+      if (config.self) spec.u16(IflaBridge.FLAGS, BridgeFlags.SELF);
+      if (config.vidEnd === undefined || config.vidEnd === config.vid) {
+        spec.bytes(IflaBridge.VLAN_INFO, vlanInfo(flags, config.vid));
+      } else {
+        spec.bytes(IflaBridge.VLAN_INFO, vlanInfo(flags | BridgeVlanInfo.RANGE_BEGIN, config.vid));
+        spec.bytes(IflaBridge.VLAN_INFO, vlanInfo(flags | BridgeVlanInfo.RANGE_END, config.vidEnd));
+      }
+    },
+    false,
+  );
   return Buffer.concat([encodeIfInfo({ family: AF_BRIDGE, index: linkIndex(h, config.link) }), attrs.toBuffer()]);
 }
 

@@ -2,6 +2,7 @@
 // strace by capture.ts), and against bytes written out by hand.
 import { describe, expect, it } from "vitest";
 import { addAddr } from "../../../src/netlink/addrs";
+import { addBridgeVlan, deleteBridgeVlan, setBridgePort } from "../../../src/netlink/bridge";
 import { AttrReader, AttrWriter } from "../../../src/netlink/codec/attrs";
 import { Ifa, IfaF, Ifla, IflaInfo, NLA_F_NESTED, NlmF, Rtm, VETH_INFO_PEER } from "../../../src/netlink/codec/constants";
 import { decodeHeader, encodeMessage } from "../../../src/netlink/codec/header";
@@ -14,6 +15,7 @@ import type { Handle } from "../../../src/netlink/handle";
 import { ipRequests, recordingHandle } from "./fixtures";
 
 // Indexes in the capture namespace: lo 1, vt1 2, vt0 3, br0 4, vx0 5, vx6 6.
+const VT0 = 3;
 const BR0 = 4;
 const VX0 = 5;
 
@@ -25,6 +27,11 @@ const cases: [string, (h: Handle) => void][] = [
   ["route-del-v4", (h) => deleteRoute(h, { dst: "10.3.0.0/16", oif: BR0 })],
   ["neigh-add-v4", (h) => addNeigh(h, { link: BR0, dst: "10.1.0.9", lladdr: "02:00:00:00:00:09" })],
   ["fdb-append", (h) => appendNeigh(h, { link: VX0, family: "bridge", lladdr: "00:00:00:00:00:00", dst: "198.18.0.2" })],
+  ["brport-set", (h) => setBridgePort(h, VT0, { hairpin: true, learning: false, isolated: true })],
+  ["vlan-add-pvid", (h) => addBridgeVlan(h, { link: VT0, vid: 10, pvid: true, untagged: true })],
+  ["vlan-add-range", (h) => addBridgeVlan(h, { link: VT0, vid: 20, vidEnd: 25 })],
+  ["vlan-add-self", (h) => addBridgeVlan(h, { link: BR0, vid: 10, self: true })],
+  ["vlan-del", (h) => deleteBridgeVlan(h, { link: VT0, vid: 10 })],
 ];
 
 describe("requests are byte-identical to iproute2's", () => {
