@@ -1,5 +1,6 @@
-import { placeholderMain } from "../../src/cni/placeholder";
+import { pluginMain } from "../../src/cni/skel";
+import { bridgePlugin } from "./bridge";
 
 export function main(): void {
-  placeholderMain("bridge");
+  pluginMain(bridgePlugin, { name: "bridge" });
 }

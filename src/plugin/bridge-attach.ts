@@ -1,0 +1,131 @@
+// Attaching a container to a Linux bridge on the host: the ADD, DEL and CHECK steps
+// shared by the bridge plugin and vxlan-overlay (which puts its VTEP on the bridge).
+import { CniError, ErrorCode } from "../cni/errors";
+import type { CmdArgs, IPConfig, Interface, NetConf, Result } from "../cni/types";
+import { addressOf, familyOfAddress, firstHostOf, networkOf } from "../ip/cidr";
+import { Handle } from "../netlink/handle";
+import { getLink } from "../netlink/links";
+import { enableForwarding, ensureBridge, ensureGatewayAddresses } from "./bridge-host";
+import { type PortOptions, addBridgeSelfVlans, attachPort, needsVlanFiltering } from "./bridge-port";
+import { checkAddressesAndRoutes, checkLink, containerInterface, requirePrevResult } from "./check";
+import { requestedMac } from "./container-mac";
+import { configureContainerInterface } from "./container-iface";
+import { openContainerNetns, withHandle } from "./container-netns";
+import { withHostLock } from "./host-lock";
+import { hasIpam, ipamAdd, ipamCheck, ipamDel } from "./ipam";
+import { setupIpMasq, teardownIpMasq } from "./ipmasq";
+import { Rollback } from "./rollback";
+import { createVethPair, removeVethPair } from "./veth-pair";
+
+export interface BridgeAttachSpec extends PortOptions {
+  netConf: NetConf;
+  mtu?: number | undefined;
+  promisc?: boolean | undefined;
+  /** Put the gateway address on the bridge (and turn forwarding on). */
+  isGateway: boolean;
+  /** Route the container's default traffic through the gateway. */
+  isDefaultGateway: boolean;
+  /** With isGateway and no gateway from IPAM, the subnet's first address (the reference's default). */
+  defaultGatewayFromSubnet?: boolean;
+  forceAddress?: boolean | undefined;
+  ipMasq?: boolean | undefined;
+  enableDad?: boolean | undefined;
+  disableContainerInterface?: boolean | undefined;
+  /** Host-side work on the bridge (e.g. a VTEP) done under the bridge's lock, after it exists. */
+  prepareBridge?: (host: Handle, rollback: Rollback) => void;
+}
+
+function withGateways(ips: IPConfig[], spec: BridgeAttachSpec): IPConfig[] {
+  if (!spec.isGateway || spec.defaultGatewayFromSubnet === false) return ips;
+  return ips.map((ip) => (ip.gateway ? ip : { ...ip, gateway: firstHostOf(networkOf(ip.address)) }));
+}
+
+/** isDefaultGateway: a default route per family through the gateway, unless IPAM gave one. */
+function withDefaultRoutes(routes: Result["routes"], ips: IPConfig[]): Result["routes"] {
+  const merged = [...(routes ?? [])];
+  for (const ip of ips) {
+    if (!ip.gateway) continue;
+    const defaultDst = familyOfAddress(ip.address) === 4 ? "0.0.0.0/0" : "::/0";
+    if (!merged.some((route) => route.dst === defaultDst)) merged.push({ dst: defaultDst, gw: ip.gateway });
+  }
+  return merged;
+}
+
+function masqAttachment(netConf: NetConf, args: CmdArgs) {
+  return { network: netConf.name, containerId: args.containerId, ifName: args.ifName };
+}
+
+export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Promise<Result> {
+  const { netConf } = spec;
+  const container = openContainerNetns(args.netns);
+  const host = Handle.at(null);
+  const bridgeLock = `bridge-${spec.bridgeName}`;
+  try {
+    return await new Rollback().run(async (rollback) => {
+      await withHostLock(bridgeLock, async () => {
+        ensureBridge(host, { name: spec.bridgeName, mtu: spec.mtu, promisc: spec.promisc, vlanFiltering: needsVlanFiltering(spec) });
+        if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
+        spec.prepareBridge?.(host, rollback);
+      });
+      const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac: requestedMac(netConf, args) }, rollback);
+      attachPort(host, pair.hostIfName, spec);
+
+      let result: Result = { cniVersion: netConf.cniVersion };
+      if (hasIpam(netConf)) {
+        result = { ...(await ipamAdd(netConf, args)), cniVersion: netConf.cniVersion };
+        rollback.push("IPAM allocation", () => ipamDel(netConf, args));
+        if (!result.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`);
+      }
+      const ips = withGateways(result.ips ?? [], spec).map((ip) => ({ ...ip, interface: 2 }));
+      result.ips = ips;
+      if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, ips);
+
+      configureContainerInterface({ container, netns: args.netns, ifName: args.ifName, result, enableDad: spec.enableDad === true, leaveDown: spec.disableContainerInterface === true });
+      if (spec.isGateway && ips.length > 0) {
+        await withHostLock(bridgeLock, async () => ensureGatewayAddresses(host, spec.bridgeName, ips, spec.forceAddress === true));
+        enableForwarding(ips);
+      }
+      if (spec.ipMasq && ips.length > 0) {
+        const attachment = masqAttachment(netConf, args);
+        setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));
+        rollback.push("masquerade rules", () => teardownIpMasq(attachment));
+      }
+
+      const interfaces: Interface[] = [
+        { name: spec.bridgeName, mac: getLink(host, spec.bridgeName).mac },
+        { name: pair.hostIfName, mac: getLink(host, pair.hostIfName).mac },
+        { name: args.ifName, mac: getLink(container, args.ifName).mac, sandbox: args.netns },
+      ];
+      return { ...result, interfaces, ips };
+    });
+  } finally {
+    host.close();
+    container.close();
+  }
+}
+
+/** DEL: IPAM first (the lease must go even when the namespace is gone), then links and rules. */
+export async function detachFromBridge(spec: { netConf: NetConf; ipMasq?: boolean | undefined }, args: CmdArgs): Promise<void> {
+  if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args);
+  withHandle(Handle.at(null), (host) => removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }));
+  if (spec.ipMasq) teardownIpMasq(masqAttachment(spec.netConf, args));
+}
+
+/** CHECK: the container interface, its addresses and routes, and the host end on the bridge. */
+export async function checkBridgeAttachment(spec: { netConf: NetConf; bridgeName: string }, args: CmdArgs): Promise<void> {
+  const prevResult = requirePrevResult(spec.netConf.prevResult);
+  if (hasIpam(spec.netConf)) await ipamCheck(spec.netConf, args);
+  const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
+  withHandle(openContainerNetns(args.netns), (container) => {
+    checkLink(container, `netns ${args.netns}`, iface);
+    checkAddressesAndRoutes(container, args.ifName, prevResult, index);
+  });
+  withHandle(Handle.at(null), (host) => {
+    const bridge = checkLink(host, "the host", { name: spec.bridgeName });
+    const hostEnd = (prevResult.interfaces ?? []).find((candidate) => !candidate.sandbox && candidate.name !== spec.bridgeName);
+    if (!hostEnd) return;
+    const hostLink = checkLink(host, "the host", hostEnd);
+    if (hostLink.masterIndex !== bridge.index)
+      throw new CniError(ErrorCode.KernelStateMismatch, `host interface ${hostLink.name} is not a port of bridge ${spec.bridgeName}`);
+  });
+}

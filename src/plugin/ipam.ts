@@ -1,0 +1,45 @@
+// IPAM by delegation, as the spec says: the plugin named by `ipam.type` runs from
+// CNI_PATH with our environment and stdin. host-local is part of this executable, so
+// when CNI_PATH points back at us it runs in-process (one process start saved).
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
+import { CniError, ErrorCode } from "../cni/errors";
+import type { CmdArgs, NetConf, PluginFuncs, Result } from "../cni/types";
+
+const IN_PROCESS: Readonly<Record<string, () => PluginFuncs>> = {
+  "host-local": () => (require("../../ipam/host-local/plugin") as { hostLocal: PluginFuncs }).hostLocal,
+};
+
+function ipamType(conf: NetConf): string {
+  const type = conf.ipam?.type;
+  if (typeof type !== "string" || type === "") throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${JSON.stringify(conf.ipam ?? null)}`);
+  return type;
+}
+
+function options(args: CmdArgs) {
+  return { path: args.path, inProcess: IN_PROCESS };
+}
+
+export function ipamAdd(conf: NetConf, args: CmdArgs): Promise<Result> {
+  return delegateAdd(ipamType(conf), args.stdinData, options(args));
+}
+
+export function ipamDel(conf: NetConf, args: CmdArgs): Promise<void> {
+  return delegateDel(ipamType(conf), args.stdinData, options(args));
+}
+
+export function ipamCheck(conf: NetConf, args: CmdArgs): Promise<void> {
+  return delegateCheck(ipamType(conf), args.stdinData, options(args));
+}
+
+export function ipamStatus(conf: NetConf, args: CmdArgs): Promise<void> {
+  return delegateStatus(ipamType(conf), args.stdinData, options(args));
+}
+
+export function ipamGc(conf: NetConf, args: CmdArgs): Promise<void> {
+  return delegateGc(ipamType(conf), args.stdinData, options(args));
+}
+
+/** Whether the config names an IPAM plugin (`"ipam": {}` means L2 only). */
+export function hasIpam(conf: NetConf): boolean {
+  return typeof conf.ipam?.type === "string" && conf.ipam.type !== "";
+}

@@ -1,0 +1,60 @@
+// A container attachment's veth pair, made in one request from the host side with the
+// container end born directly in the container's namespace under CNI_IFNAME, so no
+// interface ever sits in the wrong namespace, even if we are killed half-way.
+import { CniError, ErrorCode } from "../cni/errors";
+import { isExists, isNotFound } from "../netlink/codec/errors";
+import type { Handle } from "../netlink/handle";
+import { addVeth } from "../netlink/link-create";
+import { deleteLink, findLink } from "../netlink/links";
+import { openContainerNetnsIfPresent, withHandle } from "./container-netns";
+import { hostVethName } from "./host-veth-name";
+import type { Rollback } from "./rollback";
+
+export interface VethPairSpec {
+  host: Handle;
+  container: Handle;
+  netns: string;
+  containerId: string;
+  ifName: string;
+  mtu?: number | undefined;
+  /** The container end's MAC (see requestedMac); the kernel picks one when absent. */
+  mac?: string | undefined;
+}
+
+export function createVethPair(spec: VethPairSpec, rollback: Rollback): { hostIfName: string } {
+  const hostIfName = hostVethName(spec.containerId, spec.ifName);
+  if (findLink(spec.container, spec.ifName))
+    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_IFNAME ${JSON.stringify(spec.ifName)} already exists in netns ${spec.netns}`);
+  const mac = spec.mac;
+  try {
+    addVeth(spec.host, {
+      name: hostIfName,
+      peerName: spec.ifName,
+      peerNetns: spec.netns,
+      ...(spec.mtu !== undefined && { mtu: spec.mtu }),
+      ...(mac !== undefined && { peerMac: mac }),
+    });
+  } catch (err) {
+    if (isExists(err))
+      throw new CniError(ErrorCode.InvalidEnvironment, `host interface ${hostIfName} for container ${spec.containerId} ${spec.ifName} already exists (DEL the earlier attachment first)`, "", { cause: err });
+    throw err;
+  }
+  // Deleting one end of a veth deletes both.
+  rollback.push(`veth ${hostIfName}`, () => ignoreMissing(() => deleteLink(spec.host, hostIfName)));
+  return { hostIfName };
+}
+
+function ignoreMissing(step: () => void): void {
+  try {
+    step();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** DEL: removes the pair from whichever side still exists. Missing is success. */
+export function removeVethPair(target: { host: Handle; netns: string; containerId: string; ifName: string }): void {
+  const container = openContainerNetnsIfPresent(target.netns);
+  if (container) withHandle(container, (handle) => ignoreMissing(() => deleteLink(handle, target.ifName)));
+  ignoreMissing(() => deleteLink(target.host, hostVethName(target.containerId, target.ifName)));
+}
