@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { parseGcAttachments } from "../../src/cni/gc";
+import { VALID_ATTACHMENTS_KEYS, parseGcAttachments } from "../../src/cni/gc";
 import { parseIp } from "./address";
 import type { HostLocalConfig, HostLocalNetConf } from "./config";
 import { capacityOf, rangeFor, rangeSetLabel } from "./range";
@@ -11,6 +11,10 @@ import type { Lease, OpenStore } from "./store";
 
 /** Releases every lease whose attachment is not in the valid list (a legacy lease: whose container is not); returns them. */
 export function collectGarbage(openStore: OpenStore, config: HostLocalConfig, netConf: HostLocalNetConf): Lease[] {
+  // Without the list every lease would look stale: refuse rather than release them all.
+  if (!VALID_ATTACHMENTS_KEYS.some((key) => Array.isArray(netConf[key]))) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local: GC needs the ${VALID_ATTACHMENTS_KEYS.join(" or ")} list (an empty list releases every lease)`);
+  }
   const valid = parseGcAttachments(netConf);
   const validKeys = new Set(valid.map((attachment) => `${attachment.containerID}\n${attachment.ifname}`));
   const validContainers = new Set(valid.map((attachment) => attachment.containerID));

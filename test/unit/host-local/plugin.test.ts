@@ -78,6 +78,11 @@ describe("host-local commands", () => {
     const gc = await run("GC", netConf({}, { "cni.dev/valid-attachments": [{ containerID: "b", ifname: "eth0" }] }));
     expect(gc.status).toBe(0);
     expect(store.leases().map((lease) => lease.attachment.containerId)).toEqual(["b", "b"]);
+    // No list at all is refused rather than read as "nothing is valid".
+    expect((await run("GC", netConf())).json).toMatchObject({ code: 7, msg: expect.stringContaining("cni.dev/valid-attachments") });
+    expect(store.leases()).toHaveLength(2);
+    expect((await run("GC", netConf({}, { "cni.dev/attachments": [] }))).status).toBe(0);
+    expect(store.leases()).toEqual([]);
   });
 
   it("STATUS: ready, then code 50 naming the range set once one is full", async () => {
