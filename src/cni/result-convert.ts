@@ -128,9 +128,10 @@ export function convertResult(result: Result, version: string): Record<string, u
   const family = familyOf(version);
   if (family === "legacy") return toLegacy(result, version);
   const out: Record<string, unknown> = { cniVersion: version };
-  if (result.interfaces) out.interfaces = family === "v11" ? result.interfaces.map((i) => ({ ...i })) : result.interfaces.map(interfaceBefore11);
-  if (result.ips) out.ips = result.ips.map((ip) => ipConfigOut(ip, family === "v03"));
-  if (result.routes) out.routes = family === "v11" ? result.routes.map((r) => ({ ...r })) : result.routes.map(routeBefore11);
+  // Empty lists are left out, as libcni's omitempty does.
+  if (result.interfaces?.length) out.interfaces = family === "v11" ? result.interfaces.map((i) => ({ ...i })) : result.interfaces.map(interfaceBefore11);
+  if (result.ips?.length) out.ips = result.ips.map((ip) => ipConfigOut(ip, family === "v03"));
+  if (result.routes?.length) out.routes = family === "v11" ? result.routes.map((r) => ({ ...r })) : result.routes.map(routeBefore11);
   if (!dnsIsEmpty(result.dns)) out.dns = result.dns;
   return out;
 }

@@ -180,3 +180,7 @@ describe("GC attachments", () => {
     );
   });
 });
+
+it.each(["1.1.0", "1.0.0", "0.4.0"])("%s leaves empty lists out, as libcni does", (version) => {
+  expect(convertResult({ cniVersion: "1.1.0", interfaces: [], ips: [{ address: "10.0.0.2/8" }], routes: [] }, version)).not.toHaveProperty("routes");
+});
