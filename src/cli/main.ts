@@ -94,6 +94,13 @@ export function buildProgram(): Command {
     .showSuggestionAfterError();
   for (const command of pluginCommands()) program.addCommand(command);
   program.addCommand(netnsCommand());
+  program
+    .command("inspect")
+    .description("links, addresses, routes, FDB and neighbours of a namespace, read through netlink")
+    .argument("<netns>", "namespace name in /run/netns or path")
+    .option("--json", "JSON output for scripts")
+    .option("--all", "also list multicast FDB entries and NOARP neighbours")
+    .action(guarded((target: string, options: object) => require("./inspect-cmd").inspectNetns(target, options)));
   return program;
 }
 
