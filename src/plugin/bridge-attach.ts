@@ -69,6 +69,7 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       });
       const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac: requestedMac(netConf, args) }, rollback);
       attachPort(host, pair.hostIfName, spec);
+      rollback.stepDone("host end on the bridge");
 
       let result: Result = { cniVersion: netConf.cniVersion };
       if (hasIpam(netConf)) {
@@ -81,9 +82,11 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, ips);
 
       configureContainerInterface({ container, netns: args.netns, ifName: args.ifName, result, enableDad: spec.enableDad === true, leaveDown: spec.disableContainerInterface === true });
+      rollback.stepDone("container addresses and routes");
       if (spec.isGateway && ips.length > 0) {
         await withHostLock(bridgeLock, async () => ensureGatewayAddresses(host, spec.bridgeName, ips, spec.forceAddress === true));
         enableForwarding(ips);
+        rollback.stepDone("gateway on the bridge");
       }
       if (spec.ipMasq && ips.length > 0) {
         const attachment = masqAttachment(netConf, args);

@@ -3,11 +3,26 @@
 // is reported on stderr and does not stop the others: the original error is what the
 // runtime needs to see.
 
+// Crash testing: with CNIKIT_TEST_CRASH_AFTER_STEP=N the process kills itself with
+// SIGKILL right after the Nth step of an ADD, as a runtime's timeout would; with
+// CNIKIT_TEST_TRACE_STEPS set each step is named on stderr so tests can count them.
+const crashAfterStep = Number(process.env.CNIKIT_TEST_CRASH_AFTER_STEP ?? "0");
+const traceSteps = process.env.CNIKIT_TEST_TRACE_STEPS !== undefined;
+
 export class Rollback {
   private readonly undos: Array<{ what: string; undo: () => void | Promise<void> }> = [];
+  private steps = 0;
 
   push(what: string, undo: () => void | Promise<void>): void {
     this.undos.push({ what, undo });
+    this.stepDone(what);
+  }
+
+  /** Marks a step that needs no undo of its own (e.g. addresses that go with their link). */
+  stepDone(what: string): void {
+    this.steps += 1;
+    if (traceSteps) process.stderr.write(`cnikit: step ${this.steps}: ${what}\n`);
+    if (this.steps === crashAfterStep) process.kill(process.pid, "SIGKILL");
   }
 
   /** Forget the undos once the ADD has succeeded. */
