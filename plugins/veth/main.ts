@@ -1,5 +1,6 @@
-import { placeholderMain } from "../../src/cni/placeholder";
+import { pluginMain } from "../../src/cni/skel";
+import { vethPlugin } from "./veth";
 
 export function main(): void {
-  placeholderMain("veth");
+  pluginMain(vethPlugin, { name: "veth" });
 }

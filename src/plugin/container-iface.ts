@@ -20,6 +20,8 @@ export interface ContainerIfaceConfig {
   enableDad?: boolean;
   /** Leave the interface down (the bridge plugin's disableContainerInterface). */
   leaveDown?: boolean;
+  /** Runs once the interface is up, before the result's routes (which may need what it adds, e.g. veth's route to its gateway). */
+  beforeRoutes?: () => void;
 }
 
 /** The IPAM gateways per family, used for routes that name no gateway. */
@@ -57,21 +59,26 @@ function trySysctl(netns: string, key: string, value: string): void {
 export function configureContainerInterface(config: ContainerIfaceConfig): void {
   const { container, netns, ifName, result } = config;
   const ips = result.ips ?? [];
-  if (!config.enableDad && ips.some((ip) => familyOfAddress(ip.address) === 6)) {
-    trySysctl(netns, interfaceSysctl(6, ifName, "enhanced_dad"), "0");
+  // Also without IPv6 addresses: the link-local address does DAD too, and the reference
+  // sets these whatever the IPAM result holds.
+  if (config.enableDad) {
+    trySysctl(netns, interfaceSysctl(6, ifName, "enhanced_dad"), "1");
+    trySysctl(netns, interfaceSysctl(6, ifName, "accept_dad"), "1");
+  } else {
     trySysctl(netns, interfaceSysctl(6, ifName, "accept_dad"), "0");
   }
   // Announce the address on link-up so neighbours drop stale ARP entries of a reused address.
   trySysctl(netns, interfaceSysctl(4, ifName, "arp_notify"), "1");
   for (const ip of ips) {
     try {
-      addAddr(container, { link: ifName, cidr: ip.address, nodad: !config.enableDad });
+      addAddr(container, { link: ifName, cidr: ip.address, nodad: !config.enableDad, broadcast: true });
     } catch (err) {
       throw new CniError(ErrorCode.NetlinkFailure, `cannot add address ${ip.address} to ${ifName}: ${(err as Error).message}`, "", { cause: err });
     }
   }
   if (!config.leaveDown) setLinkUp(container, ifName);
   if (config.leaveDown) return; // routes through a down interface cannot be added
+  config.beforeRoutes?.();
   const gateways = defaultGateways(ips);
   for (const route of result.routes ?? []) {
     try {

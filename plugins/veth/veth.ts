@@ -1,0 +1,111 @@
+// The veth plugin's commands: a point-to-point attachment without a bridge, routed
+// the way the reference ptp plugin routes it (see ptp-routes.ts), so a ptp config
+// works unchanged with "type": "veth".
+import { CniError, ErrorCode } from "../../src/cni/errors";
+import type { CmdArgs, Interface, PluginFuncs, Result } from "../../src/cni/types";
+import { addressOf, networkOf } from "../../src/ip/cidr";
+import { Handle } from "../../src/netlink/handle";
+import { getLink, setLinkUp } from "../../src/netlink/links";
+import { enableForwarding } from "../../src/plugin/bridge-host";
+import { checkAddressesAndRoutes, checkLink, containerInterface, requirePrevResult } from "../../src/plugin/check";
+import { requestedMac } from "../../src/plugin/container-mac";
+import { configureContainerInterface } from "../../src/plugin/container-iface";
+import { openContainerNetns, withHandle } from "../../src/plugin/container-netns";
+import { hasIpam, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "../../src/plugin/ipam";
+import { type MasqAttachment, setupIpMasq, teardownIpMasq } from "../../src/plugin/ipmasq";
+import { Rollback } from "../../src/plugin/rollback";
+import { createVethPair, removeVethPair } from "../../src/plugin/veth-pair";
+import { type VethConfig, loadVethConfig } from "./config";
+import { checkContainerRouting, checkHostRouting, requireGateways, routeContainerThroughGateways, routeHostToContainer } from "./ptp-routes";
+
+/** Index of the container end in the result's interfaces (the host end is 0), as in ptp. */
+const CONTAINER_INTERFACE = 1;
+
+function masqAttachment(config: VethConfig, args: CmdArgs): MasqAttachment {
+  return { network: config.netConf.name, containerId: args.containerId, ifName: args.ifName };
+}
+
+async function cmdAdd(args: CmdArgs): Promise<Result> {
+  const config = loadVethConfig(args.stdinData);
+  const { netConf } = config;
+  if (!hasIpam(netConf)) throw new CniError(ErrorCode.InvalidNetworkConfig, "ipam: required, the veth plugin addresses both ends of the link from IPAM");
+  const container = openContainerNetns(args.netns);
+  const host = Handle.at(null);
+  try {
+    return await new Rollback().run(async (rollback) => {
+      const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: config.mtu, mac: requestedMac(netConf, args) }, rollback);
+      setLinkUp(host, pair.hostIfName);
+
+      const ipamResult = await ipamAdd(netConf, args);
+      rollback.push("IPAM allocation", () => ipamDel(netConf, args));
+      if (!ipamResult.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`);
+      const routed = requireGateways(ipamResult.ips);
+      const ips = ipamResult.ips.map((ip) => ({ ...ip, interface: CONTAINER_INTERFACE }));
+      const result: Result = { ...ipamResult, cniVersion: netConf.cniVersion, ips };
+      enableForwarding(ips);
+
+      configureContainerInterface({
+        container,
+        netns: args.netns,
+        ifName: args.ifName,
+        result,
+        beforeRoutes: () => routeContainerThroughGateways(container, args.ifName, routed),
+      });
+      routeHostToContainer(host, pair.hostIfName, routed);
+      if (config.ipMasq) {
+        const attachment = masqAttachment(config, args);
+        setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));
+        rollback.push("masquerade rules", () => teardownIpMasq(attachment));
+      }
+
+      const interfaces: Interface[] = [
+        { name: pair.hostIfName, mac: getLink(host, pair.hostIfName).mac },
+        { name: args.ifName, mac: getLink(container, args.ifName).mac, sandbox: args.netns },
+      ];
+      return { ...result, interfaces, ...(config.dns && { dns: config.dns }) };
+    });
+  } finally {
+    host.close();
+    container.close();
+  }
+}
+
+/** IPAM first: the lease must go even when the namespace (and the link) is already gone. */
+async function cmdDel(args: CmdArgs): Promise<void> {
+  const config = loadVethConfig(args.stdinData);
+  if (hasIpam(config.netConf)) await ipamDel(config.netConf, args);
+  withHandle(Handle.at(null), (host) => removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }));
+  if (config.ipMasq) teardownIpMasq(masqAttachment(config, args));
+}
+
+async function cmdCheck(args: CmdArgs): Promise<void> {
+  const { netConf } = loadVethConfig(args.stdinData);
+  const prevResult = requirePrevResult(netConf.prevResult);
+  if (hasIpam(netConf)) await ipamCheck(netConf, args);
+  const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
+  const routed = requireGateways((prevResult.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index));
+  withHandle(openContainerNetns(args.netns), (container) => {
+    const link = checkLink(container, `netns ${args.netns}`, iface);
+    if (link.kind !== "veth") throw new CniError(ErrorCode.KernelStateMismatch, `interface ${args.ifName} in netns ${args.netns} is a ${link.kind ?? "plain"} device, not a veth`);
+    checkAddressesAndRoutes(container, args.ifName, prevResult, index);
+    checkContainerRouting(container, args.ifName, routed);
+  });
+  const hostEnd = (prevResult.interfaces ?? []).find((candidate) => !candidate.sandbox);
+  if (!hostEnd) return;
+  withHandle(Handle.at(null), (host) => {
+    checkLink(host, "the host", hostEnd);
+    checkHostRouting(host, hostEnd.name, routed);
+  });
+}
+
+async function cmdStatus(args: CmdArgs): Promise<void> {
+  const { netConf } = loadVethConfig(args.stdinData);
+  if (hasIpam(netConf)) await ipamStatus(netConf, args);
+}
+
+async function cmdGc(args: CmdArgs): Promise<void> {
+  const { netConf } = loadVethConfig(args.stdinData);
+  if (hasIpam(netConf)) await ipamGc(netConf, args);
+}
+
+export const vethPlugin: PluginFuncs = { add: cmdAdd, del: cmdDel, check: cmdCheck, status: cmdStatus, gc: cmdGc };
