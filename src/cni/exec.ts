@@ -50,7 +50,10 @@ export function execPluginSync(execution: PluginExecution): PluginExit {
   const argv = [...(execution.commandPrefix ?? []), execution.file];
   const program = argv[0] ?? execution.file;
   const child = spawnSync(program, argv.slice(1), { input: execution.stdin, env: definedEnv(execution.env), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (child.error) {
+  // A plugin that exits without reading its stdin (a crash) makes our write fail with
+  // EPIPE; what it printed and its status are still what the caller needs.
+  const ePipe = (child.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
+  if (child.error && !(ePipe && (child.status !== null || child.signal !== null))) {
     throw new CniError(ErrorCode.IoFailure, `failed to execute plugin ${execution.file}: ${child.error.message}`, "", { cause: child.error });
   }
   if (child.signal) {
