@@ -1,12 +1,13 @@
 // The host side shared by every attachment of a network: the bridge and its gateway
 // addresses. Parallel ADDs race to create them, so both happen under a per-bridge
 // flock and "already exists" is success when the object is the one we want.
+import { randomBytes } from "node:crypto";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { IPConfig } from "../cni/types";
 import { addressOf, familyOfAddress, networkOf, prefixLengthOf, sameAddress } from "../ip/cidr";
 import { addAddr, deleteAddr, listAddrs } from "../netlink/addrs";
 import { Iff } from "../netlink/codec/constants";
-import { isExists } from "../netlink/codec/errors";
+import { NetlinkError, isExists } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { addBridge } from "../netlink/link-create";
 import type { Link } from "../netlink/link-decode";
@@ -20,13 +21,31 @@ export interface BridgeSpec {
   vlanFiltering?: boolean;
 }
 
+/**
+ * A bridge whose MAC was never set adopts the lowest MAC of its ports, so it changes as
+ * containers come and go and every container's ARP entry for the gateway goes stale.
+ * Creating it with an explicit (random, locally administered) MAC pins it.
+ */
+function randomLocalMac(): string {
+  const bytes = randomBytes(6);
+  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+}
+
 /** Creates the bridge or reuses it; a non-bridge link of that name is a config error. */
 export function ensureBridge(host: Handle, spec: BridgeSpec): Link {
   let bridge = findLink(host, spec.name);
   if (!bridge) {
     try {
-      addBridge(host, { name: spec.name, ...(spec.mtu !== undefined && { mtu: spec.mtu }), ...(spec.vlanFiltering && { vlanFiltering: true }) });
+      addBridge(host, {
+        name: spec.name,
+        mac: randomLocalMac(),
+        ...(spec.mtu !== undefined && { mtu: spec.mtu }),
+        ...(spec.vlanFiltering && { vlanFiltering: true }),
+      });
     } catch (err) {
+      if (spec.vlanFiltering && err instanceof NetlinkError && err.code === "EOPNOTSUPP")
+        throw new CniError(ErrorCode.UnsupportedField, `vlan/vlanTrunk: bridge ${spec.name} needs VLAN filtering, which this kernel does not support (EOPNOTSUPP)`, "", { cause: err });
       if (!isExists(err)) throw err;
     }
     bridge = getLink(host, spec.name);
@@ -63,7 +82,7 @@ export function ensureGatewayAddresses(host: Handle, bridgeName: string, ips: IP
       deleteAddr(host, { link: bridgeName, cidr: addr.cidr });
     }
     try {
-      addAddr(host, { link: bridgeName, cidr: wanted, nodad: true });
+      addAddr(host, { link: bridgeName, cidr: wanted, nodad: true, broadcast: true });
     } catch (err) {
       if (!isExists(err)) throw err;
     }
