@@ -27,7 +27,9 @@ find plugins ipam -name '*.validate.js' | while read -r validator; do
 done
 
 mkdir -p dist/bin
-"$bin/bun" build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+# --bytecode: the bundle (CLI, etcd client...) is parsed at every start otherwise; measured
+# VERSION start-up 30.9 ms without, 11.5 ms with (hyperfine, 80 runs; Go bridge 3.0 ms).
+"$bin/bun" build --compile --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
   --outfile dist/bin/cnikit src/main.ts >/dev/null
 # Fallback for hosts whose $TMPDIR is noexec (Bun cannot extract the embedded addon there).
 cp native/build/cnikit.node dist/bin/cnikit.node
