@@ -1,0 +1,74 @@
+// `cnikit probe`: UDP reachability, round trips and the largest datagram that crosses,
+// between namespaces; a matrix, and a non-zero exit status when any pair fails.
+import * as net from "node:net";
+import { CliError } from "./errors";
+import { resolveNetnsArg } from "./netns-cmd";
+import { writeJson, writeStdout } from "./output";
+import { judge, renderReports, type PairReport } from "./probe/report";
+import { type ProbeEndpoint, type ProbePair, runProbes } from "./probe/runner";
+
+export interface ProbeCliOptions {
+  from?: string;
+  to?: string;
+  address?: string;
+  port?: string;
+  count?: string;
+  timeout?: string;
+  sizes?: boolean;
+  json?: boolean;
+}
+
+function integerOption(raw: string | undefined, name: string, fallback: number, range: [number, number]): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < range[0] || value > range[1]) throw new CliError(`${name} must be an integer from ${range[0]} to ${range[1]}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+function checkAddress(address: string, where: string): string {
+  if (net.isIP(address) === 0) throw new CliError(`${where}: ${JSON.stringify(address)} is not an IP address`);
+  return address;
+}
+
+function endpoint(nameOrPath: string): ProbeEndpoint {
+  return { name: nameOrPath.replace(/^\/run\/netns\//, ""), netns: resolveNetnsArg(nameOrPath) };
+}
+
+/** `NS=ADDRESS` arguments: every ordered pair between them. */
+function pairsFromEndpoints(specs: readonly string[]): ProbePair[] {
+  const endpoints = specs.map((spec) => {
+    const separator = spec.lastIndexOf("=");
+    if (separator <= 0) throw new CliError(`endpoint ${JSON.stringify(spec)}: want NETNS=ADDRESS`);
+    return { ...endpoint(spec.slice(0, separator)), address: checkAddress(spec.slice(separator + 1), `endpoint ${spec}`) };
+  });
+  return endpoints.flatMap((from) => endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })));
+}
+
+export function probePairs(specs: readonly string[], options: ProbeCliOptions): ProbePair[] {
+  const pairs = pairsFromEndpoints(specs);
+  const single = [options.from, options.to, options.address].filter((value) => value !== undefined).length;
+  if (single > 0 && single < 3) throw new CliError("--from, --to and --address go together");
+  if (options.from && options.to && options.address) {
+    pairs.push({ from: endpoint(options.from), to: endpoint(options.to), address: checkAddress(options.address, "--address") });
+  }
+  if (pairs.length === 0) throw new CliError("nothing to probe: give --from NS --to NS --address A, or two or more NS=ADDRESS endpoints");
+  return pairs;
+}
+
+/** Runs the probes, prints the matrix (or JSON), exits 1 when any pair is not ok. */
+export async function probeCommand(specs: readonly string[], options: ProbeCliOptions): Promise<PairReport[]> {
+  const pairs = probePairs(specs, options);
+  const port = options.port === undefined ? undefined : integerOption(options.port, "--port", 0, [1, 65535]);
+  const results = await runProbes({
+    pairs,
+    ...(port === undefined ? {} : { port }),
+    rttCount: integerOption(options.count, "--count", 3, [1, 100]),
+    timeoutMs: integerOption(options.timeout, "--timeout", 1000, [10, 60_000]),
+    sizes: options.sizes !== false,
+  });
+  const reports = results.map(judge);
+  if (options.json) writeJson(reports);
+  else writeStdout(renderReports(reports));
+  if (reports.some((report) => report.verdict !== "ok")) process.exitCode = 1;
+  return reports;
+}
