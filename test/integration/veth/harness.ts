@@ -1,0 +1,138 @@
+// Runs the veth plugin (ours, or the Go reference ptp for comparison) the way a
+// runtime does, inside a throwaway "host" namespace through nsenter, so nothing it
+// does lands in the machine's root namespace. Asynchronous, so calls can overlap.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type IpAddr, type IpRoute, type Netns, addrs, routes } from "../../../netns-fixtures";
+import { distBin } from "../../helpers/exec";
+
+export const REFERENCE_DIR = "/usr/lib/cni";
+export const hasReference = ["ptp", "host-local"].every((plugin) => fs.existsSync(path.join(REFERENCE_DIR, plugin)));
+
+export interface Implementation {
+  /** The executable's name in `dir`. */
+  plugin: "veth" | "ptp";
+  /** Also CNI_PATH, where host-local is found. */
+  dir: string;
+}
+
+export const ours: Implementation = { plugin: "veth", dir: distBin };
+export const reference: Implementation = { plugin: "ptp", dir: REFERENCE_DIR };
+
+export interface VethCall {
+  impl?: Implementation;
+  command: "ADD" | "DEL" | "CHECK" | "STATUS" | "GC" | "VERSION";
+  host: Netns;
+  /** CNI_NETNS; a path that need not exist (DEL after the container is gone). */
+  netns?: string;
+  containerId?: string;
+  ifName?: string;
+  config: Record<string, unknown>;
+}
+
+export interface VethExit {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown> | undefined;
+}
+
+export function callVeth(call: VethCall): Promise<VethExit> {
+  const impl = call.impl ?? ours;
+  return new Promise((resolve, reject) => {
+    const child = spawn("nsenter", [`--net=${call.host.path}`, path.join(impl.dir, impl.plugin)], {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        CNI_COMMAND: call.command,
+        CNI_CONTAINERID: call.containerId ?? "ctr0",
+        CNI_NETNS: call.netns ?? "",
+        CNI_IFNAME: call.ifName ?? "eth0",
+        CNI_PATH: impl.dir,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const stdout = Buffer.concat(out).toString("utf8");
+      let json: Record<string, unknown> | undefined;
+      try {
+        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ status, stdout, stderr: Buffer.concat(err).toString("utf8"), json });
+    });
+    child.stdin.end(JSON.stringify({ ...call.config, type: impl.plugin }));
+  });
+}
+
+/** Resolves to the result of a call that must succeed; a failure shows the plugin's output. */
+export async function succeed(call: VethCall): Promise<Record<string, unknown>> {
+  const exit = await callVeth(call);
+  if (exit.status !== 0) throw new Error(`${call.impl?.plugin ?? "veth"} ${call.command} failed (${String(exit.status)}): ${exit.stdout} ${exit.stderr}`);
+  return exit.json ?? {};
+}
+
+export interface NetworkOptions {
+  cniVersion?: string;
+  name?: string;
+  dataDir: string;
+  /** Third octet of 10.66.x.0/24 and the group of fd66:x::/64; each test its own. */
+  subnet: number;
+  ipv6?: boolean;
+  extra?: Record<string, unknown>;
+  ipamExtra?: Record<string, unknown>;
+}
+
+/** A ptp-style config: host-local on 10.66.<n>.0/24 (and fd66:<n>::/64), default routes. */
+export function network(options: NetworkOptions): Record<string, unknown> {
+  const ranges: unknown[] = [[{ subnet: `10.66.${options.subnet}.0/24` }]];
+  const routeList: unknown[] = [{ dst: "0.0.0.0/0" }];
+  if (options.ipv6) {
+    ranges.push([{ subnet: `fd66:${options.subnet}::/64` }]);
+    routeList.push({ dst: "::/0" });
+  }
+  return {
+    cniVersion: options.cniVersion ?? "1.0.0",
+    name: options.name ?? `vnet${options.subnet}`,
+    type: "veth",
+    ipam: { type: "host-local", dataDir: options.dataDir, ranges, routes: routeList, ...options.ipamExtra },
+    ...options.extra,
+  };
+}
+
+/** The addresses of an ADD result, without prefix lengths. */
+export function resultAddresses(result: Record<string, unknown>): string[] {
+  const ips = (result.ips ?? []) as Array<{ address: string }>;
+  return ips.map((ip) => ip.address.split("/")[0] ?? "");
+}
+
+/** Lease files (names that are addresses) under dataDir/<network>. */
+export function leases(dataDir: string, networkName: string): string[] {
+  const dir = path.join(dataDir, networkName);
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((name) => /^[0-9.]+$|:/.test(name));
+}
+
+/**
+ * A namespace's routes and addresses as `ip -j` shows them, with what differs between
+ * two equal setups taken out: interface names of host veths (random in ptp, derived
+ * in ours) become "<veth>", link-local addresses and address lifetimes and flags go.
+ */
+export function routingView(netns: Netns): { routes: string[]; addresses: string[] } {
+  const name = (dev: string | undefined): string => (dev?.startsWith("veth") ? "<veth>" : (dev ?? ""));
+  const routeLines = routes(netns).map((route: IpRoute) =>
+    [route.dst, route.gateway && `via ${route.gateway}`, `dev ${name(route.dev)}`, route.protocol && `proto ${route.protocol}`, route.scope && `scope ${route.scope}`, route.prefsrc && `src ${route.prefsrc}`, route.metric !== undefined && `metric ${String(route.metric)}`]
+      .filter(Boolean)
+      .join(" "),
+  );
+  const addressLines = addrs(netns).flatMap((link: IpAddr) =>
+    link.addr_info.filter((info) => info.scope !== "link").map((info) => `${name(link.ifname)} ${info.local}/${info.prefixlen} scope ${info.scope}`),
+  );
+  return { routes: routeLines.sort(), addresses: addressLines.sort() };
+}
