@@ -8,11 +8,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
 
+// Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
+const crashInLock = process.env.CNIKIT_TEST_CRASH_IN_LOCK;
+
 /** Blocks until the network's lock is ours; the returned function releases it. */
 export function lockNetworkDir(networkDir: string): () => void {
-  const fd = fs.openSync(path.join(networkDir, "lock"), fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
+  const file = path.join(networkDir, "lock");
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
   try {
     native().flock(fd, LOCK_EX);
+    if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
   } catch (err) {
     fs.closeSync(fd);
     throw err;

@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
 
 const LOCK_DIR = process.env.CNIKIT_LOCK_DIR ?? "/run/cnikit/locks";
+// Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
+const crashInLock = process.env.CNIKIT_TEST_CRASH_IN_LOCK;
 
 function lockPath(object: string): string {
   const netnsInode = fs.statSync("/proc/thread-self/ns/net").ino;
@@ -16,9 +18,11 @@ function lockPath(object: string): string {
 
 export async function withHostLock<T>(object: string, body: () => Promise<T>): Promise<T> {
   fs.mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(lockPath(object), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const file = lockPath(object);
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   try {
     native().flock(fd, LOCK_EX);
+    if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
     return await body();
   } finally {
     fs.closeSync(fd); // closing releases the flock
