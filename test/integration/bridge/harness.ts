@@ -194,3 +194,15 @@ export function kernelHasVlanFiltering(probeNs: Netns): boolean {
   nsExec(probeNs, ["ip", "link", "del", "ckvlanprobe"]);
   return true;
 }
+
+/** The bridge port attributes of a link (`ip -j -d link`'s info_slave_data). */
+export function portFlags(netns: NetnsRef, ifName: string): Record<string, unknown> {
+  const linkinfo = linkNamed(netns, ifName)?.linkinfo as Record<string, unknown> | undefined;
+  return (linkinfo?.info_slave_data ?? {}) as Record<string, unknown>;
+}
+
+/** What a failed ADD or a DEL must leave: no veth on the host, no lease, no masquerade rule. */
+export function expectNothingLeft(where: { host: NetnsRef; dataDir: string; network: string }): void {
+  const left = { veths: vethNames(where.host), leases: leases(where.dataDir, where.network), rules: masqRules(where.host) };
+  if (left.veths.length + left.leases.length + left.rules.length > 0) throw new Error(`left behind: ${JSON.stringify(left)}`);
+}

@@ -3,7 +3,7 @@
 // (generated names, random MACs, ifindexes, timers) taken out, so ours and the Go
 // reference can be compared with one toEqual.
 import { type NetnsRef, addrs, links, routes } from "../../../netns-fixtures";
-import { type AddResult, sysctlIn } from "./harness";
+import { type AddResult, portFlags, sysctlIn } from "./harness";
 
 export interface AttachmentView {
   container: {
@@ -35,7 +35,7 @@ export function attachmentView(host: NetnsRef, container: NetnsRef, bridgeName: 
   const ports = hostLinks
     .filter((link) => link.master === bridgeName)
     .map((link) => {
-      const slave = ((link.linkinfo as Record<string, unknown> | undefined)?.info_slave_data ?? {}) as Record<string, unknown>;
+      const slave = portFlags(host, link.ifname);
       return { mtu: link.mtu, up: link.flags.includes("UP"), hairpin: slave.hairpin, isolated: slave.isolated, promiscuity: link.promiscuity };
     });
   return {
