@@ -1,5 +1,6 @@
-import { placeholderMain } from "../../src/cni/placeholder";
+import { pluginMain } from "../../src/cni/skel";
+import { vxlanOverlayPlugin } from "./vxlan-overlay";
 
 export function main(): void {
-  placeholderMain("vxlan-overlay");
+  pluginMain(vxlanOverlayPlugin, { name: "vxlan-overlay" });
 }

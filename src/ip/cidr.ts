@@ -46,3 +46,13 @@ export function sameAddress(left: string, right: string): boolean {
     return false;
   }
 }
+
+/** Whether `address` lies inside `cidr` (false when the families differ). */
+export function cidrContains(cidr: string, address: string): boolean {
+  try {
+    if (familyOfAddress(cidr) !== familyOfAddress(address)) return false;
+    return parse(address).isInSubnet(parse(cidr));
+  } catch {
+    return false;
+  }
+}

@@ -55,11 +55,16 @@ function masqAttachment(netConf: NetConf, args: CmdArgs) {
   return { network: netConf.name, containerId: args.containerId, ifName: args.ifName };
 }
 
+/** The host lock that guards a bridge and what hangs off it (for callers changing them outside an ADD). */
+export function bridgeLockName(bridgeName: string): string {
+  return `bridge-${bridgeName}`;
+}
+
 export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Promise<Result> {
   const { netConf } = spec;
   const container = openContainerNetns(args.netns);
   const host = Handle.at(null);
-  const bridgeLock = `bridge-${spec.bridgeName}`;
+  const bridgeLock = bridgeLockName(spec.bridgeName);
   try {
     return await new Rollback().run(async (rollback) => {
       await withHostLock(bridgeLock, async () => {

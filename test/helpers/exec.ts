@@ -1,5 +1,5 @@
 // Runs the built executable the way a runtime does: config on stdin, CNI_* in the environment.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 
 export const distBin = path.join(__dirname, "..", "..", "dist", "bin");
@@ -20,21 +20,49 @@ export interface PluginCall {
   /** Raw stdin, used instead of `config` (for malformed input). */
   stdin?: string;
   binDir?: string;
+  /** Run inside this network namespace (a path, through nsenter) instead of ours. */
+  netns?: string;
+}
+
+function parseStdout(stdout: string): unknown {
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+function pluginArgv(call: PluginCall): { file: string; args: string[]; env: NodeJS.ProcessEnv; input: string } {
+  const binDir = call.binDir ?? distBin;
+  const executable = path.join(binDir, call.plugin);
+  return {
+    file: call.netns ? "nsenter" : executable,
+    args: call.netns ? [`--net=${call.netns}`, executable] : [],
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CNI_COMMAND: call.command, CNI_PATH: binDir, ...call.env },
+    input: call.stdin ?? JSON.stringify(call.config ?? {}),
+  };
+}
+
+/** runPlugin without blocking, so that calls can overlap (parallel ADDs). */
+export function runPluginAsync(call: PluginCall): Promise<PluginRun> {
+  const { file, args, env, input } = pluginArgv(call);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const stdout = Buffer.concat(out).toString("utf8");
+      resolve({ status, stdout, stderr: Buffer.concat(err).toString("utf8"), json: parseStdout(stdout) });
+    });
+    child.stdin.end(input);
+  });
 }
 
 export function runPlugin(call: PluginCall): PluginRun {
-  const binDir = call.binDir ?? distBin;
-  const result = spawnSync(path.join(binDir, call.plugin), [], {
-    input: call.stdin ?? JSON.stringify(call.config ?? {}),
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", CNI_COMMAND: call.command, CNI_PATH: binDir, ...call.env },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(result.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json };
+  const { file, args, env, input } = pluginArgv(call);
+  const result = spawnSync(file, args, { input, env, encoding: "utf8", timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json: parseStdout(result.stdout) };
 }

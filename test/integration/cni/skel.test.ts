@@ -67,9 +67,7 @@ describe.each(PLUGINS)("%s", (plugin) => {
   });
 });
 
-it("a plugin that is not written yet refuses its verbs with a CNI error", () => {
+it("vxlan-overlay refuses a config without its vni with code 7 naming the field, before any kernel work", () => {
   const run = runPlugin({ plugin: "vxlan-overlay", command: "DEL", config: config("1.0.0", "vxlan-overlay"), env: attachment });
-  // Until the plugin exists the placeholder answers 50; once it does, DEL of nothing succeeds with no output.
-  if (run.status === 0) expect(run.stdout).toBe("");
-  else expect(singleDocument(run)).toMatchObject({ code: 50 });
+  expect(singleDocument(run)).toMatchObject({ code: 7, msg: expect.stringContaining("vni") });
 });
