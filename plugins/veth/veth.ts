@@ -51,7 +51,9 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
         result,
         beforeRoutes: () => routeContainerThroughGateways(container, args.ifName, routed),
       });
+      rollback.stepDone("container addresses and routes");
       routeHostToContainer(host, pair.hostIfName, routed);
+      rollback.stepDone("host routes to the container");
       if (config.ipMasq) {
         const attachment = masqAttachment(config, args);
         setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));

@@ -1,0 +1,123 @@
+// Runtimes kill plugins on timeouts. For every network of NETWORKS, an ADD is killed
+// (SIGKILL) after each of its steps in turn; then DEL must succeed and leave the host
+// as it was, GC with an empty valid list must release the lease, and a new ADD for
+// the same container must work. A plugin killed inside a lock never blocks the next.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Netns, NetnsFixture } from "../../netns-fixtures";
+import { type HostCall, type HostExit, failures, runInHost } from "./harness";
+import { NETWORKS, type NetworkSpec } from "./networks";
+import { type HostSnapshot, snapshotHost } from "./snapshot";
+
+const fixture = new NetnsFixture();
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-crash-"));
+let host: Netns;
+let container: Netns;
+let context: { dataDir: string; tag: string };
+const survived: string[] = [];
+
+afterAll(() => {
+  try {
+    fixture.cleanup();
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (survived.length > 0) console.info(`crash points survived (${survived.length}):\n  ${survived.join("\n  ")}`);
+  }
+});
+
+beforeAll(() => {
+  host = fixture.hostNetns();
+  container = fixture.containerNetns();
+  context = { dataDir, tag: fixture.prefix.slice(-4, -1) };
+});
+
+function call(network: NetworkSpec, command: HostCall["command"], extra: Partial<HostCall> = {}): Promise<HostExit> {
+  return runInHost({ hostNetns: host.path, plugin: network.plugin, command, config: network.config(context), containerId: "hzcrash", containerNetns: container.path, ...extra });
+}
+
+/** GC needs CNI 1.1.0; an empty valid list means no attachment of this network is alive. */
+function gcEverything(network: NetworkSpec): Promise<HostExit> {
+  const config = { ...network.config(context), cniVersion: "1.1.0", "cni.dev/valid-attachments": [] };
+  return call(network, "GC", { config });
+}
+
+function leases(network: NetworkSpec): string[] {
+  const networkDir = path.join(dataDir, String(network.config(context).name));
+  return fs.existsSync(networkDir) ? fs.readdirSync(networkDir).filter((name) => /^[0-9.]+$|:/.test(name)) : [];
+}
+
+async function addAndDel(network: NetworkSpec): Promise<void> {
+  expect(failures([await call(network, "ADD")])).toEqual([]);
+  expect(failures([await call(network, "DEL")])).toEqual([]);
+}
+
+/** The step names an ADD reports with CNIKIT_TEST_TRACE_STEPS. */
+async function stepsOf(network: NetworkSpec): Promise<string[]> {
+  const traced = await call(network, "ADD", { env: { CNIKIT_TEST_TRACE_STEPS: "1" } });
+  expect(failures([traced])).toEqual([]);
+  expect(failures([await call(network, "DEL")])).toEqual([]);
+  return [...traced.stderr.matchAll(/cnikit: step (\d+): (.*)/g)].map((match) => match[2] ?? "");
+}
+
+describe.each(NETWORKS.map((network) => [network.key, network] as const))("ADD killed at every step: %s", (_key, network) => {
+  let baseline: HostSnapshot;
+  let steps: string[] = [];
+
+  beforeAll(async () => {
+    await addAndDel(network); // the shared objects (bridge, nft table) belong to the baseline
+    steps = await stepsOf(network);
+    baseline = snapshotHost({ host, dataDir });
+  });
+
+  it("reports its steps", () => {
+    expect(steps.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("after each kill: DEL leaves nothing, a new ADD works", async () => {
+    for (const [index, step] of steps.entries()) {
+      const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
+      expect({ step, signal: crashed.signal }).toEqual({ step, signal: "SIGKILL" });
+      expect(failures([await call(network, "DEL")])).toEqual([]);
+      expect(snapshotHost({ host, dataDir }), `after a kill at step ${index + 1} (${step}) and DEL`).toEqual(baseline);
+      await addAndDel(network);
+      expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+      survived.push(`${network.key} (${network.plugin}) step ${index + 1}: ${step}`);
+    }
+  });
+
+  it("after each kill: GC with an empty valid list releases the lease", async () => {
+    for (const [index, step] of steps.entries()) {
+      const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
+      expect(crashed.signal).toBe("SIGKILL");
+      expect(failures([await gcEverything(network)])).toEqual([]);
+      expect(leases(network), `after a kill at step ${index + 1} (${step}) and GC`).toEqual([]);
+      // GC only collects IPAM; the runtime's DEL removes the links.
+      expect(failures([await call(network, "DEL")])).toEqual([]);
+      expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+    }
+  });
+});
+
+describe("a plugin killed while holding a lock never blocks the next", () => {
+  const [bridgeNetwork] = NETWORKS.filter((network) => network.plugin === "bridge");
+
+  it.each([
+    ["the bridge's host lock", () => `-bridge-${String(bridgeNetwork?.config(context).bridge)}.lock`],
+    ["host-local's network lock", () => path.join(dataDir, String(bridgeNetwork?.config(context).name), "lock")],
+  ])("%s", async (_what, lockPathPart) => {
+    if (!bridgeNetwork) throw new Error("NETWORKS has no bridge network");
+    await addAndDel(bridgeNetwork);
+    const baseline = snapshotHost({ host, dataDir });
+    const crashed = await call(bridgeNetwork, "ADD", { env: { CNIKIT_TEST_CRASH_IN_LOCK: lockPathPart() } });
+    expect(crashed.signal).toBe("SIGKILL");
+    // A lock left held would make these calls wait for ever: the short timeout turns that into a failure.
+    const started = performance.now();
+    expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
+    expect(failures([await call(bridgeNetwork, "ADD", { timeoutMs: 10_000 })])).toEqual([]);
+    expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+  });
+});

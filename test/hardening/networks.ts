@@ -1,0 +1,63 @@
+// The networks the hardening suites attach containers to. Adding a plugin to every
+// suite is one entry here (its config; an underlay when it needs one).
+export interface NetworkContext {
+  dataDir: string;
+  /** Distinguishes the objects of concurrent fixtures (bridge names are global to a namespace only, but keep them short). */
+  tag: string;
+}
+
+export interface NetworkSpec {
+  /** Short key, also the network name's suffix. */
+  key: string;
+  plugin: "bridge" | "veth" | "vxlan-overlay";
+  /** Whether ADD installs nftables masquerade rules (one set per attachment). */
+  ipMasq: boolean;
+  config(context: NetworkContext): Record<string, unknown>;
+}
+
+function hostLocal(context: NetworkContext, ranges: Array<Array<{ subnet: string }>>): Record<string, unknown> {
+  return { type: "host-local", dataDir: context.dataDir, ranges };
+}
+
+export const NETWORKS: readonly NetworkSpec[] = [
+  {
+    key: "bra",
+    plugin: "bridge",
+    ipMasq: true,
+    config: (context) => ({
+      cniVersion: "1.1.0",
+      name: `hz-bra`,
+      type: "bridge",
+      bridge: `hzbra${context.tag}`,
+      isGateway: true,
+      ipMasq: true,
+      ipam: hostLocal(context, [[{ subnet: "10.61.0.0/24" }]]),
+    }),
+  },
+  {
+    key: "brb",
+    plugin: "bridge",
+    ipMasq: false,
+    config: (context) => ({
+      cniVersion: "1.0.0",
+      name: `hz-brb`,
+      type: "bridge",
+      bridge: `hzbrb${context.tag}`,
+      isDefaultGateway: true,
+      hairpinMode: true,
+      ipam: hostLocal(context, [[{ subnet: "10.62.0.0/24" }], [{ subnet: "fd10:62::/64" }]]),
+    }),
+  },
+  {
+    key: "vea",
+    plugin: "veth",
+    ipMasq: true,
+    config: (context) => ({
+      cniVersion: "1.1.0",
+      name: `hz-vea`,
+      type: "veth",
+      ipMasq: true,
+      ipam: hostLocal(context, [[{ subnet: "10.63.0.0/24" }]]),
+    }),
+  },
+];

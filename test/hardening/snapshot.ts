@@ -1,0 +1,106 @@
+// What a plugin may leave on a host, as plain comparable data: the host namespace's
+// links, addresses, routes, permanent FDB and neighbour entries and nftables ruleset
+// (seen through iproute2 and nft, never our codec), the data directory, and the
+// files under /run/cnikit that belong to this host namespace.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type NetnsRef, addrs, fdb, links, neigh, nsExec, routes } from "../../netns-fixtures";
+
+export interface HostSnapshot {
+  links: string[];
+  addrs: string[];
+  routes: string[];
+  fdb: string[];
+  neigh: string[];
+  nft: string;
+  dataDir: string[];
+  runFiles: string[];
+}
+
+export interface SnapshotTarget {
+  host: NetnsRef & { path: string };
+  dataDir: string;
+  /** Compare file contents too (hostile input must not even rewrite a file); off when counters may move. */
+  contents?: boolean;
+}
+
+const RUN_DIR = "/run/cnikit";
+
+function treeOf(root: string, contents: boolean, keep: (relative: string) => boolean = () => true): string[] {
+  const entries: string[] = [];
+  const walk = (dir: string): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const full = path.join(dir, name);
+      const relative = path.relative(root, full);
+      const stat = fs.lstatSync(full, { throwIfNoEntry: false });
+      if (!stat) continue;
+      if (stat.isDirectory()) {
+        entries.push(`${relative}/`);
+        walk(full);
+      } else if (keep(relative)) {
+        const digest = contents && stat.isFile() ? ` ${createHash("sha256").update(fs.readFileSync(full)).digest("hex").slice(0, 12)}` : "";
+        entries.push(`${relative}${digest}`);
+      }
+    }
+  };
+  walk(root);
+  return entries.sort();
+}
+
+function isMulticastMac(mac: string): boolean {
+  return (Number.parseInt(mac.slice(0, 2), 16) & 1) === 1;
+}
+
+/** The inode that names this namespace's lock files (`<inode>-<object>.lock`). */
+export function netnsInode(netnsPath: string): number {
+  return fs.statSync(netnsPath).ino;
+}
+
+function nftRuleset(host: NetnsRef): string {
+  const listed = nsExec(host, ["nft", "-j", "list", "ruleset"]);
+  if (listed.status !== 0) throw new Error(`nft list ruleset: ${listed.stderr}`);
+  // Handles are allocation counters, not state.
+  return listed.stdout.replace(/"handle":\s*\d+,?/g, "");
+}
+
+export function snapshotHost(target: SnapshotTarget): HostSnapshot {
+  const { host } = target;
+  const contents = target.contents ?? false;
+  const inode = `${netnsInode(host.path)}-`;
+  // Other runs on this machine lock their own namespaces: only this host's lock files are ours to judge.
+  const ownRunFile = (relative: string) => !relative.startsWith("locks/") || relative.startsWith(`locks/${inode}`);
+  return {
+    links: links(host).map((link) => `${link.ifname} ${link.linkinfo?.info_kind ?? "-"} ${link.master ?? "-"} ${link.flags.includes("UP") ? "up" : "down"}`).sort(),
+    addrs: addrs(host).flatMap((link) => link.addr_info.map((info) => `${link.ifname} ${info.local}/${info.prefixlen}`)).sort(),
+    routes: routes(host).map((route) => `${route.dst} ${route.gateway ?? "-"} ${route.dev ?? "-"}`).sort(),
+    // Multicast entries follow the bridge's own IPv6 addresses (kernel-managed), not attachments.
+    fdb: fdb(host)
+      .filter((entry) => !isMulticastMac(entry.mac) && (entry.state === "permanent" || entry.dst !== undefined || entry.flags.includes("self")))
+      .map((entry) => `${entry.mac} ${entry.ifname} ${entry.dst ?? "-"} ${entry.vlan ?? "-"} ${entry.state ?? "-"}`)
+      .sort(),
+    neigh: neigh(host)
+      .filter((entry) => entry.state.includes("PERMANENT") || entry.state.includes("NOARP"))
+      .map((entry) => `${entry.dst} ${entry.dev} ${entry.lladdr ?? "-"}`)
+      .sort(),
+    nft: nftRuleset(host),
+    dataDir: treeOf(target.dataDir, contents),
+    runFiles: treeOf(RUN_DIR, contents, ownRunFile),
+  };
+}
+
+/** The lock files of this host namespace (what stays after every attachment is gone). */
+export function lockFilesOf(hostNetnsPath: string): string[] {
+  const prefix = `${netnsInode(hostNetnsPath)}-`;
+  try {
+    return fs.readdirSync(path.join(RUN_DIR, "locks")).filter((name) => name.startsWith(prefix)).sort();
+  } catch {
+    return [];
+  }
+}
