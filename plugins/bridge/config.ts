@@ -64,6 +64,9 @@ export function loadBridgeConfig(stdin: Buffer): BridgeConfig {
   const trunkVlans = expandTrunk(netConf.vlanTrunk ?? []);
   if (netConf.vlan !== undefined && netConf.vlan !== 0 && trunkVlans.includes(netConf.vlan))
     throw new CniError(ErrorCode.InvalidNetworkConfig, `vlan ${netConf.vlan} is also in vlanTrunk`);
+  // As in the reference: addresses on an interface that stays down would be useless.
+  if (netConf.disableContainerInterface === true && typeof netConf.ipam?.type === "string" && netConf.ipam.type !== "")
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `disableContainerInterface: true cannot be combined with ipam.type ${JSON.stringify(netConf.ipam.type)} (use "ipam": {})`);
   const isDefaultGateway = netConf.isDefaultGateway === true;
   return {
     netConf,
