@@ -1,13 +1,11 @@
 // ADD with isGateway, isDefaultGateway and ipMasq through the compiled executable, in
 // a throwaway host namespace: the kernel state with `ip -j` and `nft -j`, then real
 // traffic between two containers and from a container to the gateway; DEL undoes it.
-import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, nsExec, ping, udpProbe } from "../../../netns-fixtures";
-import { type AddResult, addOk, addressesOf, bridgeNetwork, defaultRoute, leases, linkNamed, masqRules, runBridge, scratchDir, sysctlIn, vethNames } from "./harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Netns, nsExec, ping, udpProbe } from "../../../netns-fixtures";
+import { type AddResult, addOk, addressesOf, bridgeNetwork, defaultRoute, leases, linkNamed, masqRules, runBridge, sysctlIn, vethNames, useTestbed } from "./harness";
 
-const fixture = new NetnsFixture();
-const dataDir = scratchDir("add");
+const { fixture, dataDir } = useTestbed("add");
 let host: Netns;
 let ctrA: Netns;
 let ctrB: Netns;
@@ -29,13 +27,6 @@ beforeAll(() => {
   resultB = addOk({ host, config, netns: ctrB.path, containerId: "ctr-b" });
 });
 
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-});
 
 function containerAddress(result: AddResult): string {
   const address = result.ips?.[0]?.address;

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Netns, type NetnsRef, addrs, links, nsExec, routes } from "../../../netns-fixtures";
+import { afterAll } from "vitest";
+import { type Netns, NetnsFixture, type NetnsRef, addrs, links, nsExec, routes } from "../../../netns-fixtures";
 import type { IpLink } from "../../../netns-fixtures/inspect";
 import { distBin } from "../../helpers/exec";
 
@@ -134,6 +135,25 @@ export function withPrevResult(config: Record<string, unknown>, prevResult: unkn
 
 export function scratchDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cnikit-br-${tag}-`));
+}
+
+export interface Testbed {
+  fixture: NetnsFixture;
+  /** host-local's dataDir for this test file. */
+  dataDir: string;
+}
+
+/** A fixture and an IPAM data directory for one test file, both removed after it, even on failure. */
+export function useTestbed(tag: string): Testbed {
+  const testbed = { fixture: new NetnsFixture(), dataDir: scratchDir(tag) };
+  afterAll(() => {
+    try {
+      testbed.fixture.cleanup();
+    } finally {
+      fs.rmSync(testbed.dataDir, { recursive: true, force: true });
+    }
+  });
+  return testbed;
 }
 
 /** host-local lease files of one network (file names that are addresses). */

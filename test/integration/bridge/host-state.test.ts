@@ -1,23 +1,14 @@
 // Options that meet existing host state or change what ADD configures at all: L2 only,
 // disableContainerInterface, forceAddress, and a non-bridge link with the bridge's name.
-import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, nsExec, udpProbe } from "../../../netns-fixtures";
-import { addOk, addressesOf, bridgeNetwork, expectNothingLeft, leases, linkNamed, runBridge, scratchDir, vethNames } from "./harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Netns, nsExec, udpProbe } from "../../../netns-fixtures";
+import { addOk, addressesOf, bridgeNetwork, expectNothingLeft, leases, linkNamed, runBridge, vethNames, useTestbed } from "./harness";
 
-const fixture = new NetnsFixture();
-const dataDir = scratchDir("hst");
+const { fixture, dataDir } = useTestbed("hst");
 let host: Netns;
 
 beforeAll(() => {
   host = fixture.hostNetns();
-});
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
 });
 
 function ipIn(netns: Netns, args: string[]): void {

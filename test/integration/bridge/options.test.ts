@@ -1,23 +1,14 @@
 // Per-option behaviour of our bridge plugin, each on a bridge of its own in one host
 // namespace: mtu, port flags, the container MAC sources, enabledad.
-import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, ping, udpProbe } from "../../../netns-fixtures";
-import { type AddResult, addOk, bridgeNetwork, linkNamed, portFlags, runBridge, scratchDir, sysctlIn } from "./harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Netns, ping, udpProbe } from "../../../netns-fixtures";
+import { type AddResult, addOk, bridgeNetwork, linkNamed, portFlags, runBridge, sysctlIn, useTestbed } from "./harness";
 
-const fixture = new NetnsFixture();
-const dataDir = scratchDir("opt");
+const { fixture, dataDir } = useTestbed("opt");
 let host: Netns;
 
 beforeAll(() => {
   host = fixture.hostNetns();
-});
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
 });
 
 let networkCount = 0;

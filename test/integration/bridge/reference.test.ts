@@ -1,21 +1,11 @@
 // The same config through our bridge (+ our host-local) and the Go reference bridge
 // (+ its host-local), each in its own throwaway host namespace: the kernel views and the
 // result shapes must match. ipMasq stays off: the reference would use iptables.
-import * as fs from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { NetnsFixture } from "../../../netns-fixtures";
-import { REFERENCE_DIR, addOk, bridgeNetwork, haveReference, runBridge, scratchDir, withPrevResult } from "./harness";
+import { describe, expect, it } from "vitest";
+import { REFERENCE_DIR, addOk, bridgeNetwork, haveReference, runBridge, withPrevResult, useTestbed } from "./harness";
 import { attachmentView, resultShape } from "./kernel-view";
 
-const fixture = new NetnsFixture();
-const dataDir = scratchDir("ref");
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+const { fixture, dataDir } = useTestbed("ref");
 
 const CASES: Array<{ label: string; cniVersion: string; extra: Record<string, unknown>; ipam?: Record<string, unknown> }> = [
   { label: "isGateway + isDefaultGateway", cniVersion: "1.0.0", extra: { isGateway: true, isDefaultGateway: true } },
