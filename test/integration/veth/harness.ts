@@ -3,8 +3,10 @@
 // does lands in the machine's root namespace. Asynchronous, so calls can overlap.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { type IpAddr, type IpRoute, type Netns, addrs, routes } from "../../../netns-fixtures";
+import { afterAll } from "vitest";
+import { type IpAddr, type IpRoute, type Netns, NetnsFixture, addrs, links, nsExec, routes } from "../../../netns-fixtures";
 import { distBin } from "../../helpers/exec";
 
 export const REFERENCE_DIR = "/usr/lib/cni";
@@ -135,4 +137,47 @@ export function routingView(netns: Netns): { routes: string[]; addresses: string
     link.addr_info.filter((info) => info.scope !== "link").map((info) => `${name(link.ifname)} ${info.local}/${info.prefixlen} scope ${info.scope}`),
   );
   return { routes: routeLines.sort(), addresses: addressLines.sort() };
+}
+
+/** A test file's namespaces and scratch directory, both removed after its last test (also on failure). */
+export function testBed(tag: string): { fixture: NetnsFixture; workDir: string } {
+  const fixture = new NetnsFixture();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `cnikit-veth-${tag}-`));
+  afterAll(() => {
+    try {
+      fixture.cleanup();
+    } finally {
+      fs.rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+  return { fixture, workDir };
+}
+
+/** Names of the veths in a host namespace. */
+export function hostVeths(host: Netns): string[] {
+  return links(host)
+    .filter((link) => link.linkinfo?.info_kind === "veth")
+    .map((link) => link.ifname);
+}
+
+/** Comments of the nftables rules in a namespace that mention `text` (ours carry the network name). */
+export function nftRuleComments(netns: Netns, text: string): string[] {
+  const listed = nsExec(netns, ["nft", "-j", "list", "ruleset"]);
+  const items = (JSON.parse(listed.stdout || '{"nftables":[]}') as { nftables: Array<{ rule?: { comment?: string } }> }).nftables;
+  return items.flatMap((item) => (item.rule?.comment?.includes(text) ? [item.rule.comment] : []));
+}
+
+/**
+ * An ADD result with what legitimately differs between two equal runs masked: host
+ * veth names, MACs, namespace paths. Go prints an empty `dns` object, we leave it out.
+ */
+export function maskedResult(result: Record<string, unknown>): unknown {
+  const { dns, ...rest } = result;
+  const comparable = dns !== undefined && Object.keys(dns as object).length > 0 ? result : rest;
+  return JSON.parse(
+    JSON.stringify(comparable)
+      .replace(/"veth[0-9a-f]+"/g, '"<veth>"')
+      .replace(/"[0-9a-f]{2}(:[0-9a-f]{2}){5}"/g, '"<mac>"')
+      .replace(/"\/run\/netns\/[^"]+"/g, '"<netns>"'),
+  );
 }

@@ -1,41 +1,23 @@
 // DEL that finds nothing, DEL after the container is gone, CHECK against a drifted
 // kernel, masquerade rules, and failed ADDs that must leave nothing behind.
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, links, nsExec } from "../../../netns-fixtures";
-import { callVeth, leases, network, succeed } from "./harness";
+import { type Netns, links, nsExec } from "../../../netns-fixtures";
+import { callVeth, hostVeths, leases, network, nftRuleComments, succeed, testBed } from "./harness";
 
-const fixture = new NetnsFixture();
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-veth-life-"));
+const { fixture, workDir } = testBed("life");
 let host: Netns;
 beforeAll(() => {
   host = fixture.hostNetns();
 });
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(workDir, { recursive: true, force: true });
-  }
-});
-
-function hostVeths(): string[] {
-  return links(host)
-    .filter((link) => link.linkinfo?.info_kind === "veth")
-    .map((link) => link.ifname);
-}
 
 function containerLinks(ctr: Netns): string[] {
   return links(ctr).map((link) => link.ifname);
 }
 
-/** Our masquerade rules in the host namespace (comments carry the network name). */
+/** Our masquerade rules in the host namespace (their comments carry the network name). */
 function masqRules(networkName: string): string[] {
-  const listed = nsExec(host, ["nft", "-j", "list", "ruleset"]);
-  const items = (JSON.parse(listed.stdout || '{"nftables":[]}') as { nftables: Array<{ rule?: { comment?: string } }> }).nftables;
-  return items.flatMap((item) => (item.rule?.comment?.includes(networkName) ? [item.rule.comment] : []));
+  return nftRuleComments(host, networkName);
 }
 
 describe("DEL", () => {
@@ -49,7 +31,7 @@ describe("DEL", () => {
     await succeed({ command: "DEL", host, netns: ctr.path, containerId: "twice", config });
     await succeed({ command: "DEL", host, netns: ctr.path, containerId: "twice", config });
     expect(containerLinks(ctr)).toEqual(["lo"]);
-    expect(hostVeths()).toEqual([]);
+    expect(hostVeths(host)).toEqual([]);
     expect(leases(dataDir, "vnet20")).toEqual([]);
     expect(masqRules("vnet20")).toEqual([]);
   });
@@ -60,7 +42,7 @@ describe("DEL", () => {
     expect(leases(dataDir, "vnet20")).toHaveLength(2);
     nsExec(host, ["ip", "netns", "del", ctr.name]);
     await succeed({ command: "DEL", host, netns: ctr.path, containerId: "gone", config });
-    expect(hostVeths()).toEqual([]);
+    expect(hostVeths(host)).toEqual([]);
     expect(leases(dataDir, "vnet20")).toEqual([]);
     expect(masqRules("vnet20")).toEqual([]);
   });
@@ -70,7 +52,7 @@ describe("DEL", () => {
     await succeed({ command: "ADD", host, netns: ctr.path, containerId: "nonetns", config });
     await succeed({ command: "DEL", host, containerId: "nonetns", config });
     expect(leases(dataDir, "vnet20")).toEqual([]);
-    expect(hostVeths()).toEqual([]);
+    expect(hostVeths(host)).toEqual([]);
   });
 });
 
@@ -119,7 +101,7 @@ describe("CHECK", () => {
 describe("a failed ADD leaves nothing behind", () => {
   function expectNothingLeft(ctr: Netns, dataDir: string, networkName: string, keptLeases: string[] = []): void {
     expect(containerLinks(ctr)).toEqual(["lo"]);
-    expect(hostVeths()).toEqual([]);
+    expect(hostVeths(host)).toEqual([]);
     expect(leases(dataDir, networkName).sort()).toEqual(keptLeases);
     expect(masqRules(networkName)).toEqual([]);
   }
@@ -134,7 +116,7 @@ describe("a failed ADD leaves nothing behind", () => {
     expect(exit.status).toBe(1);
     expect(exit.json).toMatchObject({ msg: expect.stringMatching(/10\.66\.22\.0\/30/) });
     expect(containerLinks(second)).toEqual(["lo"]);
-    expect(hostVeths()).toHaveLength(1);
+    expect(hostVeths(host)).toHaveLength(1);
     expect(leases(dataDir, "vnet22")).toEqual(["10.66.22.2"]);
     await succeed({ command: "DEL", host, netns: first.path, containerId: "full-1", config });
     expectNothingLeft(first, dataDir, "vnet22");
@@ -168,7 +150,7 @@ describe("a failed ADD leaves nothing behind", () => {
     const exit = await callVeth({ command: "ADD", host, netns: ctr.path, containerId: "exists", config });
     expect(exit.json).toMatchObject({ code: 4 });
     expect(containerLinks(ctr)).toEqual(["lo", "eth0"]);
-    expect(hostVeths()).toEqual([]);
+    expect(hostVeths(host)).toEqual([]);
     expect(leases(dataDir, "vnet25")).toEqual([]);
   });
 

@@ -1,35 +1,15 @@
 // Two containers on one host, point-to-point: real traffic between them and the host,
 // IPv4 and IPv6, and the same routes and addresses the reference ptp installs for the
 // same config (ptp in one host namespace, ours in another).
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, links, nsExec, ping, udpProbe } from "../../../netns-fixtures";
-import { hasReference, network, reference, resultAddresses, routingView, succeed } from "./harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Netns, links, nsExec, ping, udpProbe } from "../../../netns-fixtures";
+import { hasReference, hostVeths, maskedResult, network, reference, resultAddresses, routingView, succeed, testBed } from "./harness";
 
-const fixture = new NetnsFixture();
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-veth-routing-"));
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(workDir, { recursive: true, force: true });
-  }
-});
+const { fixture, workDir } = testBed("routing");
 
 function config(dataDir: string): Record<string, unknown> {
   return network({ dataDir, subnet: 1, ipv6: true, extra: { mtu: 1400, dns: { nameservers: ["10.66.1.1"], search: ["example.test"] } } });
-}
-
-/** An ADD result with what legitimately differs between two runs (names, MACs, paths) masked. */
-function comparableResult(result: Record<string, unknown>): unknown {
-  return JSON.parse(
-    JSON.stringify(result)
-      .replace(/"veth[0-9a-f]+"/g, '"<veth>"')
-      .replace(/"[0-9a-f]{2}(:[0-9a-f]{2}){5}"/g, '"<mac>"')
-      .replace(/"\/run\/netns\/[^"]+"/g, '"<netns>"'),
-  );
 }
 
 function sysctl(netns: Netns, key: string): string {
@@ -58,8 +38,8 @@ describe("veth: two containers on one host", () => {
   it("gives each container its addresses and both ends the MTU, and turns forwarding on", () => {
     expect(resultAddresses(firstResult)).toEqual(["10.66.1.2", "fd66:1::2"]);
     expect(resultAddresses(secondResult)).toEqual(["10.66.1.3", "fd66:1::3"]);
-    const hostVeths = links(host).filter((link) => link.linkinfo?.info_kind === "veth");
-    expect(hostVeths.map((link) => link.mtu)).toEqual([1400, 1400]);
+    const mtus = hostVeths(host).map((name) => links(host).find((link) => link.ifname === name)?.mtu);
+    expect(mtus).toEqual([1400, 1400]);
     expect(links(first).find((link) => link.ifname === "eth0")?.mtu).toBe(1400);
     expect(sysctl(host, "net.ipv4.ip_forward")).toBe("1");
     expect(sysctl(host, "net.ipv6.conf.all.forwarding")).toBe("1");
@@ -101,7 +81,7 @@ describe("veth: two containers on one host", () => {
     });
 
     it("returns the same result", () => {
-      expect(comparableResult(firstResult)).toEqual(comparableResult(refResult));
+      expect(maskedResult(firstResult)).toEqual(maskedResult(refResult));
     });
   });
 });

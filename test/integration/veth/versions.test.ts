@@ -1,41 +1,19 @@
 // Every spec version from 0.3.0 to 1.1.0: the ADD result in that version's shape (the
 // same shape the reference ptp prints, where it speaks the version), CHECK where the
 // version has it, DEL leaving nothing, STATUS and GC passed to host-local.
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, links } from "../../../netns-fixtures";
-import { callVeth, hasReference, leases, network, reference, succeed } from "./harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Netns, links } from "../../../netns-fixtures";
+import { callVeth, hasReference, leases, maskedResult, network, reference, succeed, testBed } from "./harness";
 
-const fixture = new NetnsFixture();
-const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-veth-versions-"));
+const { fixture, workDir } = testBed("versions");
 let host: Netns;
 beforeAll(() => {
   host = fixture.hostNetns();
 });
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(workDir, { recursive: true, force: true });
-  }
-});
 
 /** Versions the installed reference ptp (1.1.1) also speaks. */
 const REFERENCE_VERSIONS = new Set(["0.3.0", "0.3.1", "0.4.0", "1.0.0"]);
-
-/** The result's structure with names, MACs and paths masked; Go prints an empty `dns` we leave out. */
-function shape(result: Record<string, unknown>): unknown {
-  const { dns, ...rest } = result;
-  const comparable = dns !== undefined && Object.keys(dns as object).length > 0 ? result : rest;
-  return JSON.parse(
-    JSON.stringify(comparable)
-      .replace(/"veth[0-9a-f]+"/g, '"<veth>"')
-      .replace(/"[0-9a-f]{2}(:[0-9a-f]{2}){5}"/g, '"<mac>"')
-      .replace(/"\/run\/netns\/[^"]+"/g, '"<netns>"'),
-  );
-}
 
 describe.each([
   ["0.3.0", 10],
@@ -73,7 +51,7 @@ describe.each([
     const refHost = fixture.hostNetns();
     const refCtr = fixture.containerNetns();
     const refResult = await succeed({ impl: reference, command: "ADD", host: refHost, netns: refCtr.path, containerId: `v${subnet}`, config: { ...config, ipam: { ...(config.ipam as object), dataDir: path.join(dataDir, "ref") } } });
-    expect(shape(result)).toEqual(shape(refResult));
+    expect(maskedResult(result)).toEqual(maskedResult(refResult));
   });
 
   it("CHECK passes with the result as prevResult where the version has CHECK", async () => {
