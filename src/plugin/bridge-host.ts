@@ -7,12 +7,13 @@ import type { IPConfig } from "../cni/types";
 import { addressOf, familyOfAddress, networkOf, prefixLengthOf, sameAddress } from "../ip/cidr";
 import { addAddr, deleteAddr, listAddrs } from "../netlink/addrs";
 import { Iff } from "../netlink/codec/constants";
-import { NetlinkError, isExists } from "../netlink/codec/errors";
+import { isExists } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { addBridge } from "../netlink/link-create";
 import type { Link } from "../netlink/link-decode";
 import { findLink, getLink, setLink } from "../netlink/links";
 import { writeSysctl } from "../netlink/sysctl";
+import { withVlanSupport } from "./bridge-port";
 
 export interface BridgeSpec {
   name: string;
@@ -36,16 +37,17 @@ function randomLocalMac(): string {
 export function ensureBridge(host: Handle, spec: BridgeSpec): Link {
   let bridge = findLink(host, spec.name);
   if (!bridge) {
-    try {
+    const create = () =>
       addBridge(host, {
         name: spec.name,
         mac: randomLocalMac(),
         ...(spec.mtu !== undefined && { mtu: spec.mtu }),
         ...(spec.vlanFiltering && { vlanFiltering: true }),
       });
+    try {
+      if (spec.vlanFiltering) withVlanSupport(spec.name, create);
+      else create();
     } catch (err) {
-      if (spec.vlanFiltering && err instanceof NetlinkError && err.code === "EOPNOTSUPP")
-        throw new CniError(ErrorCode.UnsupportedField, `vlan/vlanTrunk: bridge ${spec.name} needs VLAN filtering, which this kernel does not support (EOPNOTSUPP)`, "", { cause: err });
       if (!isExists(err)) throw err;
     }
     bridge = getLink(host, spec.name);

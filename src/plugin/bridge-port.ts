@@ -1,5 +1,7 @@
 // The host end of an attachment as a bridge port: master, flags and VLANs.
+import { CniError, ErrorCode } from "../cni/errors";
 import { addBridgeVlan, deleteBridgeVlan, setBridgePort } from "../netlink/bridge";
+import { NetlinkError } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { setLink } from "../netlink/links";
 
@@ -27,16 +29,31 @@ export function attachPort(host: Handle, hostIfName: string, options: PortOption
     setBridgePort(host, hostIfName, { ...(options.hairpin && { hairpin: true }), ...(options.isolated && { isolated: true }) });
   }
   if (!needsVlanFiltering(options)) return;
-  // With VLAN filtering every new port starts in the default VLAN 1; keep it only when asked.
-  if (!options.preserveDefaultVlan) deleteBridgeVlan(host, { link: hostIfName, vid: DEFAULT_VLAN });
-  const accessVlan = options.vlan ?? 0;
-  if (accessVlan !== 0) addBridgeVlan(host, { link: hostIfName, vid: accessVlan, pvid: true, untagged: true });
-  for (const vid of options.trunkVlans ?? []) addBridgeVlan(host, { link: hostIfName, vid });
+  withVlanSupport(options.bridgeName, () => {
+    // With VLAN filtering every new port starts in the default VLAN 1; keep it only when asked.
+    if (!options.preserveDefaultVlan) deleteBridgeVlan(host, { link: hostIfName, vid: DEFAULT_VLAN });
+    const accessVlan = options.vlan ?? 0;
+    if (accessVlan !== 0) addBridgeVlan(host, { link: hostIfName, vid: accessVlan, pvid: true, untagged: true });
+    for (const vid of options.trunkVlans ?? []) addBridgeVlan(host, { link: hostIfName, vid });
+  });
 }
 
 /** The bridge device itself joins the VLANs its ports use, so the host can reach them. */
 export function addBridgeSelfVlans(host: Handle, options: PortOptions): void {
-  const accessVlan = options.vlan ?? 0;
-  if (accessVlan !== 0) addBridgeVlan(host, { link: options.bridgeName, vid: accessVlan, self: true });
-  for (const vid of options.trunkVlans ?? []) addBridgeVlan(host, { link: options.bridgeName, vid, self: true });
+  withVlanSupport(options.bridgeName, () => {
+    const accessVlan = options.vlan ?? 0;
+    if (accessVlan !== 0) addBridgeVlan(host, { link: options.bridgeName, vid: accessVlan, self: true });
+    for (const vid of options.trunkVlans ?? []) addBridgeVlan(host, { link: options.bridgeName, vid, self: true });
+  });
+}
+
+/** A kernel without CONFIG_BRIDGE_VLAN_FILTERING answers EOPNOTSUPP: say which option needs it. */
+export function withVlanSupport(bridgeName: string, steps: () => void): void {
+  try {
+    steps();
+  } catch (err) {
+    if (err instanceof NetlinkError && err.code === "EOPNOTSUPP")
+      throw new CniError(ErrorCode.UnsupportedField, `vlan/vlanTrunk: bridge ${bridgeName} needs VLAN filtering, which this kernel does not support (EOPNOTSUPP)`, "", { cause: err });
+    throw err;
+  }
 }
