@@ -1,13 +1,12 @@
 // Runs the veth plugin (ours, or the Go reference ptp for comparison) the way a
 // runtime does, inside a throwaway "host" namespace through nsenter, so nothing it
 // does lands in the machine's root namespace. Asynchronous, so calls can overlap.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll } from "vitest";
 import { type IpAddr, type IpRoute, type Netns, NetnsFixture, addrs, links, nsExec, routes } from "../../../netns-fixtures";
-import { distBin } from "../../helpers/exec";
+import { distBin, runPluginAsync } from "../../helpers/exec";
 
 export const REFERENCE_DIR = "/usr/lib/cni";
 export const hasReference = ["ptp", "host-local"].every((plugin) => fs.existsSync(path.join(REFERENCE_DIR, plugin)));
@@ -40,37 +39,18 @@ export interface VethExit {
   json: Record<string, unknown> | undefined;
 }
 
-export function callVeth(call: VethCall): Promise<VethExit> {
+export async function callVeth(call: VethCall): Promise<VethExit> {
   const impl = call.impl ?? ours;
-  return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", [`--net=${call.host.path}`, path.join(impl.dir, impl.plugin)], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        CNI_COMMAND: call.command,
-        CNI_CONTAINERID: call.containerId ?? "ctr0",
-        CNI_NETNS: call.netns ?? "",
-        CNI_IFNAME: call.ifName ?? "eth0",
-        CNI_PATH: impl.dir,
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const stdout = Buffer.concat(out).toString("utf8");
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ status, stdout, stderr: Buffer.concat(err).toString("utf8"), json });
-    });
-    child.stdin.end(JSON.stringify({ ...call.config, type: impl.plugin }));
+  const run = await runPluginAsync({
+    plugin: impl.plugin,
+    binDir: impl.dir,
+    command: call.command,
+    netns: call.host.path,
+    env: { CNI_CONTAINERID: call.containerId ?? "ctr0", CNI_NETNS: call.netns ?? "", CNI_IFNAME: call.ifName ?? "eth0" },
+    config: { ...call.config, type: impl.plugin },
   });
+  const json = typeof run.json === "object" && run.json !== null ? (run.json as Record<string, unknown>) : undefined;
+  return { ...run, json };
 }
 
 /** Resolves to the result of a call that must succeed; a failure shows the plugin's output. */
