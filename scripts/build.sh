@@ -15,6 +15,8 @@ cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter \
 
 # Standalone validators: schemas are compiled here, never at plugin start-up.
 node scripts/compile-schemas.js
+# etcd3's gRPC definitions as JSON, embedded by the compiler (src/overlay/etcd-protos.ts).
+node scripts/etcd-descriptor.js
 
 "$bin/tsc" -p tsconfig.json --noEmit
 rm -rf dist/js

@@ -1,0 +1,12 @@
+// Writes etcd3's gRPC definitions (the .proto files it loads at run time) as one JSON
+// descriptor, so the compiled executable can embed them (see src/overlay/etcd-protos.ts).
+const fs = require("node:fs");
+const path = require("node:path");
+const protobuf = require("protobufjs");
+
+const root = new protobuf.Root();
+// keepCase as etcd3 loads them: field names stay snake_case on the wire objects.
+root.loadSync(require.resolve("etcd3/proto/rpc.proto"), { keepCase: true });
+const out = path.join(__dirname, "..", "dist", "etcd", "rpc.json");
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify(root.toJSON()));

@@ -1,0 +1,77 @@
+// `cnikit overlay agent`: runs the agent until SIGTERM/SIGINT. Logs go to stderr with
+// synchronous writes, so the last line before exit is never lost in a pipe.
+import { writeAllSync } from "../cni/process-io";
+import { OverlayAgent } from "./agent";
+import { DEFAULT_KEY_PREFIX, validHostId } from "./records";
+
+export interface AgentCliOptions {
+  etcd: string;
+  network: string;
+  hostId?: string;
+  underlayAddress?: string;
+  vtepMac?: string;
+  peersFile?: string;
+  subnetFile?: string;
+  ttl?: string;
+  mtu?: string;
+  keyPrefix?: string;
+  revokeOnExit?: boolean;
+}
+
+export const DEFAULT_TTL_SECONDS = 20;
+
+export function defaultStateDir(network: string): string {
+  return `/run/cnikit/overlay/${network}`;
+}
+
+function positiveInteger(flag: string, value: string | undefined, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${flag}: ${JSON.stringify(value)} is not a positive integer`);
+  return Number(value);
+}
+
+export function makeLogger(network: string): (line: string) => void {
+  return (line) => {
+    writeAllSync(2, `${new Date().toISOString()} overlay ${network}: ${line}\n`);
+  };
+}
+
+export async function runAgent(options: AgentCliOptions): Promise<void> {
+  if (options.hostId !== undefined && !validHostId(options.hostId)) throw new Error(`--host-id: ${JSON.stringify(options.hostId)}: use letters, digits, '_', '.', ':', '-'`);
+  const stateDir = defaultStateDir(options.network);
+  const mtu = positiveInteger("--mtu", options.mtu, undefined);
+  const log = makeLogger(options.network);
+  const agent = new OverlayAgent({
+    endpoints: options.etcd,
+    network: options.network,
+    keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
+    ttlSeconds: positiveInteger("--ttl", options.ttl, DEFAULT_TTL_SECONDS) ?? DEFAULT_TTL_SECONDS,
+    peersFile: options.peersFile ?? `${stateDir}/peers.json`,
+    subnetFile: options.subnetFile ?? `${stateDir}/subnet.json`,
+    ...(options.underlayAddress && { underlayAddress: options.underlayAddress }),
+    ...(options.hostId && { hostId: options.hostId }),
+    ...(options.vtepMac && { vtepMac: options.vtepMac }),
+    ...(mtu !== undefined && { mtu }),
+    revokeOnExit: options.revokeOnExit === true,
+    log,
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    log(`${signal}: stopping (${options.revokeOnExit ? "revoking the lease" : `lease kept, it runs out unless renewed within its TTL`})`);
+    stopping = agent.stop().finally(() => {
+      log("stopped");
+      // gRPC may hold sockets open a little longer; nothing is left to write.
+      setTimeout(() => process.exit(0), 500).unref();
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  try {
+    await agent.start();
+  } catch (err) {
+    if (stopping) return;
+    await agent.stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,62 @@
+// The two files the agent keeps for the plugin, which never talks to etcd itself:
+// the peersFile (underlay addresses of the live hosts, the format vxlan-overlay's
+// `peersFile` reads) and the subnetFile (this host's subnet and MTU, like flannel's
+// subnet.env but JSON). Both are replaced atomically: a plugin run in parallel reads
+// either the old or the new content, never half of one.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { HostLease } from "./records";
+
+/** What the subnetFile holds. */
+export interface SubnetFile {
+  /** The whole overlay network(s), CIDR. */
+  network?: string;
+  ipv6Network?: string;
+  /** This host's share of it, CIDR. */
+  subnet?: string;
+  ipv6Subnet?: string;
+  /** MTU for the VTEP, the bridge and the container interfaces. */
+  mtu: number;
+  underlayAddress: string;
+  hostId: string;
+}
+
+/** Writes `content` to `file` through a temporary file and rename; false when the file already held it. */
+export function writeFileAtomic(file: string, content: string): boolean {
+  try {
+    if (fs.readFileSync(file, "utf8") === content) return false;
+  } catch {
+    // Missing or unreadable: write it.
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(temporary, "w", 0o644);
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, file);
+  return true;
+}
+
+/** The peersFile content: every live host's underlay address (ours included; the plugin skips its own), sorted. */
+export function peersFileContent(leases: readonly HostLease[]): string {
+  const addresses = [...new Set(leases.map((lease) => lease.underlayAddress))].sort();
+  return `${JSON.stringify(addresses)}\n`;
+}
+
+export function subnetFileContent(subnetFile: SubnetFile): string {
+  return `${JSON.stringify(subnetFile, null, 2)}\n`;
+}
+
+/** The subnetFile of an earlier run, for asking the same subnets back; undefined when absent or damaged. */
+export function readSubnetFile(file: string): Partial<SubnetFile> | undefined {
+  try {
+    const json: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
+    return typeof json === "object" && json !== null ? (json as Partial<SubnetFile>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
