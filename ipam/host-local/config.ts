@@ -8,6 +8,7 @@ import { type RangeInput, type RangeSet, canonicalizeRange, checkRangeSets, fami
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const MAX_NETWORK_NAME_BYTES = 255;
 
 export interface HostLocalIpam {
   type?: string;
@@ -87,8 +88,9 @@ function checkRoutes(routes: Route[]): void {
 export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: ReadonlyMap<string, string>): HostLocalConfig {
   const ipam = conf.ipam;
   if (!ipam) throw configError("ipam: missing (host-local reads the network config's ipam key)");
-  if (typeof conf.name !== "string" || !NETWORK_NAME.test(conf.name)) {
-    throw configError(`name: ${JSON.stringify(conf.name)} is not a valid network name (letters, digits, '_', '.', '-'; not starting with '.')`);
+  // The name is a directory under dataDir: longer than a file name can be, it fails as an I/O error instead.
+  if (typeof conf.name !== "string" || !NETWORK_NAME.test(conf.name) || Buffer.byteLength(conf.name) > MAX_NETWORK_NAME_BYTES) {
+    throw configError(`name: ${JSON.stringify(conf.name).slice(0, 80)} is not a valid network name (letters, digits, '_', '.', '-'; not starting with '.')`);
   }
   const dataDir = path.resolve(ipam.dataDir ?? DEFAULT_DATA_DIR);
   if (!path.isAbsolute(ipam.dataDir ?? DEFAULT_DATA_DIR)) throw configError(`ipam.dataDir: ${JSON.stringify(ipam.dataDir)} is not an absolute path`);

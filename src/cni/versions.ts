@@ -60,6 +60,9 @@ export function configVersion(config: Record<string, unknown>): string {
     if (best) return best;
   }
   const single = config.cniVersion;
+  // Read as a version, a number like 1.1 would silently become the 0.1.0 default.
+  if (single !== undefined && single !== null && typeof single !== "string")
+    throw new CniError(ErrorCode.DecodeFailure, `cniVersion: must be a string, got ${JSON.stringify(single)}`);
   if (typeof single === "string" && single !== "") return single;
   if (Array.isArray(list) && list.length > 0) return String(list[0]);
   return DEFAULT_CONFIG_VERSION;

@@ -12,6 +12,8 @@ const IN_PROCESS: Readonly<Record<string, () => PluginFuncs>> = {
 function ipamType(conf: NetConf): string {
   const type = conf.ipam?.type;
   if (typeof type !== "string" || type === "") throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${JSON.stringify(conf.ipam ?? null)}`);
+  // A plugin name, never a path: CNI_PATH is the only place plugins come from.
+  if (type.includes("/") || type === "." || type === "..") throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${JSON.stringify(type)} is not a plugin name`);
   return type;
 }
 
@@ -41,5 +43,9 @@ export function ipamGc(conf: NetConf, args: CmdArgs): Promise<void> {
 
 /** Whether the config names an IPAM plugin (`"ipam": {}` means L2 only). */
 export function hasIpam(conf: NetConf): boolean {
-  return typeof conf.ipam?.type === "string" && conf.ipam.type !== "";
+  const type: unknown = conf.ipam?.type;
+  // Anything but a string is a mistake, not a request for L2 only.
+  if (type !== undefined && type !== null && typeof type !== "string")
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: must be a string, got ${JSON.stringify(type)}`);
+  return typeof type === "string" && type !== "";
 }

@@ -21,7 +21,11 @@ export interface HostSnapshot {
 export interface SnapshotTarget {
   host: NetnsRef & { path: string };
   dataDir: string;
-  /** Compare file contents too (hostile input must not even rewrite a file); off when counters may move. */
+  /**
+   * Compare the contents of this host's files under /run/cnikit too. The data directory
+   * is compared by names only: host-local may move its own cursor (last_reserved_ip)
+   * and index stamp on a failed allocation, but never leave a lease or a new file.
+   */
   contents?: boolean;
 }
 
@@ -90,7 +94,7 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
       .map((entry) => `${entry.dst} ${entry.dev} ${entry.lladdr ?? "-"}`)
       .sort(),
     nft: nftRuleset(host),
-    dataDir: treeOf(target.dataDir, contents),
+    dataDir: treeOf(target.dataDir, false),
     runFiles: treeOf(RUN_DIR, contents, ownRunFile),
   };
 }
