@@ -8,8 +8,10 @@ import { nodeEnv } from "./timing";
 
 export interface PluginUnderTest {
   label: string;
-  /** Directory holding `bridge` and `host-local` (becomes CNI_PATH). */
+  /** Directory holding the plugin and `host-local` (becomes CNI_PATH). */
   pluginDir: string;
+  /** The plugin's file name in pluginDir; default `bridge`. */
+  executable?: string;
   baseline?: boolean;
 }
 
@@ -29,7 +31,7 @@ export interface PluginCall {
 }
 
 export function pluginArgv(call: PluginCall): string[] {
-  return ["nsenter", `--net=${call.hostNetnsPath}`, path.join(call.plugin.pluginDir, "bridge")];
+  return ["nsenter", `--net=${call.hostNetnsPath}`, path.join(call.plugin.pluginDir, call.plugin.executable ?? "bridge")];
 }
 
 export function pluginEnv(call: PluginCall): NodeJS.ProcessEnv {
