@@ -8,6 +8,8 @@ import { judge, renderReports, type PairReport } from "./probe/report";
 import { type ProbeEndpoint, type ProbePair, runProbes } from "./probe/runner";
 
 export interface ProbeCliOptions {
+  /** `--lab` alone is `true`: the only lab that is up. */
+  lab?: string | boolean;
   from?: string;
   to?: string;
   address?: string;
@@ -44,14 +46,25 @@ function pairsFromEndpoints(specs: readonly string[]): ProbePair[] {
   return endpoints.flatMap((from) => endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })));
 }
 
+/** Every ordered pair of a lab's containers, by their first address. */
+function labPairs(lab: string | boolean): ProbePair[] {
+  const { requireLabState } = require("./lab/state") as typeof import("./lab/state");
+  const state = requireLabState(typeof lab === "string" ? lab : undefined);
+  const endpoints = state.plan.containers.flatMap((container) => {
+    const address = state.addresses[container.label]?.[0]?.split("/")[0];
+    return address ? [{ name: container.label, netns: resolveNetnsArg(container.netns), address }] : [];
+  });
+  return endpoints.flatMap((from) => endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })));
+}
+
 export function probePairs(specs: readonly string[], options: ProbeCliOptions): ProbePair[] {
-  const pairs = pairsFromEndpoints(specs);
+  const pairs = [...pairsFromEndpoints(specs), ...(options.lab ? labPairs(options.lab) : [])];
   const single = [options.from, options.to, options.address].filter((value) => value !== undefined).length;
   if (single > 0 && single < 3) throw new CliError("--from, --to and --address go together");
   if (options.from && options.to && options.address) {
     pairs.push({ from: endpoint(options.from), to: endpoint(options.to), address: checkAddress(options.address, "--address") });
   }
-  if (pairs.length === 0) throw new CliError("nothing to probe: give --from NS --to NS --address A, or two or more NS=ADDRESS endpoints");
+  if (pairs.length === 0) throw new CliError("nothing to probe: give --lab, --from NS --to NS --address A, or two or more NS=ADDRESS endpoints");
   return pairs;
 }
 

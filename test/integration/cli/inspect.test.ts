@@ -94,7 +94,8 @@ describe("cnikit inspect", () => {
   });
 
   it("refuses a missing namespace with one line", () => {
-    expect(expectOneLineFailure(cnikit(["inspect", `${fixture.prefix}absent`]))).toMatch(/does not exist/);
+    expect(expectOneLineFailure(cnikit(["inspect", `${fixture.prefix}absent`]))).toMatch(/no namespace \/run\/netns\/\S+ and no lab named/);
+    expect(expectOneLineFailure(cnikit(["inspect", "/run/netns/absent-by-path"]))).toMatch(/does not exist/);
     expect(expectOneLineFailure(cnikit(["inspect"]))).toMatch(/missing required argument/);
   });
 });

@@ -1,0 +1,41 @@
+// The network config list each host's runtime uses, per plugin: a host-local slice per
+// host, so no two hosts ever hand out the same address.
+import { prefixLengthOf } from "../../ip/cidr";
+import { type HostPlan, LAB_BRIDGE, type LabPlan, UNDERLAY_IF, addressAt, lastUsableAddress } from "./plan";
+import type { Topology } from "./topology";
+
+function hostLocal(host: HostPlan, range: Record<string, string>, routes: Record<string, string>[]): Record<string, unknown> {
+  return { type: "host-local", dataDir: host.ipamDir, ranges: [[range]], routes };
+}
+
+function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record<string, unknown> {
+  const supernet = topology.network.subnet;
+  const mtu = topology.network.mtu === undefined ? {} : { mtu: topology.network.mtu };
+  switch (topology.plugin) {
+    case "bridge":
+      // Other hosts' slices are reached through this host, which routes them over the underlay.
+      return { type: "bridge", bridge: LAB_BRIDGE, isGateway: true, ipMasq: false, ...mtu, ipam: hostLocal(host, { subnet: host.slice, gateway: host.gateway }, [{ dst: supernet, gw: host.gateway }]) };
+    case "veth":
+      return { type: "veth", ipMasq: false, ...mtu, ipam: hostLocal(host, { subnet: host.slice }, [{ dst: supernet }]) };
+    case "vxlan-overlay": {
+      // One L2 segment across hosts: every container is on the whole subnet, each host hands out its own slice.
+      const prefix = prefixLengthOf(supernet);
+      const hostAddress = Object.fromEntries(plan.hosts.map((each) => [each.underlayAddress, `${each.gateway}/${prefix}`]));
+      return {
+        type: "vxlan-overlay",
+        vni: topology.network.vni,
+        underlay: UNDERLAY_IF,
+        localAddress: host.underlayAddress,
+        peers: plan.hosts.filter((each) => each !== host).map((each) => each.underlayAddress),
+        bridge: LAB_BRIDGE,
+        hostAddress,
+        ...mtu,
+        ipam: hostLocal(host, { subnet: supernet, rangeStart: addressAt(host.slice, 2n), rangeEnd: lastUsableAddress(host.slice), gateway: host.gateway }, []),
+      };
+    }
+  }
+}
+
+export function hostNetworkConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record<string, unknown> {
+  return { cniVersion: "1.1.0", name: plan.networkName, plugins: [pluginConfig(topology, plan, host)] };
+}

@@ -1,0 +1,128 @@
+// A lab's topology file (JSON or YAML), checked and completed with defaults. Errors
+// name the field, e.g. `topology hosts[1].containers: ...`.
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { prefixLengthOf } from "../../ip/cidr";
+import { CliError } from "../errors";
+
+export const LAB_PLUGINS = ["vxlan-overlay", "bridge", "veth"] as const;
+export type LabPlugin = (typeof LAB_PLUGINS)[number];
+
+export interface HostSpec {
+  name: string;
+  containers: string[];
+}
+
+export interface Topology {
+  name: string;
+  /** How containers attach: one overlay across hosts, or a bridge / point-to-point links per host routed over the underlay. */
+  plugin: LabPlugin;
+  underlay: { subnet: string; mtu: number };
+  /** Container addresses: `subnet` is cut into one /hostPrefix slice per host. */
+  network: { subnet: string; hostPrefix: number; vni: number; mtu?: number };
+  hosts: HostSpec[];
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,9}$/;
+const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
+const KNOWN_KEYS = ["name", "plugin", "underlay", "network", "hosts", "containersPerHost"];
+
+export const DEFAULT_TOPOLOGY_INPUT = { plugin: "vxlan-overlay", hosts: 2, containersPerHost: 2 };
+
+function fail(field: string, message: string): never {
+  throw new CliError(`topology ${field}: ${message}`);
+}
+
+function objectAt(value: unknown, field: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(field, "must be a mapping");
+  return value as Record<string, unknown>;
+}
+
+function integerAt(value: unknown, field: string, fallback: number, [min, max]: [number, number]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function ipv4Cidr(value: unknown, field: string, fallback: string, maxPrefix: number): string {
+  const cidr = value ?? fallback;
+  const [address, prefix] = typeof cidr === "string" ? cidr.split("/") : [];
+  if (!address || prefix === undefined || net.isIPv4(address) === false || !/^\d+$/.test(prefix)) fail(field, `must be an IPv4 CIDR like ${fallback}, got ${JSON.stringify(cidr)}`);
+  if (prefixLengthOf(cidr as string) > maxPrefix) fail(field, `prefix must be /${maxPrefix} or shorter, got ${JSON.stringify(cidr)}`);
+  return cidr as string;
+}
+
+function nameAt(value: unknown, field: string): string {
+  if (typeof value !== "string" || !NAME.test(value)) fail(field, `must be 1-10 lowercase letters, digits or '-', got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function containersAt(value: unknown, field: string, perHost: number): string[] {
+  if (value === undefined) return Array.from({ length: perHost }, (_, index) => `c${index + 1}`);
+  if (typeof value === "number") return containersAt(undefined, field, integerAt(value, field, perHost, [0, 200]));
+  if (!Array.isArray(value)) fail(field, "must be a list of names or a count");
+  const names = value.map((name, index) => nameAt(name, `${field}[${index}]`));
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate) fail(field, `container ${duplicate} appears twice`);
+  return names;
+}
+
+function hostsAt(value: unknown, perHost: number): HostSpec[] {
+  if (typeof value === "number" || value === undefined) {
+    const count = integerAt(value, "hosts", 2, [1, 50]);
+    return Array.from({ length: count }, (_, index) => ({ name: `h${index + 1}`, containers: containersAt(undefined, "", perHost) }));
+  }
+  if (!Array.isArray(value) || value.length === 0) fail("hosts", "must be a count or a non-empty list");
+  const hosts = value.map((entry: unknown, index): HostSpec => {
+    if (typeof entry === "string") return { name: nameAt(entry, `hosts[${index}]`), containers: containersAt(undefined, "", perHost) };
+    const host = objectAt(entry, `hosts[${index}]`);
+    return { name: nameAt(host.name, `hosts[${index}].name`), containers: containersAt(host.containers, `hosts[${index}].containers`, perHost) };
+  });
+  const duplicate = hosts.find((host, index) => hosts.findIndex((other) => other.name === host.name) !== index);
+  if (duplicate) fail("hosts", `host ${duplicate.name} appears twice`);
+  return hosts;
+}
+
+/** Checks a parsed topology document and fills in every default. */
+export function normalizeTopology(input: unknown, nameOverride?: string): Topology {
+  const raw = objectAt(input, "(document)");
+  const unknown = Object.keys(raw).filter((key) => !KNOWN_KEYS.includes(key));
+  if (unknown.length > 0) fail(unknown[0] as string, `unknown key (known: ${KNOWN_KEYS.join(", ")})`);
+  const name = nameOverride ?? raw.name ?? "lab";
+  if (typeof name !== "string" || !LAB_NAME.test(name)) fail("name", `must be 1-40 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
+  const plugin = raw.plugin ?? "vxlan-overlay";
+  if (!LAB_PLUGINS.includes(plugin as LabPlugin)) fail("plugin", `must be one of ${LAB_PLUGINS.join(", ")}, got ${JSON.stringify(plugin)}`);
+  const underlay = objectAt(raw.underlay, "underlay");
+  const network = objectAt(raw.network, "network");
+  const perHost = integerAt(raw.containersPerHost, "containersPerHost", 2, [0, 200]);
+  const subnet = ipv4Cidr(network.subnet, "network.subnet", "10.10.0.0/16", 23);
+  const hostPrefix = integerAt(network.hostPrefix, "network.hostPrefix", 24, [prefixLengthOf(subnet) + 1, 28]);
+  const topology: Topology = {
+    name,
+    plugin: plugin as LabPlugin,
+    underlay: { subnet: ipv4Cidr(underlay.subnet, "underlay.subnet", "198.18.0.0/24", 29), mtu: integerAt(underlay.mtu, "underlay.mtu", 1500, [1280, 9000]) },
+    network: { subnet, hostPrefix, vni: integerAt(network.vni, "network.vni", 42, [1, 16_777_215]) },
+    hosts: hostsAt(raw.hosts, perHost),
+  };
+  if (network.mtu !== undefined) topology.network.mtu = integerAt(network.mtu, "network.mtu", 1450, [576, 9000]);
+  return topology;
+}
+
+/** Reads a topology file: JSON, or YAML for .yaml/.yml (and anything that is not JSON). */
+export function loadTopology(file: string | undefined, nameOverride?: string): Topology {
+  if (file === undefined) return normalizeTopology(DEFAULT_TOPOLOGY_INPUT, nameOverride);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new CliError(`cannot read topology ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/.test(file) ? require("yaml").parse(text) : JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`topology ${file} is not valid ${/\.ya?ml$/.test(file) ? "YAML" : "JSON"}: ${(err as Error).message.split("\n")[0]}`, { cause: err });
+  }
+  return normalizeTopology(parsed, nameOverride);
+}
