@@ -1,6 +1,8 @@
 // The lab's own kernel objects, through our netlink codec (never `ip`): namespaces, the
 // underlay switch and its ports, underlay addresses, forwarding, routes between hosts.
 // Every step checks first, so running `lab up` again changes nothing.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { addAddr } from "../../netlink/addrs";
 import { isExists } from "../../netlink/codec/errors";
 import { Handle } from "../../netlink/handle";
@@ -49,8 +51,25 @@ export function ensureNetns(name: string, what: string, progress: Progress): voi
 
 export function removeNetns(name: string, what: string, progress: Progress): void {
   if (!netnsExists(name)) return;
+  removeLockFiles(name);
   deleteNamedNetns(name);
   progress(`- ${what} ${name}`);
+}
+
+/**
+ * The plugins' per-host lock files are named after the host namespace's inode
+ * (src/plugin/host-lock.ts); once the namespace is gone nothing can hold them.
+ */
+function removeLockFiles(name: string): void {
+  const lockDir = process.env.CNIKIT_LOCK_DIR ?? "/run/cnikit/locks";
+  const inode = fs.statSync(namedNetnsPath(name)).ino;
+  let files: string[];
+  try {
+    files = fs.readdirSync(lockDir);
+  } catch {
+    return;
+  }
+  for (const file of files) if (file.startsWith(`${inode}-`)) fs.rmSync(path.join(lockDir, file), { force: true });
 }
 
 function addAddressOnce(handle: Handle, link: string, cidr: string): boolean {

@@ -3,8 +3,7 @@
 import { CniRuntime, type RuntimeConf } from "../../cni/runtime/runtime";
 import { loadNetworkList, type NetworkConfigList } from "../../cni/runtime/conflist";
 import { namedNetnsPath } from "../../netns/netns";
-import { pluginPaths } from "../cni-options";
-import { selfCommand } from "../self";
+import { defaultPluginDir, selfCommand } from "../self";
 import type { ContainerPlan, HostPlan } from "./plan";
 
 export interface HostRuntime {
@@ -14,7 +13,8 @@ export interface HostRuntime {
 
 export function hostRuntime(host: HostPlan): HostRuntime {
   const runtime = new CniRuntime({
-    pluginPaths: pluginPaths(),
+    // Labs run our plugins, whatever CNI_PATH says for `cnikit add`.
+    pluginPaths: [defaultPluginDir()],
     cacheDir: host.cacheDir,
     commandPrefix: [...selfCommand(), "netns", "exec", namedNetnsPath(host.netns), "--"],
   });

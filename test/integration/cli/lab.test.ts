@@ -16,6 +16,7 @@ interface PairReport {
   largestPayload?: number;
 }
 
+const LOCK_DIR = "/run/cnikit/locks";
 const fixture = new NetnsFixture();
 const overlayLab = `${fixture.prefix}vx`;
 const bridgeLab = `${fixture.prefix}br`;
@@ -113,7 +114,11 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
   it("down twice leaves no namespace, lease or file", () => {
     const stateDir = `/run/cnikit/labs/${overlayLab}`;
     expect(fs.readdirSync(path.join(stateDir, "h1", "ipam", `${overlayLab}-net`)).length).toBeGreaterThan(0);
+    const hostInodes = ["h1", "h2"].map((host) => fs.statSync(`/run/netns/${overlayLab}-${host}`).ino);
+    const lockFiles = (): string[] => (fs.existsSync(LOCK_DIR) ? fs.readdirSync(LOCK_DIR).filter((file) => hostInodes.some((inode) => file.startsWith(`${inode}-`))) : []);
+    expect(lockFiles().length).toBeGreaterThan(0);
     cnikitOk(["lab", "down", overlayLab]);
+    expect(lockFiles()).toEqual([]);
     expect(labNamespaces(overlayLab)).toEqual([]);
     expect(fs.existsSync(stateDir)).toBe(false);
     expect(fs.existsSync(`${stateDir}.json`)).toBe(false);
