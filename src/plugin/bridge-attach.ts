@@ -67,21 +67,25 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
   const bridgeLock = bridgeLockName(spec.bridgeName);
   try {
     return await new Rollback().run(async (rollback) => {
-      await withHostLock(bridgeLock, async () => {
-        ensureBridge(host, { name: spec.bridgeName, mtu: spec.mtu, promisc: spec.promisc, vlanFiltering: needsVlanFiltering(spec) });
-        if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
-        spec.prepareBridge?.(host, rollback);
-      });
-      const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac: requestedMac(netConf, args) }, rollback);
-      attachPort(host, pair.hostIfName, spec);
-      rollback.stepDone("host end on the bridge");
-
+      // Everything that can refuse the input (CNI_ARGS, IPAM's config, an exhausted pool)
+      // comes before the bridge: a shared bridge is never rolled back, so a refused ADD
+      // must not have created it.
+      const mac = requestedMac(netConf, args);
       let result: Result = { cniVersion: netConf.cniVersion };
       if (hasIpam(netConf)) {
         result = { ...(await ipamAdd(netConf, args)), cniVersion: netConf.cniVersion };
         rollback.push("IPAM allocation", () => ipamDel(netConf, args));
         if (!result.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`);
       }
+      await withHostLock(bridgeLock, async () => {
+        ensureBridge(host, { name: spec.bridgeName, mtu: spec.mtu, promisc: spec.promisc, vlanFiltering: needsVlanFiltering(spec) });
+        if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
+        spec.prepareBridge?.(host, rollback);
+      });
+      const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac }, rollback);
+      attachPort(host, pair.hostIfName, spec);
+      rollback.stepDone("host end on the bridge");
+
       const ips = withGateways(result.ips ?? [], spec).map((ip) => ({ ...ip, interface: 2 }));
       result.ips = ips;
       if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, ips);

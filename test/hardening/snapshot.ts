@@ -30,6 +30,8 @@ export interface SnapshotTarget {
 }
 
 const RUN_DIR = "/run/cnikit";
+/** Written by `cnikit lab` and `cnikit overlay agent`, never by a plugin. */
+const CLI_RUN_DIRS = ["labs", "overlay"];
 
 function treeOf(root: string, contents: boolean, keep: (relative: string) => boolean = () => true): string[] {
   const entries: string[] = [];
@@ -44,11 +46,11 @@ function treeOf(root: string, contents: boolean, keep: (relative: string) => boo
       const full = path.join(dir, name);
       const relative = path.relative(root, full);
       const stat = fs.lstatSync(full, { throwIfNoEntry: false });
-      if (!stat) continue;
+      if (!stat || !keep(relative)) continue;
       if (stat.isDirectory()) {
         entries.push(`${relative}/`);
         walk(full);
-      } else if (keep(relative)) {
+      } else {
         const digest = contents && stat.isFile() ? ` ${createHash("sha256").update(fs.readFileSync(full)).digest("hex").slice(0, 12)}` : "";
         entries.push(`${relative}${digest}`);
       }
@@ -78,8 +80,10 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
   const { host } = target;
   const contents = target.contents ?? false;
   const inode = `${netnsInode(host.path)}-`;
-  // Other runs on this machine lock their own namespaces: only this host's lock files are ours to judge.
-  const ownRunFile = (relative: string) => !relative.startsWith("locks/") || relative.startsWith(`locks/${inode}`);
+  // Other runs on this machine lock their own namespaces, and the CLI keeps labs and
+  // overlay agents here: only this host's lock files and new top-level entries are ours to judge.
+  const ownRunFile = (relative: string) =>
+    relative.startsWith("locks/") ? relative.startsWith(`locks/${inode}`) : !CLI_RUN_DIRS.some((dir) => relative === dir || relative.startsWith(`${dir}/`));
   return {
     links: links(host).map((link) => `${link.ifname} ${link.linkinfo?.info_kind ?? "-"} ${link.master ?? "-"} ${link.flags.includes("UP") ? "up" : "down"}`).sort(),
     addrs: addrs(host).flatMap((link) => link.addr_info.map((info) => `${link.ifname} ${info.local}/${info.prefixlen}`)).sort(),
