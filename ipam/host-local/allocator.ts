@@ -3,7 +3,7 @@
 // not handed out again until the whole set has been gone through (a crash-looping
 // container does not get its old address back at once, as with the reference).
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { type IpAddress, formatIp, parseIp } from "./address";
+import { type IpAddress, formatIp, parseIp } from "../../src/ip/address";
 import { type Range, type RangeSet, rangeFor, rangeSetLabel } from "./range";
 import type { Attachment, LeaseStore } from "./store";
 

@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { NetConf, Route } from "../../src/cni/types";
-import { type IpAddress, parseCidr, parseIp } from "./address";
+import { type IpAddress, parseCidr, parseIp } from "../../src/ip/address";
 import { type RangeInput, type RangeSet, canonicalizeRange, checkRangeSets, familyOf } from "./range";
 
 export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";

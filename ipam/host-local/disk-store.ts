@@ -8,7 +8,7 @@
 // half-written and never overwritten.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { formatIp, parseIp } from "./address";
+import { formatIp, parseIp } from "../../src/ip/address";
 import { AttachmentIndex, markDirectoryOurs } from "./disk-index";
 import { lockNetworkDir } from "./lock";
 import { type Attachment, type Lease, type StoreLocation, type StoreSession, leaseContent, ownedBy, parseLeaseContent } from "./store";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import { VALID_ATTACHMENTS_KEYS, parseGcAttachments } from "../../src/cni/gc";
-import { parseIp } from "./address";
+import { parseIp } from "../../src/ip/address";
 import type { HostLocalConfig, HostLocalNetConf } from "./config";
 import { capacityOf, rangeFor, rangeSetLabel } from "./range";
 import { inSession } from "./session";

@@ -2,7 +2,7 @@
 // in-process when delegation finds this same executable on CNI_PATH.
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs, IPConfig, PluginFuncs, Result } from "../../src/cni/types";
-import { formatIp, parseIp } from "./address";
+import { formatIp, parseIp } from "../../src/ip/address";
 import { type Allocation, allocateForAttachment } from "./allocator";
 import { openDiskStore } from "./disk-store";
 import { readResolvConf } from "./dns";

@@ -5,7 +5,7 @@
 // addresses and /32 and /128 their single one, with no default gateway: they are
 // point-to-point subnets that have no network or broadcast address to protect.
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { type Cidr, type IpAddress, familyBits, formatCidr, formatIp, lastAddressOf, parseCidr, parseIp, cidrContains } from "./address";
+import { type Cidr, type IpAddress, familyBits, formatCidr, formatIp, lastAddressOf, parseCidr, parseIp, cidrContains } from "../../src/ip/address";
 
 export interface RangeInput {
   subnet: string;

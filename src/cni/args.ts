@@ -1,6 +1,6 @@
 // The three ways a runtime passes per-attachment arguments: CNI_ARGS ("K=V;K=V",
 // with IgnoreUnknown), `args.cni` in the config, and `runtimeConfig` (capabilities).
-import { isIP } from "node:net";
+import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
 import type { DNS, NetConf, RuntimeConfig } from "./types";
 

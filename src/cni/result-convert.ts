@@ -2,7 +2,7 @@
 // way libcni converts them: 0.1.0/0.2.0 have one ip4/ip6 object per family with its
 // routes; 0.3.x/0.4.0 have `ips` carrying "version"; 1.0.0 drops "version"; 1.1.0
 // adds interface mtu/socketPath/pciID and route mtu/advmss/priority/table/scope.
-import { isIP } from "node:net";
+import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
 import type { DNS, IPConfig, Interface, Result, Route } from "./types";
 import { readDns, readInterface, readIpConfig, readRoute, type Reader } from "./result-read";

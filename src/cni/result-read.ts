@@ -1,6 +1,6 @@
 // Type-checked readers for the pieces of a result, each naming the field it rejects
 // (results come from other processes, so they are checked like any input).
-import { isIP } from "node:net";
+import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
 import type { DNS, IPConfig, Interface, Route } from "./types";
 

@@ -1,58 +1,56 @@
-// Address helpers the plugins share, on the ip-address package.
-import * as net from "node:net";
-import { Address4, Address6 } from "ip-address";
+// CIDR helpers the plugins share, on src/ip/address (see there why not a library).
+import { type Family, cidrContains as contains, formatCidr, formatIp, ipFamily, parseCidr, parseIp } from "./address";
 
-export type Family = 4 | 6;
+export type { Family } from "./address";
 
-export function familyOfAddress(address: string): Family {
-  const bare = address.split("/")[0] ?? address;
-  if (net.isIPv4(bare)) return 4;
-  if (net.isIPv6(bare)) return 6;
-  throw new Error(`not an IP address: ${JSON.stringify(address)}`);
+function requireCidr(text: string): { address: NonNullable<ReturnType<typeof parseIp>>; prefix: number } {
+  const slash = text.indexOf("/");
+  const address = parseIp(slash < 0 ? text : text.slice(0, slash));
+  const cidr = parseCidr(slash < 0 ? `${text}/${address?.family === 6 ? 128 : 32}` : text);
+  if (!address || !cidr) throw new Error(`not an IP address or CIDR: ${JSON.stringify(text)}`);
+  return { address, prefix: cidr.prefix };
 }
 
-function parse(cidr: string): Address4 | Address6 {
-  return familyOfAddress(cidr) === 4 ? new Address4(cidr) : new Address6(cidr);
+export function familyOfAddress(address: string): Family {
+  const slash = address.indexOf("/");
+  const family = ipFamily(slash < 0 ? address : address.slice(0, slash));
+  if (family === 0) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
+  return family;
 }
 
 /** "10.1.0.5/24" -> "10.1.0.0/24". */
 export function networkOf(cidr: string): string {
-  const parsed = parse(cidr);
-  const start = parsed.startAddress();
-  return `${start.correctForm()}/${parsed.subnetMask}`;
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`not a CIDR: ${JSON.stringify(cidr)}`);
+  return formatCidr(parsed);
 }
 
 /** The address part of a CIDR, in canonical form. */
 export function addressOf(cidr: string): string {
-  return parse(cidr).correctForm();
+  return formatIp(requireCidr(cidr).address);
 }
 
 export function prefixLengthOf(cidr: string): number {
-  return parse(cidr).subnetMask;
+  return requireCidr(cidr).prefix;
 }
 
 /** The first address after the network address: the reference plugins' default gateway. */
 export function firstHostOf(cidr: string): string {
-  const parsed = parse(cidr);
-  const start = BigInt(parsed.startAddress().bigInt().toString()) + 1n;
-  return parsed instanceof Address4 ? Address4.fromBigInt(start).correctForm() : Address6.fromBigInt(start).correctForm();
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`not a CIDR: ${JSON.stringify(cidr)}`);
+  return formatIp({ family: parsed.network.family, value: parsed.network.value + 1n });
 }
 
 /** Whether two textual addresses are the same address (v6 spellings differ). */
 export function sameAddress(left: string, right: string): boolean {
-  try {
-    return familyOfAddress(left) === familyOfAddress(right) && parse(left).correctForm() === parse(right).correctForm();
-  } catch {
-    return false;
-  }
+  const a = parseIp(left);
+  const b = parseIp(right);
+  return a !== undefined && b !== undefined && a.family === b.family && a.value === b.value;
 }
 
-/** Whether `address` lies inside `cidr` (false when the families differ). */
+/** Whether `address` lies inside `cidr` (false when the families differ or either is malformed). */
 export function cidrContains(cidr: string, address: string): boolean {
-  try {
-    if (familyOfAddress(cidr) !== familyOfAddress(address)) return false;
-    return parse(address).isInSubnet(parse(cidr));
-  } catch {
-    return false;
-  }
+  const network = parseCidr(cidr);
+  const candidate = parseIp(address.split("/")[0] ?? address);
+  return network !== undefined && candidate !== undefined && contains(network, candidate);
 }

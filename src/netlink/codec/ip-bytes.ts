@@ -1,6 +1,6 @@
 // Addresses as the kernel carries them: 4 or 16 raw bytes, 6-byte MACs. Kept here
 // (not on ip-address) because the codec only needs bytes <-> canonical text.
-import { isIPv4, isIPv6 } from "node:net";
+import { ipFamily } from "../../ip/address";
 import { AF_INET, AF_INET6 } from "./constants";
 
 export interface IpBytes {
@@ -13,8 +13,8 @@ export interface CidrBytes extends IpBytes {
 }
 
 export function parseIp(text: string): IpBytes {
-  if (isIPv4(text)) return { family: AF_INET, bytes: Buffer.from(text.split(".").map(Number)) };
-  if (isIPv6(text)) return { family: AF_INET6, bytes: parseIpv6(text) };
+  if (ipFamily(text) === 4) return { family: AF_INET, bytes: Buffer.from(text.split(".").map(Number)) };
+  if (ipFamily(text) === 6) return { family: AF_INET6, bytes: parseIpv6(text) };
   throw new Error(`not an IP address: ${JSON.stringify(text)}`);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIp, parseIp } from "../../../ipam/host-local/address";
+import { formatIp, parseIp } from "../../../src/ip/address";
 import { allocateForAttachment, allocateFromRangeSet } from "../../../ipam/host-local/allocator";
 import { MemoryStore } from "../../../ipam/host-local/memory-store";
 import type { RangeSet } from "../../../ipam/host-local/range";

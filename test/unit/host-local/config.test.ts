@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIp } from "../../../ipam/host-local/address";
+import { formatIp } from "../../../src/ip/address";
 import { DEFAULT_DATA_DIR, type HostLocalNetConf, loadHostLocalConfig } from "../../../ipam/host-local/config";
 import { rangeLabel } from "../../../ipam/host-local/range";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIp, parseCidr, parseIp } from "../../../ipam/host-local/address";
+import { formatIp, parseCidr, parseIp } from "../../../src/ip/address";
 
 describe("addresses format like Go's net.IP.String() (lease file names)", () => {
   const cases: Array<[string, string]> = [
