@@ -1,7 +1,8 @@
 // The bridge plugin's commands: its configuration mapped onto the shared bridge
 // attachment (src/plugin/bridge-attach), which vxlan-overlay uses too.
 import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
-import { type BridgeAttachSpec, attachToBridge, checkBridgeAttachment, detachFromBridge } from "../../src/plugin/bridge-attach";
+import { type BridgeAttachSpec, attachToBridge, checkBridgeAttachment } from "../../src/plugin/bridge-attach";
+import { detachAttachment } from "../../src/plugin/detach";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
 import { type BridgeConfig, loadBridgeConfig } from "./config";
 
@@ -32,7 +33,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 
 async function cmdDel(args: CmdArgs): Promise<void> {
   const config = loadBridgeConfig(args.stdinData);
-  await detachFromBridge({ netConf: config.netConf, ipMasq: config.netConf.ipMasq }, args);
+  await detachAttachment({ netConf: config.netConf, ipMasq: config.netConf.ipMasq }, args);
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {

@@ -12,7 +12,8 @@ import { requestedMac } from "../../src/plugin/container-mac";
 import { configureContainerInterface } from "../../src/plugin/container-iface";
 import { openContainerNetns, withHandle } from "../../src/plugin/container-netns";
 import { hasIpam, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "../../src/plugin/ipam";
-import { type MasqAttachment, setupIpMasq, teardownIpMasq } from "../../src/plugin/ipmasq";
+import { masqAttachmentOf, setupIpMasq, teardownIpMasq } from "../../src/plugin/ipmasq";
+import { detachAttachment } from "../../src/plugin/detach";
 import { Rollback } from "../../src/plugin/rollback";
 import { createVethPair, removeVethPair } from "../../src/plugin/veth-pair";
 import { type VethConfig, loadVethConfig } from "./config";
@@ -20,10 +21,6 @@ import { checkContainerRouting, checkHostRouting, requireGateways, routeContaine
 
 /** Index of the container end in the result's interfaces (the host end is 0), as in ptp. */
 const CONTAINER_INTERFACE = 1;
-
-function masqAttachment(config: VethConfig, args: CmdArgs): MasqAttachment {
-  return { network: config.netConf.name, containerId: args.containerId, ifName: args.ifName };
-}
 
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const config = loadVethConfig(args.stdinData);
@@ -55,7 +52,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       routeHostToContainer(host, pair.hostIfName, routed);
       rollback.stepDone("host routes to the container");
       if (config.ipMasq) {
-        const attachment = masqAttachment(config, args);
+        const attachment = masqAttachmentOf(netConf, args);
         setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));
         rollback.push("masquerade rules", () => teardownIpMasq(attachment));
       }
@@ -75,9 +72,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 /** IPAM first: the lease must go even when the namespace (and the link) is already gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const config = loadVethConfig(args.stdinData);
-  if (hasIpam(config.netConf)) await ipamDel(config.netConf, args);
-  withHandle(Handle.at(null), (host) => removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }));
-  if (config.ipMasq) teardownIpMasq(masqAttachment(config, args));
+  await detachAttachment({ netConf: config.netConf, ipMasq: config.ipMasq }, args);
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {

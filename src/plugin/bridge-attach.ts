@@ -13,9 +13,9 @@ import { configureContainerInterface } from "./container-iface";
 import { openContainerNetns, withHandle } from "./container-netns";
 import { withHostLock } from "./host-lock";
 import { hasIpam, ipamAdd, ipamCheck, ipamDel } from "./ipam";
-import { setupIpMasq, teardownIpMasq } from "./ipmasq";
+import { masqAttachmentOf, setupIpMasq, teardownIpMasq } from "./ipmasq";
 import { Rollback } from "./rollback";
-import { createVethPair, removeVethPair } from "./veth-pair";
+import { createVethPair } from "./veth-pair";
 
 export interface BridgeAttachSpec extends PortOptions {
   netConf: NetConf;
@@ -51,10 +51,6 @@ function withDefaultRoutes(routes: Result["routes"], ips: IPConfig[]): Result["r
   return merged;
 }
 
-function masqAttachment(netConf: NetConf, args: CmdArgs) {
-  return { network: netConf.name, containerId: args.containerId, ifName: args.ifName };
-}
-
 /** The host lock that guards a bridge and what hangs off it (for callers changing them outside an ADD). */
 export function bridgeLockName(bridgeName: string): string {
   return `bridge-${bridgeName}`;
@@ -77,14 +73,17 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
         rollback.push("IPAM allocation", () => ipamDel(netConf, args));
         if (!result.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`);
       }
-      await withHostLock(bridgeLock, async () => {
+      const pair = await withHostLock(bridgeLock, async () => {
         ensureBridge(host, { name: spec.bridgeName, mtu: spec.mtu, promisc: spec.promisc, vlanFiltering: needsVlanFiltering(spec) });
         if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
         spec.prepareBridge?.(host, rollback);
+        // The port joins under the same lock, so a GC that removes an unused bridge
+        // can never take it away between its creation and our port joining it.
+        const created = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac }, rollback);
+        attachPort(host, created.hostIfName, spec);
+        rollback.stepDone("host end on the bridge");
+        return created;
       });
-      const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac }, rollback);
-      attachPort(host, pair.hostIfName, spec);
-      rollback.stepDone("host end on the bridge");
 
       const ips = withGateways(result.ips ?? [], spec).map((ip) => ({ ...ip, interface: 2 }));
       result.ips = ips;
@@ -98,7 +97,7 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
         rollback.stepDone("gateway on the bridge");
       }
       if (spec.ipMasq && ips.length > 0) {
-        const attachment = masqAttachment(netConf, args);
+        const attachment = masqAttachmentOf(netConf, args);
         setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));
         rollback.push("masquerade rules", () => teardownIpMasq(attachment));
       }
@@ -114,13 +113,6 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
     host.close();
     container.close();
   }
-}
-
-/** DEL: IPAM first (the lease must go even when the namespace is gone), then links and rules. */
-export async function detachFromBridge(spec: { netConf: NetConf; ipMasq?: boolean | undefined }, args: CmdArgs): Promise<void> {
-  if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args);
-  withHandle(Handle.at(null), (host) => removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }));
-  if (spec.ipMasq) teardownIpMasq(masqAttachment(spec.netConf, args));
 }
 
 /** CHECK: the container interface, its addresses and routes, and the host end on the bridge. */

@@ -24,6 +24,11 @@ export interface MasqAddress {
   subnet: string;
 }
 
+/** The attachment a CNI call is about, as the masquerade rules are keyed. */
+export function masqAttachmentOf(netConf: { name: string }, args: { containerId: string; ifName: string }): MasqAttachment {
+  return { network: netConf.name, containerId: args.containerId, ifName: args.ifName };
+}
+
 /** The comment that identifies one attachment's rules; bounded to nft's 128-byte limit. */
 export function masqComment(attachment: MasqAttachment): string {
   const digest = createHash("sha256")
