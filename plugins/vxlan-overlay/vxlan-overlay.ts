@@ -9,7 +9,8 @@ import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
 import { addressOf, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
 import { listAddrs } from "../../src/netlink/addrs";
 import { Handle } from "../../src/netlink/handle";
-import { attachToBridge, bridgeLockName, checkBridgeAttachment, detachFromBridge } from "../../src/plugin/bridge-attach";
+import { attachToBridge, bridgeLockName, checkBridgeAttachment } from "../../src/plugin/bridge-attach";
+import { detachAttachment } from "../../src/plugin/detach";
 import { ensureGatewayAddresses } from "../../src/plugin/bridge-host";
 import { withHandle } from "../../src/plugin/container-netns";
 import { withHostLock } from "../../src/plugin/host-lock";
@@ -86,7 +87,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const config = loadOverlayConfig(args.stdinData);
-  await detachFromBridge({ netConf: config.netConf }, args);
+  await detachAttachment({ netConf: config.netConf }, args);
 }
 
 function checkHostAddress(host: Handle, bridgeName: string, hostAddress: string): void {
