@@ -66,11 +66,13 @@ export interface CniArgsFromConfig {
 
 /** `args.cni.ips` and `args.cni.mac` (the conventions of the reference plugins), checked. */
 export function readArgsCni(conf: NetConf): CniArgsFromConfig {
-  const cni = conf.args?.cni;
-  if (cni === undefined) return {};
+  const cni: unknown = conf.args?.cni;
+  if (cni === undefined || cni === null) return {};
+  if (typeof cni !== "object" || Array.isArray(cni)) throw invalidField("args.cni", "an object", cni);
+  const { ips: ipsValue, mac: macValue } = cni as { ips?: unknown; mac?: unknown };
   const out: CniArgsFromConfig = {};
-  const ips = ipList(cni.ips, "args.cni.ips");
-  const mac = macAddress(cni.mac, "args.cni.mac");
+  const ips = ipList(ipsValue, "args.cni.ips");
+  const mac = macAddress(macValue, "args.cni.mac");
   if (ips) out.ips = ips;
   if (mac) out.mac = mac;
   return out;

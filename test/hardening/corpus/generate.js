@@ -266,6 +266,8 @@ for (const [what, cniArgs, pattern] of CNI_ARGS) {
 add({ plugin: "bridge", description: "CNI_ARGS IP outside every range", env: { CNI_ARGS: "IP=10.99.0.5" }, config: CONFIG.bridge, code: 101, pattern: "10.99.0.5" });
 add({ plugin: "veth", description: "CNI_ARGS two IPs in one range", env: { CNI_ARGS: "IP=10.65.0.5,10.65.0.6" }, config: CONFIG.veth, code: 101, pattern: "10.65.0.6|range" });
 add({ plugin: "bridge", description: "args.cni.ips holds a non-address", config: withField("bridge", ["args"], { cni: { ips: ["nope"] } }), code: 7, pattern: "args.cni.ips\\[0\\]" });
+add({ plugin: "bridge", description: "args.cni is a string", config: withField("bridge", ["args"], { cni: "ips=10.64.0.5" }), code: 7, pattern: "args.cni" });
+add({ plugin: "veth", description: "args.cni is an array", config: withField("veth", ["args"], { cni: ["10.65.0.5"] }), code: 7, pattern: "args.cni" });
 add({ plugin: "bridge", description: "runtimeConfig.mac is not a MAC", config: withField("bridge", ["runtimeConfig"], { mac: "not-a-mac" }), code: 7, pattern: "mac" });
 add({ plugin: "bridge", description: "runtimeConfig.ips is a string", config: withField("bridge", ["runtimeConfig"], { ips: "10.64.0.5" }), code: 7, pattern: "runtimeConfig.ips|ips" });
 
