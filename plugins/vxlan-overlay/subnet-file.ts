@@ -1,0 +1,107 @@
+// `subnetFile`: this host's share of the overlay, written by `cnikit overlay agent` (the
+// plugin itself never talks to etcd). When the config names one, the network config is
+// completed from it before anything else reads it, IPAM included (IPAM is delegated the
+// config bytes, so they are rewritten, as flannel's CNI plugin writes its delegate's):
+//   l3: `subnet` = the host's subnet; IPAM host-local without ranges gets that subnet.
+//   l2: the host's subnet is its slice of `network`; IPAM host-local without ranges
+//       hands out the slice inside the whole network, and the bridge gets the slice's
+//       first address (hostAddress) so the host reaches its containers.
+//   both: `mtu` and `localAddress` when the config gives none.
+// What the config states itself always wins. Without `subnetFile` nothing changes.
+import * as fs from "node:fs";
+import { Address4, Address6 } from "ip-address";
+import { CniError, ErrorCode } from "../../src/cni/errors";
+import type { CmdArgs } from "../../src/cni/types";
+import { familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
+import { invalid } from "./config";
+
+/** What the agent writes (src/overlay/files.ts). */
+interface SubnetFileContent {
+  network?: string;
+  subnet?: string;
+  ipv6Network?: string;
+  ipv6Subnet?: string;
+  mtu?: number;
+  underlayAddress?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function readSubnetFile(file: string): SubnetFileContent {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    // Usually the agent has not leased a subnet yet: worth retrying, not a config error.
+    throw new CniError(ErrorCode.TryAgainLater, `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as Error).message}`);
+  }
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("not a JSON object");
+    return json as SubnetFileContent;
+  } catch (err) {
+    throw invalid(`subnetFile: ${JSON.stringify(file)} is not the agent's JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The address `offset` after the start of `cidr`. */
+function offsetAddress(cidr: string, offset: bigint): string {
+  if (familyOfAddress(cidr) === 4) return Address4.fromBigInt(new Address4(cidr).startAddress().bigInt() + offset).correctForm();
+  return Address6.fromBigInt(new Address6(cidr).startAddress().bigInt() + offset).correctForm();
+}
+
+/** The last address of `cidr` that is not IPv4's broadcast. */
+function lastUsable(cidr: string): bigint {
+  const size = 1n << BigInt((familyOfAddress(cidr) === 4 ? 32 : 128) - prefixLengthOf(cidr));
+  return familyOfAddress(cidr) === 4 ? size - 2n : size - 1n;
+}
+
+function l2Range(network: string, slice: string): Json {
+  return { subnet: network, rangeStart: offsetAddress(slice, 2n), rangeEnd: offsetAddress(slice, lastUsable(slice)), gateway: offsetAddress(slice, 1n) };
+}
+
+function completeIpam(netConf: Json, share: SubnetFileContent, mode: string): void {
+  const ipam = netConf.ipam as Json | undefined;
+  if (ipam?.type !== "host-local" || ipam.subnet !== undefined || ipam.ranges !== undefined) return;
+  const ranges: Json[][] = [];
+  const families: [string | undefined, string | undefined][] = [
+    [share.network, share.subnet],
+    [share.ipv6Network, share.ipv6Subnet],
+  ];
+  for (const [network, subnet] of families) {
+    if (subnet === undefined) continue;
+    if (mode === "l3") ranges.push([{ subnet }]);
+    else if (network !== undefined) ranges.push([l2Range(network, subnet)]);
+  }
+  if (ranges.length > 0) netConf.ipam = { ...ipam, ranges };
+}
+
+/** `args` with its config completed from the subnetFile, or `args` itself when the config names none. */
+export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } = {}): CmdArgs {
+  let netConf: Json;
+  try {
+    netConf = JSON.parse(args.stdinData.toString("utf8")) as Json;
+  } catch {
+    return args; // the config loader reports it
+  }
+  const file = netConf?.subnetFile;
+  if (typeof file !== "string" || file === "") return args;
+  let share: SubnetFileContent;
+  try {
+    share = readSubnetFile(file);
+  } catch (err) {
+    // DEL and GC must work whatever state the agent's files are in.
+    if (options.optional) return args;
+    throw err;
+  }
+  const mode = netConf.mode === "l3" ? "l3" : "l2";
+  const completed: Json = { ...netConf };
+  const ownSubnet = share.subnet ?? share.ipv6Subnet;
+  if (mode === "l3" && completed.subnet === undefined && ownSubnet !== undefined) completed.subnet = ownSubnet;
+  if (completed.mtu === undefined && typeof share.mtu === "number") completed.mtu = share.mtu;
+  if (completed.localAddress === undefined && typeof share.underlayAddress === "string") completed.localAddress = share.underlayAddress;
+  if (mode === "l2" && completed.hostAddress === undefined && share.underlayAddress !== undefined && share.subnet !== undefined && share.network !== undefined)
+    completed.hostAddress = { [share.underlayAddress]: `${offsetAddress(share.subnet, 1n)}/${prefixLengthOf(share.network)}` };
+  completeIpam(completed, share, mode);
+  return { ...args, stdinData: Buffer.from(JSON.stringify(completed)) };
+}

@@ -1,0 +1,77 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CniError } from "../../../src/cni/errors";
+import type { CmdArgs } from "../../../src/cni/types";
+import { applySubnetFile } from "../../../plugins/vxlan-overlay/subnet-file";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-subnetfile-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const subnetFile = path.join(dir, "subnet.json");
+fs.writeFileSync(
+  subnetFile,
+  JSON.stringify({ network: "10.20.0.0/16", subnet: "10.20.3.0/24", ipv6Network: "fd20::/48", ipv6Subnet: "fd20:0:0:3::/64", mtu: 1450, underlayAddress: "198.18.0.2", hostId: "h" }),
+);
+
+function args(conf: Record<string, unknown>): CmdArgs {
+  return { containerId: "c", netns: "/x", ifName: "eth0", args: "", path: "", stdinData: Buffer.from(JSON.stringify(conf)) } as CmdArgs;
+}
+const conf = (cmdArgs: CmdArgs): Record<string, unknown> => JSON.parse(cmdArgs.stdinData.toString()) as Record<string, unknown>;
+const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, ipam: { type: "host-local" } };
+
+describe("applySubnetFile", () => {
+  it("leaves a config without subnetFile byte for byte alone", () => {
+    const original = args(base);
+    expect(applySubnetFile(original)).toBe(original);
+  });
+
+  it("l3: the host's subnet, MTU, local address and IPAM ranges come from the file", () => {
+    expect(conf(applySubnetFile(args({ ...base, mode: "l3", subnetFile })))).toEqual({
+      ...base,
+      mode: "l3",
+      subnetFile,
+      subnet: "10.20.3.0/24",
+      mtu: 1450,
+      localAddress: "198.18.0.2",
+      ipam: { type: "host-local", ranges: [[{ subnet: "10.20.3.0/24" }], [{ subnet: "fd20:0:0:3::/64" }]] },
+    });
+  });
+
+  it("l2: IPAM hands out the host's slice of the whole network, and the bridge gets the slice's first address", () => {
+    const completed = conf(applySubnetFile(args({ ...base, subnetFile })));
+    expect(completed.hostAddress).toEqual({ "198.18.0.2": "10.20.3.1/16" });
+    expect(completed.ipam).toEqual({
+      type: "host-local",
+      ranges: [
+        [{ subnet: "10.20.0.0/16", rangeStart: "10.20.3.2", rangeEnd: "10.20.3.254", gateway: "10.20.3.1" }],
+        [{ subnet: "fd20::/48", rangeStart: "fd20:0:0:3::2", rangeEnd: "fd20::3:ffff:ffff:ffff:ffff", gateway: "fd20:0:0:3::1" }],
+      ],
+    });
+  });
+
+  it("what the config states wins", () => {
+    const ipam = { type: "host-local", ranges: [[{ subnet: "10.20.3.0/25" }]] };
+    const completed = conf(applySubnetFile(args({ ...base, mode: "l3", subnetFile, subnet: "10.20.3.0/24", mtu: 1400, localAddress: "198.18.0.9", ipam })));
+    expect(completed).toMatchObject({ mtu: 1400, localAddress: "198.18.0.9", ipam });
+  });
+
+  it("a missing file is code 11 for ADD and ignored for DEL", () => {
+    const missing = args({ ...base, subnetFile: path.join(dir, "none.json") });
+    expect(() => applySubnetFile(missing)).toThrow(CniError);
+    try {
+      applySubnetFile(missing);
+    } catch (err) {
+      expect((err as CniError).code).toBe(11);
+      expect((err as Error).message).toMatch(/subnetFile: cannot read/);
+    }
+    expect(applySubnetFile(missing, { optional: true })).toBe(missing);
+  });
+
+  it("a damaged file is code 7 naming subnetFile", () => {
+    const damaged = path.join(dir, "damaged.json");
+    fs.writeFileSync(damaged, "[1,");
+    expect(() => applySubnetFile(args({ ...base, subnetFile: damaged }))).toThrow(/subnetFile: .* is not the agent's JSON/);
+  });
+});
