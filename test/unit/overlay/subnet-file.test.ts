@@ -16,7 +16,7 @@ fs.writeFileSync(
 );
 
 function args(conf: Record<string, unknown>): CmdArgs {
-  return { containerId: "c", netns: "/x", ifName: "eth0", args: "", path: "", stdinData: Buffer.from(JSON.stringify(conf)) } as CmdArgs;
+  return { containerId: "c", netns: "/x", ifName: "eth0", args: "", path: [], stdinData: Buffer.from(JSON.stringify(conf)) } as CmdArgs;
 }
 const conf = (cmdArgs: CmdArgs): Record<string, unknown> => JSON.parse(cmdArgs.stdinData.toString()) as Record<string, unknown>;
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, ipam: { type: "host-local" } };
