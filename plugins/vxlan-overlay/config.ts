@@ -5,17 +5,31 @@ import * as net from "node:net";
 import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { NetConf } from "../../src/cni/types";
-import { addressOf, prefixLengthOf } from "../../src/ip/cidr";
+import { subnetsOverlap } from "../../src/plugin/overlay-peer-entries";
+import { addressOf, networkOf, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");
 
 export type OverlayMode = "l2" | "l3";
+
+/** A peer as written: an address (l2), or an address with the host's subnet (l3; accepted in l2 too). */
+export type PeerInput = string | { address?: unknown; subnet?: unknown };
+
+/** A peer host: its underlay address and, in l3, the subnet its containers live in. */
+export interface OverlayPeer {
+  /** Canonical. */
+  address: string;
+  /** Network form ("10.78.2.0/24"); always set in l3. */
+  subnet?: string;
+}
 
 export interface OverlayNetConf extends NetConf {
   vni: number;
   port?: number;
   underlay?: string;
   localAddress?: string;
-  peers?: string[];
+  peers?: PeerInput[];
+  /** l3: this host's subnet (default: the subnet its own peer entry gives). */
+  subnet?: string;
   peersFile?: string;
   mode?: OverlayMode;
   bridge?: string;
@@ -28,15 +42,17 @@ export interface OverlayConfig {
   netConf: OverlayNetConf;
   vni: number;
   port: number;
-  mode: "l2";
+  mode: OverlayMode;
   bridgeName: string;
   /** The VXLAN device: one per VNI on a host. */
   vtepName: string;
   underlay?: string;
   /** Canonical form. */
   localAddress?: string;
-  /** Canonical forms, in config order, duplicates removed. */
-  peers: string[];
+  /** In config order, duplicates removed. */
+  peers: OverlayPeer[];
+  /** l3: this host's subnet, network form, when the config gives it. */
+  subnet?: string;
   peersFile?: string;
   mtu?: number;
   /** This host's bridge address by the host's underlay address (canonical): "10.20.0.1/16". */
@@ -56,13 +72,7 @@ export function requireAddress(field: string, value: string): string {
   return addressOf(value);
 }
 
-/** Adds addresses to `into` in order, skipping ones already there. */
-export function addUnique(into: string[], addresses: Iterable<string>): string[] {
-  for (const address of addresses) if (!into.includes(address)) into.push(address);
-  return into;
-}
-
-function requireCidr(field: string, value: string): string {
+export function requireCidr(field: string, value: string): string {
   const [address, prefix] = value.split("/");
   const family = net.isIP(address ?? "");
   const maxPrefix = family === 4 ? 32 : 128;
@@ -101,8 +111,10 @@ function hostAddressMap(hostAddress: OverlayNetConf["hostAddress"]): Map<string,
 export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
   const netConf = parseNetConf<OverlayNetConf>(stdin, validate);
   const mode = netConf.mode ?? "l2";
-  if (mode !== "l2") throw invalid(`mode: ${JSON.stringify(mode)} is not implemented by this version of vxlan-overlay (only "l2")`);
-  const peers = addUnique([], (netConf.peers ?? []).map((peer, index) => requireAddress(`peers[${index}]`, peer)));
+  const peers = mergePeers([], (netConf.peers ?? []).map((peer, index) => parsePeer(`peers[${index}]`, peer, mode)), "peers");
+  if (mode === "l3" && netConf.hostAddress !== undefined)
+    throw invalid(`hostAddress: only for mode "l2"; in l3 the bridge holds the gateway of this host's subnet`);
+  if (mode === "l2" && netConf.subnet !== undefined) throw invalid(`subnet: only for mode "l3"; in l2 one subnet spans every host (give IPAM's range)`);
   return {
     netConf,
     vni: netConf.vni,
@@ -113,8 +125,48 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
     ...(netConf.underlay !== undefined && { underlay: netConf.underlay }),
     ...(netConf.localAddress !== undefined && { localAddress: requireAddress("localAddress", netConf.localAddress) }),
     peers,
+    ...(netConf.subnet !== undefined && { subnet: networkOf(requireCidr("subnet", netConf.subnet)) }),
     ...(netConf.peersFile !== undefined && { peersFile: netConf.peersFile }),
     ...(netConf.mtu !== undefined && { mtu: netConf.mtu }),
     hostAddresses: hostAddressMap(netConf.hostAddress),
   };
+}
+
+/** One peer entry of `peers` or the peers file, checked; `field` names it in errors. */
+export function parsePeer(field: string, value: unknown, mode: OverlayMode): OverlayPeer {
+  if (typeof value === "string") {
+    if (mode === "l3") throw invalid(`${field}: ${JSON.stringify(value)} lacks its subnet; in l3 a peer is {"address": ..., "subnet": ...}`);
+    return { address: requireAddress(field, value) };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field}: ${JSON.stringify(value)} is neither an address nor {"address", "subnet"}`);
+  const { address, subnet } = value as { address?: unknown; subnet?: unknown };
+  if (typeof address !== "string") throw invalid(`${field}.address: ${JSON.stringify(address)} is not an IP address`);
+  const peer: OverlayPeer = { address: requireAddress(`${field}.address`, address) };
+  if (subnet === undefined && mode === "l3") throw invalid(`${field}.subnet: missing; in l3 every peer owns a subnet`);
+  if (subnet !== undefined) {
+    if (typeof subnet !== "string") throw invalid(`${field}.subnet: ${JSON.stringify(subnet)} is not a subnet`);
+    peer.subnet = networkOf(requireCidr(`${field}.subnet`, subnet));
+  }
+  return peer;
+}
+
+/**
+ * Adds peers to `into` in order. The same address twice is kept once, unless the two
+ * give different subnets; overlapping subnets of two hosts are refused too (their
+ * traffic could only be routed to one of them).
+ */
+export function mergePeers(into: OverlayPeer[], peers: Iterable<OverlayPeer>, field: string): OverlayPeer[] {
+  for (const peer of peers) {
+    const same = into.find((known) => known.address === peer.address);
+    if (same) {
+      if (same.subnet !== undefined && peer.subnet !== undefined && same.subnet !== peer.subnet)
+        throw invalid(`${field}: peer ${peer.address} is given subnet ${same.subnet} and ${peer.subnet}`);
+      if (same.subnet === undefined && peer.subnet !== undefined) same.subnet = peer.subnet;
+      continue;
+    }
+    const sharing = into.find((known) => known.subnet !== undefined && peer.subnet !== undefined && subnetsOverlap(known.subnet, peer.subnet));
+    if (sharing) throw invalid(`${field}: subnet ${peer.subnet ?? ""} of ${peer.address} overlaps ${sharing.subnet ?? ""} of ${sharing.address}`);
+    into.push({ ...peer });
+  }
+  return into;
 }

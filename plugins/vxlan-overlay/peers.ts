@@ -1,11 +1,12 @@
-// The peer list: `peers` from the config plus `peersFile`, which something else (a
-// controller, a config-management run) keeps current. The file is re-read on every call,
-// so an ADD picks up a peer that joined or left since the last one.
+// The peer list: `peers` from the config plus `peersFile`, which something else (the
+// overlay agent, a config-management run) keeps current. The file is re-read on every
+// call, so an ADD picks up a peer that joined or left since the last one. The file holds
+// a JSON array of the same shape as `peers`: addresses, or {address, subnet} objects.
 import * as fs from "node:fs";
 import { sameAddress } from "../../src/ip/cidr";
-import { type OverlayConfig, addUnique, invalid, requireAddress } from "./config";
+import { type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
 
-function readPeersFile(file: string): string[] {
+function readPeersFile(config: OverlayConfig, file: string): OverlayPeer[] {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -18,22 +19,22 @@ function readPeersFile(file: string): string[] {
   } catch (err) {
     throw invalid(`peersFile: ${JSON.stringify(file)} is not JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw invalid(`peersFile: ${JSON.stringify(file)} must hold a JSON array of peer addresses, like "peers"`);
-  return parsed.map((peer: unknown, index) => {
-    const field = `peersFile ${file}[${index}]`;
-    if (typeof peer !== "string") throw invalid(`${field}: ${JSON.stringify(peer)} is not an IP address`);
-    return requireAddress(field, peer);
-  });
+  if (!Array.isArray(parsed)) throw invalid(`peersFile: ${JSON.stringify(file)} must hold a JSON array of peers, like "peers"`);
+  return parsed.map((peer: unknown, index) => parsePeer(`peersFile ${file}[${index}]`, peer, config.mode));
 }
 
 /** Every peer of the config and the file, config first, duplicates removed. */
-export function readPeers(config: OverlayConfig): string[] {
-  const peers = [...config.peers];
-  if (config.peersFile !== undefined) addUnique(peers, readPeersFile(config.peersFile));
+export function readPeers(config: OverlayConfig): OverlayPeer[] {
+  const peers = mergePeers([], config.peers, "peers");
+  if (config.peersFile !== undefined) mergePeers(peers, readPeersFile(config, config.peersFile), `peersFile ${config.peersFile}`);
   return peers;
 }
 
 /** The remote peers: our own address is left out, so one list can serve every host. */
-export function remotePeers(peers: readonly string[], localAddress: string): string[] {
-  return peers.filter((peer) => !sameAddress(peer, localAddress));
+export function remotePeers(peers: readonly OverlayPeer[], localAddress: string): OverlayPeer[] {
+  return peers.filter((peer) => !sameAddress(peer.address, localAddress));
+}
+
+export function addressesOf(peers: readonly OverlayPeer[]): string[] {
+  return peers.map((peer) => peer.address);
 }

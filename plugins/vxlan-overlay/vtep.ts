@@ -1,18 +1,16 @@
-// The VTEP (one vxlan device per VNI on a host, a port of the network's bridge) and its
-// flood list: one all-zeros FDB entry per peer, so broadcast and unknown unicast are
-// replicated to every peer (head-end replication) and learning fills in the rest.
-// Callers hold the bridge's host lock: parallel ADDs must agree on one device and one
-// entry per peer.
+// The VTEP: one vxlan device per VNI on a host. In l2 it is a port of the network's
+// bridge and learns; in l3 it stands alone with learning off, a MAC derived from the VNI
+// and the host's underlay address, and the host's VTEP overlay address. Callers hold the
+// bridge's host lock: parallel ADDs must agree on one device.
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { sameAddress } from "../../src/ip/cidr";
+import { addressOf, familyOfAddress, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
+import { addAddr, deleteAddr, listAddrs } from "../../src/netlink/addrs";
+import { RtScope } from "../../src/netlink/codec/constants";
 import { isExists, isNotFound } from "../../src/netlink/codec/errors";
 import type { Handle } from "../../src/netlink/handle";
 import { addVxlan } from "../../src/netlink/link-create";
 import type { Link } from "../../src/netlink/link-decode";
 import { deleteLink, findLink, getLink, listLinks, setLink } from "../../src/netlink/links";
-import { type Neigh, appendNeigh, deleteNeigh, listNeighs } from "../../src/netlink/neigh";
-
-export const FLOOD_MAC = "00:00:00:00:00:00";
 
 export interface VtepSpec {
   name: string;
@@ -21,10 +19,17 @@ export interface VtepSpec {
   localAddress: string;
   underlay: Link;
   mtu: number;
+  /** The network's bridge: the VTEP's master in l2; in l3 the VTEP is not bridged. */
   bridgeName: string;
+  bridged: boolean;
+  learning: boolean;
+  /** l3: the derived MAC the peers expect. */
+  mac?: string;
+  /** l3: the VTEP's overlay address with its host prefix ("10.78.1.0/32"). */
+  address?: string;
 }
 
-/** What about an existing VTEP differs from the spec, or undefined when it is the one we want. */
+/** What about an existing VTEP device differs from the spec, or undefined when it is the one we want. */
 export function vtepDifference(link: Link, spec: VtepSpec): string | undefined {
   const vxlan = link.vxlan;
   if (link.kind !== "vxlan" || !vxlan) return `is a ${link.kind ?? "plain"} device, not vxlan`;
@@ -33,33 +38,60 @@ export function vtepDifference(link: Link, spec: VtepSpec): string | undefined {
   if (vxlan.local === undefined || !sameAddress(vxlan.local, spec.localAddress)) return `has local address ${vxlan.local ?? "none"}, not ${spec.localAddress}`;
   if (vxlan.underlayIndex !== spec.underlay.index) return `runs over interface ${String(vxlan.underlayIndex)}, not ${spec.underlay.name}`;
   if (vxlan.group !== undefined) return `has remote/group ${vxlan.group}, not none`;
-  if (vxlan.learning !== true) return "has learning off";
+  if (vxlan.learning !== spec.learning) return `has learning ${vxlan.learning === true ? "on" : "off"}`;
+  if (spec.mac !== undefined && link.mac.toLowerCase() !== spec.mac.toLowerCase()) return `has MAC ${link.mac}, not ${spec.mac}`;
   return undefined;
 }
 
-function bridgeIndex(host: Handle, bridgeName: string): number {
-  return getLink(host, bridgeName).index;
+/** A VTEP enslaved to a bridge of another network means that network already uses this VNI here. */
+function refuseForeignMaster(host: Handle, existing: Link, spec: VtepSpec): void {
+  if (existing.masterIndex === undefined) return;
+  const bridge = findLink(host, spec.bridgeName);
+  if (bridge && existing.masterIndex === bridge.index) return;
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `vni: VTEP ${spec.name} (VNI ${spec.vni}) is a port of another bridge than ${spec.bridgeName}: another network uses this VNI`);
+}
+
+/** l3: exactly the VTEP's own overlay address (another one is left from an earlier subnet). */
+function ensureVtepAddress(host: Handle, spec: VtepSpec & { address: string }): void {
+  const present = listAddrs(host, { link: spec.name, family: familyOfAddress(spec.address) }).filter((addr) => addr.scope === RtScope.UNIVERSE);
+  for (const addr of present) {
+    if (!sameAddress(addr.address, addressOf(spec.address)) || addr.prefixLen !== prefixLengthOf(spec.address)) deleteAddr(host, { link: spec.name, cidr: addr.cidr });
+  }
+  if (present.some((addr) => sameAddress(addr.address, addressOf(spec.address)) && addr.prefixLen === prefixLengthOf(spec.address))) return;
+  try {
+    addAddr(host, { link: spec.name, cidr: spec.address, nodad: true });
+  } catch (err) {
+    if (!isExists(err)) throw err;
+  }
 }
 
 /**
  * Creates the VTEP, or keeps the existing one when it matches; one with the wrong VNI,
- * port, local address or underlay is replaced. Returns whether this call created it.
+ * port, local address, underlay, learning or MAC (or bridged when it should not be) is
+ * replaced. Returns whether this call created it.
  */
 export function ensureVtep(host: Handle, spec: VtepSpec): { created: boolean } {
-  const bridge = bridgeIndex(host, spec.bridgeName);
   let existing = findLink(host, spec.name);
   if (existing && existing.kind !== "vxlan")
     throw new CniError(ErrorCode.InvalidNetworkConfig, `vni: the VTEP name ${spec.name} is taken by a ${existing.kind ?? "plain"} device`);
-  if (existing?.masterIndex !== undefined && existing.masterIndex !== bridge)
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `vni: VTEP ${spec.name} (VNI ${spec.vni}) is a port of another bridge than ${spec.bridgeName}: another network uses this VNI`);
-  if (existing && vtepDifference(existing, spec) !== undefined) {
+  if (existing) refuseForeignMaster(host, existing, spec);
+  if (existing && (vtepDifference(existing, spec) !== undefined || (!spec.bridged && existing.masterIndex !== undefined))) {
     deleteLink(host, spec.name);
     existing = undefined;
   }
   let created = false;
   if (!existing) {
     try {
-      addVxlan(host, { name: spec.name, vni: spec.vni, local: spec.localAddress, underlay: spec.underlay.index, port: spec.port, learning: true, mtu: spec.mtu });
+      addVxlan(host, {
+        name: spec.name,
+        vni: spec.vni,
+        local: spec.localAddress,
+        underlay: spec.underlay.index,
+        port: spec.port,
+        learning: spec.learning,
+        mtu: spec.mtu,
+        ...(spec.mac !== undefined && { mac: spec.mac }),
+      });
       created = true;
     } catch (err) {
       if (!isExists(err)) throw err;
@@ -67,68 +99,30 @@ export function ensureVtep(host: Handle, spec: VtepSpec): { created: boolean } {
     existing = getLink(host, spec.name);
   }
   if (existing.mtu !== spec.mtu) setLink(host, spec.name, { mtu: spec.mtu });
-  if (existing.masterIndex !== bridge || !existing.up) setLink(host, spec.name, { master: spec.bridgeName, up: true });
-  const bridgeLink = getLink(host, spec.bridgeName);
-  if (bridgeLink.mtu !== spec.mtu) setLink(host, spec.bridgeName, { mtu: spec.mtu });
+  if (spec.address !== undefined) ensureVtepAddress(host, { ...spec, address: spec.address });
+  const bridge = getLink(host, spec.bridgeName);
+  if (spec.bridged && existing.masterIndex !== bridge.index) setLink(host, spec.name, { master: spec.bridgeName, up: true });
+  else if (!existing.up) setLink(host, spec.name, { up: true });
+  if (bridge.mtu !== spec.mtu) setLink(host, spec.bridgeName, { mtu: spec.mtu });
   return { created };
 }
 
-/** The VTEP's own remote entries (NTF_SELF with a dst): flood entries and learned MACs. */
-function remoteEntries(host: Handle, vtepName: string): Neigh[] {
-  return listNeighs(host, { family: "bridge", link: vtepName }).filter((entry) => entry.dst !== undefined && entry.master === undefined);
-}
-
-export interface FloodChanges {
-  added: string[];
-  removed: string[];
-}
-
-/**
- * Makes the flood list equal to `peers`: missing entries appended, entries of peers no
- * longer listed removed, and with them whatever was learned through those peers.
- */
-export function reconcileFloodEntries(host: Handle, vtepName: string, peers: readonly string[]): FloodChanges {
-  const entries = remoteEntries(host, vtepName);
-  const changes: FloodChanges = { added: [], removed: [] };
-  for (const entry of entries) {
-    const dst = entry.dst ?? "";
-    if (peers.some((peer) => sameAddress(peer, dst))) continue;
-    try {
-      deleteNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.lladdr ?? FLOOD_MAC, dst });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    if (entry.lladdr === FLOOD_MAC) changes.removed.push(dst);
-  }
-  for (const peer of peers) {
-    if (entries.some((entry) => entry.lladdr === FLOOD_MAC && sameAddress(entry.dst ?? "", peer))) continue;
-    try {
-      appendNeigh(host, { link: vtepName, family: "bridge", lladdr: FLOOD_MAC, dst: peer });
-    } catch (err) {
-      if (!isExists(err)) throw err;
-    }
-    changes.added.push(peer);
-  }
-  return changes;
-}
-
-function mismatch(message: string): CniError {
+export function mismatch(message: string): CniError {
   return new CniError(ErrorCode.KernelStateMismatch, message);
 }
 
-/** CHECK: the VTEP is the one the config asks for, on the bridge, with exactly one flood entry per peer. */
-export function checkVtep(host: Handle, spec: VtepSpec, peers: readonly string[]): void {
+/** CHECK: the VTEP device is the one the config asks for, bridged or standalone as the mode says. */
+export function checkVtepDevice(host: Handle, spec: VtepSpec): void {
   const vtep = findLink(host, spec.name);
   if (!vtep) throw mismatch(`VTEP ${spec.name} is missing from the host`);
   const difference = vtepDifference(vtep, spec);
   if (difference !== undefined) throw mismatch(`VTEP ${spec.name} ${difference}`);
-  if (vtep.masterIndex !== bridgeIndex(host, spec.bridgeName)) throw mismatch(`VTEP ${spec.name} is not a port of bridge ${spec.bridgeName}`);
-  const flood = remoteEntries(host, spec.name).filter((entry) => entry.lladdr === FLOOD_MAC);
-  for (const peer of peers) {
-    if (!flood.some((entry) => sameAddress(entry.dst ?? "", peer))) throw mismatch(`VTEP ${spec.name} has no flood entry for peer ${peer}`);
-  }
-  const extra = flood.find((entry) => !peers.some((peer) => sameAddress(peer, entry.dst ?? "")));
-  if (extra) throw mismatch(`VTEP ${spec.name} has a flood entry for ${String(extra.dst)}, which is not a peer`);
+  if (spec.bridged && vtep.masterIndex !== getLink(host, spec.bridgeName).index) throw mismatch(`VTEP ${spec.name} is not a port of bridge ${spec.bridgeName}`);
+  if (!spec.bridged && vtep.masterIndex !== undefined) throw mismatch(`VTEP ${spec.name} is a bridge port; in l3 mode it stands alone`);
+  if (!vtep.up) throw mismatch(`VTEP ${spec.name} is down`);
+  const address = spec.address;
+  if (address !== undefined && !listAddrs(host, { link: spec.name }).some((addr) => sameAddress(addr.address, addressOf(address)) && addr.prefixLen === prefixLengthOf(address)))
+    throw mismatch(`VTEP ${spec.name} lacks its overlay address ${address}`);
 }
 
 export interface OverlayHostObjects {
@@ -139,8 +133,9 @@ export interface OverlayHostObjects {
 }
 
 /**
- * Removes the VTEP and the bridge when no container attachment is left on the bridge.
- * Returns whether they were removed. Caller holds the bridge's lock.
+ * Removes the VTEP and the bridge when no container attachment is left on the bridge
+ * (the VTEP's routes and neighbours go with it). Returns whether they were removed.
+ * Caller holds the bridge's lock.
  */
 export function removeOverlayIfUnused(host: Handle, objects: OverlayHostObjects): boolean {
   const bridge = findLink(host, objects.bridgeName);

@@ -1,8 +1,11 @@
-// vxlan-overlay, mode l2: the container attachment is the bridge plugin's (shared in
-// src/plugin/bridge-attach); what this plugin adds is the VTEP as a port of that bridge,
-// its flood list reconciled with the peer list on every ADD, and an optional per-host
-// bridge address. No gateway: one subnet spans every host, so a shared gateway address
-// on each host's bridge would conflict across the overlay.
+// vxlan-overlay: the container attachment is the bridge plugin's (shared in
+// src/plugin/bridge-attach); what this plugin adds is the VTEP, reconciled with the peer
+// list on every ADD under the bridge's lock.
+//   l2: the VTEP is a port of the bridge with one flood entry per peer, and the bridge
+//       has an address only where hostAddress gives this host one (one subnet spans
+//       every host, so a shared gateway address would conflict across the overlay).
+//   l3: the bridge holds the gateway of this host's subnet, the VTEP stands alone, and
+//       every peer gets an FDB, a neighbour and a route entry (src/plugin/overlay-reconcile).
 import { parseGcAttachments, VALID_ATTACHMENTS_KEYS } from "../../src/cni/gc";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
@@ -16,24 +19,31 @@ import { withHandle } from "../../src/plugin/container-netns";
 import { withHostLock } from "../../src/plugin/host-lock";
 import { hostVethName } from "../../src/plugin/host-veth-name";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
+import { checkFloodEntries, reconcileFloodEntries } from "../../src/plugin/overlay-flood";
+import { describeDiff, isEmptyDiff } from "../../src/plugin/overlay-peer-entries";
+import { comparePeerEntries, reconcilePeerEntries } from "../../src/plugin/overlay-reconcile";
 import type { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
-import { readPeers, remotePeers } from "./peers";
+import { type L3Plan, planL3 } from "./l3";
+import { addressesOf, readPeers, remotePeers } from "./peers";
 import { overlayMtu, resolveUnderlay } from "./underlay";
-import { type VtepSpec, checkVtep, ensureVtep, reconcileFloodEntries, removeOverlayIfUnused } from "./vtep";
+import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "./vtep";
 
 /** Everything an ADD or CHECK needs from the host's current state and the current peer list. */
 interface OverlayPlan {
   vtep: VtepSpec;
-  /** Peers other than us. */
-  peers: string[];
-  /** This host's bridge address ("10.20.0.1/16"), when the config gives it one. */
+  /** l2: the remote peers' addresses (flood list). */
+  floodPeers: string[];
+  /** l2: this host's bridge address ("10.20.0.1/16"), when the config gives it one. */
   hostAddress: string | undefined;
+  /** l3: our subnet and the remote peers with theirs. */
+  l3: L3Plan | undefined;
 }
 
 function planOverlay(config: OverlayConfig, host: Handle): OverlayPlan {
   const peers = readPeers(config);
-  const underlay = resolveUnderlay({ host, config, peers });
+  const underlay = resolveUnderlay({ host, config, peers: addressesOf(peers) });
+  const l3 = config.mode === "l3" ? planL3(config, peers, underlay.localAddress) : undefined;
   return {
     vtep: {
       name: config.vtepName,
@@ -43,9 +53,14 @@ function planOverlay(config: OverlayConfig, host: Handle): OverlayPlan {
       underlay: underlay.link,
       mtu: config.mtu ?? overlayMtu(underlay),
       bridgeName: config.bridgeName,
+      bridged: !l3,
+      // l3 knows every MAC in advance; learning would only let spoofed sources in.
+      learning: !l3,
+      ...(l3 && { mac: l3.vtepMac, address: l3.vtepAddress }),
     },
-    peers: remotePeers(peers, underlay.localAddress),
+    floodPeers: l3 ? [] : addressesOf(remotePeers(peers, underlay.localAddress)),
     hostAddress: config.hostAddresses.get(underlay.localAddress),
+    l3,
   };
 }
 
@@ -61,17 +76,20 @@ function undoNewVtep(config: OverlayConfig, rollback: Rollback): void {
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const config = loadOverlayConfig(args.stdinData);
   const plan = withHandle(Handle.at(null), (host) => planOverlay(config, host));
+  const { l3 } = plan;
   return attachToBridge(
     {
       netConf: config.netConf,
       bridgeName: config.bridgeName,
       mtu: plan.vtep.mtu,
-      isGateway: false,
-      isDefaultGateway: false,
-      // Runs under the bridge's host lock: parallel ADDs agree on one VTEP and one entry per peer.
+      // l3: the bridge is the gateway of this host's subnet, and forwarding goes on.
+      isGateway: l3 !== undefined,
+      isDefaultGateway: l3 !== undefined,
+      // Runs under the bridge's host lock: parallel ADDs agree on one VTEP and one set of entries per peer.
       prepareBridge: (host, rollback) => {
         if (ensureVtep(host, plan.vtep).created) undoNewVtep(config, rollback);
-        reconcileFloodEntries(host, plan.vtep.name, plan.peers);
+        if (l3) reconcilePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, l3.peers);
+        else reconcileFloodEntries(host, plan.vtep.name, plan.floodPeers);
         if (plan.hostAddress !== undefined)
           ensureGatewayAddresses(host, config.bridgeName, [{ address: plan.hostAddress, gateway: addressOf(plan.hostAddress) }], false);
       },
@@ -100,7 +118,11 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   await checkBridgeAttachment({ netConf: config.netConf, bridgeName: config.bridgeName }, args);
   withHandle(Handle.at(null), (host) => {
     const plan = planOverlay(config, host);
-    checkVtep(host, plan.vtep, plan.peers);
+    checkVtepDevice(host, plan.vtep);
+    if (plan.l3) {
+      const diff = comparePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, plan.l3.peers);
+      if (!isEmptyDiff(diff)) throw mismatch(`VTEP ${plan.vtep.name}: ${describeDiff(diff).join("; ")}`);
+    } else checkFloodEntries(host, plan.vtep.name, plan.floodPeers);
     if (plan.hostAddress !== undefined) checkHostAddress(host, config.bridgeName, plan.hostAddress);
   });
 }
@@ -109,7 +131,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const config = loadOverlayConfig(args.stdinData);
   withHandle(Handle.at(null), (host) => {
-    const underlay = resolveUnderlay({ host, config, peers: readPeers(config), missingCode: ErrorCode.PluginNotAvailable });
+    const underlay = resolveUnderlay({ host, config, peers: addressesOf(readPeers(config)), missingCode: ErrorCode.PluginNotAvailable });
     if (!underlay.link.up) throw new CniError(ErrorCode.PluginNotAvailable, `underlay ${underlay.link.name} is down`);
   });
   if (hasIpam(config.netConf)) await ipamStatus(config.netConf, args);

@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runPluginAsync } from "../../helpers/exec";
-import type { Netns, UnderlayHost } from "../../../netns-fixtures";
-import { links } from "../../../netns-fixtures";
+import type { Netns, NetnsFixture, UnderlayHost } from "../../../netns-fixtures";
+import { fdb, ipJson, links } from "../../../netns-fixtures";
 
 export const OVERLAY_SUBNET = "10.77.0.0/16";
 
@@ -90,4 +90,79 @@ export function floodDsts(entries: Array<{ mac: string; dst?: string }>): string
     .filter((entry) => entry.mac === "00:00:00:00:00:00" && entry.dst !== undefined)
     .map((entry) => entry.dst ?? "")
     .sort();
+}
+
+export interface L3LabPeer {
+  address: string;
+  subnet: string;
+}
+
+/**
+ * An l3 VTEP's entries as `bridge -j fdb` and `ip -j` report them, as sorted lines:
+ * FDB "mac dst state", neighbours "address lladdr" (permanent only), routes
+ * "subnet via address onlink" (the kernel's own routes left out).
+ */
+export function l3Entries(host: Netns | UnderlayHost, vtep: string): { fdb: string[]; neighbours: string[]; routes: string[] } {
+  const fdbLines = fdb(host, vtep)
+    .filter((entry) => entry.dst !== undefined)
+    .map((entry) => `${entry.mac} ${entry.dst ?? ""} ${entry.state ?? ""}`);
+  const neighbours = ipJson<Array<{ dst: string; lladdr?: string; state: string[] }>>(host, ["neigh", "show", "dev", vtep])
+    .filter((entry) => entry.state.includes("PERMANENT"))
+    .map((entry) => `${entry.dst} ${entry.lladdr ?? ""}`);
+  const routeLines = ipJson<Array<{ dst: string; gateway?: string; protocol?: string; flags: string[] }>>(host, ["route", "show", "dev", vtep])
+    .filter((route) => route.protocol !== "kernel")
+    .map((route) => `${route.dst} via ${route.gateway ?? "-"}${route.flags.includes("onlink") ? " onlink" : ""}`);
+  return { fdb: fdbLines.sort(), neighbours: neighbours.sort(), routes: routeLines.sort() };
+}
+
+/** What l3Entries must show for `peers` (the remote ones), given each peer's VTEP MAC. */
+export function expectedL3Entries(peers: readonly L3LabPeer[], macOf: (address: string) => string): ReturnType<typeof l3Entries> {
+  const network = (subnet: string) => subnet.split("/")[0] ?? "";
+  return {
+    fdb: peers.map((peer) => `${macOf(peer.address)} ${peer.address} permanent`).sort(),
+    neighbours: peers.map((peer) => `${network(peer.subnet)} ${macOf(peer.address)}`).sort(),
+    routes: peers.map((peer) => `${peer.subnet} via ${network(peer.subnet)} onlink`).sort(),
+  };
+}
+
+/** One container attached on a host of the lab. */
+export interface Attached {
+  host: UnderlayHost;
+  hostIndex: number;
+  container: Netns;
+  containerId: string;
+  /** Overlay address, no prefix length. */
+  address: string;
+  result: Record<string, unknown>;
+}
+
+/** ADDs `perHost` containers on every host, one after the other; ids are `<idPrefix>-<host>-<slot>`. */
+export async function attachContainers(options: {
+  fixture: NetnsFixture;
+  hosts: readonly UnderlayHost[];
+  perHost: number;
+  idPrefix: string;
+  configFor: (hostIndex: number) => Record<string, unknown>;
+}): Promise<Attached[]> {
+  const attached: Attached[] = [];
+  for (const [hostIndex, host] of options.hosts.entries()) {
+    for (let slot = 0; slot < options.perHost; slot++) {
+      const container = options.fixture.containerNetns();
+      const containerId = `${options.idPrefix}-${hostIndex}-${slot}`;
+      const { address, result } = await addContainer({ host, config: options.configFor(hostIndex), container, containerId });
+      attached.push({ host, hostIndex, container, containerId, address, result });
+    }
+  }
+  return attached;
+}
+
+/** Runs `probe` from every container to every other one; returns the pairs that failed ("a -> b"). */
+export async function failingPairs(attached: readonly Attached[], probe: (from: Attached, to: Attached) => Promise<boolean>): Promise<string[]> {
+  const failures: string[] = [];
+  for (const from of attached) {
+    for (const to of attached) {
+      if (from !== to && !(await probe(from, to))) failures.push(`${from.containerId} -> ${to.containerId}`);
+    }
+  }
+  return failures;
 }

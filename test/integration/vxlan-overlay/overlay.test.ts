@@ -3,27 +3,20 @@
 // DEL and GC, all through the compiled executable run inside each host namespace.
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, type UnderlayHost, fdb, ipJson, nsExec, ping, udpProbe } from "../../../netns-fixtures";
-import { addContainer, floodDsts, labConfig, linkNamed, runOverlay, tempDir } from "./harness";
+import { NetnsFixture, type UnderlayHost, fdb, ipJson, nsExec, ping, udpProbe } from "../../../netns-fixtures";
+import { type Attached, addContainer, attachContainers, failingPairs, floodDsts, labConfig, linkNamed, runOverlay, tempDir } from "./harness";
+import { tcpEcho } from "./tcp";
 
 const VNI = 4242;
 const VTEP = `vx${VNI}`;
 const BRIDGE = `vxbr${VNI}`;
 
-interface Attached {
-  host: UnderlayHost;
-  hostIndex: number;
-  container: Netns;
-  containerId: string;
-  address: string;
-  result: Record<string, unknown>;
-}
 
 describe("vxlan-overlay l2 across three hosts", () => {
   const fixture = new NetnsFixture();
   const temp = tempDir("vxlan");
   let hosts: UnderlayHost[] = [];
-  const attached: Attached[] = [];
+  let attached: Attached[] = [];
   let peers: string[] = [];
 
   const configFor = (hostIndex: number) =>
@@ -39,14 +32,7 @@ describe("vxlan-overlay l2 across three hosts", () => {
   beforeAll(async () => {
     hosts = fixture.underlay({ hosts: 3 });
     peers = hosts.map((host) => host.address); // our own address among them: ignored
-    for (const [hostIndex, host] of hosts.entries()) {
-      for (let slot = 0; slot < 2; slot++) {
-        const container = fixture.containerNetns();
-        const containerId = `ctr-${hostIndex}-${slot}`;
-        const { address, result } = await addContainer({ host, config: configFor(hostIndex), container, containerId });
-        attached.push({ host, hostIndex, container, containerId, address, result });
-      }
-    }
+    attached = await attachContainers({ fixture, hosts, perHost: 2, idPrefix: "ctr", configFor });
   });
 
   afterAll(() => {
@@ -85,12 +71,11 @@ describe("vxlan-overlay l2 across three hosts", () => {
   });
 
   it("carries UDP from every container to every other one", async () => {
-    for (const from of attached) {
-      for (const to of attached) {
-        if (from === to) continue;
-        expect(await udpProbe({ from: from.container, to: to.container, address: to.address }), `${from.containerId} -> ${to.containerId}`).toBe(true);
-      }
-    }
+    expect(await failingPairs(attached, (from, to) => udpProbe({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
+  });
+
+  it("carries TCP from every container to every other one", async () => {
+    expect(await failingPairs(attached, (from, to) => tcpEcho({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
   });
 
   it("carries a datagram of exactly the container MTU across hosts and refuses a larger one with DF locally", () => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
 import type { Link } from "../../../src/netlink/link-decode";
 import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
-import { readPeers, remotePeers } from "../../../plugins/vxlan-overlay/peers";
+import { addressesOf, readPeers, remotePeers } from "../../../plugins/vxlan-overlay/peers";
 import { overlayMtu } from "../../../plugins/vxlan-overlay/underlay";
 import { type VtepSpec, vtepDifference } from "../../../plugins/vxlan-overlay/vtep";
 
@@ -35,7 +35,7 @@ describe("loadOverlayConfig", () => {
   });
 
   it("canonicalises and de-duplicates peers, keeping their order", () => {
-    expect(load({ peers: ["198.18.0.2", "fd00:0::1", "198.18.0.2", "fd00::1"] }).peers).toEqual(["198.18.0.2", "fd00::1"]);
+    expect(load({ peers: ["198.18.0.2", "fd00:0::1", "198.18.0.2", "fd00::1"] }).peers).toEqual([{ address: "198.18.0.2" }, { address: "fd00::1" }]);
   });
 
   it.each([
@@ -48,7 +48,6 @@ describe("loadOverlayConfig", () => {
     [{ localAddress: "host1" }, "localAddress"],
     [{ underlay: "a/b" }, "underlay"],
     [{ bridge: "a-name-much-too-long" }, "bridge"],
-    [{ mode: "l3" }, "mode"],
     [{ mode: "vxlan" }, "mode"],
     [{ mtu: 20 }, "mtu"],
     [{ hostAddress: "10.1.0.1/16" }, "hostAddress"],
@@ -78,9 +77,9 @@ describe("peers", () => {
   it("adds the file's peers after the config's, re-reading it on every call", () => {
     const peersFile = file("peers.json", JSON.stringify(["198.18.0.3", "198.18.0.2"]));
     const config = load({ peers: ["198.18.0.2"], peersFile });
-    expect(readPeers(config)).toEqual(["198.18.0.2", "198.18.0.3"]);
+    expect(addressesOf(readPeers(config))).toEqual(["198.18.0.2", "198.18.0.3"]);
     fs.writeFileSync(peersFile, JSON.stringify(["198.18.0.4"]));
-    expect(readPeers(config)).toEqual(["198.18.0.2", "198.18.0.4"]);
+    expect(addressesOf(readPeers(config))).toEqual(["198.18.0.2", "198.18.0.4"]);
   });
 
   it.each([
@@ -94,13 +93,13 @@ describe("peers", () => {
   });
 
   it("leaves our own address out of the remote peers, however it is spelled", () => {
-    expect(remotePeers(["fd00::1", "fd00::2"], "fd00:0:0::1")).toEqual(["fd00::2"]);
+    expect(remotePeers([{ address: "fd00::1" }, { address: "fd00::2" }], "fd00:0:0::1")).toEqual([{ address: "fd00::2" }]);
   });
 });
 
 describe("VTEP", () => {
   const underlay = { index: 3, name: "ul0", mtu: 1500 } as Link;
-  const spec: VtepSpec = { name: "vx42", vni: 42, port: 4789, localAddress: "198.18.0.1", underlay, mtu: 1450, bridgeName: "vxbr42" };
+  const spec: VtepSpec = { name: "vx42", vni: 42, port: 4789, localAddress: "198.18.0.1", underlay, mtu: 1450, bridgeName: "vxbr42", bridged: true, learning: true };
   const link = (vxlan: Partial<NonNullable<Link["vxlan"]>>): Link =>
     ({ index: 9, name: "vx42", kind: "vxlan", mtu: 1450, mac: "", flags: 0, up: true, operstate: "UNKNOWN", vxlan: { vni: 42, port: 4789, local: "198.18.0.1", underlayIndex: 3, learning: true, ...vxlan } }) as Link;
 
@@ -111,6 +110,11 @@ describe("VTEP", () => {
     expect(vtepDifference(link({ local: "198.18.0.9" }), spec)).toContain("198.18.0.9");
     expect(vtepDifference(link({ underlayIndex: 4 }), spec)).toContain("ul0");
     expect(vtepDifference(link({ learning: false }), spec)).toContain("learning");
+    // l3: learning off, and the derived MAC.
+    const l3Spec: VtepSpec = { ...spec, bridged: false, learning: false, mac: "02:aa:bb:cc:dd:ee" };
+    expect(vtepDifference({ ...link({ learning: false }), mac: "02:AA:BB:CC:DD:EE" }, l3Spec)).toBeUndefined();
+    expect(vtepDifference({ ...link({ learning: false }), mac: "02:aa:bb:cc:dd:ef" }, l3Spec)).toContain("MAC");
+    expect(vtepDifference({ ...link({ learning: true }), mac: "02:aa:bb:cc:dd:ee" }, l3Spec)).toContain("learning on");
   });
 
   it("takes 50 bytes of encapsulation on an IPv4 underlay and 70 on IPv6", () => {

@@ -1,0 +1,64 @@
+// A bridged (l2) VXLAN overlay's flood list: one all-zeros FDB entry per peer on the
+// VTEP, so broadcast and unknown unicast are replicated to every peer (head-end
+// replication) and learning fills in the rest. Shared by the vxlan-overlay plugin and
+// the overlay agent; callers hold the network's host lock (bridgeLockName(bridge)).
+import { CniError, ErrorCode } from "../cni/errors";
+import { sameAddress } from "../ip/cidr";
+import { isExists, isNotFound } from "../netlink/codec/errors";
+import type { Handle } from "../netlink/handle";
+import { type Neigh, appendNeigh, deleteNeigh, listNeighs } from "../netlink/neigh";
+
+function mismatch(message: string): CniError {
+  return new CniError(ErrorCode.KernelStateMismatch, message);
+}
+
+export const FLOOD_MAC = "00:00:00:00:00:00";
+
+/** The VTEP's own remote entries (NTF_SELF with a dst): flood entries and learned MACs. */
+function remoteEntries(host: Handle, vtepName: string): Neigh[] {
+  return listNeighs(host, { family: "bridge", link: vtepName }).filter((entry) => entry.dst !== undefined && entry.master === undefined);
+}
+
+export interface FloodChanges {
+  added: string[];
+  removed: string[];
+}
+
+/**
+ * Makes the flood list equal to `peers`: missing entries appended, entries of peers no
+ * longer listed removed, and with them whatever was learned through those peers.
+ */
+export function reconcileFloodEntries(host: Handle, vtepName: string, peers: readonly string[]): FloodChanges {
+  const entries = remoteEntries(host, vtepName);
+  const changes: FloodChanges = { added: [], removed: [] };
+  for (const entry of entries) {
+    const dst = entry.dst ?? "";
+    if (peers.some((peer) => sameAddress(peer, dst))) continue;
+    try {
+      deleteNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.lladdr ?? FLOOD_MAC, dst });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (entry.lladdr === FLOOD_MAC) changes.removed.push(dst);
+  }
+  for (const peer of peers) {
+    if (entries.some((entry) => entry.lladdr === FLOOD_MAC && sameAddress(entry.dst ?? "", peer))) continue;
+    try {
+      appendNeigh(host, { link: vtepName, family: "bridge", lladdr: FLOOD_MAC, dst: peer });
+    } catch (err) {
+      if (!isExists(err)) throw err;
+    }
+    changes.added.push(peer);
+  }
+  return changes;
+}
+
+/** CHECK: exactly one flood entry per peer; code 104 naming the first difference otherwise. */
+export function checkFloodEntries(host: Handle, vtepName: string, peers: readonly string[]): void {
+  const flood = remoteEntries(host, vtepName).filter((entry) => entry.lladdr === FLOOD_MAC);
+  for (const peer of peers) {
+    if (!flood.some((entry) => sameAddress(entry.dst ?? "", peer))) throw mismatch(`VTEP ${vtepName} has no flood entry for peer ${peer}`);
+  }
+  const extra = flood.find((entry) => !peers.some((peer) => sameAddress(peer, entry.dst ?? "")));
+  if (extra) throw mismatch(`VTEP ${vtepName} has a flood entry for ${String(extra.dst)}, which is not a peer`);
+}

@@ -1,0 +1,146 @@
+// A routed (flannel-style, "l3") VXLAN overlay: every host owns a subnet, and for every
+// peer host the VTEP needs exactly three kernel entries:
+//   FDB        peer VTEP MAC -> dst peer underlay address        (bridge fdb ... dev vx self permanent)
+//   neighbour  peer VTEP overlay address -> peer VTEP MAC        (ip neigh ... dev vx nud permanent)
+//   route      peer subnet via peer VTEP overlay address onlink  (ip route ... dev vx onlink)
+// This file is the pure half: what those entries should be for a peer list, and how the
+// kernel's current entries differ from them. overlay-reconcile.ts reads and writes them.
+// No I/O here, so the plugin, the overlay agent and unit tests share one definition.
+import { createHash } from "node:crypto";
+import { addressOf, familyOfAddress, networkOf, prefixLengthOf, sameAddress } from "../ip/cidr";
+
+export interface L3Peer {
+  /** The peer host's underlay address: where its VXLAN packets go. */
+  underlayAddress: string;
+  /** The subnet the peer's containers live in, CIDR. */
+  subnet: string;
+}
+
+/** The three entries one peer needs, with its derived VTEP MAC and overlay address. */
+export interface PeerEntries {
+  underlayAddress: string;
+  /** Network form: "10.78.2.0/24". */
+  subnet: string;
+  vtepMac: string;
+  vtepAddress: string;
+}
+
+export interface FdbEntry {
+  mac: string;
+  dst: string;
+}
+
+export interface NeighbourEntry {
+  address: string;
+  mac: string;
+}
+
+export interface RouteEntry {
+  /** Network form CIDR. */
+  dst: string;
+  via: string;
+}
+
+/** What the kernel holds on the VTEP that this overlay manages (see readPeerEntries). */
+export interface KernelPeerEntries {
+  fdb: FdbEntry[];
+  neighbours: NeighbourEntry[];
+  routes: Array<RouteEntry & { onlink: boolean }>;
+}
+
+export interface EntryChanges {
+  fdb: FdbEntry[];
+  neighbours: NeighbourEntry[];
+  routes: RouteEntry[];
+}
+
+/** `put` creates or corrects an entry (a wrong MAC, a missing onlink); `remove` deletes one. */
+export interface PeerEntriesDiff {
+  put: EntryChanges;
+  remove: EntryChanges;
+}
+
+/**
+ * The VTEP MAC of the host at `underlayAddress` on VNI `vni`: the first six bytes of a
+ * SHA-256 of both, made locally administered (bit 1) and unicast (bit 0 clear). Every
+ * host computes every other host's MAC with no exchange, and a VTEP re-created after a
+ * reboot gets its old MAC back, so the peers' FDB and neighbour entries stay right.
+ */
+export function vtepMac(vni: number, underlayAddress: string): string {
+  const digest = createHash("sha256").update(`cnikit-vxlan/${vni}/${addressOf(underlayAddress)}`).digest();
+  const bytes = [...digest.subarray(0, 6)];
+  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
+  return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+}
+
+/**
+ * A host's VTEP overlay address: the network address of its subnet (as flannel does),
+ * held on the VTEP as a host prefix (/32 or /128). The bridge keeps the subnet's first
+ * address as the containers' gateway, so the two never collide.
+ */
+export function vtepAddress(subnet: string): string {
+  return addressOf(networkOf(subnet));
+}
+
+/** The VTEP's own address with its host prefix: "10.78.1.0/32". */
+export function vtepCidr(subnet: string): string {
+  return `${vtepAddress(subnet)}/${familyOfAddress(subnet) === 4 ? 32 : 128}`;
+}
+
+/** Whether two subnets share any address (one contains the other's network address). */
+export function subnetsOverlap(left: string, right: string): boolean {
+  if (familyOfAddress(left) !== familyOfAddress(right)) return false;
+  const [wide, narrow] = prefixLengthOf(left) <= prefixLengthOf(right) ? [left, right] : [right, left];
+  return networkOf(`${addressOf(narrow)}/${prefixLengthOf(wide)}`) === networkOf(wide);
+}
+
+export function desiredPeerEntries(vni: number, peers: readonly L3Peer[]): PeerEntries[] {
+  return peers.map((peer) => ({
+    underlayAddress: addressOf(peer.underlayAddress),
+    subnet: networkOf(peer.subnet),
+    vtepMac: vtepMac(vni, peer.underlayAddress),
+    vtepAddress: vtepAddress(peer.subnet),
+  }));
+}
+
+const sameMac = (left: string, right: string): boolean => left.toLowerCase() === right.toLowerCase();
+const sameSubnet = (left: string, right: string): boolean => networkOf(left) === networkOf(right);
+
+/** Pure: what must be put and removed so that `actual` holds exactly the entries of `desired`. */
+export function diffPeerEntries(desired: readonly PeerEntries[], actual: KernelPeerEntries): PeerEntriesDiff {
+  const diff: PeerEntriesDiff = { put: { fdb: [], neighbours: [], routes: [] }, remove: { fdb: [], neighbours: [], routes: [] } };
+  for (const entry of actual.fdb) {
+    if (!desired.some((peer) => sameMac(peer.vtepMac, entry.mac) && sameAddress(peer.underlayAddress, entry.dst))) diff.remove.fdb.push(entry);
+  }
+  for (const entry of actual.neighbours) {
+    if (!desired.some((peer) => sameAddress(peer.vtepAddress, entry.address))) diff.remove.neighbours.push(entry);
+  }
+  for (const entry of actual.routes) {
+    if (!desired.some((peer) => sameSubnet(peer.subnet, entry.dst))) diff.remove.routes.push(entry);
+  }
+  for (const peer of desired) {
+    if (!actual.fdb.some((entry) => sameMac(peer.vtepMac, entry.mac) && sameAddress(peer.underlayAddress, entry.dst)))
+      diff.put.fdb.push({ mac: peer.vtepMac, dst: peer.underlayAddress });
+    if (!actual.neighbours.some((entry) => sameAddress(peer.vtepAddress, entry.address) && sameMac(peer.vtepMac, entry.mac)))
+      diff.put.neighbours.push({ address: peer.vtepAddress, mac: peer.vtepMac });
+    if (!actual.routes.some((entry) => sameSubnet(peer.subnet, entry.dst) && sameAddress(peer.vtepAddress, entry.via) && entry.onlink))
+      diff.put.routes.push({ dst: peer.subnet, via: peer.vtepAddress });
+  }
+  return diff;
+}
+
+export function isEmptyDiff(diff: PeerEntriesDiff): boolean {
+  return [diff.put, diff.remove].every((changes) => changes.fdb.length + changes.neighbours.length + changes.routes.length === 0);
+}
+
+/** One line per difference, for CHECK's error and the agent's log. */
+export function describeDiff(diff: PeerEntriesDiff): string[] {
+  const lines: string[] = [];
+  for (const entry of diff.put.fdb) lines.push(`missing fdb ${entry.mac} dst ${entry.dst}`);
+  for (const entry of diff.put.neighbours) lines.push(`missing neighbour ${entry.address} lladdr ${entry.mac}`);
+  for (const entry of diff.put.routes) lines.push(`missing route ${entry.dst} via ${entry.via} onlink`);
+  for (const entry of diff.remove.fdb) lines.push(`extra fdb ${entry.mac} dst ${entry.dst}`);
+  for (const entry of diff.remove.neighbours) lines.push(`extra neighbour ${entry.address} lladdr ${entry.mac}`);
+  for (const entry of diff.remove.routes) lines.push(`extra route ${entry.dst} via ${entry.via}`);
+  return lines;
+}

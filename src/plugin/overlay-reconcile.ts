@@ -1,0 +1,81 @@
+// The kernel half of a routed (l3) VXLAN overlay's peer entries: read what the VTEP has,
+// diff it against the peer list (overlay-peer-entries.ts), apply the difference. Used by
+// the vxlan-overlay plugin on every ADD (and CHECK, read-only) and meant for the overlay
+// agent too. Callers hold the network's host lock (withHostLock(bridgeLockName(bridge)))
+// so that a plugin run and an agent pass never interleave their changes.
+import { Nud, RtProt, RtnType } from "../netlink/codec/constants";
+import { isExists, isNotFound } from "../netlink/codec/errors";
+import type { Handle } from "../netlink/handle";
+import { deleteNeigh, listNeighs, replaceNeigh } from "../netlink/neigh";
+import { deleteRoute, listRoutes, replaceRoute } from "../netlink/routes";
+import { type KernelPeerEntries, type L3Peer, type PeerEntriesDiff, desiredPeerEntries, diffPeerEntries } from "./overlay-peer-entries";
+
+export interface OverlayVtepRef {
+  /** The VXLAN device, e.g. "vx4242". */
+  vtepName: string;
+  /** Its VNI: the peers' VTEP MACs are derived from it. */
+  vni: number;
+}
+
+/**
+ * The entries on the VTEP this overlay owns: its remote FDB entries, its permanent
+ * neighbours (learned or failed ones come and go by themselves), and its main-table
+ * unicast routes other than the kernel's own (link-local, address prefixes).
+ * Throws NotFoundError when the VTEP does not exist.
+ */
+export function readPeerEntries(host: Handle, vtepName: string): KernelPeerEntries {
+  const fdb = listNeighs(host, { family: "bridge", link: vtepName })
+    .filter((entry) => entry.dst !== undefined && entry.lladdr !== undefined && entry.master === undefined)
+    .map((entry) => ({ mac: entry.lladdr ?? "", dst: entry.dst ?? "" }));
+  const neighbours = listNeighs(host, { link: vtepName })
+    .filter((entry) => (entry.state & Nud.PERMANENT) !== 0 && entry.dst !== undefined && entry.lladdr !== undefined)
+    .map((entry) => ({ address: entry.dst ?? "", mac: entry.lladdr ?? "" }));
+  const routes = listRoutes(host, { oif: vtepName })
+    .filter((route) => route.type === RtnType.UNICAST && route.protocol !== RtProt.KERNEL && route.dst !== "default" && route.gw !== undefined)
+    .map((route) => ({ dst: route.dst, via: route.gw ?? "", onlink: route.onlink }));
+  return { fdb, neighbours, routes };
+}
+
+function ignoringNotFound(remove: () => void): void {
+  try {
+    remove();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/**
+ * Applies a diff: removals first (routes, neighbours, FDB: the reverse of how a peer is
+ * built), then puts (FDB, neighbours, routes). Puts are replaces, so a wrong MAC or a
+ * route without onlink is corrected in place and a parallel writer's entry is no error.
+ */
+export function applyPeerEntriesDiff(host: Handle, vtepName: string, diff: PeerEntriesDiff): void {
+  for (const route of diff.remove.routes) ignoringNotFound(() => deleteRoute(host, { dst: route.dst, gw: route.via, oif: vtepName }));
+  for (const entry of diff.remove.neighbours) ignoringNotFound(() => deleteNeigh(host, { link: vtepName, dst: entry.address }));
+  for (const entry of diff.remove.fdb) ignoringNotFound(() => deleteNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.mac, dst: entry.dst }));
+  for (const entry of diff.put.fdb) replaceNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.mac, dst: entry.dst, self: true });
+  for (const entry of diff.put.neighbours) replaceNeigh(host, { link: vtepName, dst: entry.address, lladdr: entry.mac, state: Nud.PERMANENT });
+  for (const route of diff.put.routes) {
+    try {
+      replaceRoute(host, { dst: route.dst, gw: route.via, oif: vtepName, onlink: true });
+    } catch (err) {
+      if (!isExists(err)) throw err;
+    }
+  }
+}
+
+/** What differs between the VTEP's entries and `peers` (the remote peers only); changes nothing. */
+export function comparePeerEntries(host: Handle, vtep: OverlayVtepRef, peers: readonly L3Peer[]): PeerEntriesDiff {
+  return diffPeerEntries(desiredPeerEntries(vtep.vni, peers), readPeerEntries(host, vtep.vtepName));
+}
+
+/**
+ * Makes the VTEP's FDB, neighbour and route entries exactly those of `peers` (the remote
+ * peers only: leave our own host out). Returns what it changed (empty when nothing was
+ * needed). The VTEP must exist (NotFoundError otherwise); the caller holds the lock.
+ */
+export function reconcilePeerEntries(host: Handle, vtep: OverlayVtepRef, peers: readonly L3Peer[]): PeerEntriesDiff {
+  const diff = comparePeerEntries(host, vtep, peers);
+  applyPeerEntriesDiff(host, vtep.vtepName, diff);
+  return diff;
+}
