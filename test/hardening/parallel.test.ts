@@ -56,7 +56,7 @@ function masqRuleCount(): number {
 }
 
 beforeAll(async () => {
-  host = fixture.hostNetns();
+  host = fixture.underlay({ hosts: 1 })[0] as Netns;
   const context = { dataDir, tag: fixture.prefix.slice(-4, -1) };
   attachments = Array.from({ length: ATTACHMENTS }, (_, index) => {
     const network = NETWORKS[index % NETWORKS.length] as NetworkSpec;

@@ -14,8 +14,10 @@ const path = require("node:path");
 const CONFIG = {
   bridge: { cniVersion: "1.1.0", name: "hzbad-br", type: "bridge", bridge: "hzbad0", isGateway: true, ipMasq: true, ipam: { type: "host-local", dataDir: "@DATADIR@", ranges: [[{ subnet: "10.64.0.0/24" }]] } },
   veth: { cniVersion: "1.1.0", name: "hzbad-ve", type: "veth", ipMasq: true, ipam: { type: "host-local", dataDir: "@DATADIR@", ranges: [[{ subnet: "10.65.0.0/24" }]] } },
+  "vxlan-overlay": { cniVersion: "1.1.0", name: "hzbad-vx", type: "vxlan-overlay", vni: 4545, peers: ["198.18.0.2"], ipam: { type: "host-local", dataDir: "@DATADIR@", ranges: [[{ subnet: "10.67.0.0/24" }]] } },
   "host-local": { cniVersion: "1.1.0", name: "hzbad-hl", type: "bridge", ipam: { type: "host-local", dataDir: "@DATADIR@", ranges: [[{ subnet: "10.66.0.0/24" }]] } },
 };
+// Malformed input, versions, names and IDs are checked the same way for every plugin.
 const PLUGINS = Object.keys(CONFIG);
 const cases = [];
 
@@ -128,6 +130,27 @@ const FIELDS = {
     [["ipam"], undefined, "ipam"],
     [["ipam"], 5, "ipam"],
     [["ipam", "type"], "", "ipam"],
+  ],
+  "vxlan-overlay": [
+    [["vni"], undefined, "vni"],
+    [["vni"], 0, "vni"],
+    [["vni"], 16777216, "vni"],
+    [["vni"], "42", "vni"],
+    [["port"], 0, "port"],
+    [["port"], 65536, "port"],
+    [["underlay"], "ul/0", "underlay"],
+    [["underlay"], "an-underlay-name-too-long", "underlay"],
+    [["localAddress"], "not-an-ip", "localAddress"],
+    [["peers"], "198.18.0.2", "peers"],
+    [["peers"], ["198.18.0.999"], "peers\\[0\\]"],
+    [["peers"], [{ address: "198.18.0.2", subnet: "10.67.9.0/99" }], "peers\\[0\\]"],
+    [["mode"], "l4", "mode"],
+    [["subnet"], "10.67.1.0/24", "subnet"],
+    [["hostAddress"], "10.67.0.1/24", "hostAddress"],
+    [["hostAddress"], { "198.18.0.1": "10.67.0.1" }, "hostAddress"],
+    [["hostAddress"], { "not-an-ip": "10.67.0.1/24" }, "hostAddress"],
+    [["mtu"], 60, "mtu"],
+    [["bridge"], "br/x", "bridge"],
   ],
   "host-local": [
     [["ipam", "ranges"], "10.0.0.0/24", "ipam.ranges"],
