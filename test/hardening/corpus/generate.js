@@ -243,11 +243,13 @@ const CONTAINER_IDS = ["../escape", "a/b", ".hidden", "-dash", "x y", "x\ny", "�
 for (const containerId of CONTAINER_IDS) {
   for (const plugin of PLUGINS) add({ plugin, description: `CNI_CONTAINERID ${JSON.stringify(containerId.slice(0, 20))}`, env: { CNI_CONTAINERID: containerId }, config: CONFIG[plugin], code: 4, pattern: "CNI_CONTAINERID" });
 }
+// Plugins that create a container interface (host-local only allocates).
+const ATTACHING = ["bridge", "veth", "vxlan-overlay"];
 const IFNAMES = ["eth0123456789abc", "a/b", "..", ".", "eth 0", "eth:0", "eth\n0", "채채채채채채채채", "x".repeat(1000)];
 for (const ifName of IFNAMES) {
-  for (const plugin of ["bridge", "veth"]) add({ plugin, description: `CNI_IFNAME ${JSON.stringify(ifName.slice(0, 20))}`, env: { CNI_IFNAME: ifName }, config: CONFIG[plugin], code: 4, pattern: "CNI_IFNAME" });
+  for (const plugin of ATTACHING) add({ plugin, description: `CNI_IFNAME ${JSON.stringify(ifName.slice(0, 20))}`, env: { CNI_IFNAME: ifName }, config: CONFIG[plugin], code: 4, pattern: "CNI_IFNAME" });
 }
-for (const plugin of ["bridge", "veth"]) {
+for (const plugin of ATTACHING) {
   add({ plugin, description: "CNI_IFNAME missing", env: { CNI_IFNAME: null }, config: CONFIG[plugin], code: 4, pattern: "CNI_IFNAME" });
   add({ plugin, description: "CNI_CONTAINERID missing", env: { CNI_CONTAINERID: null }, config: CONFIG[plugin], code: 4, pattern: "CNI_CONTAINERID" });
   add({ plugin, description: "CNI_PATH missing", env: { CNI_PATH: null }, config: CONFIG[plugin], code: 4, pattern: "CNI_PATH" });
@@ -268,9 +270,9 @@ const NETNS = [
   ["a path with a NUL-free dot-dot walk", "/run/netns/../netns/hzbad-does-not-exist"],
 ];
 for (const [what, netns] of NETNS) {
-  for (const plugin of ["bridge", "veth"]) add({ plugin, description: `CNI_NETNS is ${what}`, env: { CNI_NETNS: netns }, config: CONFIG[plugin], code: 4, pattern: "CNI_NETNS" });
+  for (const plugin of ATTACHING) add({ plugin, description: `CNI_NETNS is ${what}`, env: { CNI_NETNS: netns }, config: CONFIG[plugin], code: 4, pattern: "CNI_NETNS" });
 }
-for (const plugin of ["bridge", "veth"]) add({ plugin, description: "CNI_NETNS missing for ADD", env: { CNI_NETNS: null }, config: CONFIG[plugin], code: 4, pattern: "CNI_NETNS" });
+for (const plugin of ATTACHING) add({ plugin, description: "CNI_NETNS missing for ADD", env: { CNI_NETNS: null }, config: CONFIG[plugin], code: 4, pattern: "CNI_NETNS" });
 
 // CNI_ARGS: code 4 naming CNI_ARGS (or the argument).
 const CNI_ARGS = [
@@ -284,7 +286,7 @@ const CNI_ARGS = [
   ["MAC with IgnoreUnknown still checked", "IgnoreUnknown=1;MAC=nonsense", "MAC"],
 ];
 for (const [what, cniArgs, pattern] of CNI_ARGS) {
-  for (const plugin of ["bridge", "veth"]) add({ plugin, description: `CNI_ARGS: ${what}`, env: { CNI_ARGS: cniArgs }, config: CONFIG[plugin], code: 4, pattern });
+  for (const plugin of ATTACHING) add({ plugin, description: `CNI_ARGS: ${what}`, env: { CNI_ARGS: cniArgs }, config: CONFIG[plugin], code: 4, pattern });
 }
 add({ plugin: "bridge", description: "CNI_ARGS IP outside every range", env: { CNI_ARGS: "IP=10.99.0.5" }, config: CONFIG.bridge, code: 101, pattern: "10.99.0.5" });
 add({ plugin: "veth", description: "CNI_ARGS two IPs in one range", env: { CNI_ARGS: "IP=10.65.0.5,10.65.0.6" }, config: CONFIG.veth, code: 101, pattern: "10.65.0.6|range" });
@@ -295,7 +297,7 @@ add({ plugin: "bridge", description: "runtimeConfig.mac is not a MAC", config: w
 add({ plugin: "bridge", description: "runtimeConfig.ips is a string", config: withField("bridge", ["runtimeConfig"], { ips: "10.64.0.5" }), code: 7, pattern: "runtimeConfig.ips|ips" });
 
 // CHECK: a missing or malformed prevResult, and one that does not match the kernel.
-for (const plugin of ["bridge", "veth"]) {
+for (const plugin of ATTACHING) {
   add({ plugin, command: "CHECK", description: "CHECK without prevResult", config: CONFIG[plugin], code: 7, pattern: "prevResult" });
   add({ plugin, command: "CHECK", description: "CHECK with prevResult a string", config: withField(plugin, ["prevResult"], "ok"), code: 7, pattern: "prevResult" });
   add({ plugin, command: "CHECK", description: "CHECK with a prevResult address that is not a CIDR", config: withField(plugin, ["prevResult"], { cniVersion: "1.1.0", ips: [{ address: "banana" }] }), code: 6, pattern: "prevResult" });
@@ -310,7 +312,7 @@ const KERNEL_MISMATCH = [
   ["an MTU the link lacks", [{ path: ["interfaces", "@sandbox", "mtu"], value: 1234 }], "MTU|1234"],
 ];
 for (const [what, patch, pattern] of KERNEL_MISMATCH) {
-  for (const plugin of ["bridge", "veth"]) {
+  for (const plugin of ATTACHING) {
     cases.push({
       description: `CHECK with prevResult that has ${what}`,
       plugin,
