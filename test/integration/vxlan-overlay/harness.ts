@@ -166,3 +166,18 @@ export async function failingPairs(attached: readonly Attached[], probe: (from: 
   }
   return failures;
 }
+
+/** An l3 network config for one host: its own IPAM subnet, the shared peers file. */
+export function l3Config(options: { vni: number; ipamSubnet: string; dataDir: string; peersFile: string; [extra: string]: unknown }): Record<string, unknown> {
+  const { vni, ipamSubnet, dataDir, peersFile, ...extra } = options;
+  return {
+    cniVersion: "1.0.0",
+    name: `overlay${vni}`,
+    type: "vxlan-overlay",
+    vni,
+    mode: "l3",
+    peersFile,
+    ipam: { type: "host-local", dataDir, ranges: [[{ subnet: ipamSubnet }]] },
+    ...extra,
+  };
+}

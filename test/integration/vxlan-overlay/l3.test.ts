@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetnsFixture, type UnderlayHost, ipJson, nsExec, ping, routes, udpProbe } from "../../../netns-fixtures";
-import { type Attached, type L3LabPeer, addContainer, attachContainers, failingPairs, expectedL3Entries, l3Entries, linkNamed, runOverlay, tempDir } from "./harness";
+import { type Attached, type L3LabPeer, addContainer, l3Config, attachContainers, failingPairs, expectedL3Entries, l3Entries, linkNamed, runOverlay, tempDir } from "./harness";
 import { tcpEcho } from "./tcp";
 
 const VNI = 5151;
@@ -15,19 +15,6 @@ const VTEP = `vx${VNI}`;
 const BRIDGE = `vxbr${VNI}`;
 
 
-export function l3Config(options: { vni: number; ipamSubnet: string; dataDir: string; peersFile: string; [extra: string]: unknown }): Record<string, unknown> {
-  const { vni, ipamSubnet, dataDir, peersFile, ...extra } = options;
-  return {
-    cniVersion: "1.0.0",
-    name: `overlay${vni}`,
-    type: "vxlan-overlay",
-    vni,
-    mode: "l3",
-    peersFile,
-    ipam: { type: "host-local", dataDir, ranges: [[{ subnet: ipamSubnet }]] },
-    ...extra,
-  };
-}
 
 describe("vxlan-overlay l3 across three hosts", () => {
   const fixture = new NetnsFixture();
