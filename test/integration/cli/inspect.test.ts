@@ -75,12 +75,22 @@ describe("cnikit inspect", () => {
     expect(sortBy(ourRoutes)).toEqual(sortBy(ipRoutes));
     expect(ourRoutes).toContainEqual({ dst: "default", type: "unicast", gateway: "198.18.0.254", dev: "ul0", protocol: "boot", scope: "global" });
 
-    const bridgeFdb = fdb(host).map((entry) => compact({ mac: entry.mac, dev: entry.ifname, master: entry.master, dst: entry.dst, vlan: entry.vlan }));
-    expect(sortBy(ours.fdb.map((entry) => compact({ mac: entry.mac, dev: entry.dev, master: entry.master, dst: entry.dst, vlan: entry.vlan })))).toEqual(sortBy(bridgeFdb));
+    const ipFdb = (): unknown[] => sortBy(fdb(host).map((entry) => compact({ mac: entry.mac, dev: entry.ifname, master: entry.master, dst: entry.dst, vlan: entry.vlan })));
+    const ourFdb = (snapshot: Snapshot): unknown[] => sortBy(snapshot.fdb.map((entry) => compact({ mac: entry.mac, dev: entry.dev, master: entry.master, dst: entry.dst, vlan: entry.vlan })));
     expect(ours.fdb).toContainEqual(expect.objectContaining({ mac: "00:00:00:00:00:00", dev: "vx0", dst: "198.18.0.2" }));
-
-    const ipNeigh = ipJson<ReturnType<typeof neigh>>(host, ["neigh", "show", "nud", "all"]).map((entry) => compact({ dst: entry.dst, dev: entry.dev, lladdr: entry.lladdr, state: [...entry.state].sort() }));
-    expect(sortBy(ours.neighbours.map((entry) => compact({ dst: entry.dst, dev: entry.dev, lladdr: entry.lladdr, state: [...entry.state].sort() })))).toEqual(sortBy(ipNeigh));
+    const ipNeighbours = (): unknown[] =>
+      sortBy(ipJson<ReturnType<typeof neigh>>(host, ["neigh", "show", "nud", "all"]).map((entry) => compact({ dst: entry.dst, dev: entry.dev, lladdr: entry.lladdr, state: [...entry.state].sort() })));
+    const ourNeighbours = (snapshot: Snapshot): unknown[] =>
+      sortBy(snapshot.neighbours.map((entry) => compact({ dst: entry.dst, dev: entry.dev, lladdr: entry.lladdr, state: [...entry.state].sort() })));
+    // Multicast FDB and neighbour entries appear on their own after links come up: compare
+    // again until two views taken back to back agree, and fail on the last difference.
+    let views = { ours: [ourFdb(ours), ourNeighbours(ours)], ip: [ipFdb(), ipNeighbours()] };
+    for (let attempt = 0; attempt < 10 && JSON.stringify(views.ours) !== JSON.stringify(views.ip); attempt++) {
+      runChecked(["sleep", "0.2"]);
+      const again = JSON.parse(cnikitOk(["inspect", "--json", host.name])) as Snapshot;
+      views = { ours: [ourFdb(again), ourNeighbours(again)], ip: [ipFdb(), ipNeighbours()] };
+    }
+    expect(views.ours).toEqual(views.ip);
   });
 
   it("prints readable tables by default", () => {
