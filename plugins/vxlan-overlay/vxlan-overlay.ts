@@ -26,6 +26,7 @@ import type { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
 import { type L3Plan, planL3 } from "./l3";
 import { addressesOf, readPeers, remotePeers } from "./peers";
+import { applySubnetFile } from "./subnet-file";
 import { overlayMtu, resolveUnderlay } from "./underlay";
 import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "./vtep";
 
@@ -151,4 +152,12 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   });
 }
 
-export const vxlanOverlayPlugin: PluginFuncs = { add: cmdAdd, del: cmdDel, check: cmdCheck, status: cmdStatus, gc: cmdGc };
+// A `subnetFile` (the overlay agent's) completes the config first; DEL, STATUS and GC
+// go on without it, as they must whatever state the agent's files are in.
+export const vxlanOverlayPlugin: PluginFuncs = {
+  add: async (args) => cmdAdd(applySubnetFile(args)),
+  del: async (args) => cmdDel(applySubnetFile(args, { optional: true })),
+  check: async (args) => cmdCheck(applySubnetFile(args)),
+  status: async (args) => cmdStatus(applySubnetFile(args, { optional: true })),
+  gc: async (args) => cmdGc(applySubnetFile(args, { optional: true })),
+};

@@ -30,6 +30,9 @@ export function overlayCommand(): Command {
     .option("--subnet-file <file>", "this host's subnet and MTU (default /run/cnikit/overlay/<network>/subnet.json)")
     .option("--ttl <seconds>", "lease TTL, renewed every third of it (default 20)")
     .option("--mtu <bytes>", "overlay MTU (default: underlay interface MTU minus the VXLAN overhead)")
+    .option("--vni <vni>", "also program this host's VTEP (vx<vni>) from the live set, as vxlan-overlay does, and publish its MAC")
+    .option("--mode <mode>", "with --vni: the overlay's mode, l2 (flood list, the default) or l3 (FDB, neighbour, route per peer)")
+    .option("--bridge <name>", "with --vni: the plugin's bridge name (default vxbr<vni>), whose lock the agent shares")
     .option("--revoke-on-exit", "revoke the lease on SIGTERM (the host leaves now) instead of letting it run out")
     .action(guardedAction(async (options: import("../overlay/agent-main").AgentCliOptions) => require("../overlay/agent-main").runAgent(options)));
   withEtcd(overlay.command("config").description("store the network's address pool (JSON: network, subnetLen, subnetMin/Max, ipv6Network, ipv6SubnetLen...)"))

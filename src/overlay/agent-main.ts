@@ -16,6 +16,10 @@ export interface AgentCliOptions {
   mtu?: string;
   keyPrefix?: string;
   revokeOnExit?: boolean;
+  /** With a VNI the agent also programs the VTEP (as the plugin would) and publishes its MAC. */
+  vni?: string;
+  mode?: string;
+  bridge?: string;
 }
 
 export const DEFAULT_TTL_SECONDS = 20;
@@ -41,6 +45,7 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
   const stateDir = defaultStateDir(options.network);
   const mtu = positiveInteger("--mtu", options.mtu, undefined);
   const log = makeLogger(options.network);
+  const kernel = kernelOptions(options, log);
   const agent = new OverlayAgent({
     endpoints: options.etcd,
     network: options.network,
@@ -51,6 +56,8 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
     ...(options.underlayAddress && { underlayAddress: options.underlayAddress }),
     ...(options.hostId && { hostId: options.hostId }),
     ...(options.vtepMac && { vtepMac: options.vtepMac }),
+    ...(kernel && !options.vtepMac && { vtepMac: (underlay: string) => kernel.vtepMacOf(underlay) }),
+    ...(kernel && { onMembers: kernel.onMembers }),
     ...(mtu !== undefined && { mtu }),
     revokeOnExit: options.revokeOnExit === true,
     log,
@@ -74,4 +81,21 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
     await agent.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** The kernel half, loaded only when the agent is given a VNI (it needs the native addon). */
+function kernelOptions(options: AgentCliOptions, log: (line: string) => void) {
+  if (options.vni === undefined) {
+    if (options.mode !== undefined || options.bridge !== undefined) throw new Error("--mode and --bridge need --vni");
+    return undefined;
+  }
+  const vni = positiveInteger("--vni", options.vni, undefined) ?? 0;
+  if (vni > 16_777_215) throw new Error(`--vni: ${vni} is out of 1..16777215`);
+  const mode = options.mode ?? "l2";
+  if (mode !== "l2" && mode !== "l3") throw new Error(`--mode: ${JSON.stringify(mode)} is not l2 or l3`);
+  const { kernelSync, publishedVtepMac } = require("./kernel-sync") as typeof import("./kernel-sync");
+  return {
+    vtepMacOf: (underlay: string) => publishedVtepMac(vni, underlay),
+    onMembers: kernelSync({ mode, vni, ...(options.bridge && { bridgeName: options.bridge }), log }),
+  };
 }

@@ -23,7 +23,8 @@ export interface AgentOptions {
   underlayAddress?: string;
   /** Default: the underlay address. */
   hostId?: string;
-  vtepMac?: string;
+  /** Published with the lease; a function gets the underlay address (the MAC derives from it). */
+  vtepMac?: string | ((underlayAddress: string) => string);
   /** Default: the underlay interface's MTU minus the VXLAN overhead. */
   mtu?: number;
   /** Revoke the lease on stop (the host leaves now) instead of letting it run out. */
@@ -131,6 +132,7 @@ export class OverlayAgent {
     const previousFile = readSubnetFile(this.options.subnetFile);
     const previous = this.self ?? (previousFile?.hostId === this.hostId ? previousFile : undefined);
     let reported = false;
+    const vtepMac = typeof this.options.vtepMac === "function" ? this.options.vtepMac(this.underlayAddress) : this.options.vtepMac;
     for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
       const lease = this.newLease(client);
       this.lease = lease;
@@ -142,7 +144,7 @@ export class OverlayAgent {
           lease,
           hostId: this.hostId,
           underlayAddress: this.underlayAddress,
-          ...(this.options.vtepMac && { vtepMac: this.options.vtepMac }),
+          ...(vtepMac && { vtepMac }),
           ...(previous && { previous: { ...(previous.subnet && { subnet: previous.subnet }), ...(previous.ipv6Subnet && { ipv6Subnet: previous.ipv6Subnet }) } }),
         });
         this.published(claimed, reason);

@@ -19,6 +19,11 @@ export interface EtcdMemberOptions {
   logFile?: string;
   /** How long to wait for "ready to serve client requests" (ms). */
   readyTimeoutMs?: number;
+  /**
+   * Outlive this process (a lab's etcd): own session, log straight to `logFile`
+   * (required), readiness read from that file. Stop it later with stopByPid.
+   */
+  detached?: boolean;
 }
 
 export class EtcdMember {
@@ -60,6 +65,7 @@ export class EtcdMember {
       `--initial-cluster=${name}=${peerUrl}`,
       "--initial-cluster-state=new",
     ];
+    if (options.detached) return this.launchDetached(args);
     const log = options.logFile ? fs.openSync(options.logFile, "a") : "ignore";
     const child = spawn("nsenter", args, { stdio: ["ignore", log, "pipe"] });
     if (typeof log === "number") fs.closeSync(log);
@@ -94,6 +100,34 @@ export class EtcdMember {
     });
   }
 
+  private detachedPid: number | undefined;
+
+  private async launchDetached(args: string[]): Promise<void> {
+    const logFile = this.options.logFile;
+    if (!logFile) throw new Error("a detached etcd needs a logFile");
+    const start = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+    const log = fs.openSync(logFile, "a");
+    const child = spawn("nsenter", args, { detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    child.unref();
+    this.detachedPid = child.pid;
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 15_000);
+    for (;;) {
+      const text = fs.readFileSync(logFile, "utf8").slice(start);
+      if (text.includes("ready to serve client requests")) return;
+      if (child.exitCode !== null || Date.now() > deadline) {
+        if (child.pid) stopByPid(child.pid, "etcd");
+        throw new Error(`etcd in ${this.options.netnsPath} did not become ready (see ${logFile}): ${text.slice(-300)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** The detached member's pid, for stopByPid from another process. */
+  get detachedProcessId(): number | undefined {
+    return this.detachedPid;
+  }
+
   /** Stops the member (SIGTERM, then SIGKILL after `graceMs`) and waits for it to be gone. */
   async stop(options: { removeData?: boolean; graceMs?: number } = {}): Promise<void> {
     const child = this.child;
@@ -118,4 +152,25 @@ export class EtcdMember {
 
 function hostPart(address: string): string {
   return net.isIPv6(address) ? `[${address}]` : address;
+}
+
+/**
+ * Stops a process this project started in an earlier command (a lab's etcd or agent):
+ * SIGTERM only when /proc/<pid>/cmdline still names `expected`, so a pid reused by an
+ * unrelated process is never signalled. Returns whether it was running.
+ */
+export function stopByPid(pid: number, expected: string): boolean {
+  let cmdline: string;
+  try {
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+  } catch {
+    return false;
+  }
+  if (!cmdline.includes(expected)) return false;
+  try {
+    process.kill(pid, "SIGTERM");
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 // The two files the agent keeps for the plugin, which never talks to etcd itself:
-// the peersFile (underlay addresses of the live hosts, the format vxlan-overlay's
-// `peersFile` reads) and the subnetFile (this host's subnet and MTU, like flannel's
+// the peersFile (the live hosts as vxlan-overlay's `peers` entries: underlay address
+// and subnet) and the subnetFile (this host's subnet and MTU, like flannel's
 // subnet.env but JSON). Both are replaced atomically: a plugin run in parallel reads
 // either the old or the new content, never half of one.
 import * as fs from "node:fs";
@@ -41,10 +41,20 @@ export function writeFileAtomic(file: string, content: string): boolean {
   return true;
 }
 
-/** The peersFile content: every live host's underlay address (ours included; the plugin skips its own), sorted. */
+/**
+ * The peersFile content: every live host (ours included; the plugin skips its own
+ * address and, in l3, takes its own subnet from its entry) as vxlan-overlay's `peers`
+ * objects, sorted by address. A dual-stack host is listed with its IPv4 subnet, as an
+ * l3 peer has one subnet.
+ */
 export function peersFileContent(leases: readonly HostLease[]): string {
-  const addresses = [...new Set(leases.map((lease) => lease.underlayAddress))].sort();
-  return `${JSON.stringify(addresses)}\n`;
+  const byAddress = new Map<string, { address: string; subnet?: string }>();
+  for (const lease of leases) {
+    const subnet = lease.subnet ?? lease.ipv6Subnet;
+    byAddress.set(lease.underlayAddress, { address: lease.underlayAddress, ...(subnet && { subnet }) });
+  }
+  const peers = [...byAddress.values()].sort((a, b) => a.address.localeCompare(b.address, "en", { numeric: true }));
+  return `${JSON.stringify(peers)}\n`;
 }
 
 export function subnetFileContent(subnetFile: SubnetFile): string {

@@ -54,9 +54,10 @@ export class AgentProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** The peer addresses in the peersFile. */
   peers(): string[] | undefined {
     try {
-      return JSON.parse(fs.readFileSync(this.peersFile, "utf8")) as string[];
+      return (JSON.parse(fs.readFileSync(this.peersFile, "utf8")) as { address: string }[]).map((peer) => peer.address);
     } catch {
       return undefined;
     }

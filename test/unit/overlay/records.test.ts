@@ -54,10 +54,13 @@ describe("files", () => {
   it("writes atomically, and not at all when the content is unchanged", () => {
     const file = path.join(dir, "sub", "peers.json");
     const content = peersFileContent([
-      { hostId: "b", underlayAddress: "198.18.0.2" },
-      { hostId: "a", underlayAddress: "198.18.0.1" },
+      { hostId: "b", underlayAddress: "198.18.0.10", subnet: "10.20.2.0/24" },
+      { hostId: "a", underlayAddress: "198.18.0.9", ipv6Subnet: "fd20:0:0:1::/64" },
     ]);
-    expect(content).toBe('["198.18.0.1","198.18.0.2"]\n');
+    expect(JSON.parse(content)).toEqual([
+      { address: "198.18.0.9", subnet: "fd20:0:0:1::/64" },
+      { address: "198.18.0.10", subnet: "10.20.2.0/24" },
+    ]);
     expect(writeFileAtomic(file, content)).toBe(true);
     expect(writeFileAtomic(file, content)).toBe(false);
     expect(fs.readFileSync(file, "utf8")).toBe(content);
