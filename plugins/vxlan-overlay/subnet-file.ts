@@ -90,9 +90,14 @@ export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } =
   try {
     share = readSubnetFile(file);
   } catch (err) {
-    // DEL and GC must work whatever state the agent's files are in.
-    if (options.optional) return args;
-    throw err;
+    // DEL and GC must work whatever state the agent's files are in (after a reboot /run is
+    // empty until the agent is back). host-local still wants a range to parse, though it
+    // releases by attachment: it gets a documentation range (RFC 5737), never allocated
+    // from, since ADD refuses to run without the file.
+    if (!options.optional) throw err;
+    const ipam = netConf.ipam as Json | undefined;
+    if (ipam?.type !== "host-local" || ipam.subnet !== undefined || ipam.ranges !== undefined) return args;
+    return { ...args, stdinData: Buffer.from(JSON.stringify({ ...netConf, ipam: { ...ipam, ranges: [[{ subnet: "192.0.2.0/24" }]] } })) };
   }
   const mode = netConf.mode === "l3" ? "l3" : "l2";
   const completed: Json = { ...netConf };

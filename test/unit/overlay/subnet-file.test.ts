@@ -57,7 +57,7 @@ describe("applySubnetFile", () => {
     expect(completed).toMatchObject({ mtu: 1400, localAddress: "198.18.0.9", ipam });
   });
 
-  it("a missing file is code 11 for ADD and ignored for DEL", () => {
+  it("a missing file is code 11 for ADD; DEL goes on without it", () => {
     const missing = args({ ...base, subnetFile: path.join(dir, "none.json") });
     expect(() => applySubnetFile(missing)).toThrow(CniError);
     try {
@@ -66,7 +66,10 @@ describe("applySubnetFile", () => {
       expect((err as CniError).code).toBe(11);
       expect((err as Error).message).toMatch(/subnetFile: cannot read/);
     }
-    expect(applySubnetFile(missing, { optional: true })).toBe(missing);
+    // host-local still parses a range on DEL (it releases by attachment): a documentation one.
+    expect(conf(applySubnetFile(missing, { optional: true })).ipam).toEqual({ type: "host-local", ranges: [[{ subnet: "192.0.2.0/24" }]] });
+    const withRanges = args({ ...base, subnetFile: path.join(dir, "none.json"), ipam: { type: "host-local", subnet: "10.9.0.0/24" } });
+    expect(applySubnetFile(withRanges, { optional: true })).toBe(withRanges);
   });
 
   it("a damaged file is code 7 naming subnetFile", () => {
