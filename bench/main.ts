@@ -16,6 +16,7 @@ const BENCHMARKS: { id: string; load: () => Benchmark }[] = [
   { id: "veth-addel", load: () => require("./veth-addel.bench").benchmark },
   { id: "validation", load: () => require("./validation.bench").benchmark },
   { id: "codec-vs-ip", load: () => require("./codec-vs-ip.bench").benchmark },
+  { id: "vxlan-reconcile", load: () => require("./vxlan-reconcile.bench").benchmark },
 ];
 
 interface Options {

@@ -7,6 +7,7 @@ import { sameAddress } from "../ip/cidr";
 import { isExists, isNotFound } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { type Neigh, appendNeigh, deleteNeigh, listNeighs } from "../netlink/neigh";
+import { addressKey } from "./overlay-peer-entries";
 
 function mismatch(message: string): CniError {
   return new CniError(ErrorCode.KernelStateMismatch, message);
@@ -30,10 +31,15 @@ export interface FloodChanges {
  */
 export function reconcileFloodEntries(host: Handle, vtepName: string, peers: readonly string[]): FloodChanges {
   const entries = remoteEntries(host, vtepName);
+  const wanted = new Set(peers.map(addressKey));
+  const flooded = new Set<string>();
   const changes: FloodChanges = { added: [], removed: [] };
   for (const entry of entries) {
     const dst = entry.dst ?? "";
-    if (peers.some((peer) => sameAddress(peer, dst))) continue;
+    if (wanted.has(addressKey(dst))) {
+      if (entry.lladdr === FLOOD_MAC) flooded.add(addressKey(dst));
+      continue;
+    }
     try {
       deleteNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.lladdr ?? FLOOD_MAC, dst });
     } catch (err) {
@@ -42,7 +48,7 @@ export function reconcileFloodEntries(host: Handle, vtepName: string, peers: rea
     if (entry.lladdr === FLOOD_MAC) changes.removed.push(dst);
   }
   for (const peer of peers) {
-    if (entries.some((entry) => entry.lladdr === FLOOD_MAC && sameAddress(entry.dst ?? "", peer))) continue;
+    if (flooded.has(addressKey(peer))) continue;
     try {
       appendNeigh(host, { link: vtepName, family: "bridge", lladdr: FLOOD_MAC, dst: peer });
     } catch (err) {

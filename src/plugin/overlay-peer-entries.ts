@@ -7,7 +7,8 @@
 // kernel's current entries differ from them. overlay-reconcile.ts reads and writes them.
 // No I/O here, so the plugin, the overlay agent and unit tests share one definition.
 import { createHash } from "node:crypto";
-import { addressOf, familyOfAddress, networkOf, prefixLengthOf, sameAddress } from "../ip/cidr";
+import * as net from "node:net";
+import { addressOf, familyOfAddress, networkOf, prefixLengthOf } from "../ip/cidr";
 
 export interface L3Peer {
   /** The peer host's underlay address: where its VXLAN packets go. */
@@ -67,7 +68,7 @@ export interface PeerEntriesDiff {
  * reboot gets its old MAC back, so the peers' FDB and neighbour entries stay right.
  */
 export function vtepMac(vni: number, underlayAddress: string): string {
-  const digest = createHash("sha256").update(`cnikit-vxlan/${vni}/${addressOf(underlayAddress)}`).digest();
+  const digest = createHash("sha256").update(`cnikit-vxlan/${vni}/${addressKey(underlayAddress)}`).digest();
   const bytes = [...digest.subarray(0, 6)];
   bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
   return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":");
@@ -94,37 +95,74 @@ export function subnetsOverlap(left: string, right: string): boolean {
   return networkOf(`${addressOf(narrow)}/${prefixLengthOf(wide)}`) === networkOf(wide);
 }
 
-export function desiredPeerEntries(vni: number, peers: readonly L3Peer[]): PeerEntries[] {
-  return peers.map((peer) => ({
-    underlayAddress: addressOf(peer.underlayAddress),
-    subnet: networkOf(peer.subnet),
-    vtepMac: vtepMac(vni, peer.underlayAddress),
-    vtepAddress: vtepAddress(peer.subnet),
-  }));
+/** networkOf without a parse for IPv4: it runs for every peer on every ADD. */
+function subnetNetwork(cidr: string): string {
+  const [address = "", prefix = ""] = cidr.split("/");
+  if (!net.isIPv4(address)) return networkOf(cidr);
+  const prefixLength = Number(prefix);
+  const value = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  const network = (value & mask) >>> 0;
+  return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 0xff).join(".")}/${prefixLength}`;
 }
 
-const sameMac = (left: string, right: string): boolean => left.toLowerCase() === right.toLowerCase();
-const sameSubnet = (left: string, right: string): boolean => networkOf(left) === networkOf(right);
+export function desiredPeerEntries(vni: number, peers: readonly L3Peer[]): PeerEntries[] {
+  return peers.map((peer) => {
+    const subnet = subnetNetwork(peer.subnet);
+    return {
+      underlayAddress: addressKey(peer.underlayAddress),
+      subnet,
+      vtepMac: vtepMac(vni, peer.underlayAddress),
+      vtepAddress: subnet.split("/")[0] ?? "",
+    };
+  });
+}
+
+/**
+ * A comparable key for an address: IPv4 dotted quads from the kernel and from our config
+ * are already canonical, IPv6 has many spellings. Parsing every address of a 1,000-peer
+ * list on every ADD costs milliseconds, so only IPv6 is parsed.
+ */
+export function addressKey(address: string): string {
+  return net.isIPv4(address) ? address : addressOf(address);
+}
+
+const subnetKey = (cidr: string): string => {
+  const [address = "", prefix = ""] = cidr.split("/");
+  return `${addressKey(address)}/${prefix}`;
+};
 
 /** Pure: what must be put and removed so that `actual` holds exactly the entries of `desired`. */
 export function diffPeerEntries(desired: readonly PeerEntries[], actual: KernelPeerEntries): PeerEntriesDiff {
   const diff: PeerEntriesDiff = { put: { fdb: [], neighbours: [], routes: [] }, remove: { fdb: [], neighbours: [], routes: [] } };
+  const fdbKey = (mac: string, dst: string) => `${mac.toLowerCase()} ${addressKey(dst)}`;
+  const wantedFdb = new Set(desired.map((peer) => fdbKey(peer.vtepMac, peer.underlayAddress)));
+  const wantedNeighbours = new Map(desired.map((peer) => [addressKey(peer.vtepAddress), peer.vtepMac.toLowerCase()]));
+  const wantedRoutes = new Map(desired.map((peer) => [subnetKey(peer.subnet), addressKey(peer.vtepAddress)]));
+  const presentFdb = new Set<string>();
+  const presentNeighbours = new Set<string>();
+  const presentRoutes = new Set<string>();
   for (const entry of actual.fdb) {
-    if (!desired.some((peer) => sameMac(peer.vtepMac, entry.mac) && sameAddress(peer.underlayAddress, entry.dst))) diff.remove.fdb.push(entry);
+    const key = fdbKey(entry.mac, entry.dst);
+    if (wantedFdb.has(key)) presentFdb.add(key);
+    else diff.remove.fdb.push(entry);
   }
   for (const entry of actual.neighbours) {
-    if (!desired.some((peer) => sameAddress(peer.vtepAddress, entry.address))) diff.remove.neighbours.push(entry);
+    const key = addressKey(entry.address);
+    const wantedMac = wantedNeighbours.get(key);
+    if (wantedMac === undefined) diff.remove.neighbours.push(entry);
+    else if (wantedMac === entry.mac.toLowerCase()) presentNeighbours.add(key);
   }
   for (const entry of actual.routes) {
-    if (!desired.some((peer) => sameSubnet(peer.subnet, entry.dst))) diff.remove.routes.push(entry);
+    const key = subnetKey(entry.dst);
+    const wantedVia = wantedRoutes.get(key);
+    if (wantedVia === undefined) diff.remove.routes.push(entry);
+    else if (wantedVia === addressKey(entry.via) && entry.onlink) presentRoutes.add(key);
   }
   for (const peer of desired) {
-    if (!actual.fdb.some((entry) => sameMac(peer.vtepMac, entry.mac) && sameAddress(peer.underlayAddress, entry.dst)))
-      diff.put.fdb.push({ mac: peer.vtepMac, dst: peer.underlayAddress });
-    if (!actual.neighbours.some((entry) => sameAddress(peer.vtepAddress, entry.address) && sameMac(peer.vtepMac, entry.mac)))
-      diff.put.neighbours.push({ address: peer.vtepAddress, mac: peer.vtepMac });
-    if (!actual.routes.some((entry) => sameSubnet(peer.subnet, entry.dst) && sameAddress(peer.vtepAddress, entry.via) && entry.onlink))
-      diff.put.routes.push({ dst: peer.subnet, via: peer.vtepAddress });
+    if (!presentFdb.has(fdbKey(peer.vtepMac, peer.underlayAddress))) diff.put.fdb.push({ mac: peer.vtepMac, dst: peer.underlayAddress });
+    if (!presentNeighbours.has(addressKey(peer.vtepAddress))) diff.put.neighbours.push({ address: peer.vtepAddress, mac: peer.vtepMac });
+    if (!presentRoutes.has(subnetKey(peer.subnet))) diff.put.routes.push({ dst: peer.subnet, via: peer.vtepAddress });
   }
   return diff;
 }

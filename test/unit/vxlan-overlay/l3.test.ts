@@ -91,6 +91,16 @@ describe("desired entries and their diff against the kernel", () => {
     expect(describeDiff(diff)).toHaveLength(6);
   });
 
+  it("puts each peer's subnet in network form, with its network address as the VTEP address", () => {
+    const entries = desiredPeerEntries(1, [
+      { underlayAddress: "198.18.0.2", subnet: "10.78.3.77/23" },
+      { underlayAddress: "198.18.0.3", subnet: "10.200.0.9/32" },
+      { underlayAddress: "198.18.0.4", subnet: "10.255.255.255/8" },
+      { underlayAddress: "fd00::5", subnet: "fd10:0:0:5::77/64" },
+    ]);
+    expect(entries.map((entry) => `${entry.subnet} ${entry.vtepAddress}`)).toEqual(["10.78.2.0/23 10.78.2.0", "10.200.0.9/32 10.200.0.9", "10.0.0.0/8 10.0.0.0", "fd10:0:0:5::/64 fd10:0:0:5::"]);
+  });
+
   it("finds nothing to do when the kernel matches (MAC case and v6 spelling aside)", () => {
     const spelled = { ...exact, fdb: exact.fdb.map((entry) => ({ ...entry, dst: entry.dst === "fd00::3" ? "fd00:0::3" : entry.dst })) };
     expect(isEmptyDiff(diffPeerEntries(desired, spelled))).toBe(true);
