@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
 command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v iperf3 >/dev/null || missing+=(iperf3)
 command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench: installing ${missing[*]}" >&2
