@@ -56,7 +56,7 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
     ...(options.underlayAddress && { underlayAddress: options.underlayAddress }),
     ...(options.hostId && { hostId: options.hostId }),
     ...(options.vtepMac && { vtepMac: options.vtepMac }),
-    ...(kernel && !options.vtepMac && { vtepMac: (underlay: string) => kernel.vtepMacOf(underlay) }),
+    ...(kernel && !options.vtepMac && { vtepMac: kernel.vtepMacOf }),
     ...(kernel && { onMembers: kernel.onMembers }),
     ...(mtu !== undefined && { mtu }),
     revokeOnExit: options.revokeOnExit === true,
@@ -95,7 +95,8 @@ function kernelOptions(options: AgentCliOptions, log: (line: string) => void) {
   if (mode !== "l2" && mode !== "l3") throw new Error(`--mode: ${JSON.stringify(mode)} is not l2 or l3`);
   const { kernelSync, publishedVtepMac } = require("./kernel-sync") as typeof import("./kernel-sync");
   return {
-    vtepMacOf: (underlay: string) => publishedVtepMac(vni, underlay),
+    // Only l3 VTEPs carry the derived MAC; an l2 VTEP's is the kernel's own and learnt by its peers.
+    vtepMacOf: (underlay: string) => (mode === "l3" ? publishedVtepMac(vni, underlay) : undefined),
     onMembers: kernelSync({ mode, vni, ...(options.bridge && { bridgeName: options.bridge }), log }),
   };
 }

@@ -24,7 +24,7 @@ export interface AgentOptions {
   /** Default: the underlay address. */
   hostId?: string;
   /** Published with the lease; a function gets the underlay address (the MAC derives from it). */
-  vtepMac?: string | ((underlayAddress: string) => string);
+  vtepMac?: string | ((underlayAddress: string) => string | undefined);
   /** Default: the underlay interface's MTU minus the VXLAN overhead. */
   mtu?: number;
   /** Revoke the lease on stop (the host leaves now) instead of letting it run out. */

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { EtcdMember, stopByPid } from "./etcd-member";
+import { readSubnetFile, writeFileAtomic } from "./files";
 import type { PoolConfigJson } from "./pool";
 
 export interface LabMembershipSpec {
@@ -19,7 +20,8 @@ export interface LabMembershipSpec {
   vni: number;
   mode: "l2" | "l3";
   bridge?: string;
-  hosts: ReadonlyArray<{ name: string; netnsPath: string; underlayAddress: string }>;
+  /** `preferredSubnet`: asked for first (the lab's planned slice), through the agent's own "previous subnet" file. */
+  hosts: ReadonlyArray<{ name: string; netnsPath: string; underlayAddress: string; preferredSubnet?: string }>;
   /** argv prefix that runs cnikit (src/cli/self.ts selfCommand()). */
   cnikit: readonly string[];
   ttlSeconds?: number;
@@ -60,6 +62,7 @@ export async function startLabMembership(spec: LabMembershipSpec, progress: (lin
   for (const host of spec.hosts) {
     const files = labHostFiles(spec.stateDir, host.name);
     fs.mkdirSync(path.dirname(files.log), { recursive: true });
+    if (host.preferredSubnet) writeFileAtomic(files.subnetFile, JSON.stringify({ subnet: host.preferredSubnet, hostId: host.name }));
     const log = fs.openSync(files.log, "a");
     const args = [
       ...["overlay", "agent", "--etcd", member.endpoint, "--network", spec.network],
@@ -73,11 +76,11 @@ export async function startLabMembership(spec: LabMembershipSpec, progress: (lin
     state.agents[host.name] = agent.pid ?? 0;
     progress(`+ overlay agent on ${host.name} (pid ${agent.pid})`);
   }
-  // The plugin needs the subnetFile at the first ADD: wait for every lease.
+  // The plugin needs the agent's subnetFile (with the MTU) at the first ADD: wait for every lease.
   const deadline = Date.now() + 15_000;
   for (const host of spec.hosts) {
     const { subnetFile, log } = labHostFiles(spec.stateDir, host.name);
-    while (!fs.existsSync(subnetFile)) {
+    while (readSubnetFile(subnetFile)?.mtu === undefined) {
       if (Date.now() > deadline) throw new Error(`the agent on ${host.name} leased no subnet (see ${log})`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -24,6 +24,8 @@ export async function labDown(name: string | undefined, options: LabDownOptions)
     return;
   }
   const { plan } = state;
+  // The agents first: nothing should reprogram a host while it is taken down.
+  await (require("../overlay-lab") as typeof import("../overlay-lab")).stopLabEtcd(state, progress);
   for (const host of plan.hosts) {
     if (netnsExists(host.netns) && fs.existsSync(host.configFile)) {
       const { runtime, list } = hostRuntime(host);
@@ -40,6 +42,7 @@ export async function labDown(name: string | undefined, options: LabDownOptions)
     for (const container of plan.containers.filter((each) => each.host === host.name)) removeNetns(container.netns, "container", progress);
     removeNetns(host.netns, "host", progress);
   }
+  if (plan.etcd) removeNetns(plan.etcd.netns, "etcd", progress);
   removeNetns(plan.switchNetns, "underlay switch", progress);
   removeLabState(plan);
   progress(`lab ${plan.name} is down`);

@@ -88,7 +88,7 @@ export function buildUnderlay(plan: LabPlan, underlayMtu: number, progress: Prog
   withHandle(plan.switchNetns, (switchHandle) => {
     if (!findLink(switchHandle, SWITCH_BRIDGE)) addBridge(switchHandle, { name: SWITCH_BRIDGE, mtu: underlayMtu });
     setLinkUp(switchHandle, SWITCH_BRIDGE);
-    for (const host of plan.hosts) {
+    for (const host of plan.etcd ? [...plan.hosts, plan.etcd] : plan.hosts) {
       ensureNetns(host.netns, "host", progress);
       if (!findLink(switchHandle, host.switchPort)) {
         // Born with its peer already inside the host: nothing ever appears in our own namespace.

@@ -1,6 +1,7 @@
 // The network config list each host's runtime uses, per plugin: a host-local slice per
 // host, so no two hosts ever hand out the same address.
 import { prefixLengthOf } from "../../ip/cidr";
+import { etcdOverlayKeys } from "../overlay-lab";
 import { type HostPlan, LAB_BRIDGE, type LabPlan, UNDERLAY_IF, addressAt, lastUsableAddress } from "./plan";
 import type { Topology } from "./topology";
 
@@ -18,6 +19,11 @@ function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record
     case "veth":
       return { type: "veth", ipMasq: false, ...mtu, ipam: hostLocal(host, { subnet: host.slice }, [{ dst: supernet }]) };
     case "vxlan-overlay": {
+      if (topology.membership === "etcd") {
+        // The agents keep the peers and hand each host its slice (IPAM range, bridge address) through these files.
+        const files = etcdOverlayKeys(plan, host);
+        return { type: "vxlan-overlay", vni: topology.network.vni, underlay: UNDERLAY_IF, bridge: LAB_BRIDGE, ...files, ...mtu, ipam: { type: "host-local", dataDir: host.ipamDir } };
+      }
       // One L2 segment across hosts: every container is on the whole subnet, each host hands out its own slice.
       const prefix = prefixLengthOf(supernet);
       const hostAddress = Object.fromEntries(plan.hosts.map((each) => [each.underlayAddress, `${each.gateway}/${prefix}`]));

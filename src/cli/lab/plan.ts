@@ -47,6 +47,8 @@ export interface LabPlan {
   underlayPrefixLength: number;
   hosts: HostPlan[];
   containers: ContainerPlan[];
+  /** membership "etcd": the etcd member's namespace on the underlay (the subnet's last address). */
+  etcd?: Pick<HostPlan, "name" | "netns" | "switchPort" | "underlayAddress">;
 }
 
 /** The address `offset` after the start of `cidr`. */
@@ -75,7 +77,7 @@ export function planLab(topology: Topology): LabPlan {
   const { name } = topology;
   const stateDir = `${LAB_ROOT}/${name}`;
   const underlayHosts = (1n << BigInt(32 - prefixLengthOf(topology.underlay.subnet))) - 2n;
-  if (BigInt(topology.hosts.length) > underlayHosts) throw new CliError(`topology underlay.subnet ${topology.underlay.subnet} has room for ${underlayHosts} hosts, not ${topology.hosts.length}`);
+  if (BigInt(topology.hosts.length + (topology.membership ? 1 : 0)) > underlayHosts) throw new CliError(`topology underlay.subnet ${topology.underlay.subnet} has room for ${underlayHosts} hosts, not ${topology.hosts.length}`);
   const hostCapacity = (1 << (32 - topology.network.hostPrefix)) - 3;
   const hosts = topology.hosts.map((host, index): HostPlan => {
     if (host.containers.length > hostCapacity) throw new CliError(`topology hosts[${index}]: ${host.containers.length} containers do not fit a /${topology.network.hostPrefix} slice`);
@@ -113,5 +115,8 @@ export function planLab(topology: Topology): LabPlan {
     underlayPrefixLength: prefixLengthOf(topology.underlay.subnet),
     hosts,
     containers,
+    ...(topology.membership === "etcd" && {
+      etcd: { name: "etcd", netns: `${name}-etcd`, switchPort: "p-etcd", underlayAddress: addressAt(topology.underlay.subnet, underlayHosts) },
+    }),
   };
 }

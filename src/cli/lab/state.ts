@@ -13,6 +13,8 @@ export interface LabState {
   plan: LabPlan;
   /** Addresses each container got, by label (`host/container`). */
   addresses: Record<string, string[]>;
+  /** membership "etcd": the etcd member's and the agents' pids (src/overlay/lab-membership). */
+  membership?: import("../../overlay/lab-membership").LabMembershipState;
 }
 
 export function readLabState(name: string): LabState | undefined {

@@ -21,11 +21,13 @@ export interface Topology {
   /** Container addresses: `subnet` is cut into one /hostPrefix slice per host. */
   network: { subnet: string; hostPrefix: number; vni: number; mtu?: number };
   hosts: HostSpec[];
+  /** "etcd": an etcd member on the underlay and an overlay agent per host keep the peers (vxlan-overlay only). */
+  membership?: "etcd";
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,9}$/;
 const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
-const KNOWN_KEYS = ["name", "plugin", "underlay", "network", "hosts", "containersPerHost"];
+const KNOWN_KEYS = ["name", "plugin", "underlay", "network", "hosts", "containersPerHost", "membership"];
 
 export const DEFAULT_TOPOLOGY_INPUT = { plugin: "vxlan-overlay", hosts: 2, containersPerHost: 2 };
 
@@ -105,6 +107,11 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
     network: { subnet, hostPrefix, vni: integerAt(network.vni, "network.vni", 42, [1, 16_777_215]) },
     hosts: hostsAt(raw.hosts, perHost),
   };
+  if (raw.membership !== undefined && raw.membership !== "static") {
+    if (raw.membership !== "etcd") fail("membership", `must be "static" or "etcd", got ${JSON.stringify(raw.membership)}`);
+    if (topology.plugin !== "vxlan-overlay") fail("membership", `"etcd" needs plugin vxlan-overlay`);
+    topology.membership = "etcd";
+  }
   if (network.mtu !== undefined) topology.network.mtu = integerAt(network.mtu, "network.mtu", 1450, [576, 9000]);
   return topology;
 }

@@ -63,6 +63,10 @@ export async function labUp(topologyFile: string | undefined, options: LabUpOpti
   progress(`lab ${plan.name}: ${plan.hosts.length} hosts, ${plan.containers.length} containers, ${plan.plugin} network ${topology.network.subnet}`);
   try {
     buildUnderlay(plan, topology.underlay.mtu, progress);
+    if (plan.etcd && !state.membership) {
+      state.membership = await (require("../overlay-lab") as typeof import("../overlay-lab")).startLabEtcd(state, progress);
+      writeLabState(state);
+    }
     for (const host of plan.hosts) {
       fs.mkdirSync(path.dirname(host.configFile), { recursive: true });
       fs.writeFileSync(host.configFile, `${JSON.stringify(hostNetworkConfig(topology, plan, host), null, 2)}\n`);
