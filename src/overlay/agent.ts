@@ -32,6 +32,8 @@ export interface AgentOptions {
   log: (line: string) => void;
   /** Called after every change of the live set (kernel reconciliation). Errors are logged, not fatal. */
   onMembers?: (members: readonly HostLease[], self: HostLease) => void | Promise<void>;
+  /** Files and kernel are also re-checked this often (ms), repairing entries someone removed by hand. Default 30 s. */
+  reconcileIntervalMs?: number;
   /** Resolved when not given; injectable for tests. */
   resolveUnderlayAddress?: (endpoint: URL) => Promise<string>;
   resolveMtu?: (underlayAddress: string) => number;
@@ -54,6 +56,7 @@ export class OverlayAgent {
   private reclaiming = false;
   private connected = true;
   private flushTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
 
   constructor(options: AgentOptions) {
     this.options = options;
@@ -81,11 +84,13 @@ export class OverlayAgent {
     watcher.on("connected", () => void this.resync("reconnected"));
     watcher.on("error", (err) => this.options.log(`watch error: ${err.message}`));
     await this.resync("start");
+    this.reconcileTimer = setInterval(() => this.scheduleFlush(), this.options.reconcileIntervalMs ?? 30_000);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.watcher?.cancel().catch(() => undefined);
     const lease = this.lease;
     if (lease && this.options.revokeOnExit) {
@@ -242,7 +247,11 @@ export class OverlayAgent {
       // Our own key gone while we run (expired in a partition, deleted by hand): publish again.
       if (change.kind === "left" && change.lease.hostId === this.hostId && !this.stopping) void this.reclaim("our lease key disappeared");
     }
-    if (changes.length > 0 && !this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), 10);
+    if (changes.length > 0) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushTimer && !this.stopping) this.flushTimer = setTimeout(() => void this.flush(), 10);
   }
 
   /** Writes what a batch of changes produced: one peersFile write and one kernel pass per batch. */
