@@ -12,7 +12,7 @@
 // process can produce, and record it. A missing or different stamp means: rebuild from
 // the lease files. A crash half-way through an update leaves the stamp stale, because
 // every update changes a lease file (and so the mtime) before it touches the index.
-import { createHash } from "node:crypto";
+import { shortDigest } from "../../src/ip/digest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Attachment, type Lease } from "./store";
@@ -46,7 +46,7 @@ export class AttachmentIndex {
   }
 
   private entryFile(attachment: Attachment): string {
-    const key = createHash("sha256").update(`${attachment.containerId}\n${attachment.ifName}`).digest("hex");
+    const key = shortDigest(`${attachment.containerId}\n${attachment.ifName}`, 32);
     return path.join(this.dir, key.slice(0, 40));
   }
 

@@ -1,7 +1,7 @@
 // The vxlan-overlay configuration: schema first (ranges, types), then what a schema
 // cannot say (addresses, the host address map). Nothing here touches the kernel or the
 // disk: DEL must work whatever state the peers file or the underlay is in.
-import * as net from "node:net";
+import { ipFamily } from "../../src/ip/address";
 import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { NetConf } from "../../src/cni/types";
@@ -68,13 +68,13 @@ export function invalid(message: string, details = ""): CniError {
 
 /** A bare IP address (no prefix length), in canonical form; code 7 naming the field otherwise. */
 export function requireAddress(field: string, value: string): string {
-  if (net.isIP(value) === 0) throw invalid(`${field}: ${JSON.stringify(value)} is not an IP address`);
+  if (ipFamily(value) === 0) throw invalid(`${field}: ${JSON.stringify(value)} is not an IP address`);
   return addressOf(value);
 }
 
 export function requireCidr(field: string, value: string): string {
   const [address, prefix] = value.split("/");
-  const family = net.isIP(address ?? "");
+  const family = ipFamily(address ?? "");
   const maxPrefix = family === 4 ? 32 : 128;
   if (family === 0 || prefix === undefined || !/^\d+$/.test(prefix) || Number(prefix) > maxPrefix)
     throw invalid(`${field}: ${JSON.stringify(value)} is not an address with a prefix length (like "10.20.0.1/16")`);

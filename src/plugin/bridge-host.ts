@@ -1,10 +1,10 @@
 // The host side shared by every attachment of a network: the bridge and its gateway
 // addresses. Parallel ADDs race to create them, so both happen under a per-bridge
 // flock and "already exists" is success when the object is the one we want.
-import { randomBytes } from "node:crypto";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { IPConfig } from "../cni/types";
 import { addressOf, familyOfAddress, networkOf, prefixLengthOf, sameAddress } from "../ip/cidr";
+import { randomLocalMac } from "../ip/digest";
 import { addAddr, deleteAddr, listAddrs } from "../netlink/addrs";
 import { Iff } from "../netlink/codec/constants";
 import { isExists } from "../netlink/codec/errors";
@@ -27,11 +27,6 @@ export interface BridgeSpec {
  * containers come and go and every container's ARP entry for the gateway goes stale.
  * Creating it with an explicit (random, locally administered) MAC pins it.
  */
-function randomLocalMac(): string {
-  const bytes = randomBytes(6);
-  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join(":");
-}
 
 /** Creates the bridge or reuses it; a non-bridge link of that name is a config error. */
 export function ensureBridge(host: Handle, spec: BridgeSpec): Link {

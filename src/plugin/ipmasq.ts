@@ -5,8 +5,8 @@
 // added, whether or not the container's addresses still exist. ADD installs the
 // table, chain and rules in one `nft -f` transaction: all or nothing.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { CniError, ErrorCode } from "../cni/errors";
+import { shortDigest } from "../ip/digest";
 
 const TABLE = "cnikit_masq";
 const CHAIN = "postrouting";
@@ -31,10 +31,7 @@ export function masqAttachmentOf(netConf: { name: string }, args: { containerId:
 
 /** The comment that identifies one attachment's rules; bounded to nft's 128-byte limit. */
 export function masqComment(attachment: MasqAttachment): string {
-  const digest = createHash("sha256")
-    .update(JSON.stringify([attachment.network, attachment.containerId, attachment.ifName]))
-    .digest("hex")
-    .slice(0, 16);
+  const digest = shortDigest(JSON.stringify([attachment.network, attachment.containerId, attachment.ifName]), 16);
   return `cnikit ${attachment.network.slice(0, 48)} ${attachment.containerId.slice(0, 12)} ${digest}`;
 }
 

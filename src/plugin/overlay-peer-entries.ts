@@ -6,8 +6,8 @@
 // This file is the pure half: what those entries should be for a peer list, and how the
 // kernel's current entries differ from them. overlay-reconcile.ts reads and writes them.
 // No I/O here, so the plugin, the overlay agent and unit tests share one definition.
-import { createHash } from "node:crypto";
-import * as net from "node:net";
+import { ipFamily } from "../ip/address";
+import { macFromHex, shortDigest } from "../ip/digest";
 import { addressOf, familyOfAddress, networkOf, prefixLengthOf } from "../ip/cidr";
 
 export interface L3Peer {
@@ -68,10 +68,7 @@ export interface PeerEntriesDiff {
  * reboot gets its old MAC back, so the peers' FDB and neighbour entries stay right.
  */
 export function vtepMac(vni: number, underlayAddress: string): string {
-  const digest = createHash("sha256").update(`cnikit-vxlan/${vni}/${addressKey(underlayAddress)}`).digest();
-  const bytes = [...digest.subarray(0, 6)];
-  bytes[0] = ((bytes[0] ?? 0) & 0xfe) | 0x02;
-  return bytes.map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+  return macFromHex(shortDigest(`cnikit-vxlan/${vni}/${addressKey(underlayAddress)}`, 12));
 }
 
 /**
@@ -98,7 +95,7 @@ export function subnetsOverlap(left: string, right: string): boolean {
 /** networkOf without a parse for IPv4: it runs for every peer on every ADD. */
 function subnetNetwork(cidr: string): string {
   const [address = "", prefix = ""] = cidr.split("/");
-  if (!net.isIPv4(address)) return networkOf(cidr);
+  if (ipFamily(address) !== 4) return networkOf(cidr);
   const prefixLength = Number(prefix);
   const value = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
   const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
@@ -124,7 +121,7 @@ export function desiredPeerEntries(vni: number, peers: readonly L3Peer[]): PeerE
  * list on every ADD costs milliseconds, so only IPv6 is parsed.
  */
 export function addressKey(address: string): string {
-  return net.isIPv4(address) ? address : addressOf(address);
+  return ipFamily(address) === 4 ? address : addressOf(address);
 }
 
 const subnetKey = (cidr: string): string => {
