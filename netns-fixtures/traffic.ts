@@ -47,7 +47,8 @@ export async function udpProbe(probe: UdpProbe): Promise<boolean> {
   const family = net.isIPv6(probe.address) ? "udp6" : "udp4";
   const port = String(probe.port ?? 40_000 + Math.floor(Math.random() * 20_000));
   const token = crypto.randomBytes(8).toString("hex");
-  const timeoutMs = probe.timeoutMs ?? 3_000;
+  // Generous: two node starts on a loaded 2-core machine can take seconds; only a failing probe waits this long.
+  const timeoutMs = probe.timeoutMs ?? 6_000;
   const receiver = spawn(
     "nsenter",
     [`--net=${resolveNetns(probe.to).path}`, process.execPath, "-e", RECEIVER, family, port, token, String(timeoutMs)],
