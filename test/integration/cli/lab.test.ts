@@ -88,6 +88,12 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     expect(mermaid).toContain('h1_vtep -. "vxlan 42" .- h2_vtep');
     expect(mermaid).toContain("10.10.1.2/16");
     expect(cnikitOk(["lab", "diagram", "--format", "dot", overlayLab])).toMatch(/^graph lab \{/);
+    // scripts/setup.sh installs Graphviz, so the SVG path is exercised for real.
+    const svg = path.join(workDir, "lab.svg");
+    cnikitOk(["lab", "diagram", "--svg", svg, overlayLab]);
+    const drawn = fs.readFileSync(svg, "utf8");
+    expect(drawn).toMatch(/<svg[\s>]/);
+    expect(drawn).toContain("10.10.1.2/16");
   });
 
   it("a removed FDB flood entry is named by probe (cross-host pairs fail) and by inspect", () => {
