@@ -2,7 +2,7 @@
 // shared by the bridge plugin and vxlan-overlay (which puts its VTEP on the bridge).
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CmdArgs, IPConfig, Interface, NetConf, Result } from "../cni/types";
-import { addressOf, familyOfAddress, firstHostOf, networkOf } from "../ip/cidr";
+import { addressOf, familyOfAddress, firstHostOf, networkOf, prefixLengthOf } from "../ip/cidr";
 import { Handle } from "../netlink/handle";
 import { getLink } from "../netlink/links";
 import { enableForwarding, ensureBridge, ensureGatewayAddresses } from "./bridge-host";
@@ -37,7 +37,12 @@ export interface BridgeAttachSpec extends PortOptions {
 
 function withGateways(ips: IPConfig[], spec: BridgeAttachSpec): IPConfig[] {
   if (!spec.isGateway || spec.defaultGatewayFromSubnet === false) return ips;
-  return ips.map((ip) => (ip.gateway ? ip : { ...ip, gateway: firstHostOf(networkOf(ip.address)) }));
+  return ips.map((ip) => (ip.gateway || !hasRoomForGateway(ip.address) ? ip : { ...ip, gateway: firstHostOf(networkOf(ip.address)) }));
+}
+
+/** A /31 or /32 (/127, /128) has no address to spare for a gateway; the first host would lie outside. */
+function hasRoomForGateway(cidr: string): boolean {
+  return prefixLengthOf(cidr) <= (familyOfAddress(cidr) === 4 ? 30 : 126);
 }
 
 /** isDefaultGateway: a default route per family through the gateway, unless IPAM gave one. */

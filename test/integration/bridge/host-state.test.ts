@@ -100,3 +100,12 @@ describe("a link named like the bridge that is not a bridge", () => {
     expect(linkNamed(ctr, "eth0")).toBeUndefined();
   });
 });
+
+describe("isGateway on a subnet with no room for a gateway", () => {
+  it("a /32 range gets no invented gateway outside it: no gateway in the result, none on the bridge", () => {
+    const config = bridgeNetwork({ name: "slash32", bridge: "ck32", subnet: "10.64.9.7/32", dataDir, extra: { isGateway: true } });
+    const result = addOk({ host, config, netns: fixture.containerNetns().path, containerId: "slash32" });
+    expect(result.ips).toEqual([{ interface: 2, address: "10.64.9.7/32" }]);
+    expect(addressesOf(host, "ck32")).toEqual([]);
+  });
+});
