@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { NetnsFixture, type Netns, type UnderlayHost } from "../netns-fixtures";
 import { runChecked } from "../netns-fixtures/ip";
 import { median } from "./lib/stats";
-import { nodeEnv } from "./lib/timing";
+import { pluginAdd } from "./lib/vxlan-plugin";
 import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib/types";
 
 const BYTES = 1024 * 1024 * 1024;
@@ -26,16 +26,6 @@ interface Path {
 
 function inNetns(netns: Netns, argv: string[], input?: string): string {
   return runChecked(["nsenter", `--net=${netns.path}`, ...argv], input);
-}
-
-/** One container behind the compiled plugin on `host`; returns its overlay address. */
-function pluginAdd(context: BenchContext, host: UnderlayHost, container: Netns, config: Record<string, unknown>): string {
-  const executable = path.join(context.distBin, "vxlan-overlay");
-  const env = nodeEnv({ CNI_COMMAND: "ADD", CNI_CONTAINERID: `bench-${container.name}`, CNI_NETNS: container.path, CNI_IFNAME: "eth0", CNI_PATH: context.distBin });
-  const run = spawnSync("nsenter", [`--net=${host.path}`, executable], { env, input: JSON.stringify(config), encoding: "utf8" });
-  const address = (JSON.parse(run.stdout || "{}") as { ips?: Array<{ address: string }> }).ips?.[0]?.address;
-  if (run.status !== 0 || !address) throw new Error(`vxlan-overlay ADD on ${host.name}: ${run.stdout} ${run.stderr}`);
-  return address.split("/")[0] ?? "";
 }
 
 function oursPath(context: BenchContext, fixture: NetnsFixture, mode: "l2" | "l3", dataDir: string): Path {

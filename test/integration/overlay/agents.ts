@@ -1,83 +1,17 @@
-// Overlay agents for integration tests: the compiled `cnikit overlay agent` run inside a
-// host namespace with nsenter, its files in a per-test directory, its log kept.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import * as fs from "node:fs";
+// Overlay agents for integration tests: src/overlay/agent-process.ts with the compiled
+// executable of this checkout, and waiting helpers.
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import type { UnderlayHost } from "../../../netns-fixtures";
+import { type AgentRun, AgentProcess as OverlayAgentProcess } from "../../../src/overlay/agent-process";
 import { distBin } from "../../helpers/exec";
 
 export const CNIKIT = path.join(distBin, "cnikit");
 
-export interface AgentRun {
-  host: UnderlayHost;
-  endpoint: string;
-  network: string;
-  stateDir: string;
-  ttl?: number;
-  extraArgs?: string[];
-}
-
-export class AgentProcess {
-  readonly peersFile: string;
-  readonly subnetFile: string;
-  log = "";
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(run: AgentRun) {
-    const dir = path.join(run.stateDir, run.host.name);
-    this.peersFile = path.join(dir, "peers.json");
-    this.subnetFile = path.join(dir, "subnet.json");
-    const args = [
-      `--net=${run.host.path}`,
-      CNIKIT,
-      "overlay",
-      "agent",
-      "--etcd",
-      run.endpoint,
-      "--network",
-      run.network,
-      "--ttl",
-      String(run.ttl ?? 2),
-      "--peers-file",
-      this.peersFile,
-      "--subnet-file",
-      this.subnetFile,
-      ...(run.extraArgs ?? []),
-    ];
-    this.child = spawn("nsenter", args, { stdio: ["ignore", "ignore", "pipe"] });
-    this.child.stderr?.on("data", (chunk: Buffer) => (this.log += chunk.toString()));
-    this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The peer addresses in the peersFile. */
-  peers(): string[] | undefined {
-    try {
-      return (JSON.parse(fs.readFileSync(this.peersFile, "utf8")) as { address: string }[]).map((peer) => peer.address);
-    } catch {
-      return undefined;
-    }
-  }
-
-  subnet(): { subnet?: string; mtu?: number; network?: string; hostId?: string } | undefined {
-    try {
-      return JSON.parse(fs.readFileSync(this.subnetFile, "utf8")) as { subnet?: string; mtu?: number };
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Sends `signal` and waits (at most `timeoutMs`) for the exit; SIGKILL after that. */
-  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 5_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.running) this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
+/** The agent process with this checkout's compiled executable. */
+export class AgentProcess extends OverlayAgentProcess {
+  constructor(run: Omit<AgentRun, "cnikit">) {
+    super({ ...run, cnikit: CNIKIT });
   }
 }
 
