@@ -14,6 +14,7 @@ import { removeMarker } from "../netns-fixtures/naming";
 const BENCHMARKS: { id: string; load: () => Benchmark }[] = [
   { id: "startup", load: () => require("./startup.bench").benchmark },
   { id: "addel", load: () => require("./addel.bench").benchmark },
+  { id: "host-local-leases", load: () => require("./host-local-leases.bench").benchmark },
   { id: "bridge-burst", load: () => require("./bridge-burst.bench").benchmark },
   { id: "veth-addel", load: () => require("./veth-addel.bench").benchmark },
   { id: "validation", load: () => require("./validation.bench").benchmark },
