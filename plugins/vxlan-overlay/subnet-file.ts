@@ -9,10 +9,9 @@
 //   both: `mtu` and `localAddress` when the config gives none.
 // What the config states itself always wins. Without `subnetFile` nothing changes.
 import * as fs from "node:fs";
-import { Address4, Address6 } from "ip-address";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs } from "../../src/cni/types";
-import { familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
+import { addressAt, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import { invalid } from "./config";
 
 /** What the agent writes (src/overlay/files.ts). */
@@ -44,11 +43,6 @@ function readSubnetFile(file: string): SubnetFileContent {
   }
 }
 
-/** The address `offset` after the start of `cidr`. */
-function offsetAddress(cidr: string, offset: bigint): string {
-  if (familyOfAddress(cidr) === 4) return Address4.fromBigInt(new Address4(cidr).startAddress().bigInt() + offset).correctForm();
-  return Address6.fromBigInt(new Address6(cidr).startAddress().bigInt() + offset).correctForm();
-}
 
 /** The last address of `cidr` that is not IPv4's broadcast. */
 function lastUsable(cidr: string): bigint {
@@ -57,7 +51,7 @@ function lastUsable(cidr: string): bigint {
 }
 
 function l2Range(network: string, slice: string): Json {
-  return { subnet: network, rangeStart: offsetAddress(slice, 2n), rangeEnd: offsetAddress(slice, lastUsable(slice)), gateway: offsetAddress(slice, 1n) };
+  return { subnet: network, rangeStart: addressAt(slice, 2n), rangeEnd: addressAt(slice, lastUsable(slice)), gateway: addressAt(slice, 1n) };
 }
 
 function completeIpam(netConf: Json, share: SubnetFileContent, mode: string): void {
@@ -106,7 +100,7 @@ export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } =
   if (completed.mtu === undefined && typeof share.mtu === "number") completed.mtu = share.mtu;
   if (completed.localAddress === undefined && typeof share.underlayAddress === "string") completed.localAddress = share.underlayAddress;
   if (mode === "l2" && completed.hostAddress === undefined && share.underlayAddress !== undefined && share.subnet !== undefined && share.network !== undefined)
-    completed.hostAddress = { [share.underlayAddress]: `${offsetAddress(share.subnet, 1n)}/${prefixLengthOf(share.network)}` };
+    completed.hostAddress = { [share.underlayAddress]: `${addressAt(share.subnet, 1n)}/${prefixLengthOf(share.network)}` };
   completeIpam(completed, share, mode);
   return { ...args, stdinData: Buffer.from(JSON.stringify(completed)) };
 }

@@ -54,3 +54,10 @@ export function cidrContains(cidr: string, address: string): boolean {
   const candidate = parseIp(address.split("/")[0] ?? address);
   return network !== undefined && candidate !== undefined && contains(network, candidate);
 }
+
+/** The address `offset` after the network address of `cidr` ("10.1.0.0/16", 258n -> "10.1.1.2"). */
+export function addressAt(cidr: string, offset: bigint): string {
+  const network = parseCidr(cidr)?.network;
+  if (!network) throw new Error(`not a CIDR: ${JSON.stringify(cidr)}`);
+  return formatIp({ family: network.family, value: network.value + offset });
+}

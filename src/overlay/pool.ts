@@ -1,7 +1,7 @@
 // The network's address pool as stored in etcd, and the subnets it is cut into. A host
 // leases one subnet per family; subnets are numbered from the start of the network, so
 // "index" below is the subnet's position inside the network, not an address.
-import { Address4, Address6 } from "ip-address";
+import { formatIp, parseCidr, parseIp } from "../ip/address";
 import { type Family, familyOfAddress } from "../ip/cidr";
 
 /** The JSON kept at <prefix>/<network>/config (flannel's naming, camel-cased). */
@@ -35,23 +35,20 @@ const DEFAULT_SUBNET_LEN: Record<Family, number> = { 4: 24, 6: 64 };
 const BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
 function toBigInt(address: string): bigint {
-  return familyOfAddress(address) === 4 ? new Address4(address).bigInt() : new Address6(address).bigInt();
+  const parsed = parseIp(address);
+  if (!parsed) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
+  return parsed.value;
 }
 
 function fromBigInt(family: Family, value: bigint): string {
-  return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
+  return formatIp({ family, value });
 }
 
 function parseNetwork(field: string, cidr: unknown, family: Family): { start: bigint; prefixLength: number } {
   if (typeof cidr !== "string" || !cidr.includes("/")) throw new Error(`pool config: ${field} must be a CIDR string, got ${JSON.stringify(cidr)}`);
-  let parsed: Address4 | Address6;
-  try {
-    if (familyOfAddress(cidr) !== family) throw new Error(`not an IPv${family} network`);
-    parsed = family === 4 ? new Address4(cidr) : new Address6(cidr);
-  } catch (err) {
-    throw new Error(`pool config: ${field} ${JSON.stringify(cidr)} is not an IPv${family} CIDR`, { cause: err });
-  }
-  return { start: parsed.startAddress().bigInt(), prefixLength: parsed.subnetMask };
+  const parsed = parseCidr(cidr);
+  if (!parsed || parsed.network.family !== family) throw new Error(`pool config: ${field} ${JSON.stringify(cidr)} is not an IPv${family} CIDR`);
+  return { start: parsed.network.value, prefixLength: parsed.prefix };
 }
 
 interface FamilyFields {

@@ -2,7 +2,8 @@
 // host, so no two hosts ever hand out the same address.
 import { prefixLengthOf } from "../../ip/cidr";
 import { etcdOverlayKeys } from "../overlay-lab";
-import { type HostPlan, LAB_BRIDGE, type LabPlan, UNDERLAY_IF, addressAt, lastUsableAddress } from "./plan";
+import { type HostPlan, LAB_BRIDGE, type LabPlan, UNDERLAY_IF, lastUsableAddress } from "./plan";
+import { addressAt } from "../../ip/cidr";
 import type { Topology } from "./topology";
 
 function hostLocal(host: HostPlan, range: Record<string, string>, routes: Record<string, string>[]): Record<string, unknown> {

@@ -1,6 +1,6 @@
 // Everything a lab is made of, computed from its topology before anything is touched:
 // namespace names, underlay addresses, each host's slice of the container subnet.
-import { Address4 } from "ip-address";
+import { addressAt } from "../../ip/cidr";
 import { prefixLengthOf } from "../../ip/cidr";
 import { CliError } from "../errors";
 import type { LabPlugin, Topology } from "./topology";
@@ -51,11 +51,6 @@ export interface LabPlan {
   etcd?: Pick<HostPlan, "name" | "netns" | "switchPort" | "underlayAddress">;
 }
 
-/** The address `offset` after the start of `cidr`. */
-export function addressAt(cidr: string, offset: bigint): string {
-  const base = BigInt(new Address4(cidr).startAddress().bigInt().toString());
-  return Address4.fromBigInt(base + offset).correctForm();
-}
 
 /** The index-th /prefix block inside `subnet`. */
 export function sliceOf(subnet: string, prefix: number, index: number): string {
