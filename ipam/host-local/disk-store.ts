@@ -20,8 +20,14 @@ function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
+const DOTTED_QUAD_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+/** An IPv4 address as Go formats it (no leading zeros). */
+const CANONICAL_IPV4 = new RegExp(`^${DOTTED_QUAD_OCTET}(?:\\.${DOTTED_QUAD_OCTET}){3}$`);
+
 /** Lease files are named by the address exactly as Go formats it; anything else is not a lease. */
 function isLeaseName(name: string): boolean {
+  // The regular expression spares a rebuild of the index 10,000 parse-and-format round trips.
+  if (!name.includes(":")) return CANONICAL_IPV4.test(name);
   const address = parseIp(name);
   return address !== undefined && formatIp(address) === name;
 }
@@ -118,7 +124,10 @@ export class DiskStore implements StoreSession {
 
   close(): void {
     try {
-      if (this.changed) this.index.stamp(markDirectoryOurs(this.networkDir));
+      if (this.changed) {
+        this.index.flush();
+        this.index.stamp(markDirectoryOurs(this.networkDir));
+      }
     } catch {
       // Without a stamp the next call rebuilds the index: slower, never wrong.
     } finally {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { INDEX_DIR_NAME } from "../../../ipam/host-local/disk-index";
+import { AttachmentIndex, INDEX_DIR_NAME, INDEX_STAMP_NAME } from "../../../ipam/host-local/disk-index";
 import { networkDirOf, openDiskStore } from "../../../ipam/host-local/disk-store";
 import type { StoreSession } from "../../../ipam/host-local/store";
 import { c1, c2 } from "./ranges";
@@ -65,6 +65,7 @@ describe("disk store layout (identical to the reference)", () => {
     writeLikeReference("10.1.0.2", "c1\r\neth0");
     writeLikeReference("10.1.0.3", "c2"); // written by an old reference: any interface of c2
     writeLikeReference("10.1.0.4", ""); // truncated: nobody's, but still taken
+    writeLikeReference("010.1.0.5", "c1\r\neth0"); // not how Go names 10.1.0.5: not a lease
     withStore((store) => {
       expect(store.addressesOf(c1)).toEqual(["10.1.0.2"]);
       expect(store.addressesOf({ containerId: "c2", ifName: "net5" })).toEqual(["10.1.0.3"]);
@@ -87,7 +88,7 @@ describe("disk store layout (identical to the reference)", () => {
 });
 
 describe("attachment index", () => {
-  const stampFile = () => path.join(dataDir, INDEX_DIR_NAME, "net1", "stamp");
+  const stampFile = () => path.join(dataDir, INDEX_DIR_NAME, "net1", INDEX_STAMP_NAME);
 
   it("is trusted while the directory's mtime is the one it recorded", () => {
     withStore((store) => store.reserve({ address: "10.1.0.2", attachment: c1 }, 0));
@@ -137,6 +138,78 @@ describe("attachment index", () => {
       expect(store.leases()).toHaveLength(10);
       expect(store.addressesOf({ containerId: "c3", ifName: "eth0" })).toEqual(["10.1.0.5"]);
       expect(store.addressesOf({ containerId: "c4", ifName: "eth0" })).toEqual([]);
+    });
+  });
+});
+
+describe("attachment index rebuild after an outside change", () => {
+  const indexDir = () => path.join(dataDir, INDEX_DIR_NAME, "net1");
+  const attachment = (n: number) => ({ containerId: `c${n}`, ifName: "eth0" });
+  /** Index file name -> inode: a rewritten file (temporary file renamed over it) gets a new inode. */
+  const indexFiles = () => new Map(fs.readdirSync(indexDir()).map((name) => [name, fs.statSync(path.join(indexDir(), name)).ino]));
+
+  beforeEach(() => {
+    withStore((store) => {
+      for (let n = 0; n < 100; n++) store.reserve({ address: `10.1.0.${n}`, attachment: attachment(n) }, 0);
+    });
+  });
+
+  it("keeps few files and rewrites only the buckets that differ", () => {
+    const before = indexFiles();
+    expect(before.size).toBeLessThanOrEqual(257); // buckets and the stamp, not one file per attachment
+    writeLikeReference("10.1.9.9", "outsider\r\neth0");
+    expect(withStore((store) => store.addressesOf({ containerId: "outsider", ifName: "eth0" }))).toEqual(["10.1.9.9"]);
+    const after = indexFiles();
+    const rewritten = [...after].filter(([name, ino]) => name !== INDEX_STAMP_NAME && before.get(name) !== ino);
+    expect(rewritten).toHaveLength(1);
+    expect(withStore((store) => store.addressesOf(attachment(23)))).toEqual(["10.1.0.23"]);
+  });
+
+  it("removes what is not its own: an emptied bucket, a torn file, an earlier version's entries and stamp", () => {
+    fs.writeFileSync(path.join(indexDir(), "stamp"), "{}");
+    fs.writeFileSync(path.join(indexDir(), "0123456789abcdef0123456789abcdef01234567"), "{}");
+    fs.writeFileSync(path.join(indexDir(), "ab.tmp"), "{\"c1\\neth0\":");
+    for (let n = 0; n < 100; n++) fs.rmSync(path.join(networkDir, `10.1.0.${n}`));
+    expect(withStore((store) => store.addressesOf(attachment(7)))).toEqual([]);
+    expect(fs.readdirSync(indexDir())).toEqual([INDEX_STAMP_NAME]);
+  });
+
+  it("rewrites a torn bucket", () => {
+    for (const name of fs.readdirSync(indexDir())) {
+      if (name !== INDEX_STAMP_NAME) fs.writeFileSync(path.join(indexDir(), name), "{\"torn");
+    }
+    writeLikeReference("10.1.9.9", "outsider\r\neth0");
+    withStore((store) => store.addressesOf(attachment(0)));
+    fs.rmSync(path.join(networkDir, "10.1.9.9")); // stale again, without losing the torn files' repair
+    expect(withStore((store) => store.release(attachment(42)))).toEqual(["10.1.0.42"]);
+    expect(withStore((store) => store.addressesOf(attachment(99)))).toEqual(["10.1.0.99"]);
+  });
+
+  it("a rebuild cut short leaves no stamp, so the next call rebuilds again", () => {
+    // The index is current here: only the stamp's removal makes a half-done rebuild untrusted.
+    const index = AttachmentIndex.forNetwork(dataDir, "net1");
+    expect(index.isCurrent(fs.statSync(networkDir, { bigint: true }))).toBe(true);
+    const leases = withStore((store) => store.leases());
+    // A bucket that cannot be replaced (a non-empty directory in its place) stops the rebuild.
+    const blocked = path.join(indexDir(), [...indexFiles().keys()].sort()[0] ?? "");
+    fs.rmSync(blocked);
+    fs.mkdirSync(path.join(blocked, "in-the-way"), { recursive: true });
+    expect(() => index.rebuild(leases)).toThrow();
+    expect(index.isCurrent(fs.statSync(networkDir, { bigint: true }))).toBe(false);
+    fs.rmSync(blocked, { recursive: true });
+    expect(withStore((store) => store.addressesOf(attachment(5)))).toEqual(["10.1.0.5"]);
+    expect(fs.existsSync(path.join(indexDir(), INDEX_STAMP_NAME))).toBe(true);
+  });
+
+  it("a session's index changes are written once, at close", () => {
+    withStore((store) => {
+      for (let n = 0; n < 100; n += 3) store.release(attachment(n));
+      expect(store.addressesOf(attachment(3))).toEqual([]);
+      expect(store.addressesOf(attachment(4))).toEqual(["10.1.0.4"]);
+    });
+    withStore((store) => {
+      expect(store.addressesOf(attachment(96))).toEqual([]);
+      expect(store.addressesOf(attachment(97))).toEqual(["10.1.0.97"]);
     });
   });
 });
