@@ -156,7 +156,7 @@ describe("attachment index rebuild after an outside change", () => {
 
   it("keeps few files and rewrites only the buckets that differ", () => {
     const before = indexFiles();
-    expect(before.size).toBeLessThanOrEqual(257); // buckets and the stamp, not one file per attachment
+    expect(before.size).toBeLessThanOrEqual(65); // buckets and the stamp, not one file per attachment
     writeLikeReference("10.1.9.9", "outsider\r\neth0");
     expect(withStore((store) => store.addressesOf({ containerId: "outsider", ifName: "eth0" }))).toEqual(["10.1.9.9"]);
     const after = indexFiles();
