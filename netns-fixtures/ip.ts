@@ -1,6 +1,8 @@
 // The only way fixtures touch the kernel: iproute2 commands, never src/netlink, so
 // our codec is never its own judge.
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** Where `ip netns add` puts named namespaces. */
 export const NETNS_DIR = "/run/netns";
@@ -54,8 +56,36 @@ export function listNetnsNames(): string[] {
 
 /** Deletes a named namespace; a namespace already gone is fine. */
 export function deleteNetns(name: string): void {
+  const inode = netnsInode(name);
   const result = spawnSync("ip", ["netns", "del", name], { encoding: "utf8" });
   if (result.status !== 0 && listNetnsNames().includes(name)) {
     throw new Error(`ip netns del ${name} failed: ${result.stderr.trim()}`);
   }
+  if (inode !== undefined) removeHostLockFiles(inode);
+}
+
+/** Where the plugins keep their per-host flock files, named `<netns inode>-<object>.lock`. */
+const PLUGIN_LOCK_DIR = "/run/cnikit/locks";
+
+function netnsInode(name: string): number | undefined {
+  try {
+    return fs.statSync(path.join(NETNS_DIR, name)).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A plugin run in a test "host" leaves one empty lock file per shared object, keyed by
+ * the namespace's inode. Once the namespace is gone nothing can hold them, so they go
+ * with it; otherwise every test run would add hundreds to /run/cnikit/locks.
+ */
+function removeHostLockFiles(inode: number): void {
+  let files: string[];
+  try {
+    files = fs.readdirSync(PLUGIN_LOCK_DIR);
+  } catch {
+    return;
+  }
+  for (const file of files) if (file.startsWith(`${inode}-`)) fs.rmSync(path.join(PLUGIN_LOCK_DIR, file), { force: true });
 }
