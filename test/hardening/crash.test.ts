@@ -125,12 +125,10 @@ describe("a plugin killed while holding a lock never blocks the next", () => {
     const baseline = snapshotHost({ host, dataDir });
     const crashed = await call(bridgeNetwork, "ADD", { env: { CNIKIT_TEST_CRASH_IN_LOCK: lockPathPart() } });
     expect(crashed.signal).toBe("SIGKILL");
-    // A lock left held would make these calls wait for ever: the short timeout turns that into a failure.
-    const started = performance.now();
+    // A lock left held would make these calls wait for ever: each call's timeout turns that into a failure.
     expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
     expect(failures([await call(bridgeNetwork, "ADD", { timeoutMs: 10_000 })])).toEqual([]);
     expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
-    expect(performance.now() - started).toBeLessThan(10_000);
     expect(snapshotHost({ host, dataDir })).toEqual(baseline);
   });
 });
