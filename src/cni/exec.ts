@@ -1,7 +1,7 @@
 // Executing a plugin the way libcni does: find it in CNI_PATH, run it with the config
 // on stdin, and turn its answer into a result or into its own CniError (same code,
 // msg and details). Shared by delegation (plugin -> IPAM) and the runtime.
-import { spawnSync } from "node:child_process";
+import type * as childProcess from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decodeJsonObject } from "./config";
@@ -49,6 +49,8 @@ function definedEnv(env: Env): Record<string, string> {
 export function execPluginSync(execution: PluginExecution): PluginExit {
   const argv = [...(execution.commandPrefix ?? []), execution.file];
   const program = argv[0] ?? execution.file;
+  // Loaded here, not at the top: host-local normally runs in-process and never spawns.
+  const { spawnSync } = require("node:child_process") as typeof childProcess;
   const child = spawnSync(program, argv.slice(1), { input: execution.stdin, env: definedEnv(execution.env), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   // A plugin that exits without reading its stdin (a crash) makes our write fail with
   // EPIPE; what it printed and its status are still what the caller needs.

@@ -4,7 +4,7 @@
 // derived from (network, containerID, ifname), so DEL removes exactly the rules ADD
 // added, whether or not the container's addresses still exist. ADD installs the
 // table, chain and rules in one `nft -f` transaction: all or nothing.
-import { spawnSync } from "node:child_process";
+import type * as childProcess from "node:child_process";
 import { CniError, ErrorCode } from "../cni/errors";
 import { shortDigest } from "../ip/digest";
 
@@ -33,6 +33,11 @@ export function masqAttachmentOf(netConf: { name: string }, args: { containerId:
 export function masqComment(attachment: MasqAttachment): string {
   const digest = shortDigest(JSON.stringify([attachment.network, attachment.containerId, attachment.ifName]), 16);
   return `cnikit ${attachment.network.slice(0, 48)} ${attachment.containerId.slice(0, 12)} ${digest}`;
+}
+
+// node:child_process is loaded only by attachments that use ipMasq (about 0.6 ms at start-up).
+function spawnSync(...args: Parameters<typeof childProcess.spawnSync>): childProcess.SpawnSyncReturns<string> {
+  return (require("node:child_process") as typeof childProcess).spawnSync(...args) as childProcess.SpawnSyncReturns<string>;
 }
 
 function nft(commands: unknown[]): string {

@@ -1,25 +1,36 @@
 // Kernel errors keep their errno: callers test `code === "EEXIST"` or `isNotFound(err)`,
 // never the message text. The kernel's extended-ack text (why it refused) is kept too.
-import { constants as osConstants } from "node:os";
-import { getSystemErrorMap } from "node:util";
+import type * as os from "node:os";
+import type * as util from "node:util";
 import { AttrReader, align4 } from "./attrs";
 import { NlmF, NlmsgerrAttr } from "./constants";
 import { NLMSG_HDRLEN, decodeHeader } from "./header";
 
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(osConstants.errno)) {
-  if (!errnoNames.has(value)) errnoNames.set(value, name);
+// Built on the first error only: a plugin that meets none should not pay for loading
+// node:os and node:util and building the tables (about 1 ms in the compiled executable).
+let errnoNames: Map<number, string> | undefined;
+let systemErrors: Map<number, [string, string]> | undefined;
+
+function errnoNameTable(): Map<number, string> {
+  if (errnoNames) return errnoNames;
+  const errno = (require("node:os") as typeof os).constants.errno;
+  const names = new Map<number, string>();
+  for (const [name, value] of Object.entries(errno)) {
+    if (!names.has(value)) names.set(value, name);
+  }
+  // Numbers with two names on Linux: use the one the kernel's netlink code returns.
+  names.set(errno.EOPNOTSUPP, "EOPNOTSUPP");
+  names.set(errno.EAGAIN, "EAGAIN");
+  errnoNames = names;
+  return names;
 }
-// Numbers with two names on Linux: use the one the kernel's netlink code returns.
-errnoNames.set(osConstants.errno.EOPNOTSUPP, "EOPNOTSUPP");
-errnoNames.set(osConstants.errno.EAGAIN, "EAGAIN");
-const systemErrors = getSystemErrorMap();
 
 export function errnoCode(errno: number): string {
-  return errnoNames.get(errno) ?? `E${errno}`;
+  return errnoNameTable().get(errno) ?? `E${errno}`;
 }
 
 function errnoText(errno: number): string {
+  systemErrors ??= (require("node:util") as typeof util).getSystemErrorMap();
   return systemErrors.get(-errno)?.[1] ?? `errno ${errno}`;
 }
 
@@ -57,10 +68,11 @@ export class NotFoundError extends NetlinkError {
   }
 }
 
-const ENOENT = osConstants.errno.ENOENT;
-const ESRCH = osConstants.errno.ESRCH;
-const ENODEV = osConstants.errno.ENODEV;
-const EADDRNOTAVAIL = osConstants.errno.EADDRNOTAVAIL;
+// Linux's numbers (asm-generic, as on x86-64 and arm64), so the common path needs no table.
+const ENOENT = 2;
+const ESRCH = 3;
+const ENODEV = 19;
+const EADDRNOTAVAIL = 99;
 
 /** Builds the right class for an errno; `deleting` makes EADDRNOTAVAIL (address absent) a not-found. */
 export function netlinkError(init: NetlinkErrorInit & { deleting?: boolean }): NetlinkError {

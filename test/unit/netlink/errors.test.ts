@@ -89,3 +89,15 @@ describe("error classes", () => {
     expect(netlinkError({ errno: 95, op: "x" }).code).toBe("EOPNOTSUPP");
   });
 });
+
+describe("not-found errnos", () => {
+  it("are the numbers this system's headers give", async () => {
+    const { errno } = (await import("node:os")).constants;
+    for (const name of ["ENOENT", "ESRCH", "ENODEV"] as const) {
+      expect(netlinkError({ errno: errno[name], op: "get link" })).toBeInstanceOf(NotFoundError);
+    }
+    expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "delete address", deleting: true })).toBeInstanceOf(NotFoundError);
+    expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "add address" })).not.toBeInstanceOf(NotFoundError);
+    expect(netlinkError({ errno: errno.EEXIST, op: "add link" }).code).toBe("EEXIST");
+  });
+});
