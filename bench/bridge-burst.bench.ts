@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { NetnsFixture, type Netns, links } from "../netns-fixtures";
+import { prepareHost } from "./lib/modes";
 import { type PluginCall, type PluginUnderTest, bridgeConfig, pluginArgv, pluginEnv, pluginsUnderTest, scratchDataDir } from "./lib/cni-env";
 import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib/types";
 
@@ -82,7 +83,9 @@ async function run(context: BenchContext): Promise<BenchSection> {
       const dataDir = scratchDataDir();
       dataDirs.push(dataDir);
       const containers = Array.from({ length: ATTACHMENTS }, () => fixture.containerNetns());
-      return { plugin, host: fixture.hostNetns(), containers, input: bridgeConfig({ dataDir }), addOutputs: [] };
+      const host = fixture.hostNetns();
+      prepareHost(fixture, plugin, host);
+      return { plugin, host, containers, input: bridgeConfig({ dataDir }), addOutputs: [] };
     });
     const samples = testbeds.map(() => ({ add: [] as number[], del: [] as number[] }));
     const runs = Math.min(context.runs, MAX_RUNS);

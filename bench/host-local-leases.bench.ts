@@ -11,6 +11,8 @@ import { leaseContent } from "../ipam/host-local/store";
 import { type PluginCall, type PluginUnderTest, pluginEnv, scratchDataDir } from "./lib/cni-env";
 import { type ProcessVariant, expectExitZero, timeProcesses } from "./lib/timing";
 import type { BenchContext, BenchSection, Benchmark } from "./lib/types";
+import { type Netns, NetnsFixture } from "../netns-fixtures";
+import { cnikitModes, prepareHost } from "./lib/modes";
 
 const LEASE_COUNTS = [10, 1_000, 10_000];
 const NETWORK = "benchnet";
@@ -23,6 +25,8 @@ interface LeaseDir {
   plugin: PluginUnderTest;
   count: number;
   dataDir: string;
+  /** The host namespace the calls run in (its daemon serves the resident row). */
+  host: Netns;
 }
 
 /**
@@ -67,10 +71,12 @@ interface LeaseVariants {
 
 function variantsFor(dir: LeaseDir): LeaseVariants {
   const input = hostLocalConfig(dir.dataDir);
-  const argv = [path.join(dir.plugin.pluginDir, dir.plugin.executable ?? "host-local")];
+  // Every row through nsenter into its host namespace (the same cost for all): the
+  // resident row's daemon lives there, and no call of ours runs in the root namespace.
+  const argv = ["nsenter", `--net=${dir.host.path}`, path.join(dir.plugin.pluginDir, dir.plugin.executable ?? "host-local")];
   // host-local never opens the netns: both implementations only require CNI_NETNS to be set.
   const call = (command: PluginCall["command"]): PluginCall => ({ plugin: dir.plugin, command, hostNetnsPath: "", containerNetnsPath: "/var/run/netns/unused", containerId: "benchcontainer" });
-  const untimed = (command: PluginCall["command"]) => () => expectExitZero(spawnSync(argv[0] ?? "", [], { env: pluginEnv(call(command)), input, encoding: "utf8" }));
+  const untimed = (command: PluginCall["command"]) => () => expectExitZero(spawnSync(argv[0] ?? "", argv.slice(1), { env: pluginEnv(call(command)), input, encoding: "utf8" }));
   const outside = () => changeFromOutside(dir.dataDir);
   const leases = `${dir.count.toLocaleString("en-US")} leases`;
   const common = { argv, input, baseline: dir.plugin.baseline };
@@ -95,10 +101,16 @@ function variantsFor(dir: LeaseDir): LeaseVariants {
 function run(context: BenchContext): BenchSection {
   const plugins: PluginUnderTest[] = [
     { label: "Go reference host-local", pluginDir: context.goPluginDir, executable: "host-local", baseline: true },
-    { label: "cnikit compiled host-local", pluginDir: context.distBin, executable: "host-local" },
+    ...cnikitModes(context.distBin, "host-local", "host-local"),
   ];
+  const fixture = new NetnsFixture();
+  const hosts = plugins.map((plugin) => {
+    const host = fixture.hostNetns();
+    prepareHost(fixture, plugin, host);
+    return host;
+  });
   // Separate data dirs: neither implementation sees the other's leases or our index.
-  const dirs: LeaseDir[] = LEASE_COUNTS.flatMap((count) => plugins.map((plugin) => ({ plugin, count, dataDir: scratchDataDir() })));
+  const dirs: LeaseDir[] = LEASE_COUNTS.flatMap((count) => plugins.map((plugin, index) => ({ plugin, count, dataDir: scratchDataDir(), host: hosts[index] as Netns })));
   try {
     const ordered: ProcessVariant[] = [];
     for (const count of LEASE_COUNTS) {
@@ -111,7 +123,7 @@ function run(context: BenchContext): BenchSection {
     return {
       title: "host-local: ADD / DEL with existing leases",
       description:
-        "host-local alone (`CNI_COMMAND` ADD or DEL, config on stdin, no namespace: it only touches its `dataDir`), " +
+        "host-local alone (`CNI_COMMAND` ADD or DEL, config on stdin; it only touches its `dataDir`; every row runs through `nsenter` in a host namespace of its own, where the resident row's daemon is), " +
         `subnet ${SUBNET}, with 10, 1,000 or 10,000 leases already in a scratch \`dataDir\` per implementation and count, ` +
         "written directly in the reference's format and packed from the start of the range with `last_reserved_ip.0` on the last one. " +
         "A timed ADD is undone by an untimed DEL; a timed DEL releases an attachment made by an untimed ADD; all rows interleaved run by run. " +
@@ -123,6 +135,7 @@ function run(context: BenchContext): BenchSection {
       variants: timeProcesses(ordered, context),
     };
   } finally {
+    fixture.cleanup();
     for (const dir of dirs) fs.rmSync(dir.dataDir, { recursive: true, force: true });
   }
 }

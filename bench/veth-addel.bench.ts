@@ -2,6 +2,7 @@
 // host-local on the same config: the whole plugin call as a runtime sees it.
 import { timeAddDel } from "./lib/addel";
 import type { PluginUnderTest } from "./lib/cni-env";
+import { cnikitModes } from "./lib/modes";
 import type { BenchContext, BenchSection, Benchmark } from "./lib/types";
 
 function vethConfig(dataDir: string): string {
@@ -17,7 +18,7 @@ function vethConfig(dataDir: string): string {
 function run(context: BenchContext): BenchSection {
   const plugins: PluginUnderTest[] = [
     { label: "Go reference ptp + host-local", pluginDir: context.goPluginDir, executable: "ptp", baseline: true },
-    { label: "cnikit compiled veth + host-local", pluginDir: context.distBin, executable: "veth" },
+    ...cnikitModes(context.distBin, "veth", "veth + host-local"),
   ];
   const { variants, notes } = timeAddDel(context, { plugins, config: vethConfig });
   return {

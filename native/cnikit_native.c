@@ -30,7 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <node_api.h>
+#include "cnikit_native.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -41,7 +41,7 @@
 
 #define NETNS_RUN_DIR "/run/netns"
 
-static const char *errno_code(int err) {
+const char *errno_code(int err) {
   switch (err) {
     case EPERM: return "EPERM";
     case ENOENT: return "ENOENT";
@@ -67,12 +67,17 @@ static const char *errno_code(int err) {
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOTSUP: return "ENOTSUP";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ECONNRESET: return "ECONNRESET";
+    case EPIPE: return "EPIPE";
+    case EADDRINUSE: return "EADDRINUSE";
     default: return "EUNKNOWN";
   }
 }
 
 /* Throws an Error with errno/code/syscall properties; returns NULL for convenience. */
-static napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[512];
   if (path)
     snprintf(msg, sizeof msg, "%s %s: %s", syscall, path, strerror(err));
@@ -95,36 +100,36 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
   return NULL;
 }
 
-static napi_value throw_type(napi_env env, const char *msg) {
+napi_value throw_type(napi_env env, const char *msg) {
   napi_throw_type_error(env, NULL, msg);
   return NULL;
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
   for (size_t i = argc; i < want; i++) napi_get_undefined(env, &argv[i]);
   return 1;
 }
 
-static int get_int(napi_env env, napi_value v, int32_t *out) {
+int get_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
 /* Copies a JS string into buf; returns 0 if v is not a string or does not fit. */
-static int get_str(napi_env env, napi_value v, char *buf, size_t size) {
+int get_str(napi_env env, napi_value v, char *buf, size_t size) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return 0;
   return len < size - 1;
 }
 
-static int is_nullish(napi_env env, napi_value v) {
+int is_nullish(napi_env env, napi_value v) {
   napi_valuetype t;
   napi_typeof(env, v, &t);
   return t == napi_undefined || t == napi_null;
 }
 
-static napi_value make_int(napi_env env, int64_t n) {
+napi_value make_int(napi_env env, int64_t n) {
   napi_value v;
   napi_create_int64(env, n, &v);
   return v;
@@ -134,7 +139,7 @@ static napi_value make_int(napi_env env, int64_t n) {
  * A namespace target is null/undefined (stay where we are), an fd number, or a path.
  * Resolves it to an fd we own (*owned=1) or the caller's fd (*owned=0); -1 means "none".
  */
-static int open_target(napi_env env, napi_value target, int *fd, int *owned) {
+int open_target(napi_env env, napi_value target, int *fd, int *owned) {
   char path[4096];
   napi_valuetype t;
   napi_typeof(env, target, &t);
@@ -161,7 +166,7 @@ static int open_target(napi_env env, napi_value target, int *fd, int *owned) {
 }
 
 /* Enters ns_fd on this thread, remembering the original netns in *orig. */
-static int enter_netns(napi_env env, int ns_fd, int *orig) {
+int enter_netns(napi_env env, int ns_fd, int *orig) {
   *orig = -1;
   if (ns_fd < 0) return 1;
   *orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -179,7 +184,7 @@ static int enter_netns(napi_env env, int ns_fd, int *orig) {
   return 1;
 }
 
-static void leave_netns(int orig) {
+void leave_netns(int orig) {
   if (orig < 0) return;
   if (setns(orig, CLONE_NEWNET) < 0) {
     fprintf(stderr, "cnikit: cannot return to the original network namespace: %s\n", strerror(errno));
@@ -189,11 +194,9 @@ static void leave_netns(int orig) {
 }
 
 /* netlinkOpen(netns: string|number|null, protocol: number): fd */
-static napi_value netlink_open(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+static napi_value netlink_open_with(napi_env env, napi_value *argv) {
   int32_t protocol = NETLINK_ROUTE;
   int ns_fd, owned, orig, fd, err = 0;
-  if (!get_args(env, info, 2, argv)) return NULL;
   if (!is_nullish(env, argv[1]) && !get_int(env, argv[1], &protocol))
     return throw_type(env, "protocol must be a number");
   if (!open_target(env, argv[0], &ns_fd, &owned)) return NULL;
@@ -222,6 +225,12 @@ static napi_value netlink_open(napi_env env, napi_callback_info info) {
   return make_int(env, fd);
 }
 
+static napi_value netlink_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  return netlink_open_with(env, argv);
+}
+
 /* netlinkSend(fd, buffer): bytes sent, to the kernel (port 0). */
 static napi_value netlink_send(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -242,14 +251,11 @@ static napi_value netlink_send(napi_env env, napi_callback_info info) {
 }
 
 /* netlinkRecv(fd): Buffer with one datagram (may hold several messages); blocks. */
-static napi_value netlink_recv(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result;
-  int32_t fd;
+static napi_value netlink_recv_fd(napi_env env, int fd) {
+  napi_value result;
   char probe;
   ssize_t size, n;
   void *data;
-  if (!get_args(env, info, 1, argv)) return NULL;
-  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
   /* MSG_PEEK|MSG_TRUNC returns the real datagram length, so one read never truncates. */
   do {
     size = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC);
@@ -266,6 +272,58 @@ static napi_value netlink_recv(napi_env env, napi_callback_info info) {
     return sliced;
   }
   return result;
+}
+
+static napi_value netlink_recv(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
+  return netlink_recv_fd(env, fd);
+}
+
+/* netlinkSubscribe(netns, groups[]): a NETLINK_ROUTE socket in netns that has joined each
+ * RTNLGRP_* group (numbers, not bit masks), for watching changes as they happen. */
+static napi_value netlink_subscribe(napi_env env, napi_callback_info info) {
+  napi_value argv[2], open_argv[2], fd_value, item;
+  uint32_t count;
+  int32_t fd, group;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (napi_get_array_length(env, argv[1], &count) != napi_ok || count > 64)
+    return throw_type(env, "groups must be an array of at most 64 numbers");
+  open_argv[0] = argv[0];
+  napi_create_int32(env, NETLINK_ROUTE, &open_argv[1]);
+  fd_value = netlink_open_with(env, open_argv);
+  if (!fd_value || !get_int(env, fd_value, &fd)) return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_get_element(env, argv[1], i, &item);
+    if (!get_int(env, item, &group)) {
+      close(fd);
+      return throw_type(env, "groups must be an array of at most 64 numbers");
+    }
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, err, "setsockopt", "NETLINK_ADD_MEMBERSHIP");
+    }
+  }
+  return fd_value;
+}
+
+/* netlinkRecvTimeout(fd, ms): one datagram like netlinkRecv, or null when none came in time. */
+static napi_value netlink_recv_timeout(napi_env env, napi_callback_info info) {
+  napi_value argv[2], result;
+  int32_t fd, timeout_ms;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &timeout_ms))
+    return throw_type(env, "netlinkRecvTimeout(fd, ms) takes two numbers");
+  int ready = wait_fd(fd, POLLIN, timeout_ms);
+  if (ready < 0) return throw_errno(env, errno, "poll", NULL);
+  if (ready == 0) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  return netlink_recv_fd(env, fd);
 }
 
 /* close(fd) */
@@ -443,13 +501,6 @@ out:
   return result;
 }
 
-#define EXPORT(name, fn)                                                   \
-  do {                                                                     \
-    napi_value f;                                                          \
-    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);       \
-    napi_set_named_property(env, exports, name, f);                        \
-  } while (0)
-
 static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netlinkOpen", netlink_open);
   EXPORT("netlinkSend", netlink_send);
@@ -460,6 +511,9 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netnsCreate", netns_create);
   EXPORT("netnsDelete", netns_delete);
   EXPORT("execInNetns", exec_in_netns);
+  EXPORT("netlinkSubscribe", netlink_subscribe);
+  EXPORT("netlinkRecvTimeout", netlink_recv_timeout);
+  cnikit_unix_exports(env, exports);
   return exports;
 }
 

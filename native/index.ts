@@ -23,6 +23,34 @@ export interface NativeAddon {
   netnsDelete(nsPath: string): void;
   /** Runs argv inside netns, waits, returns the exit status (128+signal if killed). */
   execInNetns(netns: NetnsTarget, argv: string[]): number;
+  /** A NETLINK_ROUTE socket inside netns that joined each RTNLGRP_* group (numbers). */
+  netlinkSubscribe(netns: NetnsTarget, groups: number[]): number;
+  /** One datagram like netlinkRecv, or null when none arrived within timeoutMs. */
+  netlinkRecvTimeout(fd: number, timeoutMs: number): Buffer | null;
+
+  // The resident daemon's sockets (native/cnikit_unix.c, src/daemon/PROTOCOL.md).
+  /** A non-blocking listening socket on an abstract unix name (no leading NUL). */
+  unixListen(name: string, backlog: number): number;
+  /** A connection and its caller's credentials, or null when none came within timeoutMs. */
+  unixAccept(fd: number, timeoutMs: number): PeerConnection | null;
+  /** A connection to the abstract name of netns (null: ours). */
+  unixConnect(name: string, timeoutMs: number, netns?: NetnsTarget): number;
+  /** Exactly `length` bytes, fewer only at EOF; ETIMEDOUT past timeoutMs. */
+  sockRead(fd: number, length: number, timeoutMs: number): Buffer;
+  /** All of `data`, or ETIMEDOUT/EPIPE; never raises SIGPIPE. */
+  sockWrite(fd: number, data: Buffer, timeoutMs: number): number;
+  shutdown(fd: number, how: 0 | 1 | 2): void;
+  /** Enters netns on this thread and execv()s file: the same pid, the new image in netns. */
+  execInNetnsReplace(netns: NetnsTarget, file: string, argv: string[]): never;
+  /** sd_notify(3) through $NOTIFY_SOCKET; false when there is none (not under systemd). */
+  sdNotify(message: string): boolean;
+}
+
+export interface PeerConnection {
+  fd: number;
+  pid: number;
+  uid: number;
+  gid: number;
 }
 
 /** An error thrown by the addon: a failed syscall with its errno. */

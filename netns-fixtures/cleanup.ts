@@ -1,11 +1,13 @@
 // Removing namespaces by prefix, and those left by earlier runs that were killed.
 import * as fs from "node:fs";
+import { stopDaemonsOf } from "./daemons";
 import { deleteNetns, listNetnsNames } from "./ip";
 import { FIXTURE_NAME_PATTERN, MARKER_DIR, existingRunPrefix, isMarkerOwnerAlive, readMarker, removeMarker } from "./naming";
 
 /** Deletes every namespace whose name starts with `prefix`; returns their names. */
 export function cleanupPrefix(prefix: string): string[] {
   if (prefix.length < 3) throw new Error(`refusing to clean up the too-short prefix "${prefix}"`);
+  stopDaemonsOf(prefix);
   const doomed = listNetnsNames().filter((name) => name.startsWith(prefix));
   for (const name of doomed) deleteNetns(name);
   return doomed;

@@ -2,9 +2,11 @@
 // fixture makes is named `<runPrefix><fixture tag>-<name>`, so `cleanup()` removes
 // exactly this fixture's namespaces even while other test files use the same run.
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
 import { NETNS_DIR, deleteNetns, runChecked } from "./ip";
 import { runPrefix } from "./naming";
 import { cleanupPrefix } from "./cleanup";
+import { type FixtureDaemon, daemonMode, pidAlive, startDaemon, stopDaemonPid } from "./daemons";
 
 export interface Netns {
   /** Full `ip netns` name (with the prefix). */
@@ -37,6 +39,8 @@ export class NetnsFixture {
   private hostCount = 0;
   private containerCount = 0;
   private underlayCount = 0;
+  /** Resident mode (CNIKIT_TEST_DAEMON=1): the daemon of each host namespace. */
+  private readonly daemons: FixtureDaemon[] = [];
 
   constructor() {
     this.prefix = `${runPrefix()}${crypto.randomBytes(2).toString("hex").slice(0, 3)}-`;
@@ -53,7 +57,38 @@ export class NetnsFixture {
 
   /** A namespace playing a host (where a plugin puts bridges and VTEPs). */
   hostNetns(): Netns {
-    return this.createNetns(`host${this.hostCount++}`);
+    const host = this.createNetns(`host${this.hostCount++}`);
+    this.daemonFor(host);
+    return host;
+  }
+
+  /** In resident mode, starts the daemon of a host namespace (every plugin call there goes to it). */
+  private daemonFor(host: Netns): void {
+    if (daemonMode()) this.daemons.push(startDaemon(this.prefix, host.name));
+  }
+
+  /** Starts a `cnikit daemon` in `host` whatever the mode (benchmarks); cleanup() ends it. */
+  startDaemon(host: Netns, extraArgs: readonly string[] = []): number {
+    const daemon = startDaemon(this.prefix, host.name, extraArgs);
+    this.daemons.push(daemon);
+    return daemon.pid;
+  }
+
+  /** The daemons of this fixture's hosts (empty unless in resident mode). */
+  daemonPids(): number[] {
+    return this.daemons.map((daemon) => daemon.pid);
+  }
+
+  /** Starts again each host daemon that died (a test killed it on purpose); returns how many. */
+  restartDaemons(): number {
+    let restarted = 0;
+    for (const [index, daemon] of this.daemons.entries()) {
+      if (pidAlive(daemon.pid)) continue;
+      stopDaemonPid(this.prefix, daemon.pid); // forget its pid file
+      this.daemons[index] = startDaemon(this.prefix, daemon.netns);
+      restarted += 1;
+    }
+    return restarted;
   }
 
   /** A namespace playing a container (what CNI_NETNS points at). */
@@ -83,6 +118,7 @@ export class NetnsFixture {
       runChecked(["ip", "-n", host.name, "addr", "add", `${address}/${UNDERLAY_PREFIX_LENGTH}`, "dev", underlayIf]);
       runChecked(["ip", "-n", host.name, "link", "set", underlayIf, "up"]);
       hosts.push({ ...host, underlayIf, address, prefixLength: UNDERLAY_PREFIX_LENGTH });
+      this.daemonFor(host);
     }
     return hosts;
   }
@@ -90,6 +126,15 @@ export class NetnsFixture {
   /** Deletes every namespace of this fixture; safe to call twice, and after a failure. */
   cleanup(): void {
     const failures: unknown[] = [];
+    // Daemons first: a daemon's threads would keep its namespace alive.
+    for (const daemon of this.daemons.splice(0)) {
+      try {
+        stopDaemonPid(this.prefix, daemon.pid);
+        fs.rmSync(daemon.logFile, { force: true });
+      } catch (err) {
+        failures.push(err);
+      }
+    }
     for (const name of this.created.splice(0)) {
       try {
         deleteNetns(name);

@@ -3,3 +3,4 @@ export { NetnsFixture, type Netns, type UnderlayHost, type UnderlayOptions } fro
 export { runPrefix } from "./naming";
 export { cleanupPrefix, cleanupStale } from "./cleanup";
 export * from "./inspect";
+export { DAEMON_MODE_ENV, daemonMode } from "./daemons";

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gcc libc6-dev iproute2 nftables containernetworking-plugins iputils-ping graphviz etcd-server)
+packages=(gcc libc6-dev iproute2 nftables containernetworking-plugins iputils-ping graphviz etcd-server tcpdump)
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

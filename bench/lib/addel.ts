@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { NetnsFixture } from "../../netns-fixtures";
 import { type PluginCall, type PluginUnderTest, pluginArgv, pluginEnv, scratchDataDir } from "./cni-env";
+import { daemonCost, prepareHost } from "./modes";
 import { type ProcessVariant, expectExitZero, probeVariant, timeProcesses } from "./timing";
 import type { BenchContext, VariantResult } from "./types";
 
@@ -27,9 +28,12 @@ export function timeAddDel(context: BenchContext, plan: AddDelPlan): { variants:
   const notes: string[] = [];
   try {
     const variants: ProcessVariant[] = [];
+    const daemons: Array<{ pid: number; host: import("../../netns-fixtures").Netns }> = [];
     for (const plugin of plan.plugins) {
       // Each implementation gets its own host, so what they make on the host never meets.
       const host = fixture.hostNetns();
+      const daemon = prepareHost(fixture, plugin, host);
+      if (daemon !== undefined) daemons.push({ pid: daemon, host });
       const container = fixture.containerNetns();
       const dataDir = scratchDataDir();
       dataDirs.push(dataDir);
@@ -66,7 +70,9 @@ export function timeAddDel(context: BenchContext, plan: AddDelPlan): { variants:
       }
       variants.push(add, del);
     }
-    return { variants: timeProcesses(variants, context), notes };
+    const measured = timeProcesses(variants, context);
+    for (const daemon of daemons) notes.push(`Resident: ${daemonCost(daemon.pid, daemon.host)}.`);
+    return { variants: measured, notes };
   } finally {
     fixture.cleanup();
     for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });

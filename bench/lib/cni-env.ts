@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { cnikitModes } from "./modes";
 import { nodeEnv } from "./timing";
 
 export interface PluginUnderTest {
@@ -13,12 +14,14 @@ export interface PluginUnderTest {
   /** The plugin's file name in pluginDir; default `bridge`. */
   executable?: string;
   baseline?: boolean;
+  /** Resident mode: a `cnikit daemon` runs in the host namespace (./modes.ts). */
+  resident?: boolean;
 }
 
 export function pluginsUnderTest(context: { distBin: string; goPluginDir: string }): PluginUnderTest[] {
   return [
     { label: "Go reference bridge + host-local", pluginDir: context.goPluginDir, baseline: true },
-    { label: "cnikit compiled bridge + host-local", pluginDir: context.distBin },
+    ...cnikitModes(context.distBin, "bridge", "bridge + host-local"),
   ];
 }
 

@@ -7,21 +7,26 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
-
-// Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
-const crashInLock = process.env.CNIKIT_TEST_CRASH_IN_LOCK;
+import { requestEnv, trackFd } from "../../src/cni/request-context";
 
 /** Blocks until the network's lock is ours; the returned function releases it. */
 export function lockNetworkDir(networkDir: string): () => void {
   const file = path.join(networkDir, "lock");
   const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
+  trackFd(fd, true);
+  const release = (): void => {
+    trackFd(fd, false);
+    fs.closeSync(fd);
+  };
   try {
     native().flock(fd, LOCK_EX);
+    // Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
+    const crashInLock = requestEnv("CNIKIT_TEST_CRASH_IN_LOCK");
     if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
   } catch (err) {
-    fs.closeSync(fd);
+    release();
     throw err;
   }
   // Closing the only descriptor releases the flock (also when the process dies).
-  return () => fs.closeSync(fd);
+  return release;
 }

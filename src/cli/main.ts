@@ -1,6 +1,7 @@
 // The cnikit command. Each action requires its module when it runs (static paths, so
 // the compiled executable embeds them) and `cnikit --help` loads only commander.
 import { Command } from "commander";
+import { addCaptureCommand } from "./commands/capture";
 import { guarded } from "./commands/guarded";
 import { addLabCommands } from "./commands/lab";
 import { netnsCommand } from "./commands/netns";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   for (const command of pluginCommands()) program.addCommand(command);
   program.addCommand(netnsCommand());
   program.addCommand(require("./overlay").overlayCommand());
+  program.addCommand(require("./commands/daemon").daemonCommand());
   program
     .command("inspect")
     .description("links, addresses, routes, FDB and neighbours of a namespace; for a lab, overlay peers programmed/missing/stale")
@@ -25,6 +27,7 @@ export function buildProgram(): Command {
     .option("--all", "also list multicast FDB entries and NOARP neighbours")
     .action(guarded((target: string, options: object) => require("./inspect-cmd").inspectTarget(target, options)));
   addProbeCommands(program);
+  addCaptureCommand(program);
   addLabCommands(program);
   return program;
 }

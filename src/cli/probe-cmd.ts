@@ -57,8 +57,21 @@ function labPairs(lab: string | boolean): ProbePair[] {
   return endpoints.flatMap((from) => endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })));
 }
 
+/** No endpoints, no --from and no --lab: the only lab that is up, as if --lab were given. */
+function impliedLab(specs: readonly string[], options: ProbeCliOptions): string | boolean | undefined {
+  if (options.lab) return options.lab;
+  const nothingGiven = specs.length === 0 && options.from === undefined && options.to === undefined && options.address === undefined;
+  if (!nothingGiven) return undefined;
+  const { listLabNames } = require("./lab/state") as typeof import("./lab/state");
+  const labs = listLabNames();
+  if (labs.length === 1) return true;
+  const why = labs.length === 0 ? "no lab is up" : `several labs are up (${labs.join(", ")}): name one with --lab NAME`;
+  throw new CliError(`nothing to probe: ${why}; or give --from NS --to NS --address A, or two or more NS=ADDRESS endpoints`);
+}
+
 export function probePairs(specs: readonly string[], options: ProbeCliOptions): ProbePair[] {
-  const pairs = [...pairsFromEndpoints(specs), ...(options.lab ? labPairs(options.lab) : [])];
+  const lab = impliedLab(specs, options);
+  const pairs = [...pairsFromEndpoints(specs), ...(lab ? labPairs(lab) : [])];
   const single = [options.from, options.to, options.address].filter((value) => value !== undefined).length;
   if (single > 0 && single < 3) throw new CliError("--from, --to and --address go together");
   if (options.from && options.to && options.address) {

@@ -1,11 +1,14 @@
-// Delegation (a plugin running its IPAM plugin): executed from CNI_PATH with our own
+// Delegation (a plugin running its IPAM plugin): executed from CNI_PATH with the call's
 // environment and the same stdin, as the spec says. When the file found there is this
-// very executable and we know the plugin, it runs in-process through the same skel:
-// same validation, same output, one process start saved.
+// very executable, or the resident-mode front end installed beside it (what the plugin
+// names point to then), and we know the plugin, it runs in-process through the same
+// skel: same validation, same output, one process start saved. (Measured with a front
+// end that only exec'd us: bridge + host-local ADD went from 16.8 to 26 ms.)
 import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Env } from "./env";
 import { execPluginSync, findInPath, parsePluginResult, requireSuccess, type PluginExit } from "./exec";
-import { writeAllSync } from "./process-io";
+import { requestContext } from "./request-context";
 import { runSkel } from "./skel";
 import type { PluginFuncs, Result } from "./types";
 import type { CniCommand } from "./versions";
@@ -21,9 +24,14 @@ export interface DelegateOptions {
   selfExecutable?: string;
 }
 
-function sameFile(left: string, right: string): boolean {
+/** The resident-mode front end's file name (native/cnikit_front.c), beside the executable. */
+export const FRONT_END_NAME = "cnikit-front";
+
+function isSelf(file: string, selfExecutable: string): boolean {
   try {
-    return fs.realpathSync(left) === fs.realpathSync(right);
+    const target = fs.realpathSync(file);
+    const self = fs.realpathSync(selfExecutable);
+    return target === self || target === path.join(path.dirname(self), FRONT_END_NAME);
   } catch {
     return false;
   }
@@ -35,17 +43,17 @@ async function runInProcess(funcs: PluginFuncs, pluginType: string, env: Env, st
     env,
     readStdin: () => stdinData,
     writeStdout: (text) => stdout.push(text),
-    writeStderr: (text) => writeAllSync(2, text),
+    writeStderr: (text) => requestContext().writeStderr(text),
   });
   return { status, stdout: stdout.join(""), stderr: "" };
 }
 
 async function delegate(command: CniCommand, pluginType: string, stdinData: Buffer, options: DelegateOptions): Promise<string> {
   const file = findInPath(pluginType, options.path);
-  const env: Env = { ...process.env, CNI_PATH: options.path.join(":"), ...options.env, CNI_COMMAND: command };
+  const env: Env = { ...requestContext().env, CNI_PATH: options.path.join(":"), ...options.env, CNI_COMMAND: command };
   const factory = options.inProcess?.[pluginType];
   const exit =
-    factory && sameFile(file, options.selfExecutable ?? process.execPath)
+    factory && isSelf(file, options.selfExecutable ?? process.execPath)
       ? await runInProcess(factory(), pluginType, env, stdinData)
       : execPluginSync({ file, env, stdin: stdinData });
   return requireSuccess(exit);

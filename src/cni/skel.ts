@@ -6,6 +6,7 @@ import { decodeJsonObject } from "./config";
 import { CniError, ErrorCode, toCniError } from "./errors";
 import { isCniCommand, requireEnvFor, splitCniPath, validateContainerId, validateIfName, type Env } from "./env";
 import { processIO } from "./process-io";
+import { requestContext, withRequestContext } from "./request-context";
 import type { CmdArgs, PluginFuncs, Result } from "./types";
 import {
   CURRENT_VERSION,
@@ -56,7 +57,7 @@ function cmdArgsFrom(env: Env, stdinData: Buffer): CmdArgs {
 }
 
 /** The version to answer errors in: the config's when it is one we speak, else ours. */
-function errorVersionOf(stdinData: Buffer): string {
+export function errorVersionOf(stdinData: Buffer): string {
   try {
     const version = configVersion(decodeJsonObject(stdinData));
     return isSupportedVersion(version) ? version : CURRENT_VERSION;
@@ -91,7 +92,13 @@ async function dispatch(funcs: PluginFuncs, command: CniCommand, args: CmdArgs, 
 }
 
 /** The whole CNI exchange over `io`; resolves to the exit status (never rejects). */
-export async function runSkel(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): Promise<number> {
+export function runSkel(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): Promise<number> {
+  // What the plugin reads of its caller besides stdin (test hooks, delegation's
+  // environment, stderr) is this call's, also when a daemon worker runs it.
+  return withRequestContext({ ...requestContext(), env: io.env, writeStderr: io.writeStderr }, () => runSkelHere(funcs, about, io));
+}
+
+async function runSkelHere(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): Promise<number> {
   const command = io.env.CNI_COMMAND ?? "";
   if (command === "") {
     io.writeStderr(`${aboutLine(about)}\n`);

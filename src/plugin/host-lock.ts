@@ -6,25 +6,27 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
+import { requestEnv, trackFd } from "../cni/request-context";
 
-const LOCK_DIR = process.env.CNIKIT_LOCK_DIR ?? "/run/cnikit/locks";
-// Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
-const crashInLock = process.env.CNIKIT_TEST_CRASH_IN_LOCK;
-
-function lockPath(object: string): string {
+function lockPath(object: string, lockDir: string): string {
   const netnsInode = fs.statSync("/proc/thread-self/ns/net").ino;
-  return path.join(LOCK_DIR, `${netnsInode}-${object.replace(/[^A-Za-z0-9_.-]/g, "_")}.lock`);
+  return path.join(lockDir, `${netnsInode}-${object.replace(/[^A-Za-z0-9_.-]/g, "_")}.lock`);
 }
 
 export async function withHostLock<T>(object: string, body: () => Promise<T>): Promise<T> {
-  fs.mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
-  const file = lockPath(object);
+  const lockDir = requestEnv("CNIKIT_LOCK_DIR") ?? "/run/cnikit/locks";
+  // Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
+  const crashInLock = requestEnv("CNIKIT_TEST_CRASH_IN_LOCK");
+  fs.mkdirSync(lockDir, { recursive: true, mode: 0o700 });
+  const file = lockPath(object, lockDir);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  trackFd(fd, true);
   try {
     native().flock(fd, LOCK_EX);
     if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
     return await body();
   } finally {
+    trackFd(fd, false);
     fs.closeSync(fd); // closing releases the flock
   }
 }

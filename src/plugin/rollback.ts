@@ -6,12 +6,14 @@
 // Crash testing: with CNIKIT_TEST_CRASH_AFTER_STEP=N the process kills itself with
 // SIGKILL right after the Nth step of an ADD, as a runtime's timeout would; with
 // CNIKIT_TEST_TRACE_STEPS set each step is named on stderr so tests can count them.
-const crashAfterStep = Number(process.env.CNIKIT_TEST_CRASH_AFTER_STEP ?? "0");
-const traceSteps = process.env.CNIKIT_TEST_TRACE_STEPS !== undefined;
+// Both are read from the call's own environment (a daemon serves many calls).
+import { requestContext } from "../cni/request-context";
 
 export class Rollback {
   private readonly undos: Array<{ what: string; undo: () => void | Promise<void> }> = [];
   private steps = 0;
+  private readonly crashAfterStep = Number(requestContext().env.CNIKIT_TEST_CRASH_AFTER_STEP ?? "0");
+  private readonly traceSteps = requestContext().env.CNIKIT_TEST_TRACE_STEPS !== undefined;
 
   push(what: string, undo: () => void | Promise<void>): void {
     this.undos.push({ what, undo });
@@ -21,8 +23,8 @@ export class Rollback {
   /** Marks a step that needs no undo of its own (e.g. addresses that go with their link). */
   stepDone(what: string): void {
     this.steps += 1;
-    if (traceSteps) process.stderr.write(`cnikit: step ${this.steps}: ${what}\n`);
-    if (this.steps === crashAfterStep) process.kill(process.pid, "SIGKILL");
+    if (this.traceSteps) requestContext().writeStderr(`cnikit: step ${this.steps}: ${what}\n`);
+    if (this.steps === this.crashAfterStep) process.kill(process.pid, "SIGKILL");
   }
 
   /** Forget the undos once the ADD has succeeded. */
@@ -37,7 +39,7 @@ export class Rollback {
       try {
         await step.undo();
       } catch (err) {
-        process.stderr.write(`cnikit: rollback of ${step.what} failed: ${(err as Error).message}\n`);
+        requestContext().writeStderr(`cnikit: rollback of ${step.what} failed: ${(err as Error).message}\n`);
       }
     }
   }

@@ -1,6 +1,8 @@
 // `cnikit lab up|down|status|diagram`: the command tree only; ../lab/* loads when run.
 import type { Command } from "commander";
 import { guarded } from "./guarded";
+import { addImpairCommands } from "./lab-impair";
+import { addLabObserveCommands } from "./lab-observe";
 
 export function addLabCommands(program: Command): void {
   const lab = program.command("lab").description("multi-host labs: hosts as namespaces on an underlay switch, containers attached by our plugins");
@@ -10,6 +12,7 @@ export function addLabCommands(program: Command): void {
     .argument("[topology]", "topology file, JSON or YAML")
     .option("--name <name>", "lab name (default: the topology's name, or 'lab')")
     .option("--quiet", "no progress lines")
+    .option("--no-daemon", "no cnikit daemon in the hosts: plugin calls run standalone (topology key daemon: false)")
     .action(guarded((file: string | undefined, options: object) => require("../lab/up").labUp(file, options)));
   lab
     .command("down")
@@ -34,4 +37,6 @@ export function addLabCommands(program: Command): void {
     .command("list")
     .description("labs that are up")
     .action(guarded(() => require("../lab/list").labList()));
+  addLabObserveCommands(lab);
+  addImpairCommands(lab);
 }

@@ -6,7 +6,7 @@ export function addProbeCommands(program: Command): void {
   program
     .command("probe")
     .description("UDP reachability, round-trip time and largest datagram between namespaces; exit 1 if a pair fails")
-    .argument("[endpoints...]", "NETNS=ADDRESS endpoints: every ordered pair is probed")
+    .argument("[endpoints...]", "NETNS=ADDRESS endpoints: every ordered pair is probed (no arguments at all: the only lab up)")
     .option("--lab [name]", "every pair of containers of a lab (the only one up when no name is given)")
     .option("--from <netns>", "sending namespace (with --to and --address)")
     .option("--to <netns>", "receiving namespace")

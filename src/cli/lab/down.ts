@@ -26,6 +26,7 @@ export async function labDown(name: string | undefined, options: LabDownOptions)
   const { plan } = state;
   // The agents first: nothing should reprogram a host while it is taken down.
   await (require("../overlay-lab") as typeof import("../overlay-lab")).stopLabEtcd(state, progress);
+  await (require("./impair/lifecycle") as typeof import("./impair/lifecycle")).removeLabImpairments(state, progress);
   for (const host of plan.hosts) {
     if (netnsExists(host.netns) && fs.existsSync(host.configFile)) {
       const { runtime, list } = hostRuntime(host);
@@ -39,6 +40,10 @@ export async function labDown(name: string | undefined, options: LabDownOptions)
         }
       }
     }
+  }
+  // After the DELs (which they may serve), before their namespaces go.
+  (require("./daemons") as typeof import("./daemons")).stopLabDaemons(state, progress);
+  for (const host of plan.hosts) {
     for (const container of plan.containers.filter((each) => each.host === host.name)) removeNetns(container.netns, "container", progress);
     removeNetns(host.netns, "host", progress);
   }

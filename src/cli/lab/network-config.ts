@@ -13,6 +13,8 @@ function hostLocal(host: HostPlan, range: Record<string, string>, routes: Record
 function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record<string, unknown> {
   const supernet = topology.network.subnet;
   const mtu = topology.network.mtu === undefined ? {} : { mtu: topology.network.mtu };
+  // Only a port the topology names is written, so default labs keep the configs they always had.
+  const port = topology.network.vxlanPort === undefined ? {} : { port: topology.network.vxlanPort };
   switch (topology.plugin) {
     case "bridge":
       // Other hosts' slices are reached through this host, which routes them over the underlay.
@@ -23,7 +25,7 @@ function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record
       if (topology.membership === "etcd") {
         // The agents keep the peers and hand each host its slice (IPAM range, bridge address) through these files.
         const files = etcdOverlayKeys(plan, host);
-        return { type: "vxlan-overlay", vni: topology.network.vni, underlay: UNDERLAY_IF, bridge: LAB_BRIDGE, ...files, ...mtu, ipam: { type: "host-local", dataDir: host.ipamDir } };
+        return { type: "vxlan-overlay", vni: topology.network.vni, ...port, underlay: UNDERLAY_IF, bridge: LAB_BRIDGE, ...files, ...mtu, ipam: { type: "host-local", dataDir: host.ipamDir } };
       }
       // One L2 segment across hosts: every container is on the whole subnet, each host hands out its own slice.
       const prefix = prefixLengthOf(supernet);
@@ -31,6 +33,7 @@ function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record
       return {
         type: "vxlan-overlay",
         vni: topology.network.vni,
+        ...port,
         underlay: UNDERLAY_IF,
         localAddress: host.underlayAddress,
         peers: plan.hosts.filter((each) => each !== host).map((each) => each.underlayAddress),

@@ -5,7 +5,11 @@ import { prefixLengthOf } from "../../ip/cidr";
 import { CliError } from "../errors";
 import type { LabPlugin, Topology } from "./topology";
 
-export const LAB_ROOT = "/run/cnikit/labs";
+/**
+ * Where lab state lives. CNIKIT_LAB_DIR moves it, so a test can own "the only lab up"
+ * while other labs run on the same machine.
+ */
+export const LAB_ROOT = process.env.CNIKIT_LAB_DIR || "/run/cnikit/labs";
 export const UNDERLAY_IF = "ul0";
 export const CONTAINER_IF = "eth0";
 /** The bridge (and, for vxlan-overlay, the VTEP) names inside every host. */

@@ -15,6 +15,8 @@ export interface LabState {
   addresses: Record<string, string[]>;
   /** membership "etcd": the etcd member's and the agents' pids (src/overlay/lab-membership). */
   membership?: import("../../overlay/lab-membership").LabMembershipState;
+  /** Resident mode: each host's daemon, by host name (src/cli/lab/daemons.ts). */
+  daemons?: Record<string, import("./daemons").LabDaemon>;
 }
 
 export function readLabState(name: string): LabState | undefined {

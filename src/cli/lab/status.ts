@@ -7,6 +7,7 @@ import { findLink } from "../../netlink/links";
 import { namedNetnsPath } from "../../netns/netns";
 import { formatTable, writeJson, writeStdout } from "../output";
 import { netnsExists } from "./kernel";
+import { labDaemonStatus } from "./daemons";
 import { requireLabState } from "./state";
 
 export interface ContainerStatus {
@@ -40,9 +41,10 @@ export function labStatus(name: string | undefined, options: { json?: boolean })
     const complete = expected.every((cidr) => found.includes(cidr)) && expected.length > 0;
     return { label: container.label, netns: container.netns, expected, found, state: complete ? "ok" : "missing-address" };
   });
-  const healthy = hosts.every((host) => host.present) && containers.every((container) => container.state === "ok");
+  const daemons = state.daemons && Object.keys(state.daemons).length > 0 ? plan.hosts.map((host) => labDaemonStatus(state, host)) : [];
+  const healthy = hosts.every((host) => host.present) && containers.every((container) => container.state === "ok") && daemons.every((daemon) => daemon.answering);
   if (options.json) {
-    writeJson({ name: plan.name, plugin: plan.plugin, healthy, namespaces: hosts, containers });
+    writeJson({ name: plan.name, plugin: plan.plugin, healthy, namespaces: hosts, containers, daemons });
   } else {
     const missingHosts = hosts.filter((host) => !host.present).map((host) => host.netns);
     writeStdout(
@@ -53,6 +55,12 @@ export function labStatus(name: string | undefined, options: { json?: boolean })
           ["CONTAINER", "NETNS", "ADDRESSES", "STATE"],
           containers.map((container) => [container.label, container.netns, (container.found.length > 0 ? container.found : container.expected).join(", ") || "-", container.state]),
         ),
+        daemons.length > 0
+          ? formatTable(
+              ["HOST", "DAEMON PID", "ANSWERING", "SERVED"],
+              daemons.map((daemon) => [daemon.host, String(daemon.pid ?? "-"), daemon.answering ? "yes" : "NO", String(daemon.served ?? "-")]),
+            )
+          : "no daemons: plugin calls run standalone",
       ]
         .filter((line) => line !== "")
         .join("\n"),

@@ -4,6 +4,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import { prefixLengthOf } from "../../ip/cidr";
 import { CliError } from "../errors";
+import type { LinkImpairment } from "./impair/spec";
+import { topologyImpairments } from "./impair/topology-section";
 
 export const LAB_PLUGINS = ["vxlan-overlay", "bridge", "veth"] as const;
 export type LabPlugin = (typeof LAB_PLUGINS)[number];
@@ -18,16 +20,32 @@ export interface Topology {
   /** How containers attach: one overlay across hosts, or a bridge / point-to-point links per host routed over the underlay. */
   plugin: LabPlugin;
   underlay: { subnet: string; mtu: number };
-  /** Container addresses: `subnet` is cut into one /hostPrefix slice per host. */
-  network: { subnet: string; hostPrefix: number; vni: number; mtu?: number };
+  /**
+   * Container addresses: `subnet` is cut into one /hostPrefix slice per host. `vni` and
+   * `vxlanPort` are the VTEPs' (vxlan-overlay); no `vxlanPort` means the plugin's default, 4789.
+   */
+  network: { subnet: string; hostPrefix: number; vni: number; mtu?: number; vxlanPort?: number };
   hosts: HostSpec[];
   /** "etcd": an etcd member on the underlay and an overlay agent per host keep the peers (vxlan-overlay only). */
   membership?: "etcd";
+  /** Resident mode: a `cnikit daemon` in each host answers its plugin calls (default true). */
+  daemon: boolean;
+  /** Per link (TARGET: h1, h1/c1, h1:ul0): put in place after `lab up` (src/cli/lab/impair). */
+  impairments?: Record<string, LinkImpairment>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,9}$/;
 const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
-const KNOWN_KEYS = ["name", "plugin", "underlay", "network", "hosts", "containersPerHost", "membership"];
+const KNOWN_KEYS = ["name", "plugin", "underlay", "network", "hosts", "containersPerHost", "membership", "daemon", "impairments"];
+const NETWORK_KEYS = ["subnet", "hostPrefix", "vni", "mtu", "vxlanPort"];
+
+/** The vxlan-overlay plugin's default (IANA's port); the kernel's own is 8472. */
+export const DEFAULT_LAB_VXLAN_PORT = 4789;
+
+/** The UDP port the lab's VTEPs use, whether or not the topology names one. */
+export function labVxlanPort(topology: Topology): number {
+  return topology.network.vxlanPort ?? DEFAULT_LAB_VXLAN_PORT;
+}
 
 export const DEFAULT_TOPOLOGY_INPUT = { plugin: "vxlan-overlay", hosts: 2, containersPerHost: 2 };
 
@@ -97,6 +115,8 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
   if (!LAB_PLUGINS.includes(plugin as LabPlugin)) fail("plugin", `must be one of ${LAB_PLUGINS.join(", ")}, got ${JSON.stringify(plugin)}`);
   const underlay = objectAt(raw.underlay, "underlay");
   const network = objectAt(raw.network, "network");
+  const unknownInNetwork = Object.keys(network).filter((key) => !NETWORK_KEYS.includes(key));
+  if (unknownInNetwork.length > 0) fail(`network.${unknownInNetwork[0]}`, `unknown key (known: ${NETWORK_KEYS.join(", ")})`);
   const perHost = integerAt(raw.containersPerHost, "containersPerHost", 2, [0, 200]);
   const subnet = ipv4Cidr(network.subnet, "network.subnet", "10.10.0.0/16", 23);
   const hostPrefix = integerAt(network.hostPrefix, "network.hostPrefix", 24, [prefixLengthOf(subnet) + 1, 28]);
@@ -106,13 +126,20 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
     underlay: { subnet: ipv4Cidr(underlay.subnet, "underlay.subnet", "198.18.0.0/24", 29), mtu: integerAt(underlay.mtu, "underlay.mtu", 1500, [1280, 9000]) },
     network: { subnet, hostPrefix, vni: integerAt(network.vni, "network.vni", 42, [1, 16_777_215]) },
     hosts: hostsAt(raw.hosts, perHost),
+    daemon: (raw.daemon ?? true) as boolean,
   };
+  if (typeof topology.daemon !== "boolean") fail("daemon", `must be true or false, got ${JSON.stringify(raw.daemon)}`);
   if (raw.membership !== undefined && raw.membership !== "static") {
     if (raw.membership !== "etcd") fail("membership", `must be "static" or "etcd", got ${JSON.stringify(raw.membership)}`);
     if (topology.plugin !== "vxlan-overlay") fail("membership", `"etcd" needs plugin vxlan-overlay`);
     topology.membership = "etcd";
   }
   if (network.mtu !== undefined) topology.network.mtu = integerAt(network.mtu, "network.mtu", 1450, [576, 9000]);
+  if (network.vxlanPort !== undefined) {
+    if (topology.plugin !== "vxlan-overlay") fail("network.vxlanPort", `needs plugin vxlan-overlay, got plugin ${topology.plugin}`);
+    topology.network.vxlanPort = integerAt(network.vxlanPort, "network.vxlanPort", DEFAULT_LAB_VXLAN_PORT, [1, 65535]);
+  }
+  if (raw.impairments !== undefined) topology.impairments = topologyImpairments(raw.impairments, topology.hosts);
   return topology;
 }
 

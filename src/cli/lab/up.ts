@@ -14,6 +14,8 @@ import { loadTopology } from "./topology";
 export interface LabUpOptions {
   name?: string;
   quiet?: boolean;
+  /** false (`--no-daemon`): plugin calls run standalone even if the topology wants daemons. */
+  daemon?: boolean;
 }
 
 function sameTopology(state: LabState, topology: unknown): boolean {
@@ -63,6 +65,10 @@ export async function labUp(topologyFile: string | undefined, options: LabUpOpti
   progress(`lab ${plan.name}: ${plan.hosts.length} hosts, ${plan.containers.length} containers, ${plan.plugin} network ${topology.network.subnet}`);
   try {
     buildUnderlay(plan, topology.underlay.mtu, progress);
+    if (topology.daemon && options.daemon !== false) {
+      (require("./daemons") as typeof import("./daemons")).startLabDaemons(state, progress);
+      writeLabState(state);
+    }
     if (plan.etcd && !state.membership) {
       state.membership = await (require("../overlay-lab") as typeof import("../overlay-lab")).startLabEtcd(state, progress);
       writeLabState(state);
@@ -73,6 +79,7 @@ export async function labUp(topologyFile: string | undefined, options: LabUpOpti
     }
     await attachContainers(state, progress);
     if (plan.plugin !== "vxlan-overlay") routeSlicesBetweenHosts(plan, progress);
+    await (require("./impair/lifecycle") as typeof import("./impair/lifecycle")).applyTopologyImpairments(state, progress);
   } catch (err) {
     throw new CliError(`lab ${plan.name} is half built: ${(err as Error).message} (cnikit lab down ${plan.name} removes it)`, { cause: err });
   }

@@ -85,7 +85,8 @@ describe("cnikit probe", () => {
 
   it("refuses bad arguments with one line", () => {
     const [sender] = hosts as [UnderlayHost];
-    expect(expectOneLineFailure(cnikit(["probe"]))).toMatch(/nothing to probe/);
+    // No arguments means "the only lab up": point at a lab directory with none, whatever else runs here.
+    expect(expectOneLineFailure(cnikit(["probe"], { env: { CNIKIT_LAB_DIR: "/nonexistent/cnikit-labs" } }))).toMatch(/nothing to probe: no lab is up/);
     expect(expectOneLineFailure(cnikit(["probe", "--from", sender.name]))).toMatch(/go together/);
     expect(expectOneLineFailure(cnikit(["probe", `${sender.name}=not-an-ip`, `${sender.name}=198.18.0.1`]))).toMatch(/not an IP address/);
     expect(expectOneLineFailure(cnikit(["probe", "justaname", `${sender.name}=198.18.0.1`]))).toMatch(/want NETNS=ADDRESS/);

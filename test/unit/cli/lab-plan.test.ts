@@ -18,6 +18,7 @@ describe("lab topology", () => {
         { name: "h1", containers: ["c1", "c2"] },
         { name: "h2", containers: ["c1", "c2"] },
       ],
+      daemon: true,
     });
   });
 
@@ -38,6 +39,7 @@ describe("lab topology", () => {
     [{ network: { subnet: "fd00::/64" } }, "topology network.subnet: must be an IPv4 CIDR"],
     [{ network: { vni: 0 } }, "topology network.vni: must be an integer from 1 to 16777215"],
     [{ plugin: "ptp" }, "topology plugin: must be one of vxlan-overlay, bridge, veth"],
+    [{ daemon: "yes" }, 'topology daemon: must be true or false, got "yes"'],
   ])("refuses %j naming the field", (input, message) => {
     expect(() => normalizeTopology(input)).toThrow(CliError);
     expect(() => normalizeTopology(input)).toThrow(message);

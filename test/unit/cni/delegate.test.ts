@@ -74,6 +74,32 @@ describe("delegation to this same executable", () => {
     expect(seen).toEqual([{ containerId: "c9", netns: "/run/netns/c9", ifName: "eth3", args: "IgnoreUnknown=1", path: ["/nonexistent", dir], stdinData: stdin }]);
   });
 
+  it("knows the resident-mode front end beside the executable as us too", async () => {
+    // /opt/cni/bin/host-local -> cnikit-front, installed beside cnikit: still in-process.
+    const frontDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-delegate-front-"));
+    try {
+      fs.writeFileSync(path.join(frontDir, "cnikit"), "the executable");
+      fs.writeFileSync(path.join(frontDir, "cnikit-front"), "the front end", { mode: 0o755 });
+      fs.symlinkSync("cnikit-front", path.join(frontDir, "host-local"));
+      let ranInProcess = false;
+      const hostLocal = (): PluginFuncs => ({
+        add: async () => ((ranInProcess = true), { cniVersion: "1.1.0", ips: [{ address: "10.0.0.8/8" }] }),
+        del: async () => undefined,
+        check: async () => undefined,
+      });
+      const result = await delegateAdd("host-local", stdin, {
+        path: [frontDir],
+        selfExecutable: path.join(frontDir, "cnikit"),
+        inProcess: { "host-local": hostLocal },
+        env: { CNI_CONTAINERID: "c8", CNI_NETNS: "/run/netns/c8", CNI_IFNAME: "eth0" },
+      });
+      expect(ranInProcess).toBe(true);
+      expect(result.ips).toEqual([{ address: "10.0.0.8/8" }]);
+    } finally {
+      fs.rmSync(frontDir, { recursive: true, force: true });
+    }
+  });
+
   it("validates the environment as a separate process would", async () => {
     const mustNotRun = async (): Promise<never> => {
       throw new Error("must not run");

@@ -1,0 +1,35 @@
+/* What the addon's C files share: error throwing, argument reading, entering a netns. */
+#ifndef CNIKIT_NATIVE_H
+#define CNIKIT_NATIVE_H
+
+#include <node_api.h>
+#include <poll.h>
+#include <stdint.h>
+
+const char *errno_code(int err);
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path);
+napi_value throw_type(napi_env env, const char *msg);
+int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+int get_int(napi_env env, napi_value v, int32_t *out);
+int get_str(napi_env env, napi_value v, char *buf, size_t size);
+int is_nullish(napi_env env, napi_value v);
+napi_value make_int(napi_env env, int64_t n);
+int open_target(napi_env env, napi_value target, int *fd, int *owned);
+int enter_netns(napi_env env, int ns_fd, int *orig);
+void leave_netns(int orig);
+
+/* poll() one fd for `events` up to timeout_ms (negative: forever), retrying on EINTR:
+ * 1 ready, 0 timed out, -1 error (errno set). */
+int wait_fd(int fd, short events, int timeout_ms);
+
+#define EXPORT(name, fn)                                             \
+  do {                                                               \
+    napi_value f;                                                    \
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f); \
+    napi_set_named_property(env, exports, name, f);                  \
+  } while (0)
+
+/* cnikit_unix.c: the resident daemon's socket calls. */
+void cnikit_unix_exports(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,40 @@
+// What a plugin call sees of its caller besides stdin: the environment and stderr. A
+// standalone process serves one call, so that is process.env and fd 2. A daemon worker
+// serves many, one at a time, and sets the context for each (src/daemon/worker.ts), so
+// nothing of the daemon's own environment, and nothing of an earlier request, is read.
+import type { Env } from "./env";
+import { writeAllSync } from "./process-io";
+
+export interface RequestContext {
+  env: Env;
+  writeStderr(text: string): void;
+  /** Told of every lock fd a call opens and closes, so a worker replaced mid-call can be cleaned up after. */
+  trackFd?(fd: number, open: boolean): void;
+}
+
+let current: RequestContext | undefined;
+
+export function requestContext(): RequestContext {
+  current ??= { env: process.env, writeStderr: (text) => writeAllSync(2, text) };
+  return current;
+}
+
+/** The variable as the current call's caller set it. */
+export function requestEnv(name: string): string | undefined {
+  return requestContext().env[name];
+}
+
+/** Runs `body` with `context` as the current call's; the previous one is restored after. */
+export async function withRequestContext<T>(context: RequestContext, body: () => Promise<T>): Promise<T> {
+  const previous = current;
+  current = context;
+  try {
+    return await body();
+  } finally {
+    current = previous;
+  }
+}
+
+export function trackFd(fd: number, open: boolean): void {
+  requestContext().trackFd?.(fd, open);
+}

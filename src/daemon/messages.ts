@@ -1,0 +1,51 @@
+// What a worker thread tells the main thread (src/daemon/pool.ts), and back.
+
+/** A worker's request slot, shared as an Int32Array so exactly one side answers. */
+export const Slot = {
+  Idle: 0,
+  Busy: 1,
+  /** The worker won: it writes the answer. */
+  Answering: 2,
+  /** The main thread won (time limit, crash): it has answered, the worker must not. */
+  TakenOver: 3,
+} as const;
+
+export interface RequestSummary {
+  plugin: string;
+  command: string;
+  containerId: string;
+  ifName: string;
+  netns: string;
+}
+
+/** host-local's network, for the addresses-used/free metrics (read at scrape time). */
+export interface IpamUse {
+  network: string;
+  dataDir: string;
+  ranges: Array<Array<{ subnet: string; rangeStart?: string; rangeEnd?: string; gateway?: string }>>;
+}
+
+export type WorkerMessage =
+  | { kind: "ready" }
+  | ({ kind: "begin"; fd: number; errorVersion: string } & RequestSummary)
+  | ({ kind: "end"; durationMs: number; exitStatus: number; code: number; ipam?: IpamUse } & RequestSummary)
+  | { kind: "fd"; fd: number; open: boolean }
+  | { kind: "refused"; uid: number; pid: number; reason: string }
+  | { kind: "dropped"; pid: number; reason: string }
+  | { kind: "status"; fd: number };
+
+export type MainMessage = { kind: "stop" };
+
+export interface WorkerData {
+  listenFd: number;
+  slot: SharedArrayBuffer;
+  /** One Int32 shared by all workers: requests answered, counted before the answer is sent,
+   * so a status asked for after an answer always includes it. */
+  served: SharedArrayBuffer;
+  buildId: string;
+  limitMs: number;
+  /** How long a caller may take to send its hello and body ("a request that never ends"). */
+  bodyTimeoutMs: number;
+  /** uids served besides 0 (the daemon's own). */
+  allowedUid: number;
+}

@@ -1,0 +1,31 @@
+// The plugins a daemon serves, by the name the front end was called as. Required on
+// first use (static paths, so the compiled executable embeds them), then kept: a
+// worker loads each plugin's code once, not once per request.
+import type { PluginAbout } from "../cni/skel";
+import type { PluginFuncs } from "../cni/types";
+
+export interface ServedPlugin {
+  funcs: PluginFuncs;
+  about: PluginAbout;
+}
+
+const LOADERS: Readonly<Record<string, () => PluginFuncs>> = {
+  bridge: () => require("../../plugins/bridge/bridge").bridgePlugin,
+  veth: () => require("../../plugins/veth/veth").vethPlugin,
+  "vxlan-overlay": () => require("../../plugins/vxlan-overlay/vxlan-overlay").vxlanOverlayPlugin,
+  "host-local": () => require("../../ipam/host-local/plugin").hostLocal,
+};
+
+export const SERVED_PLUGINS: readonly string[] = Object.keys(LOADERS);
+
+const loaded = new Map<string, ServedPlugin>();
+
+export function servedPlugin(name: string): ServedPlugin | undefined {
+  const cached = loaded.get(name);
+  if (cached) return cached;
+  const load = LOADERS[name];
+  if (!load) return undefined;
+  const plugin = { funcs: load(), about: { name } };
+  loaded.set(name, plugin);
+  return plugin;
+}

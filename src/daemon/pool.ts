@@ -1,0 +1,172 @@
+// The daemon's fixed pool of worker threads, supervised from the main thread. A worker
+// tells us when a request begins and ends; a request past its time limit, or whose
+// worker crashed, is answered here with a CNI error (code 11) and the worker replaced.
+// Exactly one side answers: the shared slot word arbitrates (src/daemon/messages.ts).
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { CniError, ErrorCode } from "../cni/errors";
+import { native } from "../../native";
+import { type MainMessage, Slot, type WorkerData, type WorkerMessage } from "./messages";
+import { encodeAnswer } from "./protocol";
+
+export interface PoolEvents {
+  message(message: WorkerMessage, worker: number): void;
+  /** A worker was replaced (crash or time limit); `reason` says which. */
+  replaced(worker: number, reason: string): void;
+}
+
+export interface PoolOptions {
+  size: number;
+  listenFd: number;
+  buildId: string;
+  limitMs: number;
+  bodyTimeoutMs: number;
+  events: PoolEvents;
+}
+
+interface Member {
+  index: number;
+  worker: Worker;
+  slot: Int32Array;
+  /** The connection of the request in progress, and its answer version. */
+  request?: { fd: number; errorVersion: string; timer: NodeJS.Timeout };
+  /** Lock fds the worker holds; closed once a replaced worker has really exited. */
+  openFds: Set<number>;
+  retired: boolean;
+  exited: Promise<void>;
+}
+
+/** The worker's entry: inside the compiled executable entry points are named from src/. */
+function workerEntry(): string {
+  const compiled = (process.argv[1] ?? "").startsWith("/$bunfs/");
+  return compiled ? "./daemon/worker.ts" : path.join(__dirname, "worker.js");
+}
+
+export class WorkerPool {
+  private readonly members: Member[] = [];
+  private stopped = false;
+  private readyCount = 0;
+  private readyWaiters: Array<() => void> = [];
+  private readonly servedCounter = new SharedArrayBuffer(4);
+
+  constructor(private readonly options: PoolOptions) {
+    for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index));
+  }
+
+  get size(): number {
+    return this.options.size;
+  }
+
+  /** Requests answered by a worker so far (exact: counted before each answer is sent). */
+  get served(): number {
+    return Atomics.load(new Int32Array(this.servedCounter), 0);
+  }
+
+  get inFlight(): number {
+    return this.members.filter((member) => member.request).length;
+  }
+
+  /** Resolves once every first-generation worker has loaded the plugins. */
+  ready(): Promise<void> {
+    if (this.readyCount >= this.options.size) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  private spawn(index: number): Member {
+    const shared = new SharedArrayBuffer(4);
+    const data: WorkerData = {
+      listenFd: this.options.listenFd,
+      slot: shared,
+      served: this.servedCounter,
+      buildId: this.options.buildId,
+      limitMs: this.options.limitMs,
+      bodyTimeoutMs: this.options.bodyTimeoutMs,
+      allowedUid: process.getuid?.() ?? 0,
+    };
+    const worker = new Worker(workerEntry(), { workerData: data });
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    const member: Member = { index, worker, slot: new Int32Array(shared), openFds: new Set(), retired: false, exited };
+    member.worker.on("message", (message: WorkerMessage) => this.onMessage(member, message));
+    member.worker.on("error", (err) => this.takeOver(member, `its worker crashed: ${err.message}`));
+    member.worker.on("exit", () => this.onExit(member));
+    return member;
+  }
+
+  private onMessage(member: Member, message: WorkerMessage): void {
+    switch (message.kind) {
+      case "ready":
+        this.readyCount += 1;
+        if (this.readyCount >= this.options.size) for (const resolve of this.readyWaiters.splice(0)) resolve();
+        break;
+      case "begin": {
+        const timer = setTimeout(() => this.takeOver(member, `it ran past the daemon's limit of ${this.options.limitMs} ms`), this.options.limitMs);
+        member.request = { fd: message.fd, errorVersion: message.errorVersion, timer };
+        break;
+      }
+      case "end":
+        if (member.request) clearTimeout(member.request.timer);
+        member.request = undefined;
+        break;
+      case "fd":
+        if (message.open) member.openFds.add(message.fd);
+        else member.openFds.delete(message.fd);
+        break;
+      default:
+        break;
+    }
+    this.options.events.message(message, member.index);
+  }
+
+  /** Answers the worker's request ourselves (when it has not), then replaces the worker. */
+  private takeOver(member: Member, reason: string): void {
+    if (member.retired) return;
+    member.retired = true;
+    const request = member.request;
+    if (request) {
+      clearTimeout(request.timer);
+      if (Atomics.compareExchange(member.slot, 0, Slot.Busy, Slot.TakenOver) === Slot.Busy) {
+        Atomics.add(new Int32Array(this.servedCounter), 0, 1);
+        const error = new CniError(ErrorCode.TryAgainLater, `cnikit daemon: the request was stopped because ${reason}; its worker was replaced`);
+        try {
+          native().sockWrite(request.fd, encodeAnswer(JSON.stringify(error.toJSON(request.errorVersion)), 1), 1000);
+        } catch {
+          // the caller is gone
+        }
+        // The fd itself is closed after the worker has exited: until then it may still touch it.
+        native().shutdown(request.fd, 2);
+        member.openFds.add(request.fd);
+      }
+    }
+    this.options.events.replaced(member.index, reason);
+    void member.worker.terminate();
+    if (!this.stopped) this.members[member.index] = this.spawn(member.index);
+  }
+
+  private onExit(member: Member): void {
+    if (member.request) clearTimeout(member.request.timer);
+    // A worker that exits on its own outside a stop is a crash too: its request is answered.
+    if (!member.retired && !this.stopped) this.takeOver(member, "its worker exited");
+    for (const fd of member.openFds) {
+      try {
+        native().close(fd);
+      } catch {
+        // already closed
+      }
+    }
+    member.openFds.clear();
+  }
+
+  /** Stops every worker once its request (if any) has ended, or after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    // Each worker finishes its request, takes no new one, and exits by itself.
+    for (const member of this.members) member.worker.postMessage({ kind: "stop" } satisfies MainMessage);
+    const allExited = Promise.all(this.members.map((member) => member.exited));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([allExited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    for (const member of this.members) if (member.request) this.takeOver(member, "the daemon is stopping");
+    for (const member of this.members) void member.worker.terminate();
+  }
+}
