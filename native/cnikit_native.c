@@ -446,6 +446,38 @@ static napi_value netns_delete(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+char **read_argv(napi_env env, napi_value array, uint32_t *count) {
+  *count = 0;
+  if (napi_get_array_length(env, array, count) != napi_ok || *count == 0 || *count > 255) {
+    *count = 0;
+    throw_type(env, "argv must be a non-empty array of strings");
+    return NULL;
+  }
+  char **args = calloc(*count + 1, sizeof(char *));
+  if (!args) {
+    throw_errno(env, ENOMEM, "calloc", NULL);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < *count; i++) {
+    napi_value item;
+    size_t len;
+    napi_get_element(env, array, i, &item);
+    if (napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok || !(args[i] = malloc(len + 1))) {
+      throw_type(env, "argv must be a non-empty array of strings");
+      free_argv(args, *count);
+      return NULL;
+    }
+    napi_get_value_string_utf8(env, item, args[i], len + 1, &len);
+  }
+  return args;
+}
+
+void free_argv(char **args, uint32_t count) {
+  if (!args) return;
+  for (uint32_t i = 0; i < count; i++) free(args[i]);
+  free(args);
+}
+
 /*
  * execInNetns(netns, argv[]): runs a program inside netns and returns its exit status
  * (128+signal when killed). fork, setns in the child, execvp; the parent waits.
@@ -455,23 +487,9 @@ static napi_value exec_in_netns(napi_env env, napi_callback_info info) {
   uint32_t count;
   int ns_fd, owned;
   if (!get_args(env, info, 2, argv)) return NULL;
-  if (napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0 || count > 255)
-    return throw_type(env, "argv must be a non-empty array of strings");
-  char **args = calloc(count + 1, sizeof(char *));
-  if (!args) return throw_errno(env, ENOMEM, "calloc", NULL);
+  char **args = read_argv(env, argv[1], &count);
+  if (!args) return NULL;
   napi_value result = NULL;
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value item;
-    size_t len;
-    napi_get_element(env, argv[1], i, &item);
-    if (napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok) {
-      throw_type(env, "argv must be a non-empty array of strings");
-      goto out;
-    }
-    args[i] = malloc(len + 1);
-    if (!args[i]) { throw_errno(env, ENOMEM, "malloc", NULL); goto out; }
-    napi_get_value_string_utf8(env, item, args[i], len + 1, &len);
-  }
   if (!open_target(env, argv[0], &ns_fd, &owned)) goto out;
   pid_t pid = fork();
   if (pid < 0) {
@@ -496,8 +514,7 @@ static napi_value exec_in_netns(napi_env env, napi_callback_info info) {
   }
   result = make_int(env, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 out:
-  for (uint32_t i = 0; i < count; i++) free(args[i]);
-  free(args);
+  free_argv(args, count);
   return result;
 }
 

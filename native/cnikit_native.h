@@ -17,6 +17,9 @@ napi_value make_int(napi_env env, int64_t n);
 int open_target(napi_env env, napi_value target, int *fd, int *owned);
 int enter_netns(napi_env env, int ns_fd, int *orig);
 void leave_netns(int orig);
+/* A JS array of 1..255 strings as a NULL-terminated argv (throws and returns NULL otherwise). */
+char **read_argv(napi_env env, napi_value array, uint32_t *count);
+void free_argv(char **args, uint32_t count);
 
 /* poll() one fd for `events` up to timeout_ms (negative: forever), retrying on EINTR:
  * 1 ready, 0 timed out, -1 error (errno set). */

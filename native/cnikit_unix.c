@@ -240,26 +240,15 @@ static napi_value sock_shutdown(napi_env env, napi_callback_info info) {
  * pid. Returns only by throwing.
  */
 static napi_value exec_replace(napi_env env, napi_callback_info info) {
-  napi_value argv[3], item;
+  napi_value argv[3];
   char file[4096];
   uint32_t count;
   int ns_fd, owned;
   if (!get_args(env, info, 3, argv)) return NULL;
   if (!get_str(env, argv[1], file, sizeof file)) return throw_type(env, "file must be a string");
-  if (napi_get_array_length(env, argv[2], &count) != napi_ok || count == 0 || count > 255)
-    return throw_type(env, "argv must be a non-empty array of strings");
-  char **args = calloc(count + 1, sizeof(char *));
-  if (!args) return throw_errno(env, ENOMEM, "calloc", NULL);
+  char **args = read_argv(env, argv[2], &count);
+  if (!args) return NULL;
   napi_value result = NULL;
-  for (uint32_t i = 0; i < count; i++) {
-    size_t len;
-    napi_get_element(env, argv[2], i, &item);
-    if (napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok || !(args[i] = malloc(len + 1))) {
-      throw_type(env, "argv must be a non-empty array of strings");
-      goto out;
-    }
-    napi_get_value_string_utf8(env, item, args[i], len + 1, &len);
-  }
   if (!open_target(env, argv[0], &ns_fd, &owned)) goto out;
   if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) {
     int err = errno;
@@ -271,8 +260,7 @@ static napi_value exec_replace(napi_env env, napi_callback_info info) {
   execv(file, args);
   throw_errno(env, errno, "execv", file);
 out:
-  for (uint32_t i = 0; i < count; i++) free(args[i]);
-  free(args);
+  free_argv(args, count);
   return result;
 }
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gcc libc6-dev iproute2 nftables containernetworking-plugins iputils-ping graphviz etcd-server tcpdump)
+# chromium: the real browser the lab graph test drives through puppeteer-core (which never downloads one).
+packages=(gcc libc6-dev iproute2 nftables containernetworking-plugins iputils-ping graphviz etcd-server tcpdump chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import { NetnsFixture } from "../../netns-fixtures";
 import { type PluginCall, type PluginUnderTest, pluginArgv, pluginEnv, scratchDataDir } from "./cni-env";
-import { daemonCost, prepareHost } from "./modes";
+import { type DaemonSample, daemonCost, prepareHost, sampleDaemon } from "./modes";
 import { type ProcessVariant, expectExitZero, probeVariant, timeProcesses } from "./timing";
 import type { BenchContext, VariantResult } from "./types";
 
@@ -70,8 +70,9 @@ export function timeAddDel(context: BenchContext, plan: AddDelPlan): { variants:
       }
       variants.push(add, del);
     }
+    const before: DaemonSample[] = daemons.map((daemon) => sampleDaemon(daemon.pid, daemon.host));
     const measured = timeProcesses(variants, context);
-    for (const daemon of daemons) notes.push(`Resident: ${daemonCost(daemon.pid, daemon.host)}.`);
+    for (const sample of before) notes.push(`Resident: ${daemonCost(sample)}.`);
     return { variants: measured, notes };
   } finally {
     fixture.cleanup();

@@ -37,13 +37,28 @@ export function prepareHost(fixture: NetnsFixture, plugin: PluginUnderTest, host
   return plugin.resident ? fixture.startDaemon(host) : undefined;
 }
 
-/** The daemon's CPU time per request served so far and its resident memory, for the notes. */
-export function daemonCost(pid: number, host: Netns): string {
-  const requests = queryDaemonStatus(host.path)?.served ?? 0;
+export interface DaemonSample {
+  pid: number;
+  host: Netns;
+  cpuTicks: number;
+  served: number;
+}
+
+function cpuTicks(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100 Hz)
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-  const cpuMs = (ticks * 10) / Math.max(requests, 1);
-  return `daemon CPU ${cpuMs.toFixed(2)} ms per request over ${requests} requests (user + system, 10 ms ticks), RSS ${(rssKb / 1024).toFixed(0)} MB afterwards`;
+  return Number(fields[11]) + Number(fields[12]); // utime + stime of every thread, 100 Hz ticks
+}
+
+/** Where a daemon stands before the timed runs (its start-up's CPU is not the calls'). */
+export function sampleDaemon(pid: number, host: Netns): DaemonSample {
+  return { pid, host, cpuTicks: cpuTicks(pid), served: queryDaemonStatus(host.path)?.served ?? 0 };
+}
+
+/** The daemon's CPU time per request since `before`, and its resident memory now, for the notes. */
+export function daemonCost(before: DaemonSample): string {
+  const requests = (queryDaemonStatus(before.host.path)?.served ?? 0) - before.served;
+  const cpuMs = ((cpuTicks(before.pid) - before.cpuTicks) * 10) / Math.max(requests, 1);
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${before.pid}/status`, "utf8"))?.[1]);
+  return `daemon CPU ${cpuMs.toFixed(2)} ms per request (user + system of all its threads over the ${requests} requests of this section, 10 ms ticks), RSS ${(rssKb / 1024).toFixed(0)} MB afterwards`;
 }

@@ -28,6 +28,7 @@ export function buildProgram(): Command {
     .action(guarded((target: string, options: object) => require("./inspect-cmd").inspectTarget(target, options)));
   addProbeCommands(program);
   addCaptureCommand(program);
+  require("./commands/trace").addTraceCommands(program);
   addLabCommands(program);
   return program;
 }

@@ -3,7 +3,7 @@
 import * as net from "node:net";
 import { CliError } from "./errors";
 import { resolveNetnsArg } from "./netns-cmd";
-import { writeJson, writeStdout } from "./output";
+import { writeJson, writeProgress, writeStdout } from "./output";
 import { judge, renderReports, type PairReport } from "./probe/report";
 import { type ProbeEndpoint, type ProbePair, runProbes } from "./probe/runner";
 
@@ -81,8 +81,21 @@ export function probePairs(specs: readonly string[], options: ProbeCliOptions): 
   return pairs;
 }
 
+/** A probe of a lab leaves its matrix in the lab's state dir, for `lab graph` to colour its pairs. */
+function recordLabMatrix(lab: string | boolean, reports: readonly PairReport[]): void {
+  const { requireLabState } = require("./lab/state") as typeof import("./lab/state");
+  const { recordLabProbe } = require("./lab/probe-record") as typeof import("./lab/probe-record");
+  try {
+    recordLabProbe(requireLabState(typeof lab === "string" ? lab : undefined).plan, reports);
+  } catch (err) {
+    // The matrix is printed already; a lab taken down meanwhile must not fail the probe.
+    writeProgress(`note: probe matrix not recorded: ${(err as Error).message}`);
+  }
+}
+
 /** Runs the probes, prints the matrix (or JSON), exits 1 when any pair is not ok. */
 export async function probeCommand(specs: readonly string[], options: ProbeCliOptions): Promise<PairReport[]> {
+  const lab = impliedLab(specs, options);
   const pairs = probePairs(specs, options);
   const port = options.port === undefined ? undefined : integerOption(options.port, "--port", 0, [1, 65535]);
   const results = await runProbes({
@@ -95,6 +108,7 @@ export async function probeCommand(specs: readonly string[], options: ProbeCliOp
   const reports = results.map(judge);
   if (options.json) writeJson(reports);
   else writeStdout(renderReports(reports));
+  if (lab) recordLabMatrix(lab, reports);
   if (reports.some((report) => report.verdict !== "ok")) process.exitCode = 1;
   return reports;
 }

@@ -37,6 +37,10 @@ export type WorkerMessage =
 export type MainMessage = { kind: "stop" };
 
 export interface WorkerData {
+  /** This worker's place in the accept order (0 first). */
+  index: number;
+  /** Int32 [generation, accepting(worker 0), accepting(worker 1), ...] shared by all workers. */
+  acceptOrder: SharedArrayBuffer;
   listenFd: number;
   slot: SharedArrayBuffer;
   /** One Int32 shared by all workers: requests answered, counted before the answer is sent,

@@ -48,8 +48,10 @@ export class WorkerPool {
   private readyCount = 0;
   private readyWaiters: Array<() => void> = [];
   private readonly servedCounter = new SharedArrayBuffer(4);
+  private readonly acceptOrder: SharedArrayBuffer;
 
   constructor(private readonly options: PoolOptions) {
+    this.acceptOrder = new SharedArrayBuffer(4 * (options.size + 1));
     for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index));
   }
 
@@ -74,7 +76,11 @@ export class WorkerPool {
 
   private spawn(index: number): Member {
     const shared = new SharedArrayBuffer(4);
+    // A replaced worker may have died while accepting: its successor starts as not accepting.
+    Atomics.store(new Int32Array(this.acceptOrder), 1 + index, 0);
     const data: WorkerData = {
+      index,
+      acceptOrder: this.acceptOrder,
       listenFd: this.options.listenFd,
       slot: shared,
       served: this.servedCounter,

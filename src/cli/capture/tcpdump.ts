@@ -15,6 +15,11 @@ export interface TcpdumpSpec {
   filter?: string;
   /** `-y`: e.g. LINUX_SLL2 on `-i any`, whose records carry the interface index. */
   dataLinkType?: string;
+  /**
+   * `-Z root`: no switch to the tcpdump user, which would clear the parent-death signal
+   * (prctl(2): it is reset when the uid changes), so that it surely dies with us.
+   */
+  stayRoot?: boolean;
 }
 
 export interface TcpdumpStats {
@@ -61,6 +66,7 @@ export function tcpdumpArgv(spec: TcpdumpSpec): string[] {
     "-i",
     spec.ifName,
     ...(spec.dataLinkType === undefined ? [] : ["-y", spec.dataLinkType]),
+    ...(spec.stayRoot ? ["-Z", "root"] : []),
     "-n",
     "-U",
     "--immediate-mode",

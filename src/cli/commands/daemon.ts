@@ -24,7 +24,7 @@ export function daemonCommand(): Command {
   const daemon = new Command("daemon")
     .description("resident mode: answer this host namespace's plugin calls from warm worker threads (the plugin front end falls back to standalone without it)")
     .option("--netns <name>", "run inside this named network namespace (or path) instead of ours")
-    .option("--workers <n>", "worker threads: requests served at once", positiveInteger("--workers", 64), 4)
+    .option("--workers <n>", "worker threads: requests served at once", positiveInteger("--workers", 64), 8)
     .option("--request-timeout <seconds>", "a request running longer is answered with code 11 and its worker replaced", positiveInteger("--request-timeout", 3600), 120)
     .option("--stop-timeout <seconds>", "on SIGTERM, how long requests in flight may take to finish", positiveInteger("--stop-timeout", 3600), 30)
     .option("--metrics <host:port>", "serve Prometheus metrics on http://HOST:PORT/metrics (in the daemon's namespace)")

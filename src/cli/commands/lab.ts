@@ -1,6 +1,7 @@
 // `cnikit lab up|down|status|diagram`: the command tree only; ../lab/* loads when run.
 import type { Command } from "commander";
 import { guarded } from "./guarded";
+import { addLabGraphCommand } from "./lab-graph";
 import { addImpairCommands } from "./lab-impair";
 import { addLabObserveCommands } from "./lab-observe";
 
@@ -39,4 +40,5 @@ export function addLabCommands(program: Command): void {
     .action(guarded(() => require("../lab/list").labList()));
   addLabObserveCommands(lab);
   addImpairCommands(lab);
+  addLabGraphCommand(lab);
 }

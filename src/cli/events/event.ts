@@ -2,6 +2,7 @@
 // look at (the names iproute2's -j output uses where there is one), so a JSON line is
 // easy to filter and the text line reads like `ip monitor`.
 import { Ntf, Nud } from "../../netlink/codec/constants";
+import { nudStateNames } from "../inspect/names";
 import type { RtnlChange } from "../../netlink/monitor";
 
 export type EventKind = "link" | "addr" | "route" | "neigh" | "fdb" | "netns";
@@ -26,19 +27,8 @@ const SCOPES: Record<number, string> = { 0: "global", 200: "site", 253: "link", 
 const PROTOCOLS: Record<number, string> = { 0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 186: "bgp", 188: "ospf" };
 const ROUTE_TYPES: Record<number, string> = { 1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast", 6: "blackhole", 7: "unreachable", 8: "prohibit" };
 const TABLES: Record<number, string> = { 253: "default", 254: "main", 255: "local" };
-const NUD_STATES: [number, string][] = [
-  [Nud.INCOMPLETE, "INCOMPLETE"],
-  [Nud.REACHABLE, "REACHABLE"],
-  [Nud.STALE, "STALE"],
-  [Nud.DELAY, "DELAY"],
-  [Nud.PROBE, "PROBE"],
-  [Nud.FAILED, "FAILED"],
-  [Nud.NOARP, "NOARP"],
-  [Nud.PERMANENT, "PERMANENT"],
-];
-
 function nudState(state: number): string {
-  return NUD_STATES.filter(([bit]) => (state & bit) !== 0).map(([, name]) => name).join(",") || "NONE";
+  return nudStateNames(state).join(",") || "NONE";
 }
 
 /** One word, as `bridge fdb` says it: permanent, static (NOARP), stale, else reachable. */

@@ -49,7 +49,8 @@ export function judge(pair: PairResult): PairReport {
   return report;
 }
 
-function cell(report: PairReport | undefined): string {
+/** One cell of the matrix: `ok 0.12ms`, `FAIL`, `MTU 1422 0.12ms`, `FRAG 0.12ms` (also drawn by `lab graph`). */
+export function cell(report: PairReport | undefined): string {
   if (!report) return "-";
   if (report.verdict === "unreachable") return "FAIL";
   const rtt = report.rttMs ? `${report.rttMs.avg.toFixed(2)}ms` : "";

@@ -52,6 +52,7 @@ function probeLab(lab: string, extra: string[] = []): { status: number | null; r
 }
 
 const hostOf = (label: string): string => label.split("/")[0] ?? "";
+const daemonPids: number[] = [];
 
 describe("cnikit lab, default topology (vxlan-overlay)", () => {
   it("comes up with a table of every container, its host and its addresses", () => {
@@ -77,6 +78,20 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     expect(reports).toHaveLength(12);
     for (const report of reports) expect(report).toMatchObject({ verdict: "ok", largestPayload: 1422 });
     expect(status).toBe(0);
+  });
+
+  it("runs a daemon in each host that served its plugin calls; status shows them", () => {
+    const status = JSON.parse(cnikitOk(["lab", "status", "--json", overlayLab])) as { healthy: boolean; daemons: Array<{ host: string; pid: number; answering: boolean; served: number }> };
+    expect(status.healthy).toBe(true);
+    expect(status.daemons.map((daemon) => [daemon.host, daemon.answering])).toEqual([
+      ["h1", true],
+      ["h2", true],
+    ]);
+    // Two containers per host, each ADD through the host's daemon (host-local in-process).
+    for (const daemon of status.daemons) expect(daemon.served).toBeGreaterThanOrEqual(2);
+    for (const daemon of status.daemons) expect(fs.readFileSync(`/proc/${daemon.pid}/cmdline`, "utf8")).toContain("daemon");
+    daemonPids.push(...status.daemons.map((daemon) => daemon.pid));
+    expect(cnikitOk(["lab", "status", overlayLab])).toMatch(/^h1\s+\d+\s+yes\s+\d+$/m);
   });
 
   it("status, inspect and diagram describe the lab", () => {
@@ -124,6 +139,7 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     const lockFiles = (): string[] => (fs.existsSync(LOCK_DIR) ? fs.readdirSync(LOCK_DIR).filter((file) => hostInodes.some((inode) => file.startsWith(`${inode}-`))) : []);
     expect(lockFiles().length).toBeGreaterThan(0);
     cnikitOk(["lab", "down", overlayLab]);
+    expect(daemonPids.filter((pid) => fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("daemon"))).toEqual([]);
     expect(lockFiles()).toEqual([]);
     expect(labNamespaces(overlayLab)).toEqual([]);
     expect(fs.existsSync(stateDir)).toBe(false);
@@ -136,7 +152,7 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
 
 describe("cnikit lab with a bridge topology file", () => {
   const topology = path.join(workDir, "bridge.yaml");
-  fs.writeFileSync(topology, `name: ${bridgeLab}\nplugin: bridge\nhosts:\n  - name: a\n    containers: [web, db]\n  - b\ncontainersPerHost: 1\n`);
+  fs.writeFileSync(topology, `name: ${bridgeLab}\nplugin: bridge\ndaemon: false\nhosts:\n  - name: a\n    containers: [web, db]\n  - b\ncontainersPerHost: 1\n`);
 
   it("routes every slice between hosts, and probe names an MTU black hole", () => {
     const up = cnikit(["lab", "up", "--quiet", topology]);
@@ -145,6 +161,9 @@ describe("cnikit lab with a bridge topology file", () => {
     expect(up.stdout).toMatch(/^a\/web\s+a\s+\S+\s+10\.10\.1\.2\/24$/m);
     expect(routes(`${bridgeLab}-a`, 4)).toContainEqual(expect.objectContaining({ dst: "10.10.2.0/24", gateway: "198.18.0.2" }));
     expect(probeLab(bridgeLab).status).toBe(0);
+    // daemon: false: the calls ran standalone, and no daemon answers in the hosts.
+    expect(cnikitOk(["lab", "status", bridgeLab])).toMatch(/no daemons: plugin calls run standalone/);
+    expect(cnikit(["daemon", "status", "--netns", `${bridgeLab}-a`]).status).toBe(1);
 
     runChecked(["ip", "-n", `${bridgeLab}-b-c1`, "link", "set", "eth0", "mtu", "1400"]);
     const { status, reports } = probeLab(bridgeLab);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { AttrWriter } from "../../../src/netlink/codec/attrs";
 import { NlmF, NlmsgType, NlmsgerrAttr } from "../../../src/netlink/codec/constants";
-import { NetlinkError, NotFoundError, isExists, isNotFound, netlinkError, parseDoneStatus, parseNlmsgerr } from "../../../src/netlink/codec/errors";
+import { COMMON_ERRNOS, NetlinkError, NotFoundError, isExists, isNotFound, netlinkError, parseDoneStatus, parseNlmsgerr } from "../../../src/netlink/codec/errors";
 import { encodeMessage, splitMessages } from "../../../src/netlink/codec/header";
 import { datagrams } from "./fixtures";
 
@@ -99,5 +99,15 @@ describe("not-found errnos", () => {
     expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "delete address", deleting: true })).toBeInstanceOf(NotFoundError);
     expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "add address" })).not.toBeInstanceOf(NotFoundError);
     expect(netlinkError({ errno: errno.EEXIST, op: "add link" }).code).toBe("EEXIST");
+  });
+
+  it("the common ones need no table, and say what the tables say", async () => {
+    const { errno } = (await import("node:os")).constants;
+    const systemErrors = (await import("node:util")).getSystemErrorMap();
+    for (const [number, [code, text]] of COMMON_ERRNOS) {
+      expect(errno[code as keyof typeof errno]).toBe(number);
+      expect(systemErrors.get(-number)).toEqual([code, text]);
+      expect(netlinkError({ errno: number, op: "op" }).message).toBe(`op: ${text} (${code})`);
+    }
   });
 });
