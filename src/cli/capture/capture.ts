@@ -102,7 +102,9 @@ export async function captureCommand(targetArg: string, options: CaptureCliOptio
   const vxlanPort = positiveInteger(options.vxlanPort, "--vxlan-port", 65_535);
   const target = resolveCaptureTarget(targetArg, { ...(options.lab === undefined ? {} : { lab: options.lab }), ...(vxlanPort === undefined ? {} : { vxlanPort }) });
   const sink = openSink(options, target);
-  const run = startTcpdump({ netnsPath: target.netnsPath, ifName: target.ifName, ...(count === undefined ? {} : { count }), ...(options.filter ? { filter: options.filter } : {}) });
+  // stayRoot: Debian's tcpdump drops to its own user, which clears the parent-death
+  // signal; a capture killed with SIGKILL would then leave it holding the namespace.
+  const run = startTcpdump({ netnsPath: target.netnsPath, ifName: target.ifName, stayRoot: true, ...(count === undefined ? {} : { count }), ...(options.filter ? { filter: options.filter } : {}) });
   // Ctrl-C reaches tcpdump too (same process group); a signal sent to us alone is passed on.
   // Either way tcpdump finishes its output, and we end after it.
   const stop = (): void => {

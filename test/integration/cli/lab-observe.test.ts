@@ -140,6 +140,25 @@ describe("cnikit capture", () => {
     expect(summary.stderr()).toContain(`capture: ${lines.length} packets on h2:ul0`);
   });
 
+  it("leaves no tcpdump behind when it is killed with SIGKILL", async () => {
+    const capture = start(["capture", "h1:ul0", "-w", path.join(workDir, "killed.pcap")]);
+    await capture.waitFor("stderr", /capture: listening on /);
+    const inode = fs.statSync(`/run/netns/${lab}-h1`).ino;
+    const tcpdumpsInH1 = (): number[] =>
+      fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "tcpdump" && fs.statSync(`/proc/${pid}/ns/net`).ino === inode;
+        } catch {
+          return false; // gone meanwhile, or not ours to read
+        }
+      });
+    expect(tcpdumpsInH1().length).toBe(1);
+    await capture.stop("SIGKILL");
+    const deadline = Date.now() + 5000;
+    while (tcpdumpsInH1().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(tcpdumpsInH1()).toEqual([]);
+  });
+
   it("names a missing interface, and the namespace when there is no such node", () => {
     expect(expectOneLineFailure(run(["capture", "h1:ul9"]))).toMatch(/h1 has no interface ul9 \(it has lo, ul0, /);
     expect(expectOneLineFailure(run(["capture", `${fixture.prefix}none:eth0`]))).toMatch(/does not exist; nor a node of lab/);
