@@ -59,7 +59,16 @@ function cmdArgsFrom(env: Env, stdinData: Buffer): CmdArgs {
 /** The version to answer errors in: the config's when it is one we speak, else ours. */
 export function errorVersionOf(stdinData: Buffer): string {
   try {
-    const version = configVersion(decodeJsonObject(stdinData));
+    return errorVersionOfConfig(decodeJsonObject(stdinData));
+  } catch {
+    return CURRENT_VERSION;
+  }
+}
+
+/** errorVersionOf for a config already decoded. */
+export function errorVersionOfConfig(config: Record<string, unknown>): string {
+  try {
+    const version = configVersion(config);
     return isSupportedVersion(version) ? version : CURRENT_VERSION;
   } catch {
     return CURRENT_VERSION;

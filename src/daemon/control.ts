@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import { native } from "../../native";
 import { BUILD_ID } from "./build-id";
 import { SOCKET_NAME, STATUS_MAGIC, decodeFrames, encodeHello } from "./protocol";
+import { processAlive } from "../process-alive";
 
 export interface DaemonStatus {
   build: string;
@@ -81,20 +82,6 @@ export function startDaemon(netns: string, options: StartDaemonOptions = {}): nu
   }
   stopDaemon(pid, 1000);
   throw new Error(`cnikit daemon in ${netns} did not answer within ${options.readyTimeoutMs ?? 10_000} ms`);
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie (exited, not yet reaped by its parent) counts as gone.
-  try {
-    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 /** SIGTERM, then SIGKILL once `graceMs` has passed; returns when the process is gone. */

@@ -3,7 +3,9 @@
 // stdin and plugin name (src/cni/request-context.ts). Frames go back as PROTOCOL.md says.
 import { CniError, ErrorCode } from "../cni/errors";
 import { withRequestContext } from "../cni/request-context";
-import { errorVersionOf, runSkel } from "../cni/skel";
+import { decodeJsonObject } from "../cni/config";
+import { errorVersionOfConfig, runSkel } from "../cni/skel";
+import { CURRENT_VERSION } from "../cni/versions";
 import { native } from "../../native";
 import type { IpamUse, RequestSummary, WorkerData, WorkerMessage } from "./messages";
 import { Slot } from "./messages";
@@ -56,20 +58,25 @@ function resultCode(status: number, stdout: string): number {
 }
 
 /** host-local's data directory and ranges, when this call used it (for the metrics). */
-function ipamUseOf(plugin: string, stdin: Buffer): IpamUse | undefined {
+function ipamUseOf(plugin: string, config: Record<string, unknown>): IpamUse | undefined {
+  const ipam = config.ipam as Record<string, unknown> | undefined;
+  if (typeof config.name !== "string" || typeof ipam !== "object" || ipam === null || (ipam.type !== "host-local" && plugin !== "host-local")) return undefined;
+  const ranges = Array.isArray(ipam.ranges)
+    ? (ipam.ranges as IpamUse["ranges"])
+    : typeof ipam.subnet === "string"
+      ? [[{ subnet: ipam.subnet, rangeStart: ipam.rangeStart as string, rangeEnd: ipam.rangeEnd as string, gateway: ipam.gateway as string }]]
+      : [];
+  const dataDir = typeof ipam.dataDir === "string" ? ipam.dataDir : "/var/lib/cni/networks";
+  return { network: config.name, dataDir, ranges };
+}
+
+/** What the daemon needs of the config besides the plugin: decoded once per request. */
+function describeStdin(plugin: string, stdin: Buffer): { errorVersion: string; ipam: IpamUse | undefined } {
   try {
-    const config = JSON.parse(stdin.toString("utf8")) as { name?: unknown; type?: unknown; ipam?: Record<string, unknown> };
-    const ipam = config.ipam;
-    if (typeof config.name !== "string" || !ipam || (ipam.type !== "host-local" && plugin !== "host-local")) return undefined;
-    const ranges = Array.isArray(ipam.ranges)
-      ? (ipam.ranges as IpamUse["ranges"])
-      : typeof ipam.subnet === "string"
-        ? [[{ subnet: ipam.subnet, rangeStart: ipam.rangeStart as string, rangeEnd: ipam.rangeEnd as string, gateway: ipam.gateway as string }]]
-        : [];
-    const dataDir = typeof ipam.dataDir === "string" ? ipam.dataDir : "/var/lib/cni/networks";
-    return { network: config.name, dataDir, ranges };
+    const config = decodeJsonObject(stdin);
+    return { errorVersion: errorVersionOfConfig(config), ipam: ipamUseOf(plugin, config) };
   } catch {
-    return undefined;
+    return { errorVersion: CURRENT_VERSION, ipam: undefined };
   }
 }
 
@@ -123,11 +130,6 @@ export async function serveConnection(connection: Connection, data: WorkerData, 
     post({ kind: "dropped", pid: connection.pid, reason: (err as Error).message });
     return;
   }
-  if (env.CNIKIT_TEST_WORKER_CRASH !== undefined) {
-    Atomics.store(slot, 0, Slot.Busy);
-    post({ kind: "begin", fd, errorVersion: errorVersionOf(stdin), ...summaryOf(plugin, env) });
-    await crashWorker();
-  }
   await runRequest(data, fd, plugin, env, stdin, slot, post);
 }
 
@@ -142,8 +144,10 @@ function crashWorker(): Promise<never> {
 async function runRequest(data: WorkerData, fd: number, plugin: string, env: Record<string, string>, stdin: Buffer, slot: Int32Array, post: (message: WorkerMessage) => void): Promise<void> {
   const summary = summaryOf(plugin, env);
   const started = performance.now();
+  const { errorVersion, ipam } = describeStdin(plugin, stdin);
   Atomics.store(slot, 0, Slot.Busy);
-  post({ kind: "begin", fd, errorVersion: errorVersionOf(stdin), ...summary });
+  post({ kind: "begin", fd, errorVersion, ...summary });
+  if (env.CNIKIT_TEST_WORKER_CRASH !== undefined) await crashWorker();
   const stdout: string[] = [];
   const writeStderr = (text: string): void => {
     // Streamed as it comes, like a process's stderr; a caller gone away loses nothing we need.
@@ -162,7 +166,7 @@ async function runRequest(data: WorkerData, fd: number, plugin: string, env: Rec
     );
   } else {
     const error = new CniError(ErrorCode.PluginNotAvailable, `cnikit daemon: no plugin named ${JSON.stringify(plugin)}`);
-    stdout.push(JSON.stringify(error.toJSON(errorVersionOf(stdin))));
+    stdout.push(JSON.stringify(error.toJSON(errorVersion)));
     status = 1;
   }
   const output = stdout.join("");
@@ -177,6 +181,5 @@ async function runRequest(data: WorkerData, fd: number, plugin: string, env: Rec
     native().close(fd);
     Atomics.store(slot, 0, Slot.Idle);
   }
-  const ipam = ipamUseOf(plugin, stdin);
   post({ kind: "end", durationMs: performance.now() - started, exitStatus: status, code: resultCode(status, output), ...summary, ...(ipam ? { ipam } : {}) });
 }

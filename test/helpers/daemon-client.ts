@@ -16,14 +16,6 @@ export function connectTo(netnsPath: string): number {
   return native().unixConnect(SOCKET_NAME, 1000, netnsPath);
 }
 
-/** The verdict byte ('Y' or 'N') after sending a hello for `request`. */
-export function sendHello(fd: number, request: RawRequest, body: Buffer): string {
-  const plugin = Buffer.from(request.plugin);
-  const env = encodeEnvBlock(request.env);
-  native().sockWrite(fd, encodeHello(HELLO_MAGIC, request.buildId, plugin.length, env.length, body.length), 1000);
-  return native().sockRead(fd, 1, 5000).toString("latin1");
-}
-
 /** Everything the daemon sends until it closes the connection. */
 export function readToEnd(fd: number, timeoutMs = 10_000): Buffer {
   const chunks: Buffer[] = [];

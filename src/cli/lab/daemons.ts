@@ -4,7 +4,8 @@
 // lab state, and `lab status` shows whether each still answers.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { processAlive, queryDaemonStatus, startDaemon, stopDaemon } from "../../daemon/control";
+import { queryDaemonStatus, startDaemon, stopDaemon } from "../../daemon/control";
+import { processAlive } from "../../process-alive";
 import type { HostPlan } from "./plan";
 import type { LabState } from "./state";
 

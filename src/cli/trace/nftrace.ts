@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { type TraceChild, startChild } from "./child";
 import type { NftDrop } from "./types";
+import { processAlive } from "../../process-alive";
 
 export interface NftMatch {
   family: 4 | 6;
@@ -30,15 +31,6 @@ function nft(netnsPath: string, args: string[], input?: string): { ok: boolean; 
 
 const TABLE_PREFIX = "cnikit_trace_";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Whether a namespace has any nftables table besides trace tables: only then can a rule
  * there drop anything. Tables a killed trace left behind (its pid gone) are removed on the way.
@@ -52,7 +44,7 @@ export function hasRuleset(netnsPath: string): boolean {
   });
   for (const { family, name } of tables) {
     const pid = Number(name.slice(TABLE_PREFIX.length));
-    if (name.startsWith(TABLE_PREFIX) && Number.isInteger(pid) && pid > 0 && !alive(pid)) nft(netnsPath, ["delete", "table", family, name]);
+    if (name.startsWith(TABLE_PREFIX) && Number.isInteger(pid) && pid > 0 && !processAlive(pid)) nft(netnsPath, ["delete", "table", family, name]);
   }
   return tables.some(({ name }) => !name.startsWith(TABLE_PREFIX));
 }

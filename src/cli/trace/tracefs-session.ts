@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeStdout } from "../output";
+import { processAlive } from "../../process-alive";
 
 export interface TraceKernelOptions {
   /** Lengths (skb->len) our packet can have at the net:* tracepoints. */
@@ -27,21 +28,12 @@ function write(file: string, value: string): void {
   fs.writeFileSync(file, value);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Instances that a killed trace left behind: their events off, then removed. */
 function removeStaleInstances(root: string): void {
   const instances = path.join(root, "instances");
   for (const name of fs.readdirSync(instances)) {
     const pid = Number(name.slice(INSTANCE_PREFIX.length));
-    if (!name.startsWith(INSTANCE_PREFIX) || !Number.isInteger(pid) || alive(pid)) continue;
+    if (!name.startsWith(INSTANCE_PREFIX) || !Number.isInteger(pid) || processAlive(pid)) continue;
     try {
       removeInstance(path.join(instances, name));
     } catch {

@@ -4,37 +4,7 @@ import { describe, expect, it } from "vitest";
 import { decodeEthernet, decodeRawIp, type EthernetFrame, type UdpDatagram } from "../../../src/cli/capture/frames";
 import { PcapStreamReader } from "../../../src/cli/capture/pcap";
 import { describeFrame } from "../../../src/cli/capture/summary";
-
-const mac = (text: string): Buffer => Buffer.from(text.replace(/:/g, ""), "hex");
-const ipv4 = (text: string): Buffer => Buffer.from(text.split(".").map(Number));
-
-function ethernet(dst: string, src: string, etherType: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(14);
-  mac(dst).copy(header, 0);
-  mac(src).copy(header, 6);
-  header.writeUInt16BE(etherType, 12);
-  return Buffer.concat([header, payload]);
-}
-
-function ipv4Packet(src: string, dst: string, protocol: number, payload: Buffer, fragment = 0): Buffer {
-  const header = Buffer.alloc(20);
-  header[0] = 0x45;
-  header.writeUInt16BE(20 + payload.length, 2);
-  header.writeUInt16BE(fragment, 6);
-  header[8] = 64;
-  header[9] = protocol;
-  ipv4(src).copy(header, 12);
-  ipv4(dst).copy(header, 16);
-  return Buffer.concat([header, payload]);
-}
-
-function udp(srcPort: number, dstPort: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt16BE(srcPort, 0);
-  header.writeUInt16BE(dstPort, 2);
-  header.writeUInt16BE(8 + payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
+import { ethernet, ipv4, ipv4Packet, mac, udp } from "../../helpers/packets";
 
 function vxlan(vni: number, inner: Buffer): Buffer {
   const header = Buffer.alloc(8);

@@ -7,34 +7,11 @@ import { findOurDrops, parseFtrace } from "../../../src/cli/trace/kernel-drops";
 import { decodeSll2, matchProbe, type ProbeSignature } from "../../../src/cli/trace/match";
 import { markerRuleset, parseTraceDrops } from "../../../src/cli/trace/nftrace";
 import { eventFilters } from "../../../src/cli/trace/tracefs-session";
+import { DONT_FRAGMENT, ethernet as buildEthernet, ipv4Packet as buildIpv4, udp } from "../../helpers/packets";
 
-const ipv4 = (text: string): Buffer => Buffer.from(text.split(".").map(Number));
-
-function ipv4Packet(src: string, dst: string, protocol: number, payload: Buffer, df = true): Buffer {
-  const header = Buffer.alloc(20);
-  header[0] = 0x45;
-  header.writeUInt16BE(20 + payload.length, 2);
-  header.writeUInt16BE(df ? 0x4000 : 0, 6);
-  header[8] = 64;
-  header[9] = protocol;
-  ipv4(src).copy(header, 12);
-  ipv4(dst).copy(header, 16);
-  return Buffer.concat([header, payload]);
-}
-
-function udp(srcPort: number, dstPort: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeUInt16BE(srcPort, 0);
-  header.writeUInt16BE(dstPort, 2);
-  header.writeUInt16BE(8 + payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
-
-function ethernet(payload: Buffer): Buffer {
-  const header = Buffer.alloc(14);
-  header.writeUInt16BE(0x0800, 12);
-  return Buffer.concat([header, payload]);
-}
+// Trace probes are sent with DF set; an Ethernet header with no addresses is enough here.
+const ipv4Packet = (src: string, dst: string, protocol: number, payload: Buffer): Buffer => buildIpv4(src, dst, protocol, payload, DONT_FRAGMENT);
+const ethernet = (payload: Buffer): Buffer => buildEthernet("00:00:00:00:00:00", "00:00:00:00:00:00", 0x0800, payload);
 
 function sll2(ip: Buffer, ifIndex: number, packetType: number): Buffer {
   const header = Buffer.alloc(20);
