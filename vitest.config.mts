@@ -29,7 +29,12 @@ export default defineConfig({
         test: { ...integration, name: "integration", sequence: { groupOrder: 1 } },
       },
       {
-        test: { ...integration, name: "integration-daemon", env: { CNIKIT_TEST_DAEMON: "1" }, sequence: { groupOrder: 2 } },
+        test: {
+          ...integration,
+          name: "integration-daemon",
+          env: { CNIKIT_TEST_DAEMON: "1" },
+          sequence: { groupOrder: 2 },
+        },
       },
     ],
   },

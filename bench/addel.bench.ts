@@ -5,7 +5,10 @@ import { bridgeConfig, pluginsUnderTest } from "./lib/cni-env";
 import type { BenchContext, BenchSection, Benchmark } from "./lib/types";
 
 function run(context: BenchContext): BenchSection {
-  const { variants, notes } = timeAddDel(context, { plugins: pluginsUnderTest(context), config: (dataDir) => bridgeConfig({ dataDir }) });
+  const { variants, notes } = timeAddDel(context, {
+    plugins: pluginsUnderTest(context),
+    config: (dataDir) => bridgeConfig({ dataDir }),
+  });
   return {
     title: "ADD / DEL: bridge + host-local",
     description:

@@ -5,7 +5,15 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { NetnsFixture, type Netns, links } from "../netns-fixtures";
 import { prepareHost } from "./lib/modes";
-import { type PluginCall, type PluginUnderTest, bridgeConfig, pluginArgv, pluginEnv, pluginsUnderTest, scratchDataDir } from "./lib/cni-env";
+import {
+  type PluginCall,
+  type PluginUnderTest,
+  bridgeConfig,
+  pluginArgv,
+  pluginEnv,
+  pluginsUnderTest,
+  scratchDataDir,
+} from "./lib/cni-env";
 import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib/types";
 
 const ATTACHMENTS = 100;
@@ -36,7 +44,12 @@ function callPlugin(call: PluginCall, input: string): Promise<string> {
     child.on("close", (status) => {
       const out = Buffer.concat(stdout).toString("utf8");
       if (status === 0) resolve(out);
-      else reject(new Error(`${call.plugin.label} ${call.command} ${call.containerId}: exit ${String(status)}: ${out.slice(0, 300)} ${Buffer.concat(stderr).toString("utf8").slice(0, 300)}`));
+      else
+        reject(
+          new Error(
+            `${call.plugin.label} ${call.command} ${call.containerId}: exit ${String(status)}: ${out.slice(0, 300)} ${Buffer.concat(stderr).toString("utf8").slice(0, 300)}`,
+          ),
+        );
     });
     child.stdin.end(input);
   });
@@ -54,7 +67,13 @@ async function timePool(count: number, concurrency: number, task: (index: number
 }
 
 function call(testbed: Testbed, command: PluginCall["command"], index: number): PluginCall {
-  return { plugin: testbed.plugin, command, hostNetnsPath: testbed.host.path, containerNetnsPath: testbed.containers[index]?.path ?? "", containerId: `burst${index}` };
+  return {
+    plugin: testbed.plugin,
+    command,
+    hostNetnsPath: testbed.host.path,
+    containerNetnsPath: testbed.containers[index]?.path ?? "",
+    containerId: `burst${index}`,
+  };
 }
 
 function addBurst(testbed: Testbed): Promise<number> {
@@ -101,8 +120,18 @@ async function run(context: BenchContext): Promise<BenchSection> {
       }
     }
     const variants: VariantResult[] = testbeds.flatMap((testbed, index) => [
-      { label: `${testbed.plugin.label}: ${ATTACHMENTS} ADDs`, samplesMs: samples[index]?.add ?? [], baseline: testbed.plugin.baseline, group: "ADD" },
-      { label: `${testbed.plugin.label}: ${ATTACHMENTS} DELs`, samplesMs: samples[index]?.del ?? [], baseline: testbed.plugin.baseline, group: "DEL" },
+      {
+        label: `${testbed.plugin.label}: ${ATTACHMENTS} ADDs`,
+        samplesMs: samples[index]?.add ?? [],
+        baseline: testbed.plugin.baseline,
+        group: "ADD",
+      },
+      {
+        label: `${testbed.plugin.label}: ${ATTACHMENTS} DELs`,
+        samplesMs: samples[index]?.del ?? [],
+        baseline: testbed.plugin.baseline,
+        group: "DEL",
+      },
     ]);
     return {
       title: `Burst: ${ATTACHMENTS} ADDs, then ${ATTACHMENTS} DELs, ${CONCURRENCY} at a time: bridge + host-local`,

@@ -45,7 +45,20 @@ function ip(args: string[]): void {
 }
 
 function attachWithIp(pair: Pair): void {
-  ip(["-n", pair.hostName, "link", "add", HOST_VETH, "type", "veth", "peer", "name", CONTAINER_IF, "netns", pair.containerName]);
+  ip([
+    "-n",
+    pair.hostName,
+    "link",
+    "add",
+    HOST_VETH,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    CONTAINER_IF,
+    "netns",
+    pair.containerName,
+  ]);
   ip(["-n", pair.hostName, "link", "set", HOST_VETH, "up"]);
   ip(["-n", pair.containerName, "addr", "add", CONTAINER_CIDR, "dev", CONTAINER_IF]);
   ip(["-n", pair.containerName, "link", "set", CONTAINER_IF, "up"]);
@@ -61,7 +74,9 @@ function verifyAndDetach(pair: Pair, verify: boolean): void {
       ?.addr_info.some((info) => `${info.local}/${info.prefixlen}` === CONTAINER_CIDR);
     const routed = routes(pair.containerPath, 4).some((route) => route.dst === "default" && route.gateway === GATEWAY);
     if (!hostVeth?.flags.includes("UP") || !addressed || !routed) {
-      throw new Error(`attachment incomplete: host veth ${JSON.stringify(hostVeth?.flags)}, address ${addressed}, route ${routed}`);
+      throw new Error(
+        `attachment incomplete: host veth ${JSON.stringify(hostVeth?.flags)}, address ${addressed}, route ${routed}`,
+      );
     }
   }
   // Deleting one end of a veth deletes both.
@@ -73,7 +88,12 @@ function run(context: BenchContext): BenchSection {
   try {
     const host = fixture.hostNetns();
     const container = fixture.containerNetns();
-    const pair: Pair = { hostPath: host.path, hostName: host.name, containerPath: container.path, containerName: container.name };
+    const pair: Pair = {
+      hostPath: host.path,
+      hostName: host.name,
+      containerPath: container.path,
+      containerName: container.name,
+    };
     const last = context.warmup + context.runs - 1;
     const after = (run: number): void => verifyAndDetach(pair, run <= 0 || run === last);
     const first: VariantResult = timeInProcess({
@@ -83,7 +103,12 @@ function run(context: BenchContext): BenchSection {
       after: () => verifyAndDetach(pair, true),
       note: "loads the addon, first sockets",
     });
-    const codec = timeInProcess({ label: "codec (in process, 5 requests on 2 sockets)", plan: context, step: () => attachWithCodec(pair), after });
+    const codec = timeInProcess({
+      label: "codec (in process, 5 requests on 2 sockets)",
+      plan: context,
+      step: () => attachWithCodec(pair),
+      after,
+    });
     const commands = timeInProcess({
       label: "`ip` commands (5 processes)",
       plan: context,

@@ -48,7 +48,12 @@ function writeLeases(dataDir: string, count: number): void {
 }
 
 function hostLocalConfig(dataDir: string): string {
-  return JSON.stringify({ cniVersion: "1.0.0", name: NETWORK, type: "bridge", ipam: { type: "host-local", subnet: SUBNET, dataDir } });
+  return JSON.stringify({
+    cniVersion: "1.0.0",
+    name: NETWORK,
+    type: "bridge",
+    ipam: { type: "host-local", subnet: SUBNET, dataDir },
+  });
 }
 
 /**
@@ -73,10 +78,21 @@ function variantsFor(dir: LeaseDir): LeaseVariants {
   const input = hostLocalConfig(dir.dataDir);
   // Every row through nsenter into its host namespace (the same cost for all): the
   // resident row's daemon lives there, and no call of ours runs in the root namespace.
-  const argv = ["nsenter", `--net=${dir.host.path}`, path.join(dir.plugin.pluginDir, dir.plugin.executable ?? "host-local")];
+  const argv = [
+    "nsenter",
+    `--net=${dir.host.path}`,
+    path.join(dir.plugin.pluginDir, dir.plugin.executable ?? "host-local"),
+  ];
   // host-local never opens the netns: both implementations only require CNI_NETNS to be set.
-  const call = (command: PluginCall["command"]): PluginCall => ({ plugin: dir.plugin, command, hostNetnsPath: "", containerNetnsPath: "/var/run/netns/unused", containerId: "benchcontainer" });
-  const untimed = (command: PluginCall["command"]) => () => expectExitZero(spawnSync(argv[0] ?? "", argv.slice(1), { env: pluginEnv(call(command)), input, encoding: "utf8" }));
+  const call = (command: PluginCall["command"]): PluginCall => ({
+    plugin: dir.plugin,
+    command,
+    hostNetnsPath: "",
+    containerNetnsPath: "/var/run/netns/unused",
+    containerId: "benchcontainer",
+  });
+  const untimed = (command: PluginCall["command"]) => () =>
+    expectExitZero(spawnSync(argv[0] ?? "", argv.slice(1), { env: pluginEnv(call(command)), input, encoding: "utf8" }));
   const outside = () => changeFromOutside(dir.dataDir);
   const leases = `${dir.count.toLocaleString("en-US")} leases`;
   const common = { argv, input, baseline: dir.plugin.baseline };
@@ -85,7 +101,12 @@ function variantsFor(dir: LeaseDir): LeaseVariants {
   return {
     add: { ...add, label: `${dir.plugin.label}: ADD, ${leases}`, group: `ADD ${dir.count}` },
     del: { ...del, label: `${dir.plugin.label}: DEL, ${leases}`, group: `DEL ${dir.count}`, before: untimed("ADD") },
-    staleAdd: { ...add, label: `${dir.plugin.label}: ADD after an outside change, ${leases}`, group: `stale ADD ${dir.count}`, before: outside },
+    staleAdd: {
+      ...add,
+      label: `${dir.plugin.label}: ADD after an outside change, ${leases}`,
+      group: `stale ADD ${dir.count}`,
+      before: outside,
+    },
     staleDel: {
       ...del,
       label: `${dir.plugin.label}: DEL after an outside change, ${leases}`,
@@ -110,15 +131,20 @@ function run(context: BenchContext): BenchSection {
     return host;
   });
   // Separate data dirs: neither implementation sees the other's leases or our index.
-  const dirs: LeaseDir[] = LEASE_COUNTS.flatMap((count) => plugins.map((plugin, index) => ({ plugin, count, dataDir: scratchDataDir(), host: hosts[index] as Netns })));
+  const dirs: LeaseDir[] = LEASE_COUNTS.flatMap((count) =>
+    plugins.map((plugin, index) => ({ plugin, count, dataDir: scratchDataDir(), host: hosts[index] as Netns })),
+  );
   try {
     const ordered: ProcessVariant[] = [];
     for (const count of LEASE_COUNTS) {
-      const variants = dirs.filter((dir) => dir.count === count).map((dir) => {
-        writeLeases(dir.dataDir, count);
-        return variantsFor(dir);
-      });
-      for (const kind of ["add", "del", "staleAdd", "staleDel"] as const) ordered.push(...variants.map((variant) => variant[kind]));
+      const variants = dirs
+        .filter((dir) => dir.count === count)
+        .map((dir) => {
+          writeLeases(dir.dataDir, count);
+          return variantsFor(dir);
+        });
+      for (const kind of ["add", "del", "staleAdd", "staleDel"] as const)
+        ordered.push(...variants.map((variant) => variant[kind]));
     }
     return {
       title: "host-local: ADD / DEL with existing leases",

@@ -53,7 +53,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 function etcdTool(shared: Shared, host: UnderlayHost, request: PublishRequest | WatchFloorRequest): string {
   const bun = path.join(shared.context.root, "node_modules", ".bin", "bun");
   const tool = path.join(shared.context.root, "bench", "lib", "overlay-etcd-tool.ts");
-  const run = spawnSync("nsenter", [`--net=${host.path}`, bun, tool, JSON.stringify(request)], { encoding: "utf8", timeout: 60_000 });
+  const run = spawnSync("nsenter", [`--net=${host.path}`, bun, tool, JSON.stringify(request)], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   if (run.status !== 0) throw new Error(`overlay-etcd-tool ${request.mode}: ${run.stderr.slice(-600)}`);
   return run.stdout;
 }
@@ -61,7 +64,8 @@ function etcdTool(shared: Shared, host: UnderlayHost, request: PublishRequest | 
 async function waitUntil(what: string, condition: () => boolean, logs: () => string): Promise<void> {
   const deadline = performance.now() + JOIN_TIMEOUT_MS;
   while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}; agent logs:\n${logs().slice(-2_000)}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; agent logs:\n${logs().slice(-2_000)}`);
     await sleep(POLL_MS);
   }
 }
@@ -71,7 +75,12 @@ function simulatedHosts(scenario: Scenario): HostLease[] {
   const count = scenario.totalHosts - scenario.observers.length - 1;
   return Array.from({ length: count }, (_, index) => {
     const underlayAddress = `198.18.0.${100 + index}`;
-    return { hostId: underlayAddress, underlayAddress, subnet: `${scenario.poolPrefix}.${100 + index}.0/24`, vtepMac: vtepMac(scenario.vni, underlayAddress) };
+    return {
+      hostId: underlayAddress,
+      underlayAddress,
+      subnet: `${scenario.poolPrefix}.${100 + index}.0/24`,
+      vtepMac: vtepMac(scenario.vni, underlayAddress),
+    };
   });
 }
 
@@ -90,17 +99,40 @@ function startAgent(shared: Shared, scenario: Scenario, host: UnderlayHost, extr
 }
 
 /** N-1 hosts joined, the observers' VTEPs made by the plugin and programmed by their agents. */
-async function joinExisting(shared: Shared, scenario: Scenario): Promise<{ observers: AgentProcess[]; monitors: RouteMonitor[] }> {
+async function joinExisting(
+  shared: Shared,
+  scenario: Scenario,
+): Promise<{ observers: AgentProcess[]; monitors: RouteMonitor[] }> {
   const pool = { network: `${scenario.poolPrefix}.0.0/16`, subnetLen: 24 };
   const hosts = simulatedHosts(scenario);
-  etcdTool(shared, shared.etcdHost, { mode: "publish", endpoint: shared.etcd.endpoint, network: scenario.network, keyPrefix: DEFAULT_KEY_PREFIX, pool, ttlSeconds: 3_600, hosts });
+  etcdTool(shared, shared.etcdHost, {
+    mode: "publish",
+    endpoint: shared.etcd.endpoint,
+    network: scenario.network,
+    keyPrefix: DEFAULT_KEY_PREFIX,
+    pool,
+    ttlSeconds: 3_600,
+    hosts,
+  });
   const observers = scenario.observers.map((host) => startAgent(shared, scenario, host));
   const logs = (): string => observers.map((agent) => agent.log).join("\n");
   const existing = scenario.totalHosts - 1;
-  await waitUntil(`${existing} hosts in every observer's peersFile`, () => observers.every((agent) => agent.peers()?.length === existing), logs);
+  await waitUntil(
+    `${existing} hosts in every observer's peersFile`,
+    () => observers.every((agent) => agent.peers()?.length === existing),
+    logs,
+  );
   scenario.observers.forEach((host, index) => {
     const agent = observers[index] as AgentProcess;
-    const config = { cniVersion: "1.0.0", name: scenario.network, type: "vxlan-overlay", vni: scenario.vni, mode: "l3", peersFile: agent.peersFile, subnetFile: agent.subnetFile };
+    const config = {
+      cniVersion: "1.0.0",
+      name: scenario.network,
+      type: "vxlan-overlay",
+      vni: scenario.vni,
+      mode: "l3",
+      peersFile: agent.peersFile,
+      subnetFile: agent.subnetFile,
+    };
     const ipam = { type: "host-local", dataDir: path.join(shared.stateDir, scenario.network, host.name, "ipam") };
     pluginAdd(shared.context, host, shared.fixture.containerNetns(), { ...config, ipam });
   });
@@ -115,7 +147,9 @@ async function joinExisting(shared: Shared, scenario: Scenario): Promise<{ obser
 function hasEntries(host: UnderlayHost, vtep: string, newcomer: string, subnet: string): boolean {
   const gateway = subnet.split("/")[0] ?? "";
   const fdbEntry = fdb(host, vtep).some((entry) => entry.dst === newcomer);
-  const neighbour = ipJson<Array<{ dst: string; state: string[] }>>(host, ["neigh", "show", "dev", vtep]).some((entry) => entry.dst === gateway && entry.state.includes("PERMANENT"));
+  const neighbour = ipJson<Array<{ dst: string; state: string[] }>>(host, ["neigh", "show", "dev", vtep]).some(
+    (entry) => entry.dst === gateway && entry.state.includes("PERMANENT"),
+  );
   const route = routes(host).some((entry) => entry.dst === subnet && entry.dev === vtep);
   return fdbEntry && neighbour && route;
 }
@@ -129,7 +163,12 @@ interface JoinSample {
   joinedMs: number;
 }
 
-async function timeOneJoin(shared: Shared, scenario: Scenario, observers: AgentProcess[], monitors: RouteMonitor[]): Promise<JoinSample> {
+async function timeOneJoin(
+  shared: Shared,
+  scenario: Scenario,
+  observers: AgentProcess[],
+  monitors: RouteMonitor[],
+): Promise<JoinSample> {
   const address = scenario.newcomer.address;
   const vtep = `vx${scenario.vni}`;
   fs.rmSync(path.join(shared.stateDir, scenario.network, scenario.newcomer.name), { recursive: true, force: true });
@@ -147,13 +186,21 @@ async function timeOneJoin(shared: Shared, scenario: Scenario, observers: AgentP
         const now = performance.now();
         subnet ??= newcomer.subnet()?.subnet;
         if (subnet !== undefined) leasedAt ??= now;
-        for (const agent of observers) if (!peersFileAt.has(agent) && agent.peers()?.includes(address)) peersFileAt.set(agent, now);
-        return subnet !== undefined && peersFileAt.size === observers.length && monitors.every((monitor) => monitor.addedAt(subnet ?? "", startedAt) !== undefined);
+        for (const agent of observers)
+          if (!peersFileAt.has(agent) && agent.peers()?.includes(address)) peersFileAt.set(agent, now);
+        return (
+          subnet !== undefined &&
+          peersFileAt.size === observers.length &&
+          monitors.every((monitor) => monitor.addedAt(subnet ?? "", startedAt) !== undefined)
+        );
       },
       logs,
     );
     const routeTimes = monitors.map((monitor) => monitor.addedAt(subnet ?? "", startedAt) ?? Number.NaN);
-    if (!scenario.observers.every((host) => hasEntries(host, vtep, address, subnet ?? ""))) throw new Error(`a route appeared but the FDB/neighbour entries for ${address} are missing; logs:\n${logs().slice(-2_000)}`);
+    if (!scenario.observers.every((host) => hasEntries(host, vtep, address, subnet ?? "")))
+      throw new Error(
+        `a route appeared but the FDB/neighbour entries for ${address} are missing; logs:\n${logs().slice(-2_000)}`,
+      );
     sample = {
       leasedMs: (leasedAt ?? Number.NaN) - startedAt,
       peersFileMs: Math.max(...peersFileAt.values()) - startedAt,
@@ -163,9 +210,17 @@ async function timeOneJoin(shared: Shared, scenario: Scenario, observers: AgentP
     // Revoked on exit: the observers drop the host at once, so the next run joins afresh.
     await newcomer.stop("SIGTERM");
   }
-  await waitUntil(`${address} gone from every observer`, () => observers.every((agent) => !agent.peers()?.includes(address)), logs);
+  await waitUntil(
+    `${address} gone from every observer`,
+    () => observers.every((agent) => !agent.peers()?.includes(address)),
+    logs,
+  );
   const gone = subnet ?? "";
-  await waitUntil(`the route to ${gone} removed`, () => scenario.observers.every((host) => !routes(host).some((entry) => entry.dst === gone)), logs);
+  await waitUntil(
+    `the route to ${gone} removed`,
+    () => scenario.observers.every((host) => !routes(host).some((entry) => entry.dst === gone)),
+    logs,
+  );
   for (const monitor of monitors) monitor.forget(performance.now());
   return sample;
 }
@@ -187,9 +242,21 @@ async function measure(shared: Shared, scenario: Scenario): Promise<{ variants: 
   const joined = samples.map((sample) => sample.joinedMs);
   return {
     variants: [
-      { label: `${hosts}: new agent start → its lease claimed (own subnetFile written)`, samplesMs: samples.map((sample) => sample.leasedMs), group },
-      { label: `${hosts}: new agent start → in every other host's peersFile`, samplesMs: samples.map((sample) => sample.peersFileMs), group },
-      { label: `**${hosts}: new agent start → every other host has its peersFile entry and VTEP FDB/neighbour/route**`, samplesMs: joined, group },
+      {
+        label: `${hosts}: new agent start → its lease claimed (own subnetFile written)`,
+        samplesMs: samples.map((sample) => sample.leasedMs),
+        group,
+      },
+      {
+        label: `${hosts}: new agent start → in every other host's peersFile`,
+        samplesMs: samples.map((sample) => sample.peersFileMs),
+        group,
+      },
+      {
+        label: `**${hosts}: new agent start → every other host has its peersFile entry and VTEP FDB/neighbour/route**`,
+        samplesMs: joined,
+        group,
+      },
     ],
     summary:
       `${scenario.totalHosts} hosts ${median(joined).toFixed(0)} ms (${Math.min(...joined).toFixed(0)}–${Math.max(...joined).toFixed(0)}), ` +
@@ -206,15 +273,44 @@ async function run(context: BenchContext): Promise<BenchSection> {
   try {
     const [etcdHost, ...hosts] = fixture.underlay({ hosts: 1 + 3 + 4 });
     if (!etcdHost || hosts.length !== 7) throw new Error("underlay: expected 8 hosts");
-    etcd = await EtcdMember.start({ netnsPath: etcdHost.path, address: etcdHost.address, dataDir: path.join(stateDir, "etcd"), logFile: path.join(stateDir, "etcd.log") });
+    etcd = await EtcdMember.start({
+      netnsPath: etcdHost.path,
+      address: etcdHost.address,
+      dataDir: path.join(stateDir, "etcd"),
+      logFile: path.join(stateDir, "etcd.log"),
+    });
     const shared: Shared = { context, fixture, etcd, etcdHost, stateDir, agents, monitors };
-    const small: Scenario = { totalHosts: 3, observers: hosts.slice(0, 2), newcomer: hosts[2] as UnderlayHost, network: "join3", vni: 4103, poolPrefix: "10.41" };
-    const large: Scenario = { totalHosts: 50, observers: hosts.slice(3, 6), newcomer: hosts[6] as UnderlayHost, network: "join50", vni: 4150, poolPrefix: "10.42" };
+    const small: Scenario = {
+      totalHosts: 3,
+      observers: hosts.slice(0, 2),
+      newcomer: hosts[2] as UnderlayHost,
+      network: "join3",
+      vni: 4103,
+      poolPrefix: "10.41",
+    };
+    const large: Scenario = {
+      totalHosts: 50,
+      observers: hosts.slice(3, 6),
+      newcomer: hosts[6] as UnderlayHost,
+      network: "join50",
+      vni: 4150,
+      poolPrefix: "10.42",
+    };
     const measured = [await measure(shared, small), await measure(shared, large)];
     const variants = measured.flatMap((result) => result.variants);
-    const floorRequest: WatchFloorRequest = { mode: "watch-floor", endpoint: etcd.endpoint, key: "/cnikit-bench/watch-floor", runs: context.runs };
-    const floor = (JSON.parse(etcdTool(shared, hosts[0] as UnderlayHost, floorRequest)) as { samplesMs: number[] }).samplesMs;
-    variants.push({ label: "floor: etcd put → watch event on the same key (the agent's etcd3 client, one process, no agent)", samplesMs: floor, group: "floor" });
+    const floorRequest: WatchFloorRequest = {
+      mode: "watch-floor",
+      endpoint: etcd.endpoint,
+      key: "/cnikit-bench/watch-floor",
+      runs: context.runs,
+    };
+    const floor = (JSON.parse(etcdTool(shared, hosts[0] as UnderlayHost, floorRequest)) as { samplesMs: number[] })
+      .samplesMs;
+    variants.push({
+      label: "floor: etcd put → watch event on the same key (the agent's etcd3 client, one process, no agent)",
+      samplesMs: floor,
+      group: "floor",
+    });
     return {
       title: "Overlay membership on etcd: a host joining, seen by every other host",
       description:

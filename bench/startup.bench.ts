@@ -33,9 +33,21 @@ async function run(context: BenchContext): Promise<BenchSection> {
           env: nodeEnv(VERSION_CALL),
           baseline: true,
         },
-        { label: "cnikit resident `dist/bin/bridge` (front end + daemon)", argv: inHost(residentHost, [path.join(context.distBin, "bridge")]), env: nodeEnv(VERSION_CALL) },
-        { label: "cnikit standalone through the front end `dist/bin/bridge`", argv: inHost(plainHost, [path.join(context.distBin, "bridge")]), env: nodeEnv(VERSION_CALL) },
-        { label: "cnikit standalone, direct exec of `dist/bin/cnikit` as bridge", argv: inHost(plainHost, [path.join(directExecDir(context.distBin), "bridge")]), env: nodeEnv(VERSION_CALL) },
+        {
+          label: "cnikit resident `dist/bin/bridge` (front end + daemon)",
+          argv: inHost(residentHost, [path.join(context.distBin, "bridge")]),
+          env: nodeEnv(VERSION_CALL),
+        },
+        {
+          label: "cnikit standalone through the front end `dist/bin/bridge`",
+          argv: inHost(plainHost, [path.join(context.distBin, "bridge")]),
+          env: nodeEnv(VERSION_CALL),
+        },
+        {
+          label: "cnikit standalone, direct exec of `dist/bin/cnikit` as bridge",
+          argv: inHost(plainHost, [path.join(directExecDir(context.distBin), "bridge")]),
+          env: nodeEnv(VERSION_CALL),
+        },
         {
           label: "cnikit on Node `node dist/js/src/main.js`",
           argv: inHost(plainHost, [process.env.CNIKIT_BENCH_NODE ?? "node", nodeEntry]),
@@ -50,7 +62,11 @@ async function run(context: BenchContext): Promise<BenchSection> {
         },
         {
           label: "floor: `node -e` printing one string",
-          argv: inHost(plainHost, [process.env.CNIKIT_BENCH_NODE ?? "node", "-e", 'process.stdout.write("supportedVersions")']),
+          argv: inHost(plainHost, [
+            process.env.CNIKIT_BENCH_NODE ?? "node",
+            "-e",
+            'process.stdout.write("supportedVersions")',
+          ]),
           env: nodeEnv(),
           note: "Node start-up alone, NODE_EXTRA_CA_CERTS unset",
         },
@@ -60,15 +76,13 @@ async function run(context: BenchContext): Promise<BenchSection> {
     return {
       title: "Start-up: `CNI_COMMAND=VERSION`",
       description:
-        "Wall time of one plugin process answering `VERSION` (config `{\"cniVersion\":\"1.0.0\"}` on stdin), " +
+        'Wall time of one plugin process answering `VERSION` (config `{"cniVersion":"1.0.0"}` on stdin), ' +
         "spawned with `spawnSync` from the harness, variants interleaved run by run, every answer checked. " +
         "All variants get the same minimal environment (`PATH` and the `CNI_*` variables), so `NODE_EXTRA_CA_CERTS` " +
         "is unset for the Node run (it adds about 40 ms to every `node` start on these machines). " +
         "Every row runs through `nsenter` in a throwaway host namespace; the resident row's has a `cnikit daemon`.",
       variants,
-      notes: [
-        "The `node -e` row prints a fixed string and exits: the least any Node entry point can cost here.",
-      ],
+      notes: ["The `node -e` row prints a fixed string and exits: the least any Node entry point can cost here."],
     };
   } finally {
     fixture.cleanup();

@@ -22,7 +22,13 @@ function run(context: BenchContext): BenchSection {
     const input = bridgeConfig({ dataDir, extra: { mtu: "1500 bytes" } });
     const variants: ProcessVariant[] = [];
     for (const plugin of pluginsUnderTest(context)) {
-      const call = { plugin, command: "ADD" as const, hostNetnsPath: host.path, containerNetnsPath: container.path, containerId: "benchinvalid" };
+      const call = {
+        plugin,
+        command: "ADD" as const,
+        hostNetnsPath: host.path,
+        containerNetnsPath: container.path,
+        containerId: "benchinvalid",
+      };
       const variant: ProcessVariant = {
         label: `${plugin.label}: ADD with \`"mtu": "1500 bytes"\``,
         argv: pluginArgv(call),
@@ -38,7 +44,7 @@ function run(context: BenchContext): BenchSection {
     return {
       title: "ADD with a config failing validation",
       description:
-        "`ADD` with `\"mtu\": \"1500 bytes\"` (a string where an integer belongs); every run must exit non-zero " +
+        '`ADD` with `"mtu": "1500 bytes"` (a string where an integer belongs); every run must exit non-zero ' +
         "with an error JSON naming `mtu`. Same namespaces and `nsenter` wrapping as the ADD / DEL benchmark.",
       variants: timeProcesses(variants, context),
       notes: skipped,

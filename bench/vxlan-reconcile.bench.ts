@@ -41,10 +41,26 @@ function run(context: BenchContext): BenchSection {
     // A fresh VTEP before every timed run, so each starts from no entries (untimed).
     const freshVtep = (learning: boolean) => {
       if (links(host).some((link) => link.ifname === VTEP)) ip(["link", "del", VTEP]);
-      ip(["link", "add", VTEP, "type", "vxlan", "id", String(VNI), "local", "198.18.0.1", "dev", "ul0", "dstport", "4789", ...(learning ? [] : ["nolearning"])]);
+      ip([
+        "link",
+        "add",
+        VTEP,
+        "type",
+        "vxlan",
+        "id",
+        String(VNI),
+        "local",
+        "198.18.0.1",
+        "dev",
+        "ul0",
+        "dstport",
+        "4789",
+        ...(learning ? [] : ["nolearning"]),
+      ]);
       ip(["link", "set", VTEP, "up"]);
     };
-    const floodCount = () => fdb(host, VTEP).filter((entry) => entry.mac === "00:00:00:00:00:00" && entry.dst !== undefined).length;
+    const floodCount = () =>
+      fdb(host, VTEP).filter((entry) => entry.mac === "00:00:00:00:00:00" && entry.dst !== undefined).length;
     const routeCount = () => ipJson<unknown[]>(host, ["route", "show", "dev", VTEP]).length;
     const expectCount = (what: string, count: number) => {
       if (count !== PEER_COUNT) throw new Error(`${what}: ${count} entries, not ${PEER_COUNT}`);
@@ -60,7 +76,8 @@ function run(context: BenchContext): BenchSection {
           baseline: true,
           before: () => freshVtep(true),
           step: () => {
-            for (const address of addresses) ipIn(host, ["fdb", "append", "00:00:00:00:00:00", "dev", VTEP, "dst", address], "bridge");
+            for (const address of addresses)
+              ipIn(host, ["fdb", "append", "00:00:00:00:00:00", "dev", VTEP, "dst", address], "bridge");
           },
           after: () => expectCount("bridge fdb append", floodCount()),
         }),
@@ -83,7 +100,8 @@ function run(context: BenchContext): BenchSection {
           plan,
           step: () => {
             const changes = reconcileFloodEntries(handle, VTEP, addresses);
-            if (changes.added.length + changes.removed.length !== 0) throw new Error("l2 reconcile changed a reconciled VTEP");
+            if (changes.added.length + changes.removed.length !== 0)
+              throw new Error("l2 reconcile changed a reconciled VTEP");
           },
         }),
         timeInProcess({
@@ -97,7 +115,8 @@ function run(context: BenchContext): BenchSection {
           label: `ours, l3: ${PEER_COUNT} peers already in place`,
           plan,
           step: () => {
-            if (!isEmptyDiff(reconcilePeerEntries(handle, { vtepName: VTEP, vni: VNI }, peerList))) throw new Error("l3 reconcile changed a reconciled VTEP");
+            if (!isEmptyDiff(reconcilePeerEntries(handle, { vtepName: VTEP, vni: VNI }, peerList)))
+              throw new Error("l3 reconcile changed a reconciled VTEP");
           },
         }),
       );

@@ -30,15 +30,31 @@ function inNetns(netns: Netns, argv: string[], input?: string): string {
 
 function oursPath(context: BenchContext, fixture: NetnsFixture, mode: "l2" | "l3", dataDir: string): Path {
   const hosts = fixture.underlay({ hosts: 2 });
-  const peers = hosts.map((host, index) => (mode === "l2" ? host.address : { address: host.address, subnet: `10.91.${index + 1}.0/24` }));
+  const peers = hosts.map((host, index) =>
+    mode === "l2" ? host.address : { address: host.address, subnet: `10.91.${index + 1}.0/24` },
+  );
   const containers = hosts.map(() => fixture.containerNetns());
   const addresses = hosts.map((host, index) => {
     const subnet = mode === "l2" ? "10.90.0.0/16" : `10.91.${index + 1}.0/24`;
-    const range = mode === "l2" ? { subnet, rangeStart: `10.90.${index + 1}.10`, rangeEnd: `10.90.${index + 1}.250` } : { subnet };
-    const config = { cniVersion: "1.0.0", name: `bench${mode}`, type: "vxlan-overlay", vni: 100, mode, peers, ipam: { type: "host-local", dataDir: path.join(dataDir, `${mode}${index}`), ranges: [[range]] } };
+    const range =
+      mode === "l2" ? { subnet, rangeStart: `10.90.${index + 1}.10`, rangeEnd: `10.90.${index + 1}.250` } : { subnet };
+    const config = {
+      cniVersion: "1.0.0",
+      name: `bench${mode}`,
+      type: "vxlan-overlay",
+      vni: 100,
+      mode,
+      peers,
+      ipam: { type: "host-local", dataDir: path.join(dataDir, `${mode}${index}`), ranges: [[range]] },
+    };
     return pluginAdd(context, host, containers[index] as Netns, config);
   });
-  return { label: `ours, ${mode} (compiled vxlan-overlay)`, client: containers[0] as Netns, server: containers[1] as Netns, serverAddress: addresses[1] ?? "" };
+  return {
+    label: `ours, ${mode} (compiled vxlan-overlay)`,
+    client: containers[0] as Netns,
+    server: containers[1] as Netns,
+    serverAddress: addresses[1] ?? "",
+  };
 }
 
 /** The l2 layout by hand: what `ip`/`bridge` commands in a shell script would build. */
@@ -50,7 +66,23 @@ function handBuiltPath(fixture: NetnsFixture): Path {
     const other = hosts[1 - index] as UnderlayHost;
     const ip = (args: string[]) => runChecked(["ip", "-n", host.name, ...args]);
     ip(["link", "add", "br0", "mtu", "1450", "type", "bridge"]);
-    ip(["link", "add", "vx0", "mtu", "1450", "type", "vxlan", "id", "100", "local", host.address, "dev", "ul0", "dstport", "4789"]);
+    ip([
+      "link",
+      "add",
+      "vx0",
+      "mtu",
+      "1450",
+      "type",
+      "vxlan",
+      "id",
+      "100",
+      "local",
+      host.address,
+      "dev",
+      "ul0",
+      "dstport",
+      "4789",
+    ]);
     ip(["link", "set", "vx0", "master", "br0", "up"]);
     ip(["link", "set", "br0", "up"]);
     runChecked(["bridge", "-n", host.name, "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", other.address]);
@@ -59,7 +91,13 @@ function handBuiltPath(fixture: NetnsFixture): Path {
     runChecked(["ip", "-n", container.name, "addr", "add", `10.92.0.${index + 1}/24`, "dev", "eth0"]);
     runChecked(["ip", "-n", container.name, "link", "set", "eth0", "up"]);
   });
-  return { label: "by hand: ip link add vxlan + bridge fdb append (l2)", baseline: true, client: containers[0] as Netns, server: containers[1] as Netns, serverAddress: "10.92.0.2" };
+  return {
+    label: "by hand: ip link add vxlan + bridge fdb append (l2)",
+    baseline: true,
+    client: containers[0] as Netns,
+    server: containers[1] as Netns,
+    serverAddress: "10.92.0.2",
+  };
 }
 
 /**
@@ -67,12 +105,24 @@ function handBuiltPath(fixture: NetnsFixture): Path {
  * receiver's count stops a little short of what was sent when the report is cut).
  */
 function transferMs(pathUnderTest: Path, bytes: number): number {
-  const report = JSON.parse(inNetns(pathUnderTest.client, ["iperf3", "-c", pathUnderTest.serverAddress, "-p", IPERF_PORT, "-n", String(bytes), "-J"])) as {
+  const report = JSON.parse(
+    inNetns(pathUnderTest.client, [
+      "iperf3",
+      "-c",
+      pathUnderTest.serverAddress,
+      "-p",
+      IPERF_PORT,
+      "-n",
+      String(bytes),
+      "-J",
+    ]),
+  ) as {
     end?: { sum_received?: { seconds?: number; bytes?: number } };
   };
   const received = report.end?.sum_received;
   const receivedBytes = received?.bytes ?? 0;
-  if (!received?.seconds || receivedBytes < bytes * 0.9) throw new Error(`${pathUnderTest.label}: iperf3 received ${receivedBytes} of ${bytes} bytes`);
+  if (!received?.seconds || receivedBytes < bytes * 0.9)
+    throw new Error(`${pathUnderTest.label}: iperf3 received ${receivedBytes} of ${bytes} bytes`);
   return (bytes / receivedBytes) * received.seconds * 1000;
 }
 
@@ -94,9 +144,15 @@ function run(context: BenchContext): BenchSection {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-bench-vxlan-"));
   const servers: ChildProcess[] = [];
   try {
-    const paths = [handBuiltPath(fixture), oursPath(context, fixture, "l2", dataDir), oursPath(context, fixture, "l3", dataDir)];
+    const paths = [
+      handBuiltPath(fixture),
+      oursPath(context, fixture, "l2", dataDir),
+      oursPath(context, fixture, "l3", dataDir),
+    ];
     for (const pathUnderTest of paths) {
-      servers.push(spawn("nsenter", [`--net=${pathUnderTest.server.path}`, "iperf3", "-s", "-p", IPERF_PORT], { stdio: "ignore" }));
+      servers.push(
+        spawn("nsenter", [`--net=${pathUnderTest.server.path}`, "iperf3", "-s", "-p", IPERF_PORT], { stdio: "ignore" }),
+      );
       waitForServer(pathUnderTest);
     }
     const runs = Math.min(context.runs, MAX_RUNS);
@@ -107,8 +163,14 @@ function run(context: BenchContext): BenchSection {
         if (round > 0) samples[index]?.push(ms);
       });
     }
-    const variants: VariantResult[] = paths.map((pathUnderTest, index) => ({ label: pathUnderTest.label, samplesMs: samples[index] ?? [], baseline: pathUnderTest.baseline }));
-    const gbps = variants.map((variant) => `${variant.label}: ${((BYTES * 8) / (median(variant.samplesMs) / 1000) / 1e9).toFixed(2)} Gbit/s`);
+    const variants: VariantResult[] = paths.map((pathUnderTest, index) => ({
+      label: pathUnderTest.label,
+      samplesMs: samples[index] ?? [],
+      baseline: pathUnderTest.baseline,
+    }));
+    const gbps = variants.map(
+      (variant) => `${variant.label}: ${((BYTES * 8) / (median(variant.samplesMs) / 1000) / 1e9).toFixed(2)} Gbit/s`,
+    );
     return {
       title: "TCP throughput across two hosts: our overlay vs the same topology by hand",
       description:

@@ -2,7 +2,14 @@
 import * as fs from "node:fs";
 import { stopDaemonsOf } from "./daemons";
 import { deleteNetns, listNetnsNames } from "./ip";
-import { FIXTURE_NAME_PATTERN, MARKER_DIR, existingRunPrefix, isMarkerOwnerAlive, readMarker, removeMarker } from "./naming";
+import {
+  FIXTURE_NAME_PATTERN,
+  MARKER_DIR,
+  existingRunPrefix,
+  isMarkerOwnerAlive,
+  readMarker,
+  removeMarker,
+} from "./naming";
 
 /** Deletes every namespace whose name starts with `prefix`; returns their names. */
 export function cleanupPrefix(prefix: string): string[] {

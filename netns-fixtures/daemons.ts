@@ -58,7 +58,8 @@ export function startDaemon(prefix: string, netns: string, extraArgs: readonly s
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (fs.readFileSync(logFile, "utf8").includes('"event":"ready"')) return { netns, pid, logFile };
-    if (!pidAlive(pid)) throw new Error(`cnikit daemon in ${netns} exited at start: ${fs.readFileSync(logFile, "utf8")}`);
+    if (!pidAlive(pid))
+      throw new Error(`cnikit daemon in ${netns} exited at start: ${fs.readFileSync(logFile, "utf8")}`);
     sleep(10);
   }
   stopDaemonPid(prefix, pid);

@@ -101,7 +101,8 @@ export class NetnsFixture {
    * per host a veth whose switch end is a bridge port. Host i gets 198.18.0.(i+1)/24.
    */
   underlay(options: UnderlayOptions): UnderlayHost[] {
-    if (options.hosts < 1 || options.hosts > 250) throw new Error(`underlay: hosts must be 1..250, got ${options.hosts}`);
+    if (options.hosts < 1 || options.hosts > 250)
+      throw new Error(`underlay: hosts must be 1..250, got ${options.hosts}`);
     const underlayIf = options.underlayIf ?? "ul0";
     const tag = `ul${this.underlayCount++}`;
     const switchNs = this.createNetns(`${tag}sw`);
@@ -112,7 +113,21 @@ export class NetnsFixture {
       const host = this.createNetns(`${tag}h${index}`);
       const port = `p${index}`;
       // Created from the switch side with the peer placed straight into the host.
-      runChecked(["ip", "-n", switchNs.name, "link", "add", port, "type", "veth", "peer", "name", underlayIf, "netns", host.name]);
+      runChecked([
+        "ip",
+        "-n",
+        switchNs.name,
+        "link",
+        "add",
+        port,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        underlayIf,
+        "netns",
+        host.name,
+      ]);
       runChecked(["ip", "-n", switchNs.name, "link", "set", port, "master", "br0", "up"]);
       const address = `${UNDERLAY_NETWORK}.${index + 1}`;
       runChecked(["ip", "-n", host.name, "addr", "add", `${address}/${UNDERLAY_PREFIX_LENGTH}`, "dev", underlayIf]);

@@ -87,5 +87,6 @@ function removeHostLockFiles(inode: number): void {
   } catch {
     return;
   }
-  for (const file of files) if (file.startsWith(`${inode}-`)) fs.rmSync(path.join(PLUGIN_LOCK_DIR, file), { force: true });
+  for (const file of files)
+    if (file.startsWith(`${inode}-`)) fs.rmSync(path.join(PLUGIN_LOCK_DIR, file), { force: true });
 }

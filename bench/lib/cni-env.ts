@@ -34,7 +34,11 @@ export interface PluginCall {
 }
 
 export function pluginArgv(call: PluginCall): string[] {
-  return ["nsenter", `--net=${call.hostNetnsPath}`, path.join(call.plugin.pluginDir, call.plugin.executable ?? "bridge")];
+  return [
+    "nsenter",
+    `--net=${call.hostNetnsPath}`,
+    path.join(call.plugin.pluginDir, call.plugin.executable ?? "bridge"),
+  ];
 }
 
 export function pluginEnv(call: PluginCall): NodeJS.ProcessEnv {

@@ -23,7 +23,10 @@ export function describeMachine(root: string): string[] {
     `- CPU: ${cpus.length} cores, ${cpus[0]?.model ?? "unknown model"}; ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`,
     `- OS: Debian ${debian}, Linux ${os.release()}`,
     `- Node ${commandOutput(["node", "--version"])}; Bun ${commandOutput([`${root}/node_modules/.bin/bun`, "--version"])} (compiler of dist/bin/cnikit, and runtime of this harness)`,
-    `- Load average at the start: ${os.loadavg().map((load) => load.toFixed(2)).join(" ")} (other work on the machine shows up in the spread)`,
+    `- Load average at the start: ${os
+      .loadavg()
+      .map((load) => load.toFixed(2))
+      .join(" ")} (other work on the machine shows up in the spread)`,
     `- Go reference plugins: Debian containernetworking-plugins ${goPlugins}`,
   ];
 }

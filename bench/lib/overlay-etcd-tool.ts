@@ -28,7 +28,13 @@ export interface WatchFloorRequest {
 }
 
 async function publish(client: Etcd3, request: PublishRequest): Promise<void> {
-  await setPoolConfig({ etcd: request.endpoint, network: request.network, keyPrefix: request.keyPrefix, config: JSON.stringify(request.pool), force: true });
+  await setPoolConfig({
+    etcd: request.endpoint,
+    network: request.network,
+    keyPrefix: request.keyPrefix,
+    config: JSON.stringify(request.pool),
+    force: true,
+  });
   const keys = new OverlayKeys(request.keyPrefix, request.network);
   const lease = client.lease(request.ttlSeconds, { autoKeepAlive: false });
   await lease.grant();

@@ -26,7 +26,9 @@ export function renderSection(section: BenchSection): string {
     const ratio = base ? `${(mid / base).toFixed(2)}×` : "";
     const label = variant.note ? `${variant.label} (${variant.note})` : variant.label;
     const spread = `${ms(quantile(variant.samplesMs, 0.25))}–${ms(quantile(variant.samplesMs, 0.75))}`;
-    lines.push(`| ${label} | ${ms(mid)} | ${spread} | ${variant.samplesMs.length} | ${variant.baseline ? "1.00× (baseline)" : ratio} |`);
+    lines.push(
+      `| ${label} | ${ms(mid)} | ${spread} | ${variant.samplesMs.length} | ${variant.baseline ? "1.00× (baseline)" : ratio} |`,
+    );
   }
   for (const note of section.notes ?? []) lines.push("", note);
   return lines.join("\n");

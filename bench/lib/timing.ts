@@ -27,7 +27,9 @@ export interface TimingPlan {
 
 export function expectExitZero(result: SpawnSyncReturns<string>): void {
   if (result.status !== 0) {
-    throw new Error(`exit ${result.status ?? result.signal}: ${result.stdout.slice(0, 300)} ${result.stderr.slice(0, 300)}`);
+    throw new Error(
+      `exit ${result.status ?? result.signal}: ${result.stdout.slice(0, 300)} ${result.stderr.slice(0, 300)}`,
+    );
   }
 }
 

@@ -7,10 +7,25 @@ import { nodeEnv } from "./timing";
 import type { BenchContext } from "./types";
 
 /** One container behind the compiled plugin on `host`; returns its overlay address. */
-export function pluginAdd(context: BenchContext, host: Netns, container: Netns, config: Record<string, unknown>): string {
+export function pluginAdd(
+  context: BenchContext,
+  host: Netns,
+  container: Netns,
+  config: Record<string, unknown>,
+): string {
   const executable = path.join(context.distBin, "vxlan-overlay");
-  const env = nodeEnv({ CNI_COMMAND: "ADD", CNI_CONTAINERID: `bench-${container.name}`, CNI_NETNS: container.path, CNI_IFNAME: "eth0", CNI_PATH: context.distBin });
-  const run = spawnSync("nsenter", [`--net=${host.path}`, executable], { env, input: JSON.stringify(config), encoding: "utf8" });
+  const env = nodeEnv({
+    CNI_COMMAND: "ADD",
+    CNI_CONTAINERID: `bench-${container.name}`,
+    CNI_NETNS: container.path,
+    CNI_IFNAME: "eth0",
+    CNI_PATH: context.distBin,
+  });
+  const run = spawnSync("nsenter", [`--net=${host.path}`, executable], {
+    env,
+    input: JSON.stringify(config),
+    encoding: "utf8",
+  });
   const address = (JSON.parse(run.stdout || "{}") as { ips?: Array<{ address: string }> }).ips?.[0]?.address;
   if (run.status !== 0 || !address) throw new Error(`vxlan-overlay ADD on ${host.name}: ${run.stdout} ${run.stderr}`);
   return address.split("/")[0] ?? "";

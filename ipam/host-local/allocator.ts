@@ -55,13 +55,20 @@ function* candidates(set: RangeSet, after: IpAddress | undefined): Generator<{ r
 function allocateRequested(request: RangeSetAllocation, requested: IpAddress): Allocation {
   const text = formatIp(requested);
   const range = rangeFor(request.rangeSet, requested);
-  if (!range) throw new CniError(ErrorCode.AddressUnavailable, `requested address ${text} is not in range set ${request.rangeSetIndex}: ${rangeSetLabel(request.rangeSet)}`);
+  if (!range)
+    throw new CniError(
+      ErrorCode.AddressUnavailable,
+      `requested address ${text} is not in range set ${request.rangeSetIndex}: ${rangeSetLabel(request.rangeSet)}`,
+    );
   if (range.reserved.has(requested.value)) {
     const what = range.gateway?.value === requested.value ? "the gateway" : "the network or broadcast address";
     throw new CniError(ErrorCode.AddressUnavailable, `requested address ${text} is ${what} of ${range.where}`);
   }
   if (!request.store.reserve({ address: text, attachment: request.attachment }, request.rangeSetIndex)) {
-    throw new CniError(ErrorCode.AddressUnavailable, `requested address ${text} is already allocated in range set ${request.rangeSetIndex}: ${rangeSetLabel(request.rangeSet)}`);
+    throw new CniError(
+      ErrorCode.AddressUnavailable,
+      `requested address ${text} is already allocated in range set ${request.rangeSetIndex}: ${rangeSetLabel(request.rangeSet)}`,
+    );
   }
   return allocationIn(range, requested, request.rangeSetIndex);
 }
@@ -82,9 +89,13 @@ export function allocateFromRangeSet(request: RangeSetAllocation): Allocation {
   for (const { range, value } of candidates(rangeSet, lastText === undefined ? undefined : parseIp(lastText))) {
     if (range.reserved.has(value)) continue;
     const address: IpAddress = { family: range.subnet.network.family, value };
-    if (store.reserve({ address: formatIp(address), attachment }, request.rangeSetIndex)) return allocationIn(range, address, request.rangeSetIndex);
+    if (store.reserve({ address: formatIp(address), attachment }, request.rangeSetIndex))
+      return allocationIn(range, address, request.rangeSetIndex);
   }
-  throw new CniError(ErrorCode.AddressExhausted, `no addresses available in range set ${request.rangeSetIndex}: ${rangeSetLabel(rangeSet)}`);
+  throw new CniError(
+    ErrorCode.AddressExhausted,
+    `no addresses available in range set ${request.rangeSetIndex}: ${rangeSetLabel(rangeSet)}`,
+  );
 }
 
 export interface AttachmentAllocation {
@@ -109,10 +120,16 @@ export function allocateForAttachment(request: AttachmentAllocation): Allocation
     });
     if (pending.length > 0) {
       const addresses = pending.map(formatIp).join(", ");
-      throw new CniError(ErrorCode.AddressUnavailable, `requested address ${addresses} is not in any range set (or two requested addresses fall in the same range set)`);
+      throw new CniError(
+        ErrorCode.AddressUnavailable,
+        `requested address ${addresses} is not in any range set (or two requested addresses fall in the same range set)`,
+      );
     }
   } catch (err) {
-    request.store.release(request.attachment, allocations.map((allocation) => formatIp(allocation.address)));
+    request.store.release(
+      request.attachment,
+      allocations.map((allocation) => formatIp(allocation.address)),
+    );
     throw err;
   }
   return allocations;

@@ -48,7 +48,8 @@ function configError(msg: string): CniError {
 /** Accepts "10.1.0.5" and "10.1.0.5/24" (the ips capability allows CIDRs). */
 function parseRequested(text: string, where: string, code: number): IpAddress {
   const address = parseIp(text.split("/")[0] ?? "");
-  if (!address || (text.includes("/") && !parseCidr(text))) throw new CniError(code, `${where}: ${JSON.stringify(text)} is not an IP address`);
+  if (!address || (text.includes("/") && !parseCidr(text)))
+    throw new CniError(code, `${where}: ${JSON.stringify(text)} is not an IP address`);
   return address;
 }
 
@@ -56,10 +57,15 @@ function requestedAddresses(conf: HostLocalNetConf, cniArgs: ReadonlyMap<string,
   const requested: IpAddress[] = [];
   const fromEnv = cniArgs.get("IP");
   if (fromEnv) {
-    for (const text of fromEnv.split(",")) requested.push(parseRequested(text.trim(), "CNI_ARGS IP", ErrorCode.InvalidEnvironment));
+    for (const text of fromEnv.split(","))
+      requested.push(parseRequested(text.trim(), "CNI_ARGS IP", ErrorCode.InvalidEnvironment));
   }
-  (conf.args?.cni?.ips ?? []).forEach((text, i) => requested.push(parseRequested(text, `args.cni.ips[${i}]`, ErrorCode.InvalidNetworkConfig)));
-  (conf.runtimeConfig?.ips ?? []).forEach((text, i) => requested.push(parseRequested(text, `runtimeConfig.ips[${i}]`, ErrorCode.InvalidNetworkConfig)));
+  (conf.args?.cni?.ips ?? []).forEach((text, i) =>
+    requested.push(parseRequested(text, `args.cni.ips[${i}]`, ErrorCode.InvalidNetworkConfig)),
+  );
+  (conf.runtimeConfig?.ips ?? []).forEach((text, i) =>
+    requested.push(parseRequested(text, `runtimeConfig.ips[${i}]`, ErrorCode.InvalidNetworkConfig)),
+  );
   return requested;
 }
 
@@ -81,7 +87,8 @@ function rangeInputs(ipam: HostLocalIpam, conf: HostLocalNetConf): Array<{ where
 function checkRoutes(routes: Route[]): void {
   routes.forEach((route, i) => {
     if (!parseCidr(route.dst)) throw configError(`ipam.routes[${i}].dst: ${JSON.stringify(route.dst)} is not a CIDR`);
-    if (route.gw !== undefined && !parseIp(route.gw)) throw configError(`ipam.routes[${i}].gw: ${JSON.stringify(route.gw)} is not an IP address`);
+    if (route.gw !== undefined && !parseIp(route.gw))
+      throw configError(`ipam.routes[${i}].gw: ${JSON.stringify(route.gw)} is not an IP address`);
   });
 }
 
@@ -89,11 +96,18 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: ReadonlyMap
   const ipam = conf.ipam;
   if (!ipam) throw configError("ipam: missing (host-local reads the network config's ipam key)");
   // The name is a directory under dataDir: longer than a file name can be, it fails as an I/O error instead.
-  if (typeof conf.name !== "string" || !NETWORK_NAME.test(conf.name) || Buffer.byteLength(conf.name) > MAX_NETWORK_NAME_BYTES) {
-    throw configError(`name: ${JSON.stringify(conf.name).slice(0, 80)} is not a valid network name (letters, digits, '_', '.', '-'; not starting with '.')`);
+  if (
+    typeof conf.name !== "string" ||
+    !NETWORK_NAME.test(conf.name) ||
+    Buffer.byteLength(conf.name) > MAX_NETWORK_NAME_BYTES
+  ) {
+    throw configError(
+      `name: ${JSON.stringify(conf.name).slice(0, 80)} is not a valid network name (letters, digits, '_', '.', '-'; not starting with '.')`,
+    );
   }
   const dataDir = path.resolve(ipam.dataDir ?? DEFAULT_DATA_DIR);
-  if (!path.isAbsolute(ipam.dataDir ?? DEFAULT_DATA_DIR)) throw configError(`ipam.dataDir: ${JSON.stringify(ipam.dataDir)} is not an absolute path`);
+  if (!path.isAbsolute(ipam.dataDir ?? DEFAULT_DATA_DIR))
+    throw configError(`ipam.dataDir: ${JSON.stringify(ipam.dataDir)} is not an absolute path`);
   const rangeSets = rangeInputs(ipam, conf).map(({ where, set }) =>
     set.map((input, j) => canonicalizeRange(input, where === "ipam" ? where : `${where}[${j}]`)),
   );
@@ -101,7 +115,9 @@ export function loadHostLocalConfig(conf: HostLocalNetConf, cniArgs: ReadonlyMap
   if (["0.1.0", "0.2.0"].includes(conf.cniVersion)) {
     for (const family of [4, 6] as const) {
       if (rangeSets.filter((set) => familyOf(set) === family).length > 1) {
-        throw configError(`cniVersion ${conf.cniVersion} allows one IPv${family} range set; use 0.3.0 or later for more`);
+        throw configError(
+          `cniVersion ${conf.cniVersion} allows one IPv${family} range set; use 0.3.0 or later for more`,
+        );
       }
     }
   }

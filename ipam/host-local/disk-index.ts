@@ -71,7 +71,11 @@ function parseBucket(text: string | undefined): Bucket {
   }
   if (typeof parsed !== "object" || parsed === null) return bucket;
   for (const [key, addresses] of Object.entries(parsed)) {
-    if (Array.isArray(addresses)) bucket.set(key, addresses.filter((address): address is string => typeof address === "string"));
+    if (Array.isArray(addresses))
+      bucket.set(
+        key,
+        addresses.filter((address): address is string => typeof address === "string"),
+      );
   }
   return bucket;
 }
@@ -163,7 +167,8 @@ export class AttachmentIndex {
       const content = serializeBucket(wanted);
       if (readText(file) !== content) writeAtomically(file, content);
     }
-    for (const name of unwritten) writeAtomically(path.join(this.dir, name), serializeBucket(this.buckets.get(name) ?? new Map()));
+    for (const name of unwritten)
+      writeAtomically(path.join(this.dir, name), serializeBucket(this.buckets.get(name) ?? new Map()));
   }
 
   /** Writes the buckets changed since they were read (an emptied one is removed). */

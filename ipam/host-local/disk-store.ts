@@ -11,7 +11,15 @@ import * as path from "node:path";
 import { formatIp, parseIp } from "../../src/ip/address";
 import { AttachmentIndex, markDirectoryOurs } from "./disk-index";
 import { lockNetworkDir } from "./lock";
-import { type Attachment, type Lease, type StoreLocation, type StoreSession, leaseContent, ownedBy, parseLeaseContent } from "./store";
+import {
+  type Attachment,
+  type Lease,
+  type StoreLocation,
+  type StoreSession,
+  leaseContent,
+  ownedBy,
+  parseLeaseContent,
+} from "./store";
 
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 const TEMP_PREFIX = ".cnikit-tmp.";
@@ -48,7 +56,11 @@ export class DiskStore implements StoreSession {
   private indexChecked = false;
   private changed = false;
 
-  constructor(private readonly networkDir: string, dataDir: string, network: string) {
+  constructor(
+    private readonly networkDir: string,
+    dataDir: string,
+    network: string,
+  ) {
     fs.mkdirSync(networkDir, { recursive: true, mode: 0o755 });
     this.index = AttachmentIndex.forNetwork(path.resolve(dataDir), network);
     this.unlock = lockNetworkDir(networkDir);
@@ -90,7 +102,10 @@ export class DiskStore implements StoreSession {
     for (const address of released) fs.rmSync(path.join(this.networkDir, address), { force: true });
     this.changed = true;
     const id = attachment.containerId.trim();
-    for (const key of [{ containerId: id, ifName: attachment.ifName }, { containerId: id, ifName: "" }]) {
+    for (const key of [
+      { containerId: id, ifName: attachment.ifName },
+      { containerId: id, ifName: "" },
+    ]) {
       const kept = this.index.get(key).filter((address) => !released.includes(address));
       this.index.set(key, kept);
     }
@@ -138,7 +153,10 @@ export class DiskStore implements StoreSession {
   /** The index's addresses for the attachment, or undefined when a lease file contradicts it. */
   private verifiedAddresses(attachment: Attachment): string[] | undefined {
     const id = attachment.containerId.trim();
-    const recorded = [...this.index.get({ containerId: id, ifName: attachment.ifName }), ...this.index.get({ containerId: id, ifName: "" })];
+    const recorded = [
+      ...this.index.get({ containerId: id, ifName: attachment.ifName }),
+      ...this.index.get({ containerId: id, ifName: "" }),
+    ];
     for (const address of recorded) {
       let content: string;
       try {

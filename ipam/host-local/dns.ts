@@ -31,7 +31,9 @@ export function readResolvConf(file: string): DNS {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `ipam.resolvConf: cannot read ${file}: ${(err as Error).message}`, "", { cause: err });
+    throw new CniError(ErrorCode.IoFailure, `ipam.resolvConf: cannot read ${file}: ${(err as Error).message}`, "", {
+      cause: err,
+    });
   }
   return parseResolvConf(text);
 }

@@ -13,7 +13,10 @@ import type { Lease, OpenStore } from "./store";
 export function collectGarbage(openStore: OpenStore, config: HostLocalConfig, netConf: HostLocalNetConf): Lease[] {
   // Without the list every lease would look stale: refuse rather than release them all.
   if (!VALID_ATTACHMENTS_KEYS.some((key) => Array.isArray(netConf[key]))) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `host-local: GC needs the ${VALID_ATTACHMENTS_KEYS.join(" or ")} list (an empty list releases every lease)`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `host-local: GC needs the ${VALID_ATTACHMENTS_KEYS.join(" or ")} list (an empty list releases every lease)`,
+    );
   }
   const valid = parseGcAttachments(netConf);
   const validKeys = new Set(valid.map((attachment) => `${attachment.containerID}\n${attachment.ifname}`));
@@ -37,7 +40,12 @@ function probeWritable(dataDir: string): void {
     fs.writeFileSync(probe, "", { flag: "w", mode: 0o600 });
     fs.rmSync(probe, { force: true });
   } catch (err) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `host-local: data directory ${dataDir} is not writable: ${(err as Error).message}`, "", { cause: err });
+    throw new CniError(
+      ErrorCode.PluginNotAvailable,
+      `host-local: data directory ${dataDir} is not writable: ${(err as Error).message}`,
+      "",
+      { cause: err },
+    );
   }
 }
 
@@ -58,7 +66,10 @@ export function checkStatus(openStore: OpenStore, config: HostLocalConfig): void
       if (address && range && !range.reserved.has(address.value)) taken++;
     }
     if (taken >= capacity) {
-      throw new CniError(ErrorCode.PluginNotAvailable, `host-local: range set ${index} (${rangeSetLabel(rangeSet)}) is full: ${taken} of ${capacity} addresses leased`);
+      throw new CniError(
+        ErrorCode.PluginNotAvailable,
+        `host-local: range set ${index} (${rangeSetLabel(rangeSet)}) is full: ${taken} of ${capacity} addresses leased`,
+      );
     }
   });
 }

@@ -7,7 +7,10 @@ export class MemoryStore implements StoreSession {
 
   reserve(lease: Lease, rangeSetIndex: number): boolean {
     if (this.owners.has(lease.address)) return false;
-    this.owners.set(lease.address, { containerId: lease.attachment.containerId.trim(), ifName: lease.attachment.ifName });
+    this.owners.set(lease.address, {
+      containerId: lease.attachment.containerId.trim(),
+      ifName: lease.attachment.ifName,
+    });
     this.last.set(rangeSetIndex, lease.address);
     return true;
   }

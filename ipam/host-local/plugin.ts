@@ -29,7 +29,12 @@ export function makeHostLocal(openStore: OpenStore): PluginFuncs {
       // Read before allocating, so that a bad resolvConf leaves no lease behind.
       const dns = config.resolvConf ? readResolvConf(config.resolvConf) : undefined;
       const allocations = inSession(openStore, config, (store) =>
-        allocateForAttachment({ store, rangeSets: config.rangeSets, attachment: attachmentOf(args), requested: config.requested }),
+        allocateForAttachment({
+          store,
+          rangeSets: config.rangeSets,
+          attachment: attachmentOf(args),
+          requested: config.requested,
+        }),
       );
       const result: Result = { cniVersion: "1.1.0", ips: allocations.map(ipConfigOf), routes: config.routes };
       if (dns) result.dns = dns;

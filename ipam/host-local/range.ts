@@ -5,7 +5,17 @@
 // addresses and /32 and /128 their single one, with no default gateway: they are
 // point-to-point subnets that have no network or broadcast address to protect.
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { type Cidr, type IpAddress, familyBits, formatCidr, formatIp, lastAddressOf, parseCidr, parseIp, cidrContains } from "../../src/ip/address";
+import {
+  type Cidr,
+  type IpAddress,
+  familyBits,
+  formatCidr,
+  formatIp,
+  lastAddressOf,
+  parseCidr,
+  parseIp,
+  cidrContains,
+} from "../../src/ip/address";
 
 export interface RangeInput {
   subnet: string;
@@ -32,12 +42,18 @@ function configError(msg: string): CniError {
   return new CniError(ErrorCode.InvalidNetworkConfig, msg);
 }
 
-function parseMember(input: RangeInput, field: "rangeStart" | "rangeEnd" | "gateway", where: string, subnet: Cidr): IpAddress | undefined {
+function parseMember(
+  input: RangeInput,
+  field: "rangeStart" | "rangeEnd" | "gateway",
+  where: string,
+  subnet: Cidr,
+): IpAddress | undefined {
   const text = input[field];
   if (text === undefined) return undefined;
   const address = parseIp(text);
   if (!address) throw configError(`${where}.${field}: ${JSON.stringify(text)} is not an IP address`);
-  if (!cidrContains(subnet, address)) throw configError(`${where}.${field}: ${text} is not in subnet ${formatCidr(subnet)}`);
+  if (!cidrContains(subnet, address))
+    throw configError(`${where}.${field}: ${text} is not in subnet ${formatCidr(subnet)}`);
   return address;
 }
 
@@ -64,7 +80,9 @@ export function canonicalizeRange(input: RangeInput, where: string): Range {
   const start = parseMember(input, "rangeStart", where, subnet)?.value ?? defaultStart;
   const end = parseMember(input, "rangeEnd", where, subnet)?.value ?? defaultEnd;
   if (start > end) {
-    throw configError(`${where}: rangeStart ${formatIp({ family, value: start })} is after rangeEnd ${formatIp({ family, value: end })}`);
+    throw configError(
+      `${where}: rangeStart ${formatIp({ family, value: start })} is after rangeEnd ${formatIp({ family, value: end })}`,
+    );
   }
   const range: Range = { where, subnet, start, end, reserved };
   if (gateway) range.gateway = gateway;
@@ -94,7 +112,10 @@ export function capacityOf(range: Range): bigint {
 }
 
 export function rangeFor(set: RangeSet, address: IpAddress): Range | undefined {
-  return set.find((range) => range.subnet.network.family === address.family && address.value >= range.start && address.value <= range.end);
+  return set.find(
+    (range) =>
+      range.subnet.network.family === address.family && address.value >= range.start && address.value <= range.end,
+  );
 }
 
 function overlaps(a: Range, b: Range): boolean {
@@ -108,7 +129,10 @@ export function checkRangeSets(sets: RangeSet[]): void {
   for (const set of sets) {
     const family = familyOf(set);
     const mixed = set.find((range) => range.subnet.network.family !== family);
-    if (mixed) throw configError(`${mixed.where}: ${rangeLabel(mixed)} mixes address families with ${set[0]?.where ?? "the set"}`);
+    if (mixed)
+      throw configError(
+        `${mixed.where}: ${rangeLabel(mixed)} mixes address families with ${set[0]?.where ?? "the set"}`,
+      );
   }
   for (let i = 0; i < all.length; i++) {
     for (let j = i + 1; j < all.length; j++) {

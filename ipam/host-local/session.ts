@@ -20,8 +20,14 @@ export function loadConfig(args: CmdArgs, withArgs: boolean): LoadedConfig {
 }
 
 function asIoError(err: unknown, config: HostLocalConfig): unknown {
-  if (err instanceof CniError || !(err instanceof Error) || typeof (err as NodeJS.ErrnoException).code !== "string") return err;
-  return new CniError(ErrorCode.IoFailure, `host-local: network ${config.network} in ${config.dataDir}: ${err.message}`, "", { cause: err });
+  if (err instanceof CniError || !(err instanceof Error) || typeof (err as NodeJS.ErrnoException).code !== "string")
+    return err;
+  return new CniError(
+    ErrorCode.IoFailure,
+    `host-local: network ${config.network} in ${config.dataDir}: ${err.message}`,
+    "",
+    { cause: err },
+  );
 }
 
 /** Runs `body` with the network locked; the store is committed and unlocked afterwards, even on error. */

@@ -58,5 +58,7 @@ export function parseLeaseContent(content: string): Attachment {
 
 /** True when a lease's owner is this attachment (a legacy lease matches any interface). */
 export function ownedBy(owner: Attachment, attachment: Attachment): boolean {
-  return owner.containerId === attachment.containerId.trim() && (owner.ifName === attachment.ifName || owner.ifName === "");
+  return (
+    owner.containerId === attachment.containerId.trim() && (owner.ifName === attachment.ifName || owner.ifName === "")
+  );
 }

@@ -53,7 +53,10 @@ function expandTrunk(entries: VlanTrunkEntry[]): number[] {
     if (entry.minID === undefined || entry.maxID === undefined)
       throw new CniError(ErrorCode.InvalidNetworkConfig, `${field}: needs id, or both minID and maxID`);
     if (entry.minID > entry.maxID)
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `${field}: minID ${entry.minID} is greater than maxID ${entry.maxID}`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `${field}: minID ${entry.minID} is greater than maxID ${entry.maxID}`,
+      );
     for (let vid = entry.minID; vid <= entry.maxID; vid++) vids.add(vid);
   });
   return [...vids].sort((a, b) => a - b);
@@ -66,7 +69,10 @@ export function loadBridgeConfig(stdin: Buffer): BridgeConfig {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `vlan ${netConf.vlan} is also in vlanTrunk`);
   // As in the reference: addresses on an interface that stays down would be useless.
   if (netConf.disableContainerInterface === true && typeof netConf.ipam?.type === "string" && netConf.ipam.type !== "")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `disableContainerInterface: true cannot be combined with ipam.type ${JSON.stringify(netConf.ipam.type)} (use "ipam": {})`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `disableContainerInterface: true cannot be combined with ipam.type ${JSON.stringify(netConf.ipam.type)} (use "ipam": {})`,
+    );
   const isDefaultGateway = netConf.isDefaultGateway === true;
   return {
     netConf,

@@ -27,7 +27,8 @@ const MIN_MTU = 68;
 
 function dnsIfSet(dns: DNS | undefined): DNS | undefined {
   if (!dns) return undefined;
-  const set = dns.nameservers !== undefined || dns.search !== undefined || dns.options !== undefined || (dns.domain ?? "") !== "";
+  const set =
+    dns.nameservers !== undefined || dns.search !== undefined || dns.options !== undefined || (dns.domain ?? "") !== "";
   return set ? dns : undefined;
 }
 
@@ -35,6 +36,9 @@ export function loadVethConfig(stdin: Buffer): VethConfig {
   const netConf = parseNetConf<VethNetConf>(stdin, validate);
   const mtu = netConf.mtu === undefined || netConf.mtu === 0 ? undefined : netConf.mtu;
   if (mtu !== undefined && mtu < MIN_MTU)
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `mtu: must be 0 (kernel default) or at least ${MIN_MTU}, got ${mtu}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `mtu: must be 0 (kernel default) or at least ${MIN_MTU}, got ${mtu}`,
+    );
   return { netConf, mtu, ipMasq: netConf.ipMasq === true, dns: dnsIfSet(netConf.dns) };
 }

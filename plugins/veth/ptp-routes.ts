@@ -26,7 +26,10 @@ export interface RoutedIp {
 export function requireGateways(ips: IPConfig[]): RoutedIp[] {
   return ips.map((ip) => {
     if (!ip.gateway)
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: address ${ip.address} comes without a gateway; the veth plugin routes the container through one`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `ipam: address ${ip.address} comes without a gateway; the veth plugin routes the container through one`,
+      );
     return { address: ip.address, gateway: ip.gateway };
   });
 }
@@ -35,13 +38,23 @@ function hostCidr(address: string): string {
   return `${addressOf(address)}/${familyOfAddress(address) === 4 ? 32 : 128}`;
 }
 
-function addRouteOrFail(handle: Handle, where: string, route: RouteConfig, options: { existingIsFine?: boolean } = {}): void {
+function addRouteOrFail(
+  handle: Handle,
+  where: string,
+  route: RouteConfig,
+  options: { existingIsFine?: boolean } = {},
+): void {
   try {
     addRoute(handle, route);
   } catch (err) {
     if (options.existingIsFine && isExists(err)) return;
     const via = route.gw ? ` via ${route.gw}` : "";
-    throw new CniError(ErrorCode.NetlinkFailure, `cannot add route ${route.dst}${via} dev ${String(route.oif)} in ${where}: ${(err as Error).message}`, "", { cause: err });
+    throw new CniError(
+      ErrorCode.NetlinkFailure,
+      `cannot add route ${route.dst}${via} dev ${String(route.oif)} in ${where}: ${(err as Error).message}`,
+      "",
+      { cause: err },
+    );
   }
 }
 
@@ -56,8 +69,19 @@ export function routeContainerThroughGateways(container: Handle, ifName: string,
       // A /32 or /128 address has no prefix route to remove.
       if (!isNotFound(err)) throw err;
     }
-    addRouteOrFail(container, "the container", { dst: hostCidr(ip.gateway), oif: ifName, scope: RtScope.LINK, prefsrc });
-    addRouteOrFail(container, "the container", { dst: subnet, gw: ip.gateway, oif: ifName, scope: RtScope.UNIVERSE, prefsrc });
+    addRouteOrFail(container, "the container", {
+      dst: hostCidr(ip.gateway),
+      oif: ifName,
+      scope: RtScope.LINK,
+      prefsrc,
+    });
+    addRouteOrFail(container, "the container", {
+      dst: subnet,
+      gw: ip.gateway,
+      oif: ifName,
+      scope: RtScope.UNIVERSE,
+      prefsrc,
+    });
   }
 }
 
@@ -69,9 +93,20 @@ export function routeHostToContainer(host: Handle, hostIfName: string, ips: Rout
       // No DAD: the address is the container's gateway from the first packet on.
       addAddr(host, { link: hostIfName, cidr: gateway, nodad: true });
     } catch (err) {
-      if (!isExists(err)) throw new CniError(ErrorCode.NetlinkFailure, `cannot add gateway address ${gateway} to ${hostIfName}: ${(err as Error).message}`, "", { cause: err });
+      if (!isExists(err))
+        throw new CniError(
+          ErrorCode.NetlinkFailure,
+          `cannot add gateway address ${gateway} to ${hostIfName}: ${(err as Error).message}`,
+          "",
+          { cause: err },
+        );
     }
-    addRouteOrFail(host, "the host", { dst: hostCidr(ip.address), oif: hostIfName, scope: RtScope.HOST }, { existingIsFine: true });
+    addRouteOrFail(
+      host,
+      "the host",
+      { dst: hostCidr(ip.address), oif: hostIfName, scope: RtScope.HOST },
+      { existingIsFine: true },
+    );
   }
 }
 
@@ -104,7 +139,11 @@ export function checkHostRouting(host: Handle, hostIfName: string, ips: RoutedIp
   const present = listAddrs(host, { link: hostIfName });
   for (const ip of ips) {
     const gateway = hostCidr(ip.gateway);
-    if (!present.some((addr) => sameAddress(addr.address, addressOf(gateway)) && addr.prefixLen === prefixLengthOf(gateway)))
+    if (
+      !present.some(
+        (addr) => sameAddress(addr.address, addressOf(gateway)) && addr.prefixLen === prefixLengthOf(gateway),
+      )
+    )
       throw mismatch(`gateway address ${gateway} is missing from host interface ${hostIfName}`);
     if (!hasRoute(host, hostIfName, hostCidr(ip.address)))
       throw mismatch(`host route to ${addressOf(ip.address)} through ${hostIfName} is missing`);

@@ -17,7 +17,13 @@ import { detachAttachment } from "../../src/plugin/detach";
 import { Rollback } from "../../src/plugin/rollback";
 import { createVethPair, removeVethPair } from "../../src/plugin/veth-pair";
 import { type VethConfig, loadVethConfig } from "./config";
-import { checkContainerRouting, checkHostRouting, requireGateways, routeContainerThroughGateways, routeHostToContainer } from "./ptp-routes";
+import {
+  checkContainerRouting,
+  checkHostRouting,
+  requireGateways,
+  routeContainerThroughGateways,
+  routeHostToContainer,
+} from "./ptp-routes";
 
 /** Index of the container end in the result's interfaces (the host end is 0), as in ptp. */
 const CONTAINER_INTERFACE = 1;
@@ -25,17 +31,36 @@ const CONTAINER_INTERFACE = 1;
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const config = loadVethConfig(args.stdinData);
   const { netConf } = config;
-  if (!hasIpam(netConf)) throw new CniError(ErrorCode.InvalidNetworkConfig, "ipam: required, the veth plugin addresses both ends of the link from IPAM");
+  if (!hasIpam(netConf))
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "ipam: required, the veth plugin addresses both ends of the link from IPAM",
+    );
   const container = openContainerNetns(args.netns);
   const host = Handle.at(null);
   try {
     return await new Rollback().run(async (rollback) => {
-      const pair = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: config.mtu, mac: requestedMac(netConf, args) }, rollback);
+      const pair = createVethPair(
+        {
+          host,
+          container,
+          netns: args.netns,
+          containerId: args.containerId,
+          ifName: args.ifName,
+          mtu: config.mtu,
+          mac: requestedMac(netConf, args),
+        },
+        rollback,
+      );
       setLinkUp(host, pair.hostIfName);
 
       const ipamResult = await ipamAdd(netConf, args);
       rollback.push("IPAM allocation", () => ipamDel(netConf, args));
-      if (!ipamResult.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`);
+      if (!ipamResult.ips?.length)
+        throw new CniError(
+          ErrorCode.InvalidNetworkConfig,
+          `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`,
+        );
       const routed = requireGateways(ipamResult.ips);
       const ips = ipamResult.ips.map((ip) => ({ ...ip, interface: CONTAINER_INTERFACE }));
       const result: Result = { ...ipamResult, cniVersion: netConf.cniVersion, ips };
@@ -53,7 +78,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       rollback.stepDone("host routes to the container");
       if (config.ipMasq) {
         const attachment = masqAttachmentOf(netConf, args);
-        setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));
+        setupIpMasq(
+          attachment,
+          ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
+        );
         rollback.push("masquerade rules", () => teardownIpMasq(attachment));
       }
 
@@ -80,10 +108,16 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   const prevResult = requirePrevResult(netConf.prevResult);
   if (hasIpam(netConf)) await ipamCheck(netConf, args);
   const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
-  const routed = requireGateways((prevResult.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index));
+  const routed = requireGateways(
+    (prevResult.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index),
+  );
   withHandle(openContainerNetns(args.netns), (container) => {
     const link = checkLink(container, `netns ${args.netns}`, iface);
-    if (link.kind !== "veth") throw new CniError(ErrorCode.KernelStateMismatch, `interface ${args.ifName} in netns ${args.netns} is a ${link.kind ?? "plain"} device, not a veth`);
+    if (link.kind !== "veth")
+      throw new CniError(
+        ErrorCode.KernelStateMismatch,
+        `interface ${args.ifName} in netns ${args.netns} is a ${link.kind ?? "plain"} device, not a veth`,
+      );
     checkAddressesAndRoutes(container, args.ifName, prevResult, index);
     checkContainerRouting(container, args.ifName, routed);
   });

@@ -100,7 +100,10 @@ function hostAddressMap(hostAddress: OverlayNetConf["hostAddress"]): Map<string,
     const cidr = requireCidr(`hostAddress[${JSON.stringify(hostKey)}]`, cidrText);
     const address = addressOf(cidr);
     const other = hostByAddress.get(address);
-    if (other !== undefined) throw invalid(`hostAddress: ${address} is given to both host ${other} and host ${host}; each host needs its own address`);
+    if (other !== undefined)
+      throw invalid(
+        `hostAddress: ${address} is given to both host ${other} and host ${host}; each host needs its own address`,
+      );
     if (byHost.has(host)) throw invalid(`hostAddress: host ${host} is listed twice`);
     hostByAddress.set(address, host);
     byHost.set(host, cidr);
@@ -111,10 +114,15 @@ function hostAddressMap(hostAddress: OverlayNetConf["hostAddress"]): Map<string,
 export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
   const netConf = parseNetConf<OverlayNetConf>(stdin, validate);
   const mode = netConf.mode ?? "l2";
-  const peers = mergePeers([], (netConf.peers ?? []).map((peer, index) => parsePeer(`peers[${index}]`, peer, mode)), "peers");
+  const peers = mergePeers(
+    [],
+    (netConf.peers ?? []).map((peer, index) => parsePeer(`peers[${index}]`, peer, mode)),
+    "peers",
+  );
   if (mode === "l3" && netConf.hostAddress !== undefined)
     throw invalid(`hostAddress: only for mode "l2"; in l3 the bridge holds the gateway of this host's subnet`);
-  if (mode === "l2" && netConf.subnet !== undefined) throw invalid(`subnet: only for mode "l3"; in l2 one subnet spans every host (give IPAM's range)`);
+  if (mode === "l2" && netConf.subnet !== undefined)
+    throw invalid(`subnet: only for mode "l3"; in l2 one subnet spans every host (give IPAM's range)`);
   return {
     netConf,
     vni: netConf.vni,
@@ -135,10 +143,14 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
 /** One peer entry of `peers` or the peers file, checked; `field` names it in errors. */
 export function parsePeer(field: string, value: unknown, mode: OverlayMode): OverlayPeer {
   if (typeof value === "string") {
-    if (mode === "l3") throw invalid(`${field}: ${JSON.stringify(value)} lacks its subnet; in l3 a peer is {"address": ..., "subnet": ...}`);
+    if (mode === "l3")
+      throw invalid(
+        `${field}: ${JSON.stringify(value)} lacks its subnet; in l3 a peer is {"address": ..., "subnet": ...}`,
+      );
     return { address: requireAddress(field, value) };
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field}: ${JSON.stringify(value)} is neither an address nor {"address", "subnet"}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid(`${field}: ${JSON.stringify(value)} is neither an address nor {"address", "subnet"}`);
   const { address, subnet } = value as { address?: unknown; subnet?: unknown };
   if (typeof address !== "string") throw invalid(`${field}.address: ${JSON.stringify(address)} is not an IP address`);
   const peer: OverlayPeer = { address: requireAddress(`${field}.address`, address) };
@@ -164,8 +176,13 @@ export function mergePeers(into: OverlayPeer[], peers: Iterable<OverlayPeer>, fi
       if (same.subnet === undefined && peer.subnet !== undefined) same.subnet = peer.subnet;
       continue;
     }
-    const sharing = into.find((known) => known.subnet !== undefined && peer.subnet !== undefined && subnetsOverlap(known.subnet, peer.subnet));
-    if (sharing) throw invalid(`${field}: subnet ${peer.subnet ?? ""} of ${peer.address} overlaps ${sharing.subnet ?? ""} of ${sharing.address}`);
+    const sharing = into.find(
+      (known) => known.subnet !== undefined && peer.subnet !== undefined && subnetsOverlap(known.subnet, peer.subnet),
+    );
+    if (sharing)
+      throw invalid(
+        `${field}: subnet ${peer.subnet ?? ""} of ${peer.address} overlaps ${sharing.subnet ?? ""} of ${sharing.address}`,
+      );
     into.push({ ...peer });
   }
   return into;

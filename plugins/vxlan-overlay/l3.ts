@@ -23,7 +23,9 @@ export interface L3Plan {
 export function ipamSubnets(netConf: NetConf): string[] {
   const ipam = netConf.ipam as { subnet?: unknown; ranges?: unknown } | undefined;
   const subnets: unknown[] = [ipam?.subnet];
-  if (Array.isArray(ipam?.ranges)) for (const set of ipam.ranges) if (Array.isArray(set)) for (const range of set) subnets.push((range as { subnet?: unknown } | null)?.subnet);
+  if (Array.isArray(ipam?.ranges))
+    for (const set of ipam.ranges)
+      if (Array.isArray(set)) for (const range of set) subnets.push((range as { subnet?: unknown } | null)?.subnet);
   return subnets.filter((subnet): subnet is string => typeof subnet === "string" && subnet.includes("/"));
 }
 
@@ -37,7 +39,9 @@ function requireIpamInside(netConf: NetConf, subnet: string): void {
     }
     if (family !== familyOfAddress(subnet)) continue;
     if (!cidrContains(subnet, addressOf(ipamSubnet)) || prefixLengthOf(ipamSubnet) < prefixLengthOf(subnet))
-      throw invalid(`ipam: subnet ${ipamSubnet} is not inside this host's subnet ${subnet}; in l3 IPAM hands out addresses of the host's own subnet`);
+      throw invalid(
+        `ipam: subnet ${ipamSubnet} is not inside this host's subnet ${subnet}; in l3 IPAM hands out addresses of the host's own subnet`,
+      );
   }
 }
 
@@ -45,13 +49,25 @@ function requireIpamInside(netConf: NetConf, subnet: string): void {
 export function planL3(config: OverlayConfig, peers: readonly OverlayPeer[], localAddress: string): L3Plan {
   const own = peers.find((peer) => sameAddress(peer.address, localAddress));
   if (config.subnet !== undefined && own?.subnet !== undefined && own.subnet !== config.subnet)
-    throw invalid(`subnet: ${config.subnet} differs from ${own.subnet}, which the peer list gives this host (${localAddress})`);
+    throw invalid(
+      `subnet: ${config.subnet} differs from ${own.subnet}, which the peer list gives this host (${localAddress})`,
+    );
   const subnet = config.subnet ?? own?.subnet;
-  if (subnet === undefined) throw invalid(`subnet: none for this host (${localAddress}); give "subnet" or list this host with its subnet among the peers`);
-  const remote = remotePeers(peers, localAddress).map((peer) => ({ underlayAddress: peer.address, subnet: peer.subnet ?? "" }));
+  if (subnet === undefined)
+    throw invalid(
+      `subnet: none for this host (${localAddress}); give "subnet" or list this host with its subnet among the peers`,
+    );
+  const remote = remotePeers(peers, localAddress).map((peer) => ({
+    underlayAddress: peer.address,
+    subnet: peer.subnet ?? "",
+  }));
   for (const peer of remote) {
-    if (familyOfAddress(peer.subnet) !== familyOfAddress(subnet)) throw invalid(`peers: subnet ${peer.subnet} of ${peer.underlayAddress} is not of the family of this host's subnet ${subnet}`);
-    if (subnetsOverlap(peer.subnet, subnet)) throw invalid(`subnet: ${subnet} overlaps ${peer.subnet} of peer ${peer.underlayAddress}`);
+    if (familyOfAddress(peer.subnet) !== familyOfAddress(subnet))
+      throw invalid(
+        `peers: subnet ${peer.subnet} of ${peer.underlayAddress} is not of the family of this host's subnet ${subnet}`,
+      );
+    if (subnetsOverlap(peer.subnet, subnet))
+      throw invalid(`subnet: ${subnet} overlaps ${peer.subnet} of peer ${peer.underlayAddress}`);
   }
   requireIpamInside(config.netConf, subnet);
   return { subnet, vtepAddress: vtepCidr(subnet), vtepMac: vtepMac(config.vni, localAddress), peers: remote };

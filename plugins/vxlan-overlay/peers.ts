@@ -19,14 +19,16 @@ function readPeersFile(config: OverlayConfig, file: string): OverlayPeer[] {
   } catch (err) {
     throw invalid(`peersFile: ${JSON.stringify(file)} is not JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw invalid(`peersFile: ${JSON.stringify(file)} must hold a JSON array of peers, like "peers"`);
+  if (!Array.isArray(parsed))
+    throw invalid(`peersFile: ${JSON.stringify(file)} must hold a JSON array of peers, like "peers"`);
   return parsed.map((peer: unknown, index) => parsePeer(`peersFile ${file}[${index}]`, peer, config.mode));
 }
 
 /** Every peer of the config and the file, config first, duplicates removed. */
 export function readPeers(config: OverlayConfig): OverlayPeer[] {
   const peers = mergePeers([], config.peers, "peers");
-  if (config.peersFile !== undefined) mergePeers(peers, readPeersFile(config, config.peersFile), `peersFile ${config.peersFile}`);
+  if (config.peersFile !== undefined)
+    mergePeers(peers, readPeersFile(config, config.peersFile), `peersFile ${config.peersFile}`);
   return peers;
 }
 

@@ -32,7 +32,10 @@ function readSubnetFile(file: string): SubnetFileContent {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     // Usually the agent has not leased a subnet yet: worth retrying, not a config error.
-    throw new CniError(ErrorCode.TryAgainLater, `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as Error).message}`);
+    throw new CniError(
+      ErrorCode.TryAgainLater,
+      `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as Error).message}`,
+    );
   }
   try {
     const json: unknown = JSON.parse(text);
@@ -43,7 +46,6 @@ function readSubnetFile(file: string): SubnetFileContent {
   }
 }
 
-
 /** The last address of `cidr` that is not IPv4's broadcast. */
 function lastUsable(cidr: string): bigint {
   const size = 1n << BigInt((familyOfAddress(cidr) === 4 ? 32 : 128) - prefixLengthOf(cidr));
@@ -51,7 +53,12 @@ function lastUsable(cidr: string): bigint {
 }
 
 function l2Range(network: string, slice: string): Json {
-  return { subnet: network, rangeStart: addressAt(slice, 2n), rangeEnd: addressAt(slice, lastUsable(slice)), gateway: addressAt(slice, 1n) };
+  return {
+    subnet: network,
+    rangeStart: addressAt(slice, 2n),
+    rangeEnd: addressAt(slice, lastUsable(slice)),
+    gateway: addressAt(slice, 1n),
+  };
 }
 
 function completeIpam(netConf: Json, share: SubnetFileContent, mode: string): void {
@@ -91,16 +98,28 @@ export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } =
     if (!options.optional) throw err;
     const ipam = netConf.ipam as Json | undefined;
     if (ipam?.type !== "host-local" || ipam.subnet !== undefined || ipam.ranges !== undefined) return args;
-    return { ...args, stdinData: Buffer.from(JSON.stringify({ ...netConf, ipam: { ...ipam, ranges: [[{ subnet: "192.0.2.0/24" }]] } })) };
+    return {
+      ...args,
+      stdinData: Buffer.from(JSON.stringify({ ...netConf, ipam: { ...ipam, ranges: [[{ subnet: "192.0.2.0/24" }]] } })),
+    };
   }
   const mode = netConf.mode === "l3" ? "l3" : "l2";
   const completed: Json = { ...netConf };
   const ownSubnet = share.subnet ?? share.ipv6Subnet;
   if (mode === "l3" && completed.subnet === undefined && ownSubnet !== undefined) completed.subnet = ownSubnet;
   if (completed.mtu === undefined && typeof share.mtu === "number") completed.mtu = share.mtu;
-  if (completed.localAddress === undefined && typeof share.underlayAddress === "string") completed.localAddress = share.underlayAddress;
-  if (mode === "l2" && completed.hostAddress === undefined && share.underlayAddress !== undefined && share.subnet !== undefined && share.network !== undefined)
-    completed.hostAddress = { [share.underlayAddress]: `${addressAt(share.subnet, 1n)}/${prefixLengthOf(share.network)}` };
+  if (completed.localAddress === undefined && typeof share.underlayAddress === "string")
+    completed.localAddress = share.underlayAddress;
+  if (
+    mode === "l2" &&
+    completed.hostAddress === undefined &&
+    share.underlayAddress !== undefined &&
+    share.subnet !== undefined &&
+    share.network !== undefined
+  )
+    completed.hostAddress = {
+      [share.underlayAddress]: `${addressAt(share.subnet, 1n)}/${prefixLengthOf(share.network)}`,
+    };
   completeIpam(completed, share, mode);
   return { ...args, stdinData: Buffer.from(JSON.stringify(completed)) };
 }

@@ -44,11 +44,15 @@ export function routeInterfaceTo(host: Handle, address: string): number | undefi
 /** The first global, settled, non-secondary address of the family: what `ip` lists first. */
 export function primaryAddress(host: Handle, link: Link, family: Family): string | undefined {
   const unusable = IfaF.SECONDARY | IfaF.TENTATIVE | IfaF.DADFAILED;
-  return listAddrs(host, { link: link.index, family }).find((addr) => addr.scope === RtScope.UNIVERSE && (addr.flags & unusable) === 0)?.address;
+  return listAddrs(host, { link: link.index, family }).find(
+    (addr) => addr.scope === RtScope.UNIVERSE && (addr.flags & unusable) === 0,
+  )?.address;
 }
 
 function holderOf(host: Handle, address: string): Link | undefined {
-  const holder = listAddrs(host, { family: familyOfAddress(address) }).find((addr) => sameAddress(addr.address, address));
+  const holder = listAddrs(host, { family: familyOfAddress(address) }).find((addr) =>
+    sameAddress(addr.address, address),
+  );
   return holder === undefined ? undefined : listLinks(host).find((link) => link.index === holder.index);
 }
 
@@ -70,27 +74,37 @@ function underlayLink(query: UnderlayQuery, firstPeer: string | undefined, missi
     if (!link) throw missing(`localAddress: ${config.localAddress} is not an address of this host`);
     return link;
   }
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `underlay: cannot be derived without peers; give "underlay", "localAddress" or "peers"`);
+  throw new CniError(
+    ErrorCode.InvalidNetworkConfig,
+    `underlay: cannot be derived without peers; give "underlay", "localAddress" or "peers"`,
+  );
 }
 
 export function resolveUnderlay(query: UnderlayQuery): Underlay {
   const { host, config } = query;
   const missing = (msg: string) => new CniError(query.missingCode ?? ErrorCode.InvalidNetworkConfig, msg);
-  const firstPeer = query.peers.find((peer) => config.localAddress === undefined || !sameAddress(peer, config.localAddress));
+  const firstPeer = query.peers.find(
+    (peer) => config.localAddress === undefined || !sameAddress(peer, config.localAddress),
+  );
   const link = underlayLink(query, firstPeer, missing);
   let localAddress = config.localAddress;
   if (localAddress !== undefined) {
     if (!listAddrs(host, { link: link.index }).some((addr) => sameAddress(addr.address, localAddress ?? "")))
       throw missing(`localAddress: ${localAddress} is not an address of underlay ${link.name}`);
   } else {
-    const family: Family = firstPeer !== undefined ? familyOfAddress(firstPeer) : primaryAddress(host, link, 4) !== undefined ? 4 : 6;
+    const family: Family =
+      firstPeer !== undefined ? familyOfAddress(firstPeer) : primaryAddress(host, link, 4) !== undefined ? 4 : 6;
     localAddress = primaryAddress(host, link, family);
-    if (localAddress === undefined) throw missing(`localAddress: underlay ${link.name} has no IPv${family} address to default to`);
+    if (localAddress === undefined)
+      throw missing(`localAddress: underlay ${link.name} has no IPv${family} address to default to`);
   }
   const family = familyOfAddress(localAddress);
   for (const peer of query.peers) {
     if (familyOfAddress(peer) !== family)
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `peers: ${peer} is IPv${familyOfAddress(peer)} but the local address ${localAddress} is IPv${family}`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `peers: ${peer} is IPv${familyOfAddress(peer)} but the local address ${localAddress} is IPv${family}`,
+      );
   }
   return { link, localAddress, family };
 }

@@ -35,11 +35,14 @@ export function vtepDifference(link: Link, spec: VtepSpec): string | undefined {
   if (link.kind !== "vxlan" || !vxlan) return `is a ${link.kind ?? "plain"} device, not vxlan`;
   if (vxlan.vni !== spec.vni) return `has VNI ${vxlan.vni}, not ${spec.vni}`;
   if (vxlan.port !== spec.port) return `has port ${String(vxlan.port)}, not ${spec.port}`;
-  if (vxlan.local === undefined || !sameAddress(vxlan.local, spec.localAddress)) return `has local address ${vxlan.local ?? "none"}, not ${spec.localAddress}`;
-  if (vxlan.underlayIndex !== spec.underlay.index) return `runs over interface ${String(vxlan.underlayIndex)}, not ${spec.underlay.name}`;
+  if (vxlan.local === undefined || !sameAddress(vxlan.local, spec.localAddress))
+    return `has local address ${vxlan.local ?? "none"}, not ${spec.localAddress}`;
+  if (vxlan.underlayIndex !== spec.underlay.index)
+    return `runs over interface ${String(vxlan.underlayIndex)}, not ${spec.underlay.name}`;
   if (vxlan.group !== undefined) return `has remote/group ${vxlan.group}, not none`;
   if (vxlan.learning !== spec.learning) return `has learning ${vxlan.learning === true ? "on" : "off"}`;
-  if (spec.mac !== undefined && link.mac.toLowerCase() !== spec.mac.toLowerCase()) return `has MAC ${link.mac}, not ${spec.mac}`;
+  if (spec.mac !== undefined && link.mac.toLowerCase() !== spec.mac.toLowerCase())
+    return `has MAC ${link.mac}, not ${spec.mac}`;
   return undefined;
 }
 
@@ -48,16 +51,27 @@ function refuseForeignMaster(host: Handle, existing: Link, spec: VtepSpec): void
   if (existing.masterIndex === undefined) return;
   const bridge = findLink(host, spec.bridgeName);
   if (bridge && existing.masterIndex === bridge.index) return;
-  throw new CniError(ErrorCode.InvalidNetworkConfig, `vni: VTEP ${spec.name} (VNI ${spec.vni}) is a port of another bridge than ${spec.bridgeName}: another network uses this VNI`);
+  throw new CniError(
+    ErrorCode.InvalidNetworkConfig,
+    `vni: VTEP ${spec.name} (VNI ${spec.vni}) is a port of another bridge than ${spec.bridgeName}: another network uses this VNI`,
+  );
 }
 
 /** l3: exactly the VTEP's own overlay address (another one is left from an earlier subnet). */
 function ensureVtepAddress(host: Handle, spec: VtepSpec & { address: string }): void {
-  const present = listAddrs(host, { link: spec.name, family: familyOfAddress(spec.address) }).filter((addr) => addr.scope === RtScope.UNIVERSE);
+  const present = listAddrs(host, { link: spec.name, family: familyOfAddress(spec.address) }).filter(
+    (addr) => addr.scope === RtScope.UNIVERSE,
+  );
   for (const addr of present) {
-    if (!sameAddress(addr.address, addressOf(spec.address)) || addr.prefixLen !== prefixLengthOf(spec.address)) deleteAddr(host, { link: spec.name, cidr: addr.cidr });
+    if (!sameAddress(addr.address, addressOf(spec.address)) || addr.prefixLen !== prefixLengthOf(spec.address))
+      deleteAddr(host, { link: spec.name, cidr: addr.cidr });
   }
-  if (present.some((addr) => sameAddress(addr.address, addressOf(spec.address)) && addr.prefixLen === prefixLengthOf(spec.address))) return;
+  if (
+    present.some(
+      (addr) => sameAddress(addr.address, addressOf(spec.address)) && addr.prefixLen === prefixLengthOf(spec.address),
+    )
+  )
+    return;
   try {
     addAddr(host, { link: spec.name, cidr: spec.address, nodad: true });
   } catch (err) {
@@ -73,9 +87,15 @@ function ensureVtepAddress(host: Handle, spec: VtepSpec & { address: string }): 
 export function ensureVtep(host: Handle, spec: VtepSpec): { created: boolean } {
   let existing = findLink(host, spec.name);
   if (existing && existing.kind !== "vxlan")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `vni: the VTEP name ${spec.name} is taken by a ${existing.kind ?? "plain"} device`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `vni: the VTEP name ${spec.name} is taken by a ${existing.kind ?? "plain"} device`,
+    );
   if (existing) refuseForeignMaster(host, existing, spec);
-  if (existing && (vtepDifference(existing, spec) !== undefined || (!spec.bridged && existing.masterIndex !== undefined))) {
+  if (
+    existing &&
+    (vtepDifference(existing, spec) !== undefined || (!spec.bridged && existing.masterIndex !== undefined))
+  ) {
     deleteLink(host, spec.name);
     existing = undefined;
   }
@@ -101,7 +121,8 @@ export function ensureVtep(host: Handle, spec: VtepSpec): { created: boolean } {
   if (existing.mtu !== spec.mtu) setLink(host, spec.name, { mtu: spec.mtu });
   if (spec.address !== undefined) ensureVtepAddress(host, { ...spec, address: spec.address });
   const bridge = getLink(host, spec.bridgeName);
-  if (spec.bridged && existing.masterIndex !== bridge.index) setLink(host, spec.name, { master: spec.bridgeName, up: true });
+  if (spec.bridged && existing.masterIndex !== bridge.index)
+    setLink(host, spec.name, { master: spec.bridgeName, up: true });
   else if (!existing.up) setLink(host, spec.name, { up: true });
   if (bridge.mtu !== spec.mtu) setLink(host, spec.bridgeName, { mtu: spec.mtu });
   return { created };
@@ -117,11 +138,18 @@ export function checkVtepDevice(host: Handle, spec: VtepSpec): void {
   if (!vtep) throw mismatch(`VTEP ${spec.name} is missing from the host`);
   const difference = vtepDifference(vtep, spec);
   if (difference !== undefined) throw mismatch(`VTEP ${spec.name} ${difference}`);
-  if (spec.bridged && vtep.masterIndex !== getLink(host, spec.bridgeName).index) throw mismatch(`VTEP ${spec.name} is not a port of bridge ${spec.bridgeName}`);
-  if (!spec.bridged && vtep.masterIndex !== undefined) throw mismatch(`VTEP ${spec.name} is a bridge port; in l3 mode it stands alone`);
+  if (spec.bridged && vtep.masterIndex !== getLink(host, spec.bridgeName).index)
+    throw mismatch(`VTEP ${spec.name} is not a port of bridge ${spec.bridgeName}`);
+  if (!spec.bridged && vtep.masterIndex !== undefined)
+    throw mismatch(`VTEP ${spec.name} is a bridge port; in l3 mode it stands alone`);
   if (!vtep.up) throw mismatch(`VTEP ${spec.name} is down`);
   const address = spec.address;
-  if (address !== undefined && !listAddrs(host, { link: spec.name }).some((addr) => sameAddress(addr.address, addressOf(address)) && addr.prefixLen === prefixLengthOf(address)))
+  if (
+    address !== undefined &&
+    !listAddrs(host, { link: spec.name }).some(
+      (addr) => sameAddress(addr.address, addressOf(address)) && addr.prefixLen === prefixLengthOf(address),
+    )
+  )
     throw mismatch(`VTEP ${spec.name} lacks its overlay address ${address}`);
 }
 

@@ -69,7 +69,9 @@ function planOverlay(config: OverlayConfig, host: Handle): OverlayPlan {
 function undoNewVtep(config: OverlayConfig, rollback: Rollback): void {
   rollback.push(`VTEP ${config.vtepName}`, () =>
     withHostLock(bridgeLockName(config.bridgeName), async () => {
-      withHandle(Handle.at(null), (host) => removeOverlayIfUnused(host, { vtepName: config.vtepName, bridgeName: config.bridgeName }));
+      withHandle(Handle.at(null), (host) =>
+        removeOverlayIfUnused(host, { vtepName: config.vtepName, bridgeName: config.bridgeName }),
+      );
     }),
   );
 }
@@ -92,7 +94,12 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
         if (l3) reconcilePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, l3.peers);
         else reconcileFloodEntries(host, plan.vtep.name, plan.floodPeers);
         if (plan.hostAddress !== undefined)
-          ensureGatewayAddresses(host, config.bridgeName, [{ address: plan.hostAddress, gateway: addressOf(plan.hostAddress) }], false);
+          ensureGatewayAddresses(
+            host,
+            config.bridgeName,
+            [{ address: plan.hostAddress, gateway: addressOf(plan.hostAddress) }],
+            false,
+          );
       },
     },
     args,
@@ -110,8 +117,11 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 }
 
 function checkHostAddress(host: Handle, bridgeName: string, hostAddress: string): void {
-  const present = listAddrs(host, { link: bridgeName }).some((addr) => sameAddress(addr.address, addressOf(hostAddress)) && addr.prefixLen === prefixLengthOf(hostAddress));
-  if (!present) throw new CniError(ErrorCode.KernelStateMismatch, `bridge ${bridgeName} lacks this host's address ${hostAddress}`);
+  const present = listAddrs(host, { link: bridgeName }).some(
+    (addr) => sameAddress(addr.address, addressOf(hostAddress)) && addr.prefixLen === prefixLengthOf(hostAddress),
+  );
+  if (!present)
+    throw new CniError(ErrorCode.KernelStateMismatch, `bridge ${bridgeName} lacks this host's address ${hostAddress}`);
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
@@ -132,7 +142,12 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const config = loadOverlayConfig(args.stdinData);
   withHandle(Handle.at(null), (host) => {
-    const underlay = resolveUnderlay({ host, config, peers: addressesOf(readPeers(config)), missingCode: ErrorCode.PluginNotAvailable });
+    const underlay = resolveUnderlay({
+      host,
+      config,
+      peers: addressesOf(readPeers(config)),
+      missingCode: ErrorCode.PluginNotAvailable,
+    });
     if (!underlay.link.up) throw new CniError(ErrorCode.PluginNotAvailable, `underlay ${underlay.link.name} is down`);
   });
   if (hasIpam(config.netConf)) await ipamStatus(config.netConf, args);
@@ -144,10 +159,16 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   if (hasIpam(config.netConf)) await ipamGc(config.netConf, args);
   // Without the list nothing is known to be garbage (an absent list is not an empty one).
   if (!VALID_ATTACHMENTS_KEYS.some((key) => config.netConf[key] !== undefined && config.netConf[key] !== null)) return;
-  const validPorts = new Set(parseGcAttachments(config.netConf).map((attachment) => hostVethName(attachment.containerID, attachment.ifname)));
+  const validPorts = new Set(
+    parseGcAttachments(config.netConf).map((attachment) => hostVethName(attachment.containerID, attachment.ifname)),
+  );
   await withHostLock(bridgeLockName(config.bridgeName), async () => {
     withHandle(Handle.at(null), (host) =>
-      removeOverlayIfUnused(host, { vtepName: config.vtepName, bridgeName: config.bridgeName, isAttachment: (port) => validPorts.has(port.name) }),
+      removeOverlayIfUnused(host, {
+        vtepName: config.vtepName,
+        bridgeName: config.bridgeName,
+        isAttachment: (port) => validPorts.has(port.name),
+      }),
     );
   });
 }

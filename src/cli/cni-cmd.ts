@@ -32,7 +32,11 @@ function runtimeFor(options: RuntimeCliOptions): CniRuntime {
   if (!options.hostNetns) return new CniRuntime({ pluginPaths: pluginPaths(), cacheDir });
   const hostPath = netnsPathArg(options.hostNetns);
   checkNamespace(hostPath, "--host-netns");
-  return new CniRuntime({ pluginPaths: pluginPaths(), cacheDir, commandPrefix: [...selfCommand(), "netns", "exec", hostPath, "--"] });
+  return new CniRuntime({
+    pluginPaths: pluginPaths(),
+    cacheDir,
+    commandPrefix: [...selfCommand(), "netns", "exec", hostPath, "--"],
+  });
 }
 
 function checkNamespace(nsPath: string, what: string): void {
@@ -77,7 +81,10 @@ export async function cniDel(configArg: string, netnsArg: string, options: Attac
   await runtimeFor(options).delNetworkList(list, runtimeConf(netnsArg, options, false));
 }
 
-export async function cniGc(configArg: string, options: RuntimeCliOptions & { validAttachments?: string }): Promise<void> {
+export async function cniGc(
+  configArg: string,
+  options: RuntimeCliOptions & { validAttachments?: string },
+): Promise<void> {
   const list = loadList(configArg);
   await runtimeFor(options).gcNetworkList(list, parseValidAttachments(options.validAttachments));
 }

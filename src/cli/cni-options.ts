@@ -76,7 +76,8 @@ export function parseValidAttachments(raw: string | undefined): GcAttachment[] {
   }
   return raw.split(",").map((pair) => {
     const [containerID, ifname = "eth0", extra] = pair.trim().split("/");
-    if (!containerID || extra !== undefined) throw new CliError(`--valid-attachments: bad entry ${JSON.stringify(pair)} (want CONTAINERID[/IFNAME])`);
+    if (!containerID || extra !== undefined)
+      throw new CliError(`--valid-attachments: bad entry ${JSON.stringify(pair)} (want CONTAINERID[/IFNAME])`);
     return { containerID, ifname };
   });
 }

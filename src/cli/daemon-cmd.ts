@@ -12,11 +12,22 @@ export function daemonStatusCommand(flags: { netns?: string; json?: boolean }): 
     writeStdout(JSON.stringify({ ...status, sameBuild: status.build === BUILD_ID }));
     return;
   }
-  const build = status.build === BUILD_ID ? status.build : `${status.build} (not this build, ${BUILD_ID}: calls bypass it)`;
+  const build =
+    status.build === BUILD_ID ? status.build : `${status.build} (not this build, ${BUILD_ID}: calls bypass it)`;
   writeStdout(
     formatTable(
       ["PID", "BUILD", "WORKERS", "SERVED", "IN FLIGHT", "RESTARTS", "UPTIME"],
-      [[String(status.pid), build, String(status.workers), String(status.served), String(status.inFlight), String(status.workerRestarts), `${status.uptimeSeconds}s`]],
+      [
+        [
+          String(status.pid),
+          build,
+          String(status.workers),
+          String(status.served),
+          String(status.inFlight),
+          String(status.workerRestarts),
+          `${status.uptimeSeconds}s`,
+        ],
+      ],
     ),
   );
 }

@@ -21,7 +21,9 @@ export function buildProgram(): Command {
   program.addCommand(require("./commands/daemon").daemonCommand());
   program
     .command("inspect")
-    .description("links, addresses, routes, FDB and neighbours of a namespace; for a lab, overlay peers programmed/missing/stale")
+    .description(
+      "links, addresses, routes, FDB and neighbours of a namespace; for a lab, overlay peers programmed/missing/stale",
+    )
     .argument("<target>", "namespace name in /run/netns or path, or a lab name")
     .option("--json", "JSON output for scripts")
     .option("--all", "also list multicast FDB entries and NOARP neighbours")

@@ -35,7 +35,8 @@ export function netnsAdd(name: string): void {
   try {
     nsPath = createNamedNetns(name);
   } catch (err) {
-    if (isNativeError(err) && err.code === "EEXIST") throw new CliError(`namespace ${name} already exists`, { cause: err });
+    if (isNativeError(err) && err.code === "EEXIST")
+      throw new CliError(`namespace ${name} already exists`, { cause: err });
     throw err;
   }
   const handle = Handle.at(nsPath);
@@ -68,7 +69,12 @@ export function netnsList(options: { json?: boolean }): void {
     return;
   }
   if (names.length === 0) return;
-  writeStdout(formatTable(["NAME", "PATH"], names.map((name) => [name, namedNetnsPath(name)])));
+  writeStdout(
+    formatTable(
+      ["NAME", "PATH"],
+      names.map((name) => [name, namedNetnsPath(name)]),
+    ),
+  );
 }
 
 /** Runs argv inside the namespace with our stdio; the exit status becomes ours. */

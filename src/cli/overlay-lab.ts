@@ -2,7 +2,12 @@
 // src/overlay/lab-membership (etcd member + one agent per host). The hosts' vxlan-overlay
 // configs then name the agents' peersFile and subnetFile instead of static peers.
 import { namedNetnsPath } from "../netns/netns";
-import { type LabMembershipState, labHostFiles, startLabMembership, stopLabMembership } from "../overlay/lab-membership";
+import {
+  type LabMembershipState,
+  labHostFiles,
+  startLabMembership,
+  stopLabMembership,
+} from "../overlay/lab-membership";
 import { selfCommand } from "./self";
 import { type HostPlan, LAB_BRIDGE, type LabPlan } from "./lab/plan";
 import type { LabState } from "./lab/state";
@@ -19,7 +24,10 @@ export function etcdOverlayKeys(plan: LabPlan, host: HostPlan): { peersFile: str
 }
 
 /** Starts etcd and the agents unless the state says they are up; records their pids in the state. */
-export async function startLabEtcd(state: LabState, progress: (line: string) => void): Promise<LabMembershipState | undefined> {
+export async function startLabEtcd(
+  state: LabState,
+  progress: (line: string) => void,
+): Promise<LabMembershipState | undefined> {
   const { plan, topology } = state;
   if (!plan.etcd || state.membership) return state.membership;
   return startLabMembership(
@@ -31,7 +39,12 @@ export async function startLabEtcd(state: LabState, progress: (line: string) => 
       vni: topology.network.vni,
       mode: "l2",
       bridge: LAB_BRIDGE,
-      hosts: plan.hosts.map((host) => ({ name: host.name, netnsPath: namedNetnsPath(host.netns), underlayAddress: host.underlayAddress, preferredSubnet: host.slice })),
+      hosts: plan.hosts.map((host) => ({
+        name: host.name,
+        netnsPath: namedNetnsPath(host.netns),
+        underlayAddress: host.underlayAddress,
+        preferredSubnet: host.slice,
+      })),
       cnikit: selfCommand(),
     },
     progress,

@@ -21,26 +21,57 @@ function withEtcd(command: Command): Command {
 }
 
 export function overlayCommand(): Command {
-  const overlay = new Command("overlay").description("overlay membership on etcd: subnet leases, peers for vxlan-overlay");
-  withEtcd(overlay.command("agent").description("run on each host: lease a subnet, publish this host, keep peersFile/subnetFile equal to the live hosts"))
-    .option("--host-id <id>", "this host's identity (default: its underlay address); the same id gets the same subnet back")
+  const overlay = new Command("overlay").description(
+    "overlay membership on etcd: subnet leases, peers for vxlan-overlay",
+  );
+  withEtcd(
+    overlay
+      .command("agent")
+      .description(
+        "run on each host: lease a subnet, publish this host, keep peersFile/subnetFile equal to the live hosts",
+      ),
+  )
+    .option(
+      "--host-id <id>",
+      "this host's identity (default: its underlay address); the same id gets the same subnet back",
+    )
     .option("--underlay-address <address>", "address peers send VXLAN to (default: the source address towards etcd)")
     .option("--vtep-mac <mac>", "VTEP MAC to publish")
-    .option("--peers-file <file>", "peers list for vxlan-overlay's peersFile (default /run/cnikit/overlay/<network>/peers.json)")
+    .option(
+      "--peers-file <file>",
+      "peers list for vxlan-overlay's peersFile (default /run/cnikit/overlay/<network>/peers.json)",
+    )
     .option("--subnet-file <file>", "this host's subnet and MTU (default /run/cnikit/overlay/<network>/subnet.json)")
     .option("--ttl <seconds>", "lease TTL, renewed every third of it (default 20)")
     .option("--mtu <bytes>", "overlay MTU (default: underlay interface MTU minus the VXLAN overhead)")
-    .option("--vni <vni>", "also program this host's VTEP (vx<vni>) from the live set, as vxlan-overlay does, and publish its MAC")
-    .option("--mode <mode>", "with --vni: the overlay's mode, l2 (flood list, the default) or l3 (FDB, neighbour, route per peer)")
+    .option(
+      "--vni <vni>",
+      "also program this host's VTEP (vx<vni>) from the live set, as vxlan-overlay does, and publish its MAC",
+    )
+    .option(
+      "--mode <mode>",
+      "with --vni: the overlay's mode, l2 (flood list, the default) or l3 (FDB, neighbour, route per peer)",
+    )
     .option("--bridge <name>", "with --vni: the plugin's bridge name (default vxbr<vni>), whose lock the agent shares")
     .option("--revoke-on-exit", "revoke the lease on SIGTERM (the host leaves now) instead of letting it run out")
-    .action(guardedAction(async (options: import("../overlay/agent-main").AgentCliOptions) => require("../overlay/agent-main").runAgent(options)));
-  withEtcd(overlay.command("config").description("store the network's address pool (JSON: network, subnetLen, subnetMin/Max, ipv6Network, ipv6SubnetLen...)"))
+    .action(
+      guardedAction(async (options: import("../overlay/agent-main").AgentCliOptions) =>
+        require("../overlay/agent-main").runAgent(options),
+      ),
+    );
+  withEtcd(
+    overlay
+      .command("config")
+      .description(
+        "store the network's address pool (JSON: network, subnetLen, subnetMin/Max, ipv6Network, ipv6SubnetLen...)",
+      ),
+  )
     .requiredOption("--set <json>", `pool config, e.g. '{"network":"10.20.0.0/16","subnetLen":24}'`)
     .option("--force", "replace a pool that live hosts lease from")
     .action(
-      guardedAction(async (options: { etcd: string; network: string; keyPrefix: string; set: string; force?: boolean }) =>
-        require("../overlay/admin").setPoolConfig({ ...options, config: options.set }),
+      guardedAction(
+        async (options: { etcd: string; network: string; keyPrefix: string; set: string; force?: boolean }) =>
+          require("../overlay/admin").setPoolConfig({ ...options, config: options.set }),
       ),
     );
   withEtcd(overlay.command("leases").description("list the live hosts of the network"))
@@ -51,7 +82,12 @@ export function overlayCommand(): Command {
         const { formatTable, writeJson, writeStdout } = require("./output") as typeof import("./output");
         const leases = await listLeases(options);
         if (options.json) return writeJson(leases);
-        writeStdout(formatTable(["HOST", "UNDERLAY", "SUBNET", "IPV6 SUBNET", "VTEP MAC"], leases.map((l) => [l.hostId, l.underlayAddress, l.subnet ?? "", l.ipv6Subnet ?? "", l.vtepMac ?? ""])));
+        writeStdout(
+          formatTable(
+            ["HOST", "UNDERLAY", "SUBNET", "IPV6 SUBNET", "VTEP MAC"],
+            leases.map((l) => [l.hostId, l.underlayAddress, l.subnet ?? "", l.ipv6Subnet ?? "", l.vtepMac ?? ""]),
+          ),
+        );
       }),
     );
   return overlay;

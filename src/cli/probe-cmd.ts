@@ -23,7 +23,8 @@ export interface ProbeCliOptions {
 function integerOption(raw: string | undefined, name: string, fallback: number, range: [number, number]): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < range[0] || value > range[1]) throw new CliError(`${name} must be an integer from ${range[0]} to ${range[1]}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < range[0] || value > range[1])
+    throw new CliError(`${name} must be an integer from ${range[0]} to ${range[1]}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -41,9 +42,14 @@ function pairsFromEndpoints(specs: readonly string[]): ProbePair[] {
   const endpoints = specs.map((spec) => {
     const separator = spec.lastIndexOf("=");
     if (separator <= 0) throw new CliError(`endpoint ${JSON.stringify(spec)}: want NETNS=ADDRESS`);
-    return { ...endpoint(spec.slice(0, separator)), address: checkAddress(spec.slice(separator + 1), `endpoint ${spec}`) };
+    return {
+      ...endpoint(spec.slice(0, separator)),
+      address: checkAddress(spec.slice(separator + 1), `endpoint ${spec}`),
+    };
   });
-  return endpoints.flatMap((from) => endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })));
+  return endpoints.flatMap((from) =>
+    endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })),
+  );
 }
 
 /** Every ordered pair of a lab's containers, by their first address. */
@@ -54,19 +60,24 @@ function labPairs(lab: string | boolean): ProbePair[] {
     const address = state.addresses[container.label]?.[0]?.split("/")[0];
     return address ? [{ name: container.label, netns: resolveNetnsArg(container.netns), address }] : [];
   });
-  return endpoints.flatMap((from) => endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })));
+  return endpoints.flatMap((from) =>
+    endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })),
+  );
 }
 
 /** No endpoints, no --from and no --lab: the only lab that is up, as if --lab were given. */
 function impliedLab(specs: readonly string[], options: ProbeCliOptions): string | boolean | undefined {
   if (options.lab) return options.lab;
-  const nothingGiven = specs.length === 0 && options.from === undefined && options.to === undefined && options.address === undefined;
+  const nothingGiven =
+    specs.length === 0 && options.from === undefined && options.to === undefined && options.address === undefined;
   if (!nothingGiven) return undefined;
   const { listLabNames } = require("./lab/state") as typeof import("./lab/state");
   const labs = listLabNames();
   if (labs.length === 1) return true;
   const why = labs.length === 0 ? "no lab is up" : `several labs are up (${labs.join(", ")}): name one with --lab NAME`;
-  throw new CliError(`nothing to probe: ${why}; or give --from NS --to NS --address A, or two or more NS=ADDRESS endpoints`);
+  throw new CliError(
+    `nothing to probe: ${why}; or give --from NS --to NS --address A, or two or more NS=ADDRESS endpoints`,
+  );
 }
 
 export function probePairs(specs: readonly string[], options: ProbeCliOptions): ProbePair[] {
@@ -75,9 +86,16 @@ export function probePairs(specs: readonly string[], options: ProbeCliOptions): 
   const single = [options.from, options.to, options.address].filter((value) => value !== undefined).length;
   if (single > 0 && single < 3) throw new CliError("--from, --to and --address go together");
   if (options.from && options.to && options.address) {
-    pairs.push({ from: endpoint(options.from), to: endpoint(options.to), address: checkAddress(options.address, "--address") });
+    pairs.push({
+      from: endpoint(options.from),
+      to: endpoint(options.to),
+      address: checkAddress(options.address, "--address"),
+    });
   }
-  if (pairs.length === 0) throw new CliError("nothing to probe: give --lab, --from NS --to NS --address A, or two or more NS=ADDRESS endpoints");
+  if (pairs.length === 0)
+    throw new CliError(
+      "nothing to probe: give --lab, --from NS --to NS --address A, or two or more NS=ADDRESS endpoints",
+    );
   return pairs;
 }
 

@@ -10,7 +10,12 @@ export function parseCniArgs(raw: string): Map<string, string> {
   for (const pair of raw.split(";")) {
     if (pair === "") continue;
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: invalid pair ${JSON.stringify(pair)}`, "expected KEY=VALUE pairs separated by ';'");
+    if (eq <= 0)
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `CNI_ARGS: invalid pair ${JSON.stringify(pair)}`,
+        "expected KEY=VALUE pairs separated by ';'",
+      );
     pairs.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   return pairs;
@@ -31,14 +36,21 @@ export function loadCniArgs(raw: string, known: readonly string[]): Map<string, 
   pairs.delete("IgnoreUnknown");
   const unknown = [...pairs.keys()].filter((key) => !known.includes(key));
   if (unknown.length > 0 && !ignoreUnknown) {
-    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: unknown args [${unknown.map((k) => `${k}=${pairs.get(k) ?? ""}`).join(" ")}]`, "set IgnoreUnknown=1 to ignore them");
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `CNI_ARGS: unknown args [${unknown.map((k) => `${k}=${pairs.get(k) ?? ""}`).join(" ")}]`,
+      "set IgnoreUnknown=1 to ignore them",
+    );
   }
   for (const key of unknown) pairs.delete(key);
   return pairs;
 }
 
 function invalidField(field: string, expected: string, value: unknown): CniError {
-  return new CniError(ErrorCode.InvalidNetworkConfig, `invalid network config: ${field}: must be ${expected} (got ${JSON.stringify(value)})`);
+  return new CniError(
+    ErrorCode.InvalidNetworkConfig,
+    `invalid network config: ${field}: must be ${expected} (got ${JSON.stringify(value)})`,
+  );
 }
 
 function ipList(value: unknown, field: string): string[] | undefined {
@@ -46,7 +58,8 @@ function ipList(value: unknown, field: string): string[] | undefined {
   if (!Array.isArray(value)) throw invalidField(field, "an array of IP addresses", value);
   return value.map((item: unknown, index) => {
     // Runtimes send either a bare address or one with a prefix length.
-    if (typeof item !== "string" || isIP(item.split("/")[0] ?? "") === 0) throw invalidField(`${field}[${index}]`, "an IP address", item);
+    if (typeof item !== "string" || isIP(item.split("/")[0] ?? "") === 0)
+      throw invalidField(`${field}[${index}]`, "an IP address", item);
     return item;
   });
 }
@@ -80,14 +93,17 @@ export function readArgsCni(conf: NetConf): CniArgsFromConfig {
 
 function stringList(value: unknown, field: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) throw invalidField(field, "an array of strings", value);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string"))
+    throw invalidField(field, "an array of strings", value);
   return value as string[];
 }
 
 function readDnsCapability(value: unknown, field: string): DNS {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalidField(field, "an object", value);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalidField(field, "an object", value);
   const record = value as Record<string, unknown>;
-  if (record.domain !== undefined && typeof record.domain !== "string") throw invalidField(`${field}.domain`, "a string", record.domain);
+  if (record.domain !== undefined && typeof record.domain !== "string")
+    throw invalidField(`${field}.domain`, "a string", record.domain);
   const dns: DNS = {};
   const nameservers = stringList(record.nameservers, `${field}.nameservers`);
   const search = stringList(record.search, `${field}.search`);
@@ -111,7 +127,8 @@ function readIpRanges(value: unknown, field: string): RuntimeConfig["ipRanges"] 
       const record = range as Record<string, unknown>;
       if (typeof record.subnet !== "string") throw invalidField(`${at}.subnet`, "a CIDR string", record.subnet);
       for (const key of ["rangeStart", "rangeEnd", "gateway"]) {
-        if (record[key] !== undefined && typeof record[key] !== "string") throw invalidField(`${at}.${key}`, "a string", record[key]);
+        if (record[key] !== undefined && typeof record[key] !== "string")
+          throw invalidField(`${at}.${key}`, "a string", record[key]);
       }
       return record as IpRange;
     });
@@ -128,7 +145,8 @@ export function readRuntimeConfig(conf: NetConf): RuntimeConfig {
   const mac = macAddress(raw.mac, "runtimeConfig.mac");
   if (ips) out.ips = ips;
   if (mac) out.mac = mac;
-  if (raw.ipRanges !== undefined && raw.ipRanges !== null) out.ipRanges = readIpRanges(raw.ipRanges, "runtimeConfig.ipRanges");
+  if (raw.ipRanges !== undefined && raw.ipRanges !== null)
+    out.ipRanges = readIpRanges(raw.ipRanges, "runtimeConfig.ipRanges");
   if (raw.dns !== undefined && raw.dns !== null) out.dns = readDnsCapability(raw.dns, "runtimeConfig.dns");
   return out;
 }

@@ -16,10 +16,16 @@ export function decodeJsonObject(stdin: Buffer | string, what = "network config"
   try {
     parsed = JSON.parse(typeof stdin === "string" ? stdin : stdin.toString("utf8"));
   } catch (err) {
-    throw new CniError(ErrorCode.DecodeFailure, `error decoding ${what}: ${(err as Error).message}`, "", { cause: err });
+    throw new CniError(ErrorCode.DecodeFailure, `error decoding ${what}: ${(err as Error).message}`, "", {
+      cause: err,
+    });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new CniError(ErrorCode.DecodeFailure, `error decoding ${what}: expected a JSON object`, `got ${JSON.stringify(parsed)}`);
+    throw new CniError(
+      ErrorCode.DecodeFailure,
+      `error decoding ${what}: expected a JSON object`,
+      `got ${JSON.stringify(parsed)}`,
+    );
   }
   return parsed as Record<string, unknown>;
 }
@@ -37,7 +43,8 @@ export function parseNetConf<T extends NetConf = NetConf>(stdin: Buffer | string
     try {
       config.prevResult = parseResult(config.prevResult);
     } catch (err) {
-      if (err instanceof CniError) throw new CniError(err.code, `prevResult: ${err.message}`, err.details, { cause: err });
+      if (err instanceof CniError)
+        throw new CniError(err.code, `prevResult: ${err.message}`, err.details, { cause: err });
       throw err;
     }
   }

@@ -39,16 +39,25 @@ function isSelf(file: string, selfExecutable: string): boolean {
 
 async function runInProcess(funcs: PluginFuncs, pluginType: string, env: Env, stdinData: Buffer): Promise<PluginExit> {
   const stdout: string[] = [];
-  const status = await runSkel(funcs, { name: pluginType }, {
-    env,
-    readStdin: () => stdinData,
-    writeStdout: (text) => stdout.push(text),
-    writeStderr: (text) => requestContext().writeStderr(text),
-  });
+  const status = await runSkel(
+    funcs,
+    { name: pluginType },
+    {
+      env,
+      readStdin: () => stdinData,
+      writeStdout: (text) => stdout.push(text),
+      writeStderr: (text) => requestContext().writeStderr(text),
+    },
+  );
   return { status, stdout: stdout.join(""), stderr: "" };
 }
 
-async function delegate(command: CniCommand, pluginType: string, stdinData: Buffer, options: DelegateOptions): Promise<string> {
+async function delegate(
+  command: CniCommand,
+  pluginType: string,
+  stdinData: Buffer,
+  options: DelegateOptions,
+): Promise<string> {
   const file = findInPath(pluginType, options.path);
   const env: Env = { ...requestContext().env, CNI_PATH: options.path.join(":"), ...options.env, CNI_COMMAND: command };
   const factory = options.inProcess?.[pluginType];

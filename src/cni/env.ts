@@ -34,7 +34,11 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export function validateContainerId(containerId: string): void {
   if (containerId === "") throw new CniError(ErrorCode.InvalidEnvironment, "CNI_CONTAINERID is empty");
   if (!CONTAINER_ID.test(containerId)) {
-    throw new CniError(ErrorCode.InvalidEnvironment, "CNI_CONTAINERID has invalid characters", `${JSON.stringify(containerId)}: letters, digits and _.- only, starting with a letter or digit`);
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      "CNI_CONTAINERID has invalid characters",
+      `${JSON.stringify(containerId)}: letters, digits and _.- only, starting with a letter or digit`,
+    );
   }
 }
 
@@ -47,7 +51,8 @@ export function validateIfName(ifName: string): void {
   if (Buffer.byteLength(ifName, "utf8") > MAX_IFNAME_BYTES) {
     throw new CniError(ErrorCode.InvalidEnvironment, `CNI_IFNAME is longer than ${MAX_IFNAME_BYTES} bytes`, shown);
   }
-  if (ifName === "." || ifName === "..") throw new CniError(ErrorCode.InvalidEnvironment, "CNI_IFNAME cannot be . or ..", shown);
+  if (ifName === "." || ifName === "..")
+    throw new CniError(ErrorCode.InvalidEnvironment, "CNI_IFNAME cannot be . or ..", shown);
   if (/[/:\s]/.test(ifName)) {
     throw new CniError(ErrorCode.InvalidEnvironment, "CNI_IFNAME contains / or : or whitespace characters", shown);
   }

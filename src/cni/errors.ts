@@ -36,7 +36,11 @@ export class CniError extends Error {
 
   /** The spec's error object for stdout. */
   toJSON(cniVersion: string): { cniVersion: string; code: number; msg: string; details?: string } {
-    const body: { cniVersion: string; code: number; msg: string; details?: string } = { cniVersion, code: this.code, msg: this.message };
+    const body: { cniVersion: string; code: number; msg: string; details?: string } = {
+      cniVersion,
+      code: this.code,
+      msg: this.message,
+    };
     if (this.details) body.details = this.details;
     return body;
   }

@@ -14,7 +14,8 @@ import { configVersion } from "./versions";
 /** The first regular file named `pluginType` in `dirs`, as libcni's FindInPath. */
 export function findInPath(pluginType: string, dirs: readonly string[]): string {
   if (pluginType === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "no plugin name provided");
-  if (pluginType.includes("/")) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin name: ${pluginType}`);
+  if (pluginType.includes("/"))
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin name: ${pluginType}`);
   for (const dir of dirs) {
     const candidate = path.join(dir, pluginType);
     try {
@@ -23,7 +24,10 @@ export function findInPath(pluginType: string, dirs: readonly string[]): string 
       // not in this directory: keep looking
     }
   }
-  throw new CniError(ErrorCode.PluginNotAvailable, `failed to find plugin ${JSON.stringify(pluginType)} in path [${dirs.join(" ")}]`);
+  throw new CniError(
+    ErrorCode.PluginNotAvailable,
+    `failed to find plugin ${JSON.stringify(pluginType)} in path [${dirs.join(" ")}]`,
+  );
 }
 
 export interface PluginExit {
@@ -51,12 +55,19 @@ export function execPluginSync(execution: PluginExecution): PluginExit {
   const program = argv[0] ?? execution.file;
   // Loaded here, not at the top: host-local normally runs in-process and never spawns.
   const { spawnSync } = require("node:child_process") as typeof childProcess;
-  const child = spawnSync(program, argv.slice(1), { input: execution.stdin, env: definedEnv(execution.env), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(program, argv.slice(1), {
+    input: execution.stdin,
+    env: definedEnv(execution.env),
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
   // A plugin that exits without reading its stdin (a crash) makes our write fail with
   // EPIPE; what it printed and its status are still what the caller needs.
   const ePipe = (child.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
   if (child.error && !(ePipe && (child.status !== null || child.signal !== null))) {
-    throw new CniError(ErrorCode.IoFailure, `failed to execute plugin ${execution.file}: ${child.error.message}`, "", { cause: child.error });
+    throw new CniError(ErrorCode.IoFailure, `failed to execute plugin ${execution.file}: ${child.error.message}`, "", {
+      cause: child.error,
+    });
   }
   if (child.signal) {
     return { status: 128, stdout: child.stdout, stderr: `${child.stderr}plugin killed by signal ${child.signal}` };
@@ -69,7 +80,9 @@ export function pluginFailure(exit: PluginExit): CniError {
   const stdout = exit.stdout.trim();
   if (stdout === "") {
     const stderr = exit.stderr.trim();
-    const msg = stderr ? `netplugin failed: ${JSON.stringify(stderr)}` : `netplugin failed with no error message: exit status ${exit.status}`;
+    const msg = stderr
+      ? `netplugin failed: ${JSON.stringify(stderr)}`
+      : `netplugin failed with no error message: exit status ${exit.status}`;
     return new CniError(ErrorCode.Internal, msg);
   }
   try {
@@ -80,7 +93,10 @@ export function pluginFailure(exit: PluginExit): CniError {
   } catch {
     // fall through to the generic message below
   }
-  return new CniError(ErrorCode.Internal, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`);
+  return new CniError(
+    ErrorCode.Internal,
+    `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}`,
+  );
 }
 
 /** stdout of a successful run; the plugin's CniError otherwise. */

@@ -16,7 +16,11 @@ export function parseGcAttachments(config: Record<string, unknown>): GcAttachmen
   if (key === undefined) return [];
   const list = config[key];
   if (!Array.isArray(list)) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network config: ["${key}"] must be an array`, `got ${JSON.stringify(list)}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid network config: ["${key}"] must be an array`,
+      `got ${JSON.stringify(list)}`,
+    );
   }
   return list.map((entry: unknown, index) => {
     const record = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;

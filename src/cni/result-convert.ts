@@ -23,20 +23,33 @@ function familyOf(version: string): Family {
     case "1.1.0":
       return "v11";
     default:
-      throw new CniError(ErrorCode.IncompatibleVersion, "unsupported CNI result version", `result version is ${JSON.stringify(version)}`);
+      throw new CniError(
+        ErrorCode.IncompatibleVersion,
+        "unsupported CNI result version",
+        `result version is ${JSON.stringify(version)}`,
+      );
   }
 }
 
 function asObject(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be an object`, `got ${JSON.stringify(value)}`);
+    throw new CniError(
+      ErrorCode.DecodeFailure,
+      `invalid result: ${field} must be an object`,
+      `got ${JSON.stringify(value)}`,
+    );
   }
   return value as Record<string, unknown>;
 }
 
 function readList<T>(value: unknown, field: string, readItem: Reader<T>): T[] | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) throw new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be an array`, `got ${JSON.stringify(value)}`);
+  if (!Array.isArray(value))
+    throw new CniError(
+      ErrorCode.DecodeFailure,
+      `invalid result: ${field} must be an array`,
+      `got ${JSON.stringify(value)}`,
+    );
   return value.map((item, index) => readItem(item, `${field}[${index}]`));
 }
 
@@ -110,7 +123,11 @@ function toLegacy(result: Result, version: string): Record<string, unknown> {
     byFamily[family] = ip.gateway !== undefined ? { ip: ip.address, gateway: ip.gateway } : { ip: ip.address };
   }
   if (!byFamily["4"] && !byFamily["6"]) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `cannot convert result to ${version}: no IP addresses`, `a ${version} result needs at least one IP address`);
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `cannot convert result to ${version}: no IP addresses`,
+      `a ${version} result needs at least one IP address`,
+    );
   }
   for (const route of result.routes ?? []) {
     const holder = byFamily[ipVersionOf(route.dst)];
@@ -129,9 +146,12 @@ export function convertResult(result: Result, version: string): Record<string, u
   if (family === "legacy") return toLegacy(result, version);
   const out: Record<string, unknown> = { cniVersion: version };
   // Empty lists are left out, as libcni's omitempty does.
-  if (result.interfaces?.length) out.interfaces = family === "v11" ? result.interfaces.map((i) => ({ ...i })) : result.interfaces.map(interfaceBefore11);
+  if (result.interfaces?.length)
+    out.interfaces =
+      family === "v11" ? result.interfaces.map((i) => ({ ...i })) : result.interfaces.map(interfaceBefore11);
   if (result.ips?.length) out.ips = result.ips.map((ip) => ipConfigOut(ip, family === "v03"));
-  if (result.routes?.length) out.routes = family === "v11" ? result.routes.map((r) => ({ ...r })) : result.routes.map(routeBefore11);
+  if (result.routes?.length)
+    out.routes = family === "v11" ? result.routes.map((r) => ({ ...r })) : result.routes.map(routeBefore11);
   if (!dnsIsEmpty(result.dns)) out.dns = result.dns;
   return out;
 }

@@ -7,7 +7,11 @@ import type { DNS, IPConfig, Interface, Route } from "./types";
 export type Reader<T> = (value: unknown, field: string) => T;
 
 function invalid(field: string, expected: string, value: unknown): CniError {
-  return new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be ${expected}`, `got ${JSON.stringify(value)}`);
+  return new CniError(
+    ErrorCode.DecodeFailure,
+    `invalid result: ${field} must be ${expected}`,
+    `got ${JSON.stringify(value)}`,
+  );
 }
 
 function objectAt(value: unknown, field: string): Record<string, unknown> {
@@ -25,14 +29,16 @@ function optionalString(record: Record<string, unknown>, key: string, field: str
 function optionalInteger(record: Record<string, unknown>, key: string, field: string): number | undefined {
   const value = record[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) throw invalid(`${field}.${key}`, "a non-negative integer", value);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0)
+    throw invalid(`${field}.${key}`, "a non-negative integer", value);
   return value;
 }
 
 function optionalStrings(record: Record<string, unknown>, key: string, field: string): string[] | undefined {
   const value = record[key];
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) throw invalid(`${field}.${key}`, "an array of strings", value);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string"))
+    throw invalid(`${field}.${key}`, "an array of strings", value);
   return value as string[];
 }
 
@@ -42,7 +48,13 @@ function requireCidr(value: unknown, field: string): string {
   const family = isIP(ip ?? "");
   const prefixLength = Number(prefix);
   const maxPrefix = family === 6 ? 128 : 32;
-  if (family === 0 || extra !== undefined || prefix === undefined || !/^\d+$/.test(prefix) || prefixLength > maxPrefix) {
+  if (
+    family === 0 ||
+    extra !== undefined ||
+    prefix === undefined ||
+    !/^\d+$/.test(prefix) ||
+    prefixLength > maxPrefix
+  ) {
     throw invalid(field, "an address with a prefix length (CIDR)", value);
   }
   return value;

@@ -76,7 +76,12 @@ export function errorVersionOfConfig(config: Record<string, unknown>): string {
 }
 
 /** Runs the verb; returns the JSON to print, or undefined when the verb prints nothing. */
-async function dispatch(funcs: PluginFuncs, command: CniCommand, args: CmdArgs, version: string): Promise<string | undefined> {
+async function dispatch(
+  funcs: PluginFuncs,
+  command: CniCommand,
+  args: CmdArgs,
+  version: string,
+): Promise<string | undefined> {
   switch (command) {
     case "ADD": {
       const result: Result = await funcs.add(args);
@@ -104,7 +109,9 @@ async function dispatch(funcs: PluginFuncs, command: CniCommand, args: CmdArgs, 
 export function runSkel(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): Promise<number> {
   // What the plugin reads of its caller besides stdin (test hooks, delegation's
   // environment, stderr) is this call's, also when a daemon worker runs it.
-  return withRequestContext({ ...requestContext(), env: io.env, writeStderr: io.writeStderr }, () => runSkelHere(funcs, about, io));
+  return withRequestContext({ ...requestContext(), env: io.env, writeStderr: io.writeStderr }, () =>
+    runSkelHere(funcs, about, io),
+  );
 }
 
 async function runSkelHere(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): Promise<number> {
@@ -124,7 +131,8 @@ async function runSkelHere(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): 
     if (command !== "VERSION") {
       const config = decodeJsonObject(stdinData);
       version = configVersion(config);
-      if (typeof config.name !== "string" || config.name === "") throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name");
+      if (typeof config.name !== "string" || config.name === "")
+        throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name");
       if (command === "ADD" || command === "CHECK" || command === "DEL") {
         validateContainerId(args.containerId);
         validateIfName(args.ifName);

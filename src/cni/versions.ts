@@ -25,7 +25,11 @@ export function compareVersions(left: string, right: string): number {
   const a = parseSemver(left);
   const b = parseSemver(right);
   if (!a || !b) {
-    throw new CniError(ErrorCode.IncompatibleVersion, "invalid CNI version", `cannot compare ${JSON.stringify(left)} with ${JSON.stringify(right)}`);
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      "invalid CNI version",
+      `cannot compare ${JSON.stringify(left)} with ${JSON.stringify(right)}`,
+    );
   }
   for (let i = 0; i < 3; i++) {
     const diff = (a[i] ?? 0) - (b[i] ?? 0);
@@ -72,7 +76,11 @@ export function configVersion(config: Record<string, unknown>): string {
 export function requireSupportedVersion(version: string): SupportedVersion {
   if (isSupportedVersion(version)) return version;
   const supported = SUPPORTED_VERSIONS.map((v) => JSON.stringify(v)).join(" ");
-  throw new CniError(ErrorCode.IncompatibleVersion, "incompatible CNI versions", `config is ${JSON.stringify(version)}, plugin supports [${supported}]`);
+  throw new CniError(
+    ErrorCode.IncompatibleVersion,
+    "incompatible CNI versions",
+    `config is ${JSON.stringify(version)}, plugin supports [${supported}]`,
+  );
 }
 
 export type CniCommand = "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
@@ -90,7 +98,11 @@ const VERB_SINCE: Record<CniCommand, string> = {
 /** Throws code 1 when the config's version lacks the verb (CHECK before 0.4.0, STATUS and GC before 1.1.0). */
 export function requireVerbInVersion(command: CniCommand, version: string): void {
   if (!versionAtLeast(version, VERB_SINCE[command])) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${command}`, `${command} needs cniVersion ${VERB_SINCE[command]} or later, config is ${version}`);
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `config version does not allow ${command}`,
+      `${command} needs cniVersion ${VERB_SINCE[command]} or later, config is ${version}`,
+    );
   }
 }
 

@@ -66,9 +66,19 @@ function sleep(milliseconds: number): void {
 /** Starts `cnikit daemon --netns NETNS` detached and waits until it answers; its pid. */
 export function startDaemon(netns: string, options: StartDaemonOptions = {}): number {
   const executable = options.executable ?? process.execPath;
-  const args = ["daemon", "--netns", netns, ...(options.workers ? ["--workers", String(options.workers)] : []), ...(options.extraArgs ?? [])];
+  const args = [
+    "daemon",
+    "--netns",
+    netns,
+    ...(options.workers ? ["--workers", String(options.workers)] : []),
+    ...(options.extraArgs ?? []),
+  ];
   const log = options.logFile ? fs.openSync(options.logFile, "a") : "ignore";
-  const child = childProcess.spawn(executable, args, { detached: true, stdio: ["ignore", "ignore", log], env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  const child = childProcess.spawn(executable, args, {
+    detached: true,
+    stdio: ["ignore", "ignore", log],
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
   if (typeof log === "number") fs.closeSync(log);
   child.unref();
   const pid = child.pid;
@@ -77,7 +87,10 @@ export function startDaemon(netns: string, options: StartDaemonOptions = {}): nu
   while (Date.now() < deadline) {
     const status = queryDaemonStatus(netns);
     if (status?.pid === pid) return pid;
-    if (!processAlive(pid)) throw new Error(`cnikit daemon in ${netns} exited during start-up${options.logFile ? ` (see ${options.logFile})` : ""}`);
+    if (!processAlive(pid))
+      throw new Error(
+        `cnikit daemon in ${netns} exited during start-up${options.logFile ? ` (see ${options.logFile})` : ""}`,
+      );
     sleep(20);
   }
   stopDaemon(pid, 1000);

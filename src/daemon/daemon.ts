@@ -134,7 +134,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   native().sdNotify("READY=1");
-  log({ event: "ready", build: buildId, pid: process.pid, workers: options.workers, socket: `@${SOCKET_NAME}`, metrics: options.metrics ?? null });
+  log({
+    event: "ready",
+    build: buildId,
+    pid: process.pid,
+    workers: options.workers,
+    socket: `@${SOCKET_NAME}`,
+    metrics: options.metrics ?? null,
+  });
 }
 
 /** Refuses (`N S`) whatever is still queued on the listening socket. */

@@ -14,7 +14,12 @@ import type { IpamUse } from "./messages";
 export class DaemonMetrics {
   readonly registry = new Registry();
   private readonly networks = new Map<string, IpamUse>();
-  readonly requests = new Counter({ name: "cnikit_requests_total", help: "Plugin calls served, by plugin, CNI command and result code (0: success)", labelNames: ["plugin", "command", "code"], registers: [this.registry] });
+  readonly requests = new Counter({
+    name: "cnikit_requests_total",
+    help: "Plugin calls served, by plugin, CNI command and result code (0: success)",
+    labelNames: ["plugin", "command", "code"],
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: "cnikit_request_duration_seconds",
     help: "Time from a request's body to its answer",
@@ -22,9 +27,23 @@ export class DaemonMetrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({ name: "cnikit_requests_in_flight", help: "Requests being served now", registers: [this.registry] });
-  readonly restarts = new Counter({ name: "cnikit_worker_restarts_total", help: "Workers replaced after a crash or a request past its time limit", labelNames: ["reason"], registers: [this.registry] });
-  readonly refused = new Counter({ name: "cnikit_connections_refused_total", help: "Connections not served, by reason", labelNames: ["reason"], registers: [this.registry] });
+  readonly inFlight = new Gauge({
+    name: "cnikit_requests_in_flight",
+    help: "Requests being served now",
+    registers: [this.registry],
+  });
+  readonly restarts = new Counter({
+    name: "cnikit_worker_restarts_total",
+    help: "Workers replaced after a crash or a request past its time limit",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({
+    name: "cnikit_connections_refused_total",
+    help: "Connections not served, by reason",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
 
   constructor() {
     const networks = this.networks;
@@ -35,10 +54,11 @@ export class DaemonMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const use of networks.values()) for (const row of addressUse(use)) {
-          this.set({ network: use.network, range: row.range, state: "used" }, row.used);
-          this.set({ network: use.network, range: row.range, state: "free" }, row.free);
-        }
+        for (const use of networks.values())
+          for (const row of addressUse(use)) {
+            this.set({ network: use.network, range: row.range, state: "used" }, row.used);
+            this.set({ network: use.network, range: row.range, state: "free" }, row.free);
+          }
       },
     });
   }
@@ -52,7 +72,8 @@ export class DaemonMetrics {
     const colon = address.lastIndexOf(":");
     const host = address.slice(0, colon).replace(/^\[|\]$/g, "");
     const port = Number(address.slice(colon + 1));
-    if (colon < 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--metrics: ${JSON.stringify(address)} is not HOST:PORT`);
+    if (colon < 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`--metrics: ${JSON.stringify(address)} is not HOST:PORT`);
     const server = http.createServer((request, response) => {
       if (request.url !== "/metrics") {
         response.writeHead(404).end("see /metrics\n");

@@ -105,7 +105,10 @@ export class WorkerPool {
         if (this.readyCount >= this.options.size) for (const resolve of this.readyWaiters.splice(0)) resolve();
         break;
       case "begin": {
-        const timer = setTimeout(() => this.takeOver(member, `it ran past the daemon's limit of ${this.options.limitMs} ms`), this.options.limitMs);
+        const timer = setTimeout(
+          () => this.takeOver(member, `it ran past the daemon's limit of ${this.options.limitMs} ms`),
+          this.options.limitMs,
+        );
         member.request = { fd: message.fd, errorVersion: message.errorVersion, timer };
         break;
       }
@@ -132,7 +135,10 @@ export class WorkerPool {
       clearTimeout(request.timer);
       if (Atomics.compareExchange(member.slot, 0, Slot.Busy, Slot.TakenOver) === Slot.Busy) {
         Atomics.add(new Int32Array(this.servedCounter), 0, 1);
-        const error = new CniError(ErrorCode.TryAgainLater, `cnikit daemon: the request was stopped because ${reason}; its worker was replaced`);
+        const error = new CniError(
+          ErrorCode.TryAgainLater,
+          `cnikit daemon: the request was stopped because ${reason}; its worker was replaced`,
+        );
         try {
           native().sockWrite(request.fd, encodeAnswer(JSON.stringify(error.toJSON(request.errorVersion)), 1), 1000);
         } catch {
@@ -169,7 +175,10 @@ export class WorkerPool {
     for (const member of this.members) member.worker.postMessage({ kind: "stop" } satisfies MainMessage);
     const allExited = Promise.all(this.members.map((member) => member.exited));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([allExited.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
+    const timedOut = await Promise.race([
+      allExited.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
     clearTimeout(timer);
     if (!timedOut) return;
     for (const member of this.members) if (member.request) this.takeOver(member, "the daemon is stopping");

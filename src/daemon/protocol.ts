@@ -51,13 +51,20 @@ export function decodeHello(bytes: Buffer): Hello {
 export function overLimit(hello: Hello): string | undefined {
   if (hello.buildIdLength < 1 || hello.buildIdLength > LIMITS.buildId) return `build id length ${hello.buildIdLength}`;
   if (hello.magic === STATUS_MAGIC) return undefined;
-  if (hello.pluginLength < 1 || hello.pluginLength > LIMITS.pluginName) return `plugin name length ${hello.pluginLength}`;
+  if (hello.pluginLength < 1 || hello.pluginLength > LIMITS.pluginName)
+    return `plugin name length ${hello.pluginLength}`;
   if (hello.envLength > LIMITS.env) return `environment of ${hello.envLength} bytes (at most ${LIMITS.env})`;
   if (hello.stdinLength > LIMITS.stdin) return `stdin of ${hello.stdinLength} bytes (at most ${LIMITS.stdin})`;
   return undefined;
 }
 
-export function encodeHello(magic: Hello["magic"], buildId: string, pluginLength: number, envLength: number, stdinLength: number): Buffer {
+export function encodeHello(
+  magic: Hello["magic"],
+  buildId: string,
+  pluginLength: number,
+  envLength: number,
+  stdinLength: number,
+): Buffer {
   const id = Buffer.from(buildId, "latin1");
   const bytes = Buffer.alloc(HELLO_LENGTH + id.length);
   bytes.write(magic, 0, "latin1");

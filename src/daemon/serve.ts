@@ -60,11 +60,26 @@ function resultCode(status: number, stdout: string): number {
 /** host-local's data directory and ranges, when this call used it (for the metrics). */
 function ipamUseOf(plugin: string, config: Record<string, unknown>): IpamUse | undefined {
   const ipam = config.ipam as Record<string, unknown> | undefined;
-  if (typeof config.name !== "string" || typeof ipam !== "object" || ipam === null || (ipam.type !== "host-local" && plugin !== "host-local")) return undefined;
+  if (
+    typeof config.name !== "string" ||
+    typeof ipam !== "object" ||
+    ipam === null ||
+    (ipam.type !== "host-local" && plugin !== "host-local")
+  )
+    return undefined;
   const ranges = Array.isArray(ipam.ranges)
     ? (ipam.ranges as IpamUse["ranges"])
     : typeof ipam.subnet === "string"
-      ? [[{ subnet: ipam.subnet, rangeStart: ipam.rangeStart as string, rangeEnd: ipam.rangeEnd as string, gateway: ipam.gateway as string }]]
+      ? [
+          [
+            {
+              subnet: ipam.subnet,
+              rangeStart: ipam.rangeStart as string,
+              rangeEnd: ipam.rangeEnd as string,
+              gateway: ipam.gateway as string,
+            },
+          ],
+        ]
       : [];
   const dataDir = typeof ipam.dataDir === "string" ? ipam.dataDir : "/var/lib/cni/networks";
   return { network: config.name, dataDir, ranges };
@@ -80,7 +95,12 @@ function describeStdin(plugin: string, stdin: Buffer): { errorVersion: string; i
   }
 }
 
-function refuse(connection: Connection, reason: (typeof Refusal)[keyof typeof Refusal], text: string, post: (message: WorkerMessage) => void): void {
+function refuse(
+  connection: Connection,
+  reason: (typeof Refusal)[keyof typeof Refusal],
+  text: string,
+  post: (message: WorkerMessage) => void,
+): void {
   try {
     write(connection.fd, encodeRefusal(reason, text));
   } catch {
@@ -91,7 +111,12 @@ function refuse(connection: Connection, reason: (typeof Refusal)[keyof typeof Re
 }
 
 /** Serves one accepted connection to its end; never throws. */
-export async function serveConnection(connection: Connection, data: WorkerData, slot: Int32Array, post: (message: WorkerMessage) => void): Promise<void> {
+export async function serveConnection(
+  connection: Connection,
+  data: WorkerData,
+  slot: Int32Array,
+  post: (message: WorkerMessage) => void,
+): Promise<void> {
   const { fd } = connection;
   if (connection.uid !== 0 && connection.uid !== data.allowedUid) {
     refuse(connection, Refusal.Uid, `uid ${connection.uid} is not served (only uid 0 and the daemon's own)`, post);
@@ -121,7 +146,8 @@ export async function serveConnection(connection: Connection, data: WorkerData, 
     write(fd, encodeAccept(data.limitMs));
     const bodyLength = hello.pluginLength + hello.envLength + hello.stdinLength;
     const body = native().sockRead(fd, bodyLength, data.bodyTimeoutMs);
-    if (body.length < bodyLength) throw new Error(`the caller closed the connection after ${body.length} of ${bodyLength} body bytes`);
+    if (body.length < bodyLength)
+      throw new Error(`the caller closed the connection after ${body.length} of ${bodyLength} body bytes`);
     plugin = body.toString("utf8", 0, hello.pluginLength);
     env = decodeEnvBlock(body.subarray(hello.pluginLength, hello.pluginLength + hello.envLength));
     stdin = Buffer.from(body.subarray(hello.pluginLength + hello.envLength));
@@ -141,7 +167,15 @@ function crashWorker(): Promise<never> {
   return new Promise(() => undefined);
 }
 
-async function runRequest(data: WorkerData, fd: number, plugin: string, env: Record<string, string>, stdin: Buffer, slot: Int32Array, post: (message: WorkerMessage) => void): Promise<void> {
+async function runRequest(
+  data: WorkerData,
+  fd: number,
+  plugin: string,
+  env: Record<string, string>,
+  stdin: Buffer,
+  slot: Int32Array,
+  post: (message: WorkerMessage) => void,
+): Promise<void> {
   const summary = summaryOf(plugin, env);
   const started = performance.now();
   const { errorVersion, ipam } = describeStdin(plugin, stdin);
@@ -161,11 +195,21 @@ async function runRequest(data: WorkerData, fd: number, plugin: string, env: Rec
   const target = servedPlugin(plugin);
   let status: number;
   if (target) {
-    status = await withRequestContext({ env, writeStderr, trackFd: (lockFd, open) => post({ kind: "fd", fd: lockFd, open }) }, () =>
-      runSkel(target.funcs, target.about, { env, readStdin: () => stdin, writeStdout: (text) => stdout.push(text), writeStderr }),
+    status = await withRequestContext(
+      { env, writeStderr, trackFd: (lockFd, open) => post({ kind: "fd", fd: lockFd, open }) },
+      () =>
+        runSkel(target.funcs, target.about, {
+          env,
+          readStdin: () => stdin,
+          writeStdout: (text) => stdout.push(text),
+          writeStderr,
+        }),
     );
   } else {
-    const error = new CniError(ErrorCode.PluginNotAvailable, `cnikit daemon: no plugin named ${JSON.stringify(plugin)}`);
+    const error = new CniError(
+      ErrorCode.PluginNotAvailable,
+      `cnikit daemon: no plugin named ${JSON.stringify(plugin)}`,
+    );
     stdout.push(JSON.stringify(error.toJSON(errorVersion)));
     status = 1;
   }
@@ -181,5 +225,12 @@ async function runRequest(data: WorkerData, fd: number, plugin: string, env: Rec
     native().close(fd);
     Atomics.store(slot, 0, Slot.Idle);
   }
-  post({ kind: "end", durationMs: performance.now() - started, exitStatus: status, code: resultCode(status, output), ...summary, ...(ipam ? { ipam } : {}) });
+  post({
+    kind: "end",
+    durationMs: performance.now() - started,
+    exitStatus: status,
+    code: resultCode(status, output),
+    ...summary,
+    ...(ipam ? { ipam } : {}),
+  });
 }

@@ -134,7 +134,10 @@ export function prefixMask(family: Family, prefix: number): bigint {
 
 /** The last address of the subnet (the IPv4 broadcast address). */
 export function lastAddressOf(cidr: Cidr): bigint {
-  return cidr.network.value | (~prefixMask(cidr.network.family, cidr.prefix) & ((1n << BigInt(familyBits(cidr.network.family))) - 1n));
+  return (
+    cidr.network.value |
+    (~prefixMask(cidr.network.family, cidr.prefix) & ((1n << BigInt(familyBits(cidr.network.family))) - 1n))
+  );
 }
 
 export function formatCidr(cidr: Cidr): string {
@@ -142,5 +145,8 @@ export function formatCidr(cidr: Cidr): string {
 }
 
 export function cidrContains(cidr: Cidr, address: IpAddress): boolean {
-  return address.family === cidr.network.family && (address.value & prefixMask(address.family, cidr.prefix)) === cidr.network.value;
+  return (
+    address.family === cidr.network.family &&
+    (address.value & prefixMask(address.family, cidr.prefix)) === cidr.network.value
+  );
 }

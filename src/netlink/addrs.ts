@@ -62,26 +62,48 @@ function addrPayload(h: Handle, config: AddrConfig, withOptions: boolean): Buffe
   // families, in this order, as `ip addr add` sends them.
   attrs.bytes(Ifa.LOCAL, cidr.bytes);
   attrs.bytes(Ifa.ADDRESS, cidr.bytes);
-  if (withOptions && config.broadcast && cidr.family === AF_INET && cidr.prefixLen < 31) attrs.bytes(Ifa.BROADCAST, ipv4Broadcast(cidr.bytes, cidr.prefixLen));
+  if (withOptions && config.broadcast && cidr.family === AF_INET && cidr.prefixLen < 31)
+    attrs.bytes(Ifa.BROADCAST, ipv4Broadcast(cidr.bytes, cidr.prefixLen));
   // IFA_FLAGS carries the full 32-bit set and wins over the 8-bit header field when present.
   if (flags !== 0) attrs.u32(Ifa.FLAGS, flags);
-  const header = encodeIfAddr({ family: cidr.family, prefixLen: cidr.prefixLen, flags: flags & 0xff, scope: withOptions ? (config.scope ?? RtScope.UNIVERSE) : 0, index: linkIndex(h, config.link) });
+  const header = encodeIfAddr({
+    family: cidr.family,
+    prefixLen: cidr.prefixLen,
+    flags: flags & 0xff,
+    scope: withOptions ? (config.scope ?? RtScope.UNIVERSE) : 0,
+    index: linkIndex(h, config.link),
+  });
   return Buffer.concat([header, attrs.toBuffer()]);
 }
 
 /** Adds an address; EEXIST if the link already has it. */
 export function addAddr(h: Handle, config: AddrConfig): void {
-  h.request({ type: Rtm.NEWADDR, flags: NlmF.CREATE | NlmF.EXCL, payload: addrPayload(h, config, true), op: `add address ${config.cidr} to ${describeLink(config.link)}` });
+  h.request({
+    type: Rtm.NEWADDR,
+    flags: NlmF.CREATE | NlmF.EXCL,
+    payload: addrPayload(h, config, true),
+    op: `add address ${config.cidr} to ${describeLink(config.link)}`,
+  });
 }
 
 /** Adds or updates an address (flags, scope) without failing when it exists. */
 export function replaceAddr(h: Handle, config: AddrConfig): void {
-  h.request({ type: Rtm.NEWADDR, flags: NlmF.CREATE | NlmF.REPLACE, payload: addrPayload(h, config, true), op: `replace address ${config.cidr} on ${describeLink(config.link)}` });
+  h.request({
+    type: Rtm.NEWADDR,
+    flags: NlmF.CREATE | NlmF.REPLACE,
+    payload: addrPayload(h, config, true),
+    op: `replace address ${config.cidr} on ${describeLink(config.link)}`,
+  });
 }
 
 /** Deletes an address; NotFoundError when the link does not have it. */
 export function deleteAddr(h: Handle, config: { link: LinkRef; cidr: string }): void {
-  h.request({ type: Rtm.DELADDR, payload: addrPayload(h, config, false), op: `delete address ${config.cidr} from ${describeLink(config.link)}`, deleting: true });
+  h.request({
+    type: Rtm.DELADDR,
+    payload: addrPayload(h, config, false),
+    op: `delete address ${config.cidr} from ${describeLink(config.link)}`,
+    deleting: true,
+  });
 }
 
 export function decodeAddr(payload: Buffer): Addr {
@@ -112,6 +134,10 @@ export function decodeAddr(payload: Buffer): Addr {
 /** Addresses in the handle's namespace, optionally of one link and/or one family. */
 export function listAddrs(h: Handle, filter: { link?: LinkRef; family?: IpFamily } = {}): Addr[] {
   const index = filter.link === undefined ? undefined : linkIndex(h, filter.link);
-  const replies = h.dump({ type: Rtm.GETADDR, payload: encodeIfAddr({ family: afOf(filter.family) }), op: "list addresses" });
+  const replies = h.dump({
+    type: Rtm.GETADDR,
+    payload: encodeIfAddr({ family: afOf(filter.family) }),
+    op: "list addresses",
+  });
   return replies.map((msg) => decodeAddr(msg.payload)).filter((addr) => index === undefined || addr.index === index);
 }

@@ -1,6 +1,15 @@
 // Bridge port settings and VLANs: AF_BRIDGE requests on a port (or, with `self`, on the bridge).
 import { AttrReader, AttrWriter } from "./codec/attrs";
-import { AF_BRIDGE, BridgeFlags, BridgeVlanInfo, Ifla, IflaBridge, IflaBrport, RTEXT_FILTER_BRVLAN, Rtm } from "./codec/constants";
+import {
+  AF_BRIDGE,
+  BridgeFlags,
+  BridgeVlanInfo,
+  Ifla,
+  IflaBridge,
+  IflaBrport,
+  RTEXT_FILTER_BRVLAN,
+  Rtm,
+} from "./codec/constants";
 import { IFINFOMSG_LEN, decodeIfInfo, encodeIfInfo } from "./codec/structs";
 import type { Handle } from "./handle";
 import { type LinkRef, describeLink, linkIndex } from "./links";
@@ -19,7 +28,11 @@ export function setBridgePort(h: Handle, port: LinkRef, settings: BridgePortSett
     if (settings.isolated !== undefined) info.u8(IflaBrport.ISOLATED, settings.isolated ? 1 : 0);
   });
   const header = encodeIfInfo({ family: AF_BRIDGE, index: linkIndex(h, port) });
-  h.request({ type: Rtm.SETLINK, payload: Buffer.concat([header, attrs.toBuffer()]), op: `set bridge port ${describeLink(port)} ${JSON.stringify(settings)}` });
+  h.request({
+    type: Rtm.SETLINK,
+    payload: Buffer.concat([header, attrs.toBuffer()]),
+    op: `set bridge port ${describeLink(port)} ${JSON.stringify(settings)}`,
+  });
 }
 
 export interface BridgeVlanConfig {
@@ -69,7 +82,12 @@ export function addBridgeVlan(h: Handle, config: BridgeVlanConfig): void {
 }
 
 export function deleteBridgeVlan(h: Handle, config: BridgeVlanConfig): void {
-  h.request({ type: Rtm.DELLINK, payload: vlanPayload(h, config), op: `delete ${describeVlan(config)}`, deleting: true });
+  h.request({
+    type: Rtm.DELLINK,
+    payload: vlanPayload(h, config),
+    op: `delete ${describeVlan(config)}`,
+    deleting: true,
+  });
 }
 
 export interface BridgeVlan {
@@ -80,7 +98,10 @@ export interface BridgeVlan {
 
 /** VLANs per bridge port (and bridge), keyed by link index. */
 export function listBridgeVlans(h: Handle): Map<number, BridgeVlan[]> {
-  const request = Buffer.concat([encodeIfInfo({ family: AF_BRIDGE }), new AttrWriter().u32(Ifla.EXT_MASK, RTEXT_FILTER_BRVLAN).toBuffer()]);
+  const request = Buffer.concat([
+    encodeIfInfo({ family: AF_BRIDGE }),
+    new AttrWriter().u32(Ifla.EXT_MASK, RTEXT_FILTER_BRVLAN).toBuffer(),
+  ]);
   const result = new Map<number, BridgeVlan[]>();
   for (const msg of h.dump({ type: Rtm.GETLINK, payload: request, op: "list bridge vlans" })) {
     const index = decodeIfInfo(msg.payload).index;
@@ -89,7 +110,11 @@ export function listBridgeVlans(h: Handle): Map<number, BridgeVlan[]> {
       .filter((info) => info.length >= 4)
       .map((info) => {
         const flags = info.readUInt16LE(0);
-        return { vid: info.readUInt16LE(2), pvid: (flags & BridgeVlanInfo.PVID) !== 0, untagged: (flags & BridgeVlanInfo.UNTAGGED) !== 0 };
+        return {
+          vid: info.readUInt16LE(2),
+          pvid: (flags & BridgeVlanInfo.PVID) !== 0,
+          untagged: (flags & BridgeVlanInfo.UNTAGGED) !== 0,
+        };
       });
     if (vlans.length > 0) result.set(index, vlans);
   }

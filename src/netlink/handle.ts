@@ -68,7 +68,11 @@ export class Handle {
       const result = this.exchange({ ...spec, flags: (spec.flags ?? 0) | NlmF.DUMP }, true);
       if (!result.interrupted) return result.messages;
       if (attempt >= DUMP_ATTEMPTS) {
-        throw new NetlinkError({ errno: EINTR, op: spec.op, extack: `dump interrupted ${attempt} times by concurrent changes` });
+        throw new NetlinkError({
+          errno: EINTR,
+          op: spec.op,
+          extack: `dump interrupted ${attempt} times by concurrent changes`,
+        });
       }
     }
   }
@@ -92,7 +96,13 @@ export class Handle {
         if ((msg.flags & NlmF.DUMP_INTR) !== 0) interrupted = true;
         if (msg.type === NlmsgType.ERROR) {
           const parsed = parseNlmsgerr(msg.payload, msg.flags);
-          if (parsed.errno !== 0) throw netlinkError({ errno: parsed.errno, op: spec.op, extack: parsed.extack, deleting: spec.deleting === true });
+          if (parsed.errno !== 0)
+            throw netlinkError({
+              errno: parsed.errno,
+              op: spec.op,
+              extack: parsed.extack,
+              deleting: spec.deleting === true,
+            });
           if (!dumping) return { messages, interrupted };
           continue;
         }
@@ -102,7 +112,8 @@ export class Handle {
           if (status.errno > 0) throw netlinkError({ errno: status.errno, op: spec.op, extack: status.extack });
           return { messages, interrupted };
         }
-        if (msg.type === NlmsgType.OVERRUN) throw new NetlinkError({ errno: 105, op: spec.op, extack: "netlink receive buffer overrun" });
+        if (msg.type === NlmsgType.OVERRUN)
+          throw new NetlinkError({ errno: 105, op: spec.op, extack: "netlink receive buffer overrun" });
         if (msg.type === NlmsgType.NOOP) continue;
         messages.push(msg);
       }

@@ -3,7 +3,16 @@
 import type { NetnsTarget } from "../../native";
 import { closeNetns, openNetns } from "../netns/netns";
 import { AttrWriter } from "./codec/attrs";
-import { AF_INET, IFLA_BR_VLAN_FILTERING, Ifla, IflaInfo, IflaVxlan, NlmF, Rtm, VETH_INFO_PEER } from "./codec/constants";
+import {
+  AF_INET,
+  IFLA_BR_VLAN_FILTERING,
+  Ifla,
+  IflaInfo,
+  IflaVxlan,
+  NlmF,
+  Rtm,
+  VETH_INFO_PEER,
+} from "./codec/constants";
 import { parseIp, parseMac } from "./codec/ip-bytes";
 import { encodeIfInfo } from "./codec/structs";
 import type { Handle } from "./handle";
@@ -80,7 +89,11 @@ export interface BridgeConfig {
 
 export function addBridge(h: Handle, config: BridgeConfig): void {
   const vlanFiltering = config.vlanFiltering;
-  newLink(h, { ...config, kind: "bridge" }, vlanFiltering === undefined ? undefined : (data) => data.u8(IFLA_BR_VLAN_FILTERING, vlanFiltering ? 1 : 0));
+  newLink(
+    h,
+    { ...config, kind: "bridge" },
+    vlanFiltering === undefined ? undefined : (data) => data.u8(IFLA_BR_VLAN_FILTERING, vlanFiltering ? 1 : 0),
+  );
 }
 
 export interface VxlanConfig extends VxlanOptions {
@@ -100,7 +113,8 @@ export function addVxlan(h: Handle, config: VxlanConfig): void {
   const local = parseIp(config.local);
   const v4 = local.family === AF_INET;
   const group = config.group === undefined ? undefined : parseIp(config.group);
-  if (group && group.family !== local.family) throw new Error(`vxlan "${config.name}": group ${config.group} and local ${config.local} differ in family`);
+  if (group && group.family !== local.family)
+    throw new Error(`vxlan "${config.name}": group ${config.group} and local ${config.local} differ in family`);
   const underlayIndex = config.underlay === undefined ? undefined : linkIndex(h, config.underlay);
   newLink(h, { ...config, kind: "vxlan" }, (data) => {
     data.u32(IflaVxlan.ID, config.vni);

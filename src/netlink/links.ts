@@ -17,20 +17,34 @@ export function describeLink(ref: LinkRef): string {
 }
 
 /** ifinfomsg + attributes that select `ref`: by index, or index 0 and IFLA_IFNAME. */
-export function linkRequestPayload(ref: LinkRef, fields: { family?: number; flags?: number; change?: number }, attrs: AttrWriter): Buffer {
+export function linkRequestPayload(
+  ref: LinkRef,
+  fields: { family?: number; flags?: number; change?: number },
+  attrs: AttrWriter,
+): Buffer {
   const selector = new AttrWriter();
   if (typeof ref === "string") selector.string(Ifla.IFNAME, ref);
   const index = typeof ref === "number" ? ref : 0;
-  return Buffer.concat([encodeIfInfo({ family: fields.family ?? AF_UNSPEC, index, flags: fields.flags ?? 0, change: fields.change ?? 0 }), selector.toBuffer(), attrs.toBuffer()]);
+  return Buffer.concat([
+    encodeIfInfo({ family: fields.family ?? AF_UNSPEC, index, flags: fields.flags ?? 0, change: fields.change ?? 0 }),
+    selector.toBuffer(),
+    attrs.toBuffer(),
+  ]);
 }
 
 export function listLinks(h: Handle): Link[] {
-  return h.dump({ type: Rtm.GETLINK, payload: encodeIfInfo({ family: AF_UNSPEC }), op: "list links" }).map((msg) => decodeLink(msg.payload));
+  return h
+    .dump({ type: Rtm.GETLINK, payload: encodeIfInfo({ family: AF_UNSPEC }), op: "list links" })
+    .map((msg) => decodeLink(msg.payload));
 }
 
 /** The link, or a NotFoundError. */
 export function getLink(h: Handle, ref: LinkRef): Link {
-  const replies = h.request({ type: Rtm.GETLINK, payload: linkRequestPayload(ref, {}, new AttrWriter()), op: `get ${describeLink(ref)}` });
+  const replies = h.request({
+    type: Rtm.GETLINK,
+    payload: linkRequestPayload(ref, {}, new AttrWriter()),
+    op: `get ${describeLink(ref)}`,
+  });
   const reply = replies.find((msg) => msg.type === Rtm.NEWLINK);
   if (!reply) throw new Error(`get ${describeLink(ref)}: the kernel answered without the link`);
   return decodeLink(reply.payload);
@@ -90,7 +104,11 @@ export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
   try {
     const netnsFd = ownedNetnsFd ?? changes.netns;
     if (typeof netnsFd === "number") attrs.u32(Ifla.NET_NS_FD, netnsFd);
-    h.request({ type: Rtm.NEWLINK, payload: linkRequestPayload(selector, { flags, change }, attrs), op: `set ${describeLink(ref)} ${JSON.stringify(changes)}` });
+    h.request({
+      type: Rtm.NEWLINK,
+      payload: linkRequestPayload(selector, { flags, change }, attrs),
+      op: `set ${describeLink(ref)} ${JSON.stringify(changes)}`,
+    });
   } finally {
     if (ownedNetnsFd !== undefined) closeNetns(ownedNetnsFd);
   }
@@ -106,5 +124,10 @@ export function setLinkDown(h: Handle, ref: LinkRef): void {
 
 /** Deletes a link (a veth takes its peer with it). Missing: NotFoundError. */
 export function deleteLink(h: Handle, ref: LinkRef): void {
-  h.request({ type: Rtm.DELLINK, payload: linkRequestPayload(ref, {}, new AttrWriter()), op: `delete ${describeLink(ref)}`, deleting: true });
+  h.request({
+    type: Rtm.DELLINK,
+    payload: linkRequestPayload(ref, {}, new AttrWriter()),
+    op: `delete ${describeLink(ref)}`,
+    deleting: true,
+  });
 }

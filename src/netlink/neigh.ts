@@ -67,7 +67,12 @@ function neighPayload(h: Handle, config: NeighConfig): Buffer {
   if (config.vni !== undefined) attrs.u32(Nda.VNI, config.vni);
   // FDB default is `bridge fdb add`'s: permanent, no ARP.
   const defaultState = family === "bridge" ? Nud.PERMANENT | Nud.NOARP : Nud.PERMANENT;
-  const header = encodeNd({ family: afByFamily[family], index: linkIndex(h, config.link), state: config.state ?? defaultState, flags });
+  const header = encodeNd({
+    family: afByFamily[family],
+    index: linkIndex(h, config.link),
+    state: config.state ?? defaultState,
+    flags,
+  });
   return Buffer.concat([header, attrs.toBuffer()]);
 }
 
@@ -78,28 +83,53 @@ function describeNeigh(config: NeighConfig): string {
 
 /** Adds an entry; EEXIST if one with the same key exists. */
 export function addNeigh(h: Handle, config: NeighConfig): void {
-  h.request({ type: Rtm.NEWNEIGH, flags: NlmF.CREATE | NlmF.EXCL, payload: neighPayload(h, config), op: `add ${describeNeigh(config)}` });
+  h.request({
+    type: Rtm.NEWNEIGH,
+    flags: NlmF.CREATE | NlmF.EXCL,
+    payload: neighPayload(h, config),
+    op: `add ${describeNeigh(config)}`,
+  });
 }
 
 /** Adds an entry next to existing ones with the same MAC (vxlan: one more remote for the all-zeros MAC). */
 export function appendNeigh(h: Handle, config: NeighConfig): void {
-  h.request({ type: Rtm.NEWNEIGH, flags: NlmF.CREATE | NlmF.APPEND, payload: neighPayload(h, config), op: `append ${describeNeigh(config)}` });
+  h.request({
+    type: Rtm.NEWNEIGH,
+    flags: NlmF.CREATE | NlmF.APPEND,
+    payload: neighPayload(h, config),
+    op: `append ${describeNeigh(config)}`,
+  });
 }
 
 /** Creates the entry or replaces the one with the same key. */
 export function replaceNeigh(h: Handle, config: NeighConfig): void {
-  h.request({ type: Rtm.NEWNEIGH, flags: NlmF.CREATE | NlmF.REPLACE, payload: neighPayload(h, config), op: `replace ${describeNeigh(config)}` });
+  h.request({
+    type: Rtm.NEWNEIGH,
+    flags: NlmF.CREATE | NlmF.REPLACE,
+    payload: neighPayload(h, config),
+    op: `replace ${describeNeigh(config)}`,
+  });
 }
 
 /** Deletes an entry; NotFoundError when it does not exist. */
 export function deleteNeigh(h: Handle, config: NeighConfig): void {
-  h.request({ type: Rtm.DELNEIGH, payload: neighPayload(h, config), op: `delete ${describeNeigh(config)}`, deleting: true });
+  h.request({
+    type: Rtm.DELNEIGH,
+    payload: neighPayload(h, config),
+    op: `delete ${describeNeigh(config)}`,
+    deleting: true,
+  });
 }
 
 export function decodeNeigh(payload: Buffer): Neigh {
   const header = decodeNd(payload);
   const attrs = new AttrReader(payload.subarray(NDMSG_LEN));
-  const neigh: Neigh = { index: header.index, family: neighFamily(header.family), state: header.state, flags: header.flags };
+  const neigh: Neigh = {
+    index: header.index,
+    family: neighFamily(header.family),
+    state: header.state,
+    flags: header.flags,
+  };
   const dst = attrs.get(Nda.DST);
   if (dst && (dst.length === 4 || dst.length === 16)) neigh.dst = formatIp(dst);
   const lladdr = attrs.get(Nda.LLADDR);
@@ -127,8 +157,17 @@ export function listNeighs(h: Handle, filter: NeighFilter = {}): Neigh[] {
   const index = filter.link === undefined ? undefined : linkIndex(h, filter.link);
   const master = filter.master === undefined ? undefined : linkIndex(h, filter.master);
   const af = filter.family === undefined ? AF_UNSPEC : afByFamily[filter.family];
-  const replies = h.dump({ type: Rtm.GETNEIGH, payload: encodeNd({ family: af }), op: filter.family === "bridge" ? "list fdb" : "list neighbours" });
+  const replies = h.dump({
+    type: Rtm.GETNEIGH,
+    payload: encodeNd({ family: af }),
+    op: filter.family === "bridge" ? "list fdb" : "list neighbours",
+  });
   return replies
     .map((msg) => decodeNeigh(msg.payload))
-    .filter((neigh) => (filter.family !== undefined || neigh.family !== "bridge") && (index === undefined || neigh.index === index) && (master === undefined || neigh.master === master));
+    .filter(
+      (neigh) =>
+        (filter.family !== undefined || neigh.family !== "bridge") &&
+        (index === undefined || neigh.index === index) &&
+        (master === undefined || neigh.master === master),
+    );
 }

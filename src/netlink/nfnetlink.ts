@@ -56,7 +56,10 @@ export class NfnlSocket {
   /** The message as bytes with the next sequence number (for a raw, unacknowledged send). */
   encode(spec: NfnlMessageSpec): Buffer {
     this.seq = (this.seq + 1) >>> 0;
-    return encodeMessage({ type: spec.type, flags: NlmF.REQUEST | (spec.flags ?? 0), seq: this.seq, pid: 0 }, spec.payload);
+    return encodeMessage(
+      { type: spec.type, flags: NlmF.REQUEST | (spec.flags ?? 0), seq: this.seq, pid: 0 },
+      spec.payload,
+    );
   }
 
   /** Sends without waiting (verdicts: the kernel only answers if something is wrong). */

@@ -26,7 +26,10 @@ export interface QueueBinding {
 function config(queue: number, build: (attrs: AttrWriter) => void): { type: number; payload: Buffer } {
   const attrs = new AttrWriter();
   build(attrs);
-  return { type: nfnlType(NfnlSubsys.QUEUE, NfqnlMsg.CONFIG), payload: Buffer.concat([encodeNfgen(AF_UNSPEC, queue), attrs.toBuffer()]) };
+  return {
+    type: nfnlType(NfnlSubsys.QUEUE, NfqnlMsg.CONFIG),
+    payload: Buffer.concat([encodeNfgen(AF_UNSPEC, queue), attrs.toBuffer()]),
+  };
 }
 
 function command(cmd: number): Buffer {
@@ -42,15 +45,26 @@ function be32(value: number): Buffer {
 
 /** Makes `socket` the listener of `queue` in its namespace and asks for whole packets. EBUSY if another socket has it. */
 export function bindQueue(socket: NfnlSocket, binding: QueueBinding): void {
-  socket.request(config(binding.queue, (attrs) => attrs.bytes(NfqaCfg.CMD, command(NfqnlCfgCmd.BIND))), `bind nfqueue ${binding.queue}`);
+  socket.request(
+    config(binding.queue, (attrs) => attrs.bytes(NfqaCfg.CMD, command(NfqnlCfgCmd.BIND))),
+    `bind nfqueue ${binding.queue}`,
+  );
   const params = Buffer.alloc(5);
   params.writeUInt32BE(binding.copyRange, 0);
   params.writeUInt8(NFQNL_COPY_PACKET, 4);
-  socket.request(config(binding.queue, (attrs) => attrs.bytes(NfqaCfg.PARAMS, params).bytes(NfqaCfg.QUEUE_MAXLEN, be32(binding.maxLength))), `configure nfqueue ${binding.queue}`);
+  socket.request(
+    config(binding.queue, (attrs) =>
+      attrs.bytes(NfqaCfg.PARAMS, params).bytes(NfqaCfg.QUEUE_MAXLEN, be32(binding.maxLength)),
+    ),
+    `configure nfqueue ${binding.queue}`,
+  );
 }
 
 export function unbindQueue(socket: NfnlSocket, queue: number): void {
-  socket.request(config(queue, (attrs) => attrs.bytes(NfqaCfg.CMD, command(NfqnlCfgCmd.UNBIND))), `unbind nfqueue ${queue}`);
+  socket.request(
+    config(queue, (attrs) => attrs.bytes(NfqaCfg.CMD, command(NfqnlCfgCmd.UNBIND))),
+    `unbind nfqueue ${queue}`,
+  );
 }
 
 export interface QueuedPacket {
@@ -84,11 +98,19 @@ export function decodeQueuedPacket(msg: NlMessage): QueuedPacket | undefined {
 }
 
 /** The payload of a verdict message; with `replacement`, the kernel sends those bytes instead. */
-export function verdictMessage(queue: number, id: number, verdict: number, replacement?: Buffer): { type: number; payload: Buffer } {
+export function verdictMessage(
+  queue: number,
+  id: number,
+  verdict: number,
+  replacement?: Buffer,
+): { type: number; payload: Buffer } {
   const header = Buffer.alloc(8);
   header.writeUInt32BE(verdict, 0);
   header.writeUInt32BE(id >>> 0, 4);
   const attrs = new AttrWriter().bytes(Nfqa.VERDICT_HDR, header);
   if (replacement) attrs.bytes(Nfqa.PAYLOAD, replacement);
-  return { type: nfnlType(NfnlSubsys.QUEUE, NfqnlMsg.VERDICT), payload: Buffer.concat([encodeNfgen(AF_UNSPEC, queue), attrs.toBuffer()]) };
+  return {
+    type: nfnlType(NfnlSubsys.QUEUE, NfqnlMsg.VERDICT),
+    payload: Buffer.concat([encodeNfgen(AF_UNSPEC, queue), attrs.toBuffer()]),
+  };
 }

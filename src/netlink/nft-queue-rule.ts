@@ -53,7 +53,8 @@ function expression(list: AttrWriter, name: string, build: (data: AttrWriter) =>
 
 /** The NFT_MSG_NEWRULE payload (nfgenmsg + attributes) that appends the rule to its chain. */
 export function queueRulePayload(rule: Omit<QueueRule, "netns">): Buffer {
-  if (Buffer.byteLength(rule.outInterface) >= IFNAMSIZ) throw new RangeError(`interface name too long: ${rule.outInterface}`);
+  if (Buffer.byteLength(rule.outInterface) >= IFNAMSIZ)
+    throw new RangeError(`interface name too long: ${rule.outInterface}`);
   const ifname = Buffer.alloc(IFNAMSIZ);
   ifname.write(rule.outInterface);
   const info = Buffer.alloc(8);
@@ -64,11 +65,25 @@ export function queueRulePayload(rule: Omit<QueueRule, "netns">): Buffer {
     .string(NftaRule.TABLE, rule.table)
     .string(NftaRule.CHAIN, rule.chain)
     .nest(NftaRule.EXPRESSIONS, (list) => {
-      expression(list, "meta", (data) => data.bytes(NftaMeta.KEY, be32(NFT_META_OIFNAME)).bytes(NftaMeta.DREG, be32(NFT_REG_1)));
-      expression(list, "cmp", (data) => data.bytes(NftaCmp.SREG, be32(NFT_REG_1)).bytes(NftaCmp.OP, be32(NFT_CMP_EQ)).nest(NftaCmp.DATA, (value) => value.bytes(NFTA_DATA_VALUE, ifname)));
-      expression(list, "target", (data) => data.string(NftaTarget.NAME, "NFQUEUE").bytes(NftaTarget.REV, be32(NFQUEUE_REVISION)).bytes(NftaTarget.INFO, info));
+      expression(list, "meta", (data) =>
+        data.bytes(NftaMeta.KEY, be32(NFT_META_OIFNAME)).bytes(NftaMeta.DREG, be32(NFT_REG_1)),
+      );
+      expression(list, "cmp", (data) =>
+        data
+          .bytes(NftaCmp.SREG, be32(NFT_REG_1))
+          .bytes(NftaCmp.OP, be32(NFT_CMP_EQ))
+          .nest(NftaCmp.DATA, (value) => value.bytes(NFTA_DATA_VALUE, ifname)),
+      );
+      expression(list, "target", (data) =>
+        data
+          .string(NftaTarget.NAME, "NFQUEUE")
+          .bytes(NftaTarget.REV, be32(NFQUEUE_REVISION))
+          .bytes(NftaTarget.INFO, info),
+      );
     })
-    .nest(NftaRule.COMPAT, (compat) => compat.bytes(NftaRuleCompat.PROTO, be32(0)).bytes(NftaRuleCompat.FLAGS, be32(0)));
+    .nest(NftaRule.COMPAT, (compat) =>
+      compat.bytes(NftaRuleCompat.PROTO, be32(0)).bytes(NftaRuleCompat.FLAGS, be32(0)),
+    );
   if (rule.comment) {
     const text = Buffer.from(`${rule.comment}\0`);
     if (text.length > 128) throw new RangeError("an nftables comment holds at most 127 bytes");
@@ -82,7 +97,13 @@ export function appendQueueRule(rule: QueueRule): void {
   const socket = NfnlSocket.at(rule.netns);
   try {
     socket.batch(
-      [{ type: nfnlType(NfnlSubsys.NFTABLES, NFT_MSG_NEWRULE), flags: NlmF.CREATE | NlmF.APPEND, payload: queueRulePayload(rule) }],
+      [
+        {
+          type: nfnlType(NfnlSubsys.NFTABLES, NFT_MSG_NEWRULE),
+          flags: NlmF.CREATE | NlmF.APPEND,
+          payload: queueRulePayload(rule),
+        },
+      ],
       `add nftables rule "oifname ${rule.outInterface} queue num ${rule.queue}" to ip ${rule.table} ${rule.chain}`,
     );
   } finally {

@@ -35,7 +35,12 @@ export interface RouteLookup extends Route {
 /** The request payload, byte for byte what iproute2 sends (test/unit/netlink/route-get.test.ts). */
 export function routeGetPayload(h: Handle | undefined, query: RouteQuery): Buffer {
   const dst = parseIp(query.dst);
-  const header = encodeRt({ family: dst.family, dstLen: dst.bytes.length * 8, srcLen: query.src === undefined ? 0 : dst.bytes.length * 8, flags: dst.family === AF_INET ? RTM_F_LOOKUP_TABLE : 0 });
+  const header = encodeRt({
+    family: dst.family,
+    dstLen: dst.bytes.length * 8,
+    srcLen: query.src === undefined ? 0 : dst.bytes.length * 8,
+    flags: dst.family === AF_INET ? RTM_F_LOOKUP_TABLE : 0,
+  });
   const attrs = new AttrWriter();
   attrs.bytes(Rta.DST, dst.bytes);
   if (query.src !== undefined) {

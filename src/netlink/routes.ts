@@ -1,6 +1,18 @@
 // Routes (RTM_NEWROUTE/DELROUTE/GETROUTE), IPv4 and IPv6, with the defaults `ip route` uses.
 import { AttrReader, AttrWriter } from "./codec/attrs";
-import { AF_INET, NlmF, RTM_F_CLONED, RTNH_F_ONLINK, Rta, Rtax, Rtm, RtProt, RtScope, RtTable, RtnType } from "./codec/constants";
+import {
+  AF_INET,
+  NlmF,
+  RTM_F_CLONED,
+  RTNH_F_ONLINK,
+  Rta,
+  Rtax,
+  Rtm,
+  RtProt,
+  RtScope,
+  RtTable,
+  RtnType,
+} from "./codec/constants";
 import { formatIp, parseCidr, parseIp } from "./codec/ip-bytes";
 import { RTMSG_LEN, decodeRt, encodeRt } from "./codec/structs";
 import { type IpFamily, afOf, familyOf } from "./addrs";
@@ -111,17 +123,32 @@ function describeRoute(config: RouteConfig): string {
 
 /** Adds a route; EEXIST if the same route exists. */
 export function addRoute(h: Handle, config: RouteConfig): void {
-  h.request({ type: Rtm.NEWROUTE, flags: NlmF.CREATE | NlmF.EXCL, payload: routePayload(h, config, "add"), op: `add ${describeRoute(config)}` });
+  h.request({
+    type: Rtm.NEWROUTE,
+    flags: NlmF.CREATE | NlmF.EXCL,
+    payload: routePayload(h, config, "add"),
+    op: `add ${describeRoute(config)}`,
+  });
 }
 
 /** Adds the route or replaces the one with the same destination, table and metric. */
 export function replaceRoute(h: Handle, config: RouteConfig): void {
-  h.request({ type: Rtm.NEWROUTE, flags: NlmF.CREATE | NlmF.REPLACE, payload: routePayload(h, config, "replace"), op: `replace ${describeRoute(config)}` });
+  h.request({
+    type: Rtm.NEWROUTE,
+    flags: NlmF.CREATE | NlmF.REPLACE,
+    payload: routePayload(h, config, "replace"),
+    op: `replace ${describeRoute(config)}`,
+  });
 }
 
 /** Deletes the first route matching the given fields; NotFoundError if none does. */
 export function deleteRoute(h: Handle, config: RouteConfig): void {
-  h.request({ type: Rtm.DELROUTE, payload: routePayload(h, config, "delete"), op: `delete ${describeRoute(config)}`, deleting: true });
+  h.request({
+    type: Rtm.DELROUTE,
+    payload: routePayload(h, config, "delete"),
+    op: `delete ${describeRoute(config)}`,
+    deleting: true,
+  });
 }
 
 export function decodeRoute(payload: Buffer): Route {
@@ -130,7 +157,11 @@ export function decodeRoute(payload: Buffer): Route {
   const dstBytes = attrs.get(Rta.DST);
   const route: Route = {
     family: familyOf(header.family),
-    dst: dstBytes ? `${formatIp(dstBytes)}/${header.dstLen}` : header.dstLen === 0 ? "default" : `${header.family === AF_INET ? "0.0.0.0" : "::"}/${header.dstLen}`,
+    dst: dstBytes
+      ? `${formatIp(dstBytes)}/${header.dstLen}`
+      : header.dstLen === 0
+        ? "default"
+        : `${header.family === AF_INET ? "0.0.0.0" : "::"}/${header.dstLen}`,
     scope: header.scope,
     table: attrs.u32(Rta.TABLE) ?? header.table,
     protocol: header.protocol,
@@ -170,4 +201,3 @@ export function listRoutes(h: Handle, filter: RouteFilter = {}): Route[] {
     .map((msg) => decodeRoute(msg.payload))
     .filter((route) => (table === "all" || route.table === table) && (oif === undefined || route.oif === oif));
 }
-

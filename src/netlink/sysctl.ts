@@ -13,10 +13,14 @@ const PROC_SYS = "/proc/sys/";
  */
 export function sysctlPath(key: string): string {
   const relative = key.startsWith(PROC_SYS) ? key.slice(PROC_SYS.length) : key;
-  const parts = relative.startsWith("net/") ? relative.split("/") : relative.split(".").map((part) => part.replace(/\//g, "."));
-  if (parts[0] !== "net" || parts.length < 2) throw new Error(`sysctl ${JSON.stringify(key)}: only net.* keys belong to a network namespace`);
+  const parts = relative.startsWith("net/")
+    ? relative.split("/")
+    : relative.split(".").map((part) => part.replace(/\//g, "."));
+  if (parts[0] !== "net" || parts.length < 2)
+    throw new Error(`sysctl ${JSON.stringify(key)}: only net.* keys belong to a network namespace`);
   for (const part of parts) {
-    if (part === "" || part === "." || part === "..") throw new Error(`sysctl ${JSON.stringify(key)}: bad component ${JSON.stringify(part)}`);
+    if (part === "" || part === "." || part === "..")
+      throw new Error(`sysctl ${JSON.stringify(key)}: bad component ${JSON.stringify(part)}`);
   }
   return PROC_SYS + parts.join("/");
 }

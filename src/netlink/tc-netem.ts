@@ -4,7 +4,19 @@
 import { AttrReader, AttrWriter } from "./codec/attrs";
 import { percentToProbability, probabilityToPercent, ticksToUs, usToTicks } from "./tc-units";
 
-export const TcaNetem = { CORR: 1, DELAY_DIST: 2, REORDER: 3, CORRUPT: 4, LOSS: 5, RATE: 6, ECN: 7, RATE64: 8, PAD: 9, LATENCY64: 10, JITTER64: 11 } as const;
+export const TcaNetem = {
+  CORR: 1,
+  DELAY_DIST: 2,
+  REORDER: 3,
+  CORRUPT: 4,
+  LOSS: 5,
+  RATE: 6,
+  ECN: 7,
+  RATE64: 8,
+  PAD: 9,
+  LATENCY64: 10,
+  JITTER64: 11,
+} as const;
 
 /** sizeof(struct tc_netem_qopt): latency, limit, loss, gap, duplicate, jitter (u32 each). */
 const QOPT_LEN = 24;
@@ -45,12 +57,40 @@ export function encodeNetemOptions(options: NetemOptions): Buffer {
   const reorder = options.reorderPercent ?? 0;
   if (reorder > 0 && !options.delayUs) throw new RangeError("netem reorder needs a delay");
   const gap = options.gap ?? (reorder > 0 ? 1 : 0);
-  const qopt = u32s(usToTicks(options.delayUs ?? 0), options.limit ?? NETEM_DEFAULT_LIMIT, probability(options.lossPercent), gap, probability(options.duplicatePercent), usToTicks(options.jitterUs ?? 0));
+  const qopt = u32s(
+    usToTicks(options.delayUs ?? 0),
+    options.limit ?? NETEM_DEFAULT_LIMIT,
+    probability(options.lossPercent),
+    gap,
+    probability(options.duplicatePercent),
+    usToTicks(options.jitterUs ?? 0),
+  );
   const attrs = new AttrWriter();
-  const correlated = [options.delayCorrelationPercent, options.lossCorrelationPercent, options.reorderCorrelationPercent, options.corruptCorrelationPercent].some((value) => value !== undefined);
-  if (correlated) attrs.bytes(TcaNetem.CORR, u32s(probability(options.delayCorrelationPercent), probability(options.lossCorrelationPercent), probability(options.duplicateCorrelationPercent)));
-  if (options.reorderPercent !== undefined) attrs.bytes(TcaNetem.REORDER, u32s(probability(options.reorderPercent), probability(options.reorderCorrelationPercent)));
-  if (options.corruptPercent !== undefined) attrs.bytes(TcaNetem.CORRUPT, u32s(probability(options.corruptPercent), probability(options.corruptCorrelationPercent)));
+  const correlated = [
+    options.delayCorrelationPercent,
+    options.lossCorrelationPercent,
+    options.reorderCorrelationPercent,
+    options.corruptCorrelationPercent,
+  ].some((value) => value !== undefined);
+  if (correlated)
+    attrs.bytes(
+      TcaNetem.CORR,
+      u32s(
+        probability(options.delayCorrelationPercent),
+        probability(options.lossCorrelationPercent),
+        probability(options.duplicateCorrelationPercent),
+      ),
+    );
+  if (options.reorderPercent !== undefined)
+    attrs.bytes(
+      TcaNetem.REORDER,
+      u32s(probability(options.reorderPercent), probability(options.reorderCorrelationPercent)),
+    );
+  if (options.corruptPercent !== undefined)
+    attrs.bytes(
+      TcaNetem.CORRUPT,
+      u32s(probability(options.corruptPercent), probability(options.corruptCorrelationPercent)),
+    );
   if (options.rateBytesPerSecond !== undefined) {
     const rate = Math.floor(options.rateBytesPerSecond);
     // struct tc_netem_rate {rate, packet_overhead, cell_size, cell_overhead}; rates past 32 bits go in RATE64.

@@ -32,7 +32,8 @@ function rateTable(bytesPerSecond: number): { cellLog: number; table: Buffer } {
   let cellLog = 0;
   while (RTAB_MTU >> cellLog > 255) cellLog++;
   const table = Buffer.alloc(1024);
-  for (let slot = 0; slot < 256; slot++) table.writeUInt32LE(transmitTicks(bytesPerSecond, (slot + 1) << cellLog), slot * 4);
+  for (let slot = 0; slot < 256; slot++)
+    table.writeUInt32LE(transmitTicks(bytesPerSecond, (slot + 1) << cellLog), slot * 4);
   return { cellLog, table };
 }
 

@@ -36,7 +36,13 @@ export function encodeTcMsg(msg: Partial<TcMsg>): Buffer {
 
 export function decodeTcMsg(b: Buffer): TcMsg {
   if (b.length < TCMSG_LEN) throw new Error(`tcmsg too short: ${b.length} bytes, want ${TCMSG_LEN}`);
-  return { family: b.readUInt8(0), index: b.readInt32LE(4), handle: b.readUInt32LE(8), parent: b.readUInt32LE(12), info: b.readUInt32LE(16) };
+  return {
+    family: b.readUInt8(0),
+    index: b.readInt32LE(4),
+    handle: b.readUInt32LE(8),
+    parent: b.readUInt32LE(12),
+    info: b.readUInt32LE(16),
+  };
 }
 
 export interface RootQdiscConfig {
@@ -67,7 +73,12 @@ export function rootQdiscPayload(index: number, kind: string, options?: Buffer):
 
 function sendRootQdisc(h: Handle, config: RootQdiscConfig, flags: number, verb: string): void {
   const index = linkIndex(h, config.link);
-  h.request({ type: RtmTc.NEWQDISC, flags, payload: rootQdiscPayload(index, config.kind, config.options), op: `${verb} ${config.kind} qdisc on ${describeLink(config.link)}` });
+  h.request({
+    type: RtmTc.NEWQDISC,
+    flags,
+    payload: rootQdiscPayload(index, config.kind, config.options),
+    op: `${verb} ${config.kind} qdisc on ${describeLink(config.link)}`,
+  });
 }
 
 /** `tc qdisc add dev X root KIND ...`: EEXIST when the device already has a root qdisc of its own. */
@@ -87,7 +98,12 @@ export function replaceRootQdisc(h: Handle, config: RootQdiscConfig): void {
 export function deleteRootQdisc(h: Handle, link: LinkRef): boolean {
   const index = linkIndex(h, link);
   try {
-    h.request({ type: RtmTc.DELQDISC, payload: encodeTcMsg({ index, parent: TC_H_ROOT }), op: `delete root qdisc of ${describeLink(link)}`, deleting: true });
+    h.request({
+      type: RtmTc.DELQDISC,
+      payload: encodeTcMsg({ index, parent: TC_H_ROOT }),
+      op: `delete root qdisc of ${describeLink(link)}`,
+      deleting: true,
+    });
     return true;
   } catch (err) {
     if (isNotFound(err) || (err as { code?: string }).code === "EINVAL") return false;
@@ -99,13 +115,22 @@ export function decodeQdisc(payload: Buffer): Qdisc {
   const msg = decodeTcMsg(payload);
   const attrs = new AttrReader(payload.subarray(TCMSG_LEN));
   const options = attrs.get(Tca.OPTIONS);
-  return { index: msg.index, handle: msg.handle, parent: msg.parent, root: msg.parent === TC_H_ROOT, kind: attrs.str(Tca.KIND) ?? "", ...(options && { options }) };
+  return {
+    index: msg.index,
+    handle: msg.handle,
+    parent: msg.parent,
+    root: msg.parent === TC_H_ROOT,
+    kind: attrs.str(Tca.KIND) ?? "",
+    ...(options && { options }),
+  };
 }
 
 /** Every qdisc of the namespace, or of one link (`tc qdisc show [dev X]`). */
 export function listQdiscs(h: Handle, filter: { link?: LinkRef } = {}): Qdisc[] {
   const index = filter.link === undefined ? 0 : linkIndex(h, filter.link);
-  const all = h.dump({ type: RtmTc.GETQDISC, payload: encodeTcMsg({ index }), op: "list qdiscs" }).map((msg) => decodeQdisc(msg.payload));
+  const all = h
+    .dump({ type: RtmTc.GETQDISC, payload: encodeTcMsg({ index }), op: "list qdiscs" })
+    .map((msg) => decodeQdisc(msg.payload));
   return index === 0 ? all : all.filter((qdisc) => qdisc.index === index);
 }
 

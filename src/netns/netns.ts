@@ -28,12 +28,22 @@ export function checkNetnsPath(nsPath: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new NetnsError({ code: "ENOENT", path: nsPath, message: `network namespace ${nsPath} does not exist` }, { cause: err });
+      throw new NetnsError(
+        { code: "ENOENT", path: nsPath, message: `network namespace ${nsPath} does not exist` },
+        { cause: err },
+      );
     }
-    throw new NetnsError({ code: "EFAILED", path: nsPath, message: `cannot inspect network namespace ${nsPath}: ${String(code)}` }, { cause: err });
+    throw new NetnsError(
+      { code: "EFAILED", path: nsPath, message: `cannot inspect network namespace ${nsPath}: ${String(code)}` },
+      { cause: err },
+    );
   }
   if (type !== NSFS_MAGIC) {
-    throw new NetnsError({ code: "ENOTNETNS", path: nsPath, message: `${nsPath} is not a network namespace (not an nsfs file)` });
+    throw new NetnsError({
+      code: "ENOTNETNS",
+      path: nsPath,
+      message: `${nsPath} is not a network namespace (not an nsfs file)`,
+    });
   }
 }
 
@@ -43,7 +53,10 @@ export function openNetns(nsPath: string): number {
   try {
     return fs.openSync(nsPath, fs.constants.O_RDONLY);
   } catch (err) {
-    throw new NetnsError({ code: "EFAILED", path: nsPath, message: `cannot open network namespace ${nsPath}` }, { cause: err });
+    throw new NetnsError(
+      { code: "EFAILED", path: nsPath, message: `cannot open network namespace ${nsPath}` },
+      { cause: err },
+    );
   }
 }
 

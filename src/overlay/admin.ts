@@ -18,7 +18,10 @@ export async function setPoolConfig(options: AdminOptions & { config: string; fo
     const current = await client.get(keys.config).string();
     if (current !== null && current !== options.config && !options.force) {
       const leases = await client.getAll().prefix(keys.leasesPrefix).keys();
-      if (leases.length > 0) throw new Error(`network ${options.network} already has a pool and ${leases.length} live host(s); changing it would strand their subnets (use --force)`);
+      if (leases.length > 0)
+        throw new Error(
+          `network ${options.network} already has a pool and ${leases.length} live host(s); changing it would strand their subnets (use --force)`,
+        );
     }
     await client.put(keys.config).value(options.config);
   } finally {

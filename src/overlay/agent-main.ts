@@ -30,7 +30,8 @@ export function defaultStateDir(network: string): string {
 
 function positiveInteger(flag: string, value: string | undefined, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${flag}: ${JSON.stringify(value)} is not a positive integer`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new Error(`${flag}: ${JSON.stringify(value)} is not a positive integer`);
   return Number(value);
 }
 
@@ -41,7 +42,8 @@ export function makeLogger(network: string): (line: string) => void {
 }
 
 export async function runAgent(options: AgentCliOptions): Promise<void> {
-  if (options.hostId !== undefined && !validHostId(options.hostId)) throw new Error(`--host-id: ${JSON.stringify(options.hostId)}: use letters, digits, '_', '.', ':', '-'`);
+  if (options.hostId !== undefined && !validHostId(options.hostId))
+    throw new Error(`--host-id: ${JSON.stringify(options.hostId)}: use letters, digits, '_', '.', ':', '-'`);
   const stateDir = defaultStateDir(options.network);
   const mtu = positiveInteger("--mtu", options.mtu, undefined);
   const log = makeLogger(options.network);
@@ -65,7 +67,9 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {
     if (stopping) return;
-    log(`${signal}: stopping (${options.revokeOnExit ? "revoking the lease" : `lease kept, it runs out unless renewed within its TTL`})`);
+    log(
+      `${signal}: stopping (${options.revokeOnExit ? "revoking the lease" : `lease kept, it runs out unless renewed within its TTL`})`,
+    );
     stopping = agent.stop().finally(() => {
       log("stopped");
       // gRPC may hold sockets open a little longer; nothing is left to write.

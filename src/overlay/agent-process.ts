@@ -61,7 +61,10 @@ export class AgentProcess {
   }
 
   /** Sends `signal` and waits (at most `timeoutMs`) for the exit; SIGKILL after that. */
-  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 5_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async stop(
+    signal: NodeJS.Signals = "SIGTERM",
+    timeoutMs = 5_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.running) this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
     const result = await this.exited;

@@ -72,7 +72,9 @@ export class OverlayAgent {
     const client = createEtcdClient({ endpoints: this.options.endpoints });
     this.client = client;
     const firstEndpoint = new URL(parseEndpoints(this.options.endpoints)[0] ?? "");
-    this.underlayAddress = this.options.underlayAddress ?? (await (this.options.resolveUnderlayAddress ?? defaultUnderlayAddress)(firstEndpoint));
+    this.underlayAddress =
+      this.options.underlayAddress ??
+      (await (this.options.resolveUnderlayAddress ?? defaultUnderlayAddress)(firstEndpoint));
     this.hostId = this.options.hostId ?? this.underlayAddress;
     this.pool = await this.waitForPool(client);
     await this.claim("start");
@@ -94,7 +96,10 @@ export class OverlayAgent {
     await this.watcher?.cancel().catch(() => undefined);
     const lease = this.lease;
     if (lease && this.options.revokeOnExit) {
-      await Promise.race([lease.revoke().then(() => this.options.log("lease revoked: this host left the overlay")), sleep(3_000)]).catch((err: Error) =>
+      await Promise.race([
+        lease.revoke().then(() => this.options.log("lease revoked: this host left the overlay")),
+        sleep(3_000),
+      ]).catch((err: Error) =>
         this.options.log(`could not revoke the lease (it runs out after ${this.options.ttlSeconds}s): ${err.message}`),
       );
     } else {
@@ -137,7 +142,8 @@ export class OverlayAgent {
     const previousFile = readSubnetFile(this.options.subnetFile);
     const previous = this.self ?? (previousFile?.hostId === this.hostId ? previousFile : undefined);
     let reported = false;
-    const vtepMac = typeof this.options.vtepMac === "function" ? this.options.vtepMac(this.underlayAddress) : this.options.vtepMac;
+    const vtepMac =
+      typeof this.options.vtepMac === "function" ? this.options.vtepMac(this.underlayAddress) : this.options.vtepMac;
     for (let delay = 200; ; delay = Math.min(delay * 2, 2_000)) {
       const lease = this.newLease(client);
       this.lease = lease;
@@ -150,7 +156,12 @@ export class OverlayAgent {
           hostId: this.hostId,
           underlayAddress: this.underlayAddress,
           ...(vtepMac && { vtepMac }),
-          ...(previous && { previous: { ...(previous.subnet && { subnet: previous.subnet }), ...(previous.ipv6Subnet && { ipv6Subnet: previous.ipv6Subnet }) } }),
+          ...(previous && {
+            previous: {
+              ...(previous.subnet && { subnet: previous.subnet }),
+              ...(previous.ipv6Subnet && { ipv6Subnet: previous.ipv6Subnet }),
+            },
+          }),
         });
         this.published(claimed, reason);
         return;
@@ -170,8 +181,13 @@ export class OverlayAgent {
     this.self = claimed;
     const subnets = `${claimed.subnet ?? ""}${claimed.ipv6Subnet ? ` ${claimed.ipv6Subnet}` : ""}`.trim();
     if (before && (before.subnet !== claimed.subnet || before.ipv6Subnet !== claimed.ipv6Subnet))
-      this.options.log(`subnet CHANGED from ${before.subnet ?? before.ipv6Subnet} to ${subnets}: containers attached before keep old addresses`);
-    else this.options.log(`leased ${subnets} for ${describeHostLease(claimed)} (${reason}, ttl ${this.options.ttlSeconds}s)`);
+      this.options.log(
+        `subnet CHANGED from ${before.subnet ?? before.ipv6Subnet} to ${subnets}: containers attached before keep old addresses`,
+      );
+    else
+      this.options.log(
+        `leased ${subnets} for ${describeHostLease(claimed)} (${reason}, ttl ${this.options.ttlSeconds}s)`,
+      );
     const pool = this.pool;
     const mtu = this.options.mtu ?? (this.options.resolveMtu ?? defaultMtu)(this.underlayAddress);
     const subnetFile: SubnetFile = {
@@ -232,7 +248,10 @@ export class OverlayAgent {
     if (!client || this.stopping) return;
     try {
       const listing = await client.getAll().prefix(this.keys.leasesPrefix).exec();
-      const items = listing.kvs.map((kv) => this.decode(kv)).filter((item) => item?.lease !== undefined) as { lease: HostLease; revision: bigint }[];
+      const items = listing.kvs.map((kv) => this.decode(kv)).filter((item) => item?.lease !== undefined) as {
+        lease: HostLease;
+        revision: bigint;
+      }[];
       this.apply(this.members.replaceAll(items, BigInt(String(listing.header.revision))));
       if (!this.connected) this.options.log(`etcd reachable again: resynchronised, ${this.members.size} host(s) live`);
       this.connected = true;
@@ -245,7 +264,8 @@ export class OverlayAgent {
     for (const change of changes) {
       this.options.log(describeChange(change));
       // Our own key gone while we run (expired in a partition, deleted by hand): publish again.
-      if (change.kind === "left" && change.lease.hostId === this.hostId && !this.stopping) void this.reclaim("our lease key disappeared");
+      if (change.kind === "left" && change.lease.hostId === this.hostId && !this.stopping)
+        void this.reclaim("our lease key disappeared");
     }
     if (changes.length > 0) this.scheduleFlush();
   }

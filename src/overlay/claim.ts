@@ -4,7 +4,14 @@
 // loser's transaction fails and it chooses again from a fresh read.
 import type { Etcd3, IKeyValue, Lease } from "etcd3";
 import { type FamilyPool, type PoolConfig, canonicalSubnet, chooseFreeSubnet } from "./pool";
-import { type HostLease, type HostReservation, type OverlayKeys, parseHostLease, parseReservation, serializeHostLease } from "./records";
+import {
+  type HostLease,
+  type HostReservation,
+  type OverlayKeys,
+  parseHostLease,
+  parseReservation,
+  serializeHostLease,
+} from "./records";
 
 export interface ClaimRequest {
   client: Etcd3;
@@ -42,9 +49,14 @@ async function readSnapshot(request: ClaimRequest): Promise<Snapshot> {
     client.getAll().prefix(keys.hostsPrefix).exec(),
   ]);
   const holders = new Map<string, { hostId: string; modRevision: string }>();
-  for (const kv of subnets.kvs) holders.set(subnetOfKey(keys, kv.key.toString()), { hostId: kv.value.toString(), modRevision: String(kv.mod_revision) });
+  for (const kv of subnets.kvs)
+    holders.set(subnetOfKey(keys, kv.key.toString()), {
+      hostId: kv.value.toString(),
+      modRevision: String(kv.mod_revision),
+    });
   const reservations = new Map<string, HostReservation>();
-  for (const kv of hosts.kvs) reservations.set(kv.key.toString().slice(keys.hostsPrefix.length), parseReservation(kv.value.toString()));
+  for (const kv of hosts.kvs)
+    reservations.set(kv.key.toString().slice(keys.hostsPrefix.length), parseReservation(kv.value.toString()));
   const ownKv: IKeyValue | undefined = own.kvs[0];
   let ownLease: Snapshot["ownLease"];
   if (ownKv) {
@@ -52,7 +64,10 @@ async function readSnapshot(request: ClaimRequest): Promise<Snapshot> {
       ownLease = { lease: parseHostLease(ownKv.value.toString()), modRevision: String(ownKv.mod_revision) };
     } catch {
       // Unreadable: overwritten below like an absent one, but only at this revision.
-      ownLease = { lease: { hostId, underlayAddress: request.underlayAddress }, modRevision: String(ownKv.mod_revision) };
+      ownLease = {
+        lease: { hostId, underlayAddress: request.underlayAddress },
+        modRevision: String(ownKv.mod_revision),
+      };
     }
   }
   return { ...(ownLease && { ownLease }), holders, reservations };
@@ -69,7 +84,9 @@ function pickSubnet(request: ClaimRequest, snapshot: Snapshot, pool: FamilyPool,
     return holder === undefined || holder.hostId === hostId ? subnet : undefined;
   };
   const remembered =
-    usable(snapshot.ownLease?.lease[field]) ?? usable(snapshot.reservations.get(hostId)?.[field]) ?? usable(request.previous?.[field]);
+    usable(snapshot.ownLease?.lease[field]) ??
+    usable(snapshot.reservations.get(hostId)?.[field]) ??
+    usable(request.previous?.[field]);
   if (remembered) return remembered;
   const reservedByOthers = new Set<string>();
   for (const [otherHost, reservation] of snapshot.reservations) {
@@ -77,25 +94,35 @@ function pickSubnet(request: ClaimRequest, snapshot: Snapshot, pool: FamilyPool,
     if (otherHost !== hostId && subnet !== undefined) reservedByOthers.add(subnet);
   }
   const chosen = chooseFreeSubnet({ pool, taken: new Set(snapshot.holders.keys()), reservedByOthers });
-  if (chosen === undefined) throw new Error(`the ${pool.network} pool has no free /${pool.subnetLen} left for host ${hostId}`);
+  if (chosen === undefined)
+    throw new Error(`the ${pool.network} pool has no free /${pool.subnetLen} left for host ${hostId}`);
   return chosen;
 }
 
 async function tryClaim(request: ClaimRequest, snapshot: Snapshot): Promise<HostLease | undefined> {
   const { client, keys, lease, hostId } = request;
-  const published: HostLease = { hostId, underlayAddress: request.underlayAddress, ...(request.vtepMac && { vtepMac: request.vtepMac }) };
+  const published: HostLease = {
+    hostId,
+    underlayAddress: request.underlayAddress,
+    ...(request.vtepMac && { vtepMac: request.vtepMac }),
+  };
   if (request.pool.ipv4) published.subnet = pickSubnet(request, snapshot, request.pool.ipv4, "subnet");
   if (request.pool.ipv6) published.ipv6Subnet = pickSubnet(request, snapshot, request.pool.ipv6, "ipv6Subnet");
   const subnets = [published.subnet, published.ipv6Subnet].filter((subnet): subnet is string => subnet !== undefined);
 
   const leaseKey = keys.lease(hostId);
-  const txn = snapshot.ownLease ? client.if(leaseKey, "Mod", "==", snapshot.ownLease.modRevision) : client.if(leaseKey, "Create", "==", 0);
+  const txn = snapshot.ownLease
+    ? client.if(leaseKey, "Mod", "==", snapshot.ownLease.modRevision)
+    : client.if(leaseKey, "Create", "==", 0);
   for (const subnet of subnets) {
     const holder = snapshot.holders.get(subnet);
     if (holder) txn.and(keys.subnet(subnet), "Mod", "==", holder.modRevision);
     else txn.and(keys.subnet(subnet), "Create", "==", 0);
   }
-  const reservation: HostReservation = { ...(published.subnet && { subnet: published.subnet }), ...(published.ipv6Subnet && { ipv6Subnet: published.ipv6Subnet }) };
+  const reservation: HostReservation = {
+    ...(published.subnet && { subnet: published.subnet }),
+    ...(published.ipv6Subnet && { ipv6Subnet: published.ipv6Subnet }),
+  };
   txn.then(
     ...subnets.map((subnet) => lease.put(keys.subnet(subnet)).value(hostId)),
     lease.put(leaseKey).value(serializeHostLease(published)),
@@ -118,7 +145,9 @@ export async function claimMembership(request: ClaimRequest): Promise<HostLease>
     // Another host won a subnet we chose; a short random pause keeps racers apart.
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
   }
-  throw new Error(`host ${request.hostId}: could not claim a subnet after ${attempts} attempts (other hosts kept taking the ones chosen)`);
+  throw new Error(
+    `host ${request.hostId}: could not claim a subnet after ${attempts} attempts (other hosts kept taking the ones chosen)`,
+  );
 }
 
 /** The network's pool, from <prefix>/<network>/config. */

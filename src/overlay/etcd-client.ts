@@ -10,7 +10,9 @@ export interface EtcdClientOptions {
 }
 
 export function parseEndpoints(endpoints: string | readonly string[]): string[] {
-  const list = (typeof endpoints === "string" ? endpoints.split(",") : [...endpoints]).map((endpoint) => endpoint.trim()).filter(Boolean);
+  const list = (typeof endpoints === "string" ? endpoints.split(",") : [...endpoints])
+    .map((endpoint) => endpoint.trim())
+    .filter(Boolean);
   if (list.length === 0) throw new Error("--etcd: no endpoint given");
   return list.map((endpoint) => {
     const withScheme = /^[a-z]+:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
@@ -20,7 +22,8 @@ export function parseEndpoints(endpoints: string | readonly string[]): string[] 
     } catch (err) {
       throw new Error(`--etcd: ${JSON.stringify(endpoint)} is not an endpoint URL`, { cause: err });
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`--etcd: ${JSON.stringify(endpoint)}: only http:// and https:// are supported`);
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new Error(`--etcd: ${JSON.stringify(endpoint)}: only http:// and https:// are supported`);
     return `${url.protocol}//${url.host}`;
   });
 }

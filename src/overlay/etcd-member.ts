@@ -85,7 +85,8 @@ export class EtcdMember {
           reject(err);
         } else resolve();
       };
-      const onExit = (code: number | null, signal: string | null): void => settle(new Error(`etcd exited at start (${signal ?? code}): ${seen.slice(-500)}`));
+      const onExit = (code: number | null, signal: string | null): void =>
+        settle(new Error(`etcd exited at start (${signal ?? code}): ${seen.slice(-500)}`));
       const onError = (err: Error): void => settle(new Error(`cannot start etcd: ${err.message}`, { cause: err }));
       const onData = (chunk: Buffer): void => {
         const text = chunk.toString();
@@ -93,7 +94,10 @@ export class EtcdMember {
         if (seen.length < 64_000) seen += text;
         if (seen.includes("ready to serve client requests")) settle();
       };
-      const timer = setTimeout(() => settle(new Error(`etcd in ${options.netnsPath} not ready after ${timeoutMs} ms: ${seen.slice(-500)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => settle(new Error(`etcd in ${options.netnsPath} not ready after ${timeoutMs} ms: ${seen.slice(-500)}`)),
+        timeoutMs,
+      );
       child.once("exit", onExit);
       child.once("error", onError);
       child.stderr?.on("data", onData);

@@ -30,6 +30,8 @@ function embeddedDescriptor(): object {
     // Static path so that `bun build --compile` embeds it; written by scripts/build.sh.
     return require("../../dist/etcd/rpc.json") as object;
   } catch (err) {
-    throw new Error("etcd3's protocol definitions are neither on disk nor embedded (run scripts/build.sh)", { cause: err });
+    throw new Error("etcd3's protocol definitions are neither on disk nor embedded (run scripts/build.sh)", {
+      cause: err,
+    });
   }
 }

@@ -31,7 +31,9 @@ export function publishedVtepMac(vni: number, underlayAddress: string): string {
 }
 
 /** The `onMembers` hook of the agent. */
-export function kernelSync(options: KernelSyncOptions): (members: readonly HostLease[], self: HostLease) => Promise<void> {
+export function kernelSync(
+  options: KernelSyncOptions,
+): (members: readonly HostLease[], self: HostLease) => Promise<void> {
   const vtepName = options.vtepName ?? `vx${options.vni}`;
   const bridgeName = options.bridgeName ?? `vxbr${options.vni}`;
   let waitingReported = false;
@@ -42,13 +44,26 @@ export function kernelSync(options: KernelSyncOptions): (members: readonly HostL
       try {
         const changes =
           options.mode === "l2"
-            ? describeFlood(reconcileFloodEntries(host, vtepName, remote.map((member) => member.underlayAddress)))
-            : describeApplied(reconcilePeerEntries(host, { vtepName, vni: options.vni }, remote.flatMap((member) => l3Peer(member))));
+            ? describeFlood(
+                reconcileFloodEntries(
+                  host,
+                  vtepName,
+                  remote.map((member) => member.underlayAddress),
+                ),
+              )
+            : describeApplied(
+                reconcilePeerEntries(
+                  host,
+                  { vtepName, vni: options.vni },
+                  remote.flatMap((member) => l3Peer(member)),
+                ),
+              );
         waitingReported = false;
         if (changes.length > 0) options.log(`${vtepName}: ${changes.join(", ")}`);
       } catch (err) {
         if (!isNotFound(err)) throw err;
-        if (!waitingReported) options.log(`${vtepName} does not exist yet: the plugin programs it from the peersFile on the first ADD`);
+        if (!waitingReported)
+          options.log(`${vtepName} does not exist yet: the plugin programs it from the peersFile on the first ADD`);
         waitingReported = true;
       } finally {
         host.close();
@@ -63,7 +78,10 @@ function l3Peer(member: HostLease): { underlayAddress: string; subnet: string }[
 }
 
 function describeFlood(changes: { added: string[]; removed: string[] }): string[] {
-  return [...changes.added.map((peer) => `added flood entry ${peer}`), ...changes.removed.map((peer) => `removed flood entry ${peer}`)];
+  return [
+    ...changes.added.map((peer) => `added flood entry ${peer}`),
+    ...changes.removed.map((peer) => `removed flood entry ${peer}`),
+  ];
 }
 
 function describeApplied(diff: PeerEntriesDiff): string[] {

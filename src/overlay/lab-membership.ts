@@ -38,7 +38,11 @@ export interface LabMembershipState {
 /** Where the agent of `host` keeps its files: what the host's network config names. */
 export function labHostFiles(stateDir: string, host: string): { peersFile: string; subnetFile: string; log: string } {
   const dir = path.join(stateDir, host, "overlay");
-  return { peersFile: path.join(dir, "peers.json"), subnetFile: path.join(dir, "subnet.json"), log: path.join(dir, "agent.log") };
+  return {
+    peersFile: path.join(dir, "peers.json"),
+    subnetFile: path.join(dir, "subnet.json"),
+    log: path.join(dir, "agent.log"),
+  };
 }
 
 function runCnikit(spec: LabMembershipSpec, netnsPath: string, args: string[]): void {
@@ -47,7 +51,10 @@ function runCnikit(spec: LabMembershipSpec, netnsPath: string, args: string[]): 
   if (result.status !== 0) throw new Error(`cnikit ${args.slice(0, 2).join(" ")} failed: ${result.stderr.trim()}`);
 }
 
-export async function startLabMembership(spec: LabMembershipSpec, progress: (line: string) => void): Promise<LabMembershipState> {
+export async function startLabMembership(
+  spec: LabMembershipSpec,
+  progress: (line: string) => void,
+): Promise<LabMembershipState> {
   const etcdDataDir = path.join(spec.stateDir, "etcd", "data");
   const member = await EtcdMember.start({
     netnsPath: spec.etcd.netnsPath,
@@ -56,13 +63,29 @@ export async function startLabMembership(spec: LabMembershipSpec, progress: (lin
     logFile: path.join(spec.stateDir, "etcd", "etcd.log"),
     detached: true,
   });
-  const state: LabMembershipState = { endpoint: member.endpoint, etcdPid: member.detachedProcessId ?? 0, etcdDataDir, agents: {} };
+  const state: LabMembershipState = {
+    endpoint: member.endpoint,
+    etcdPid: member.detachedProcessId ?? 0,
+    etcdDataDir,
+    agents: {},
+  };
   progress(`+ etcd ${member.endpoint} (pid ${state.etcdPid})`);
-  runCnikit(spec, spec.etcd.netnsPath, ["overlay", "config", "--etcd", member.endpoint, "--network", spec.network, "--set", JSON.stringify(spec.pool), "--force"]);
+  runCnikit(spec, spec.etcd.netnsPath, [
+    "overlay",
+    "config",
+    "--etcd",
+    member.endpoint,
+    "--network",
+    spec.network,
+    "--set",
+    JSON.stringify(spec.pool),
+    "--force",
+  ]);
   for (const host of spec.hosts) {
     const files = labHostFiles(spec.stateDir, host.name);
     fs.mkdirSync(path.dirname(files.log), { recursive: true });
-    if (host.preferredSubnet) writeFileAtomic(files.subnetFile, JSON.stringify({ subnet: host.preferredSubnet, hostId: host.name }));
+    if (host.preferredSubnet)
+      writeFileAtomic(files.subnetFile, JSON.stringify({ subnet: host.preferredSubnet, hostId: host.name }));
     const log = fs.openSync(files.log, "a");
     const args = [
       ...["overlay", "agent", "--etcd", member.endpoint, "--network", spec.network],
@@ -70,7 +93,10 @@ export async function startLabMembership(spec: LabMembershipSpec, progress: (lin
       ...["--peers-file", files.peersFile, "--subnet-file", files.subnetFile, "--ttl", String(spec.ttlSeconds ?? 10)],
       ...["--vni", String(spec.vni), "--mode", spec.mode, ...(spec.bridge ? ["--bridge", spec.bridge] : [])],
     ];
-    const agent = spawn("nsenter", [`--net=${host.netnsPath}`, ...spec.cnikit, ...args], { detached: true, stdio: ["ignore", log, log] });
+    const agent = spawn("nsenter", [`--net=${host.netnsPath}`, ...spec.cnikit, ...args], {
+      detached: true,
+      stdio: ["ignore", log, log],
+    });
     fs.closeSync(log);
     agent.unref();
     state.agents[host.name] = agent.pid ?? 0;
@@ -90,7 +116,8 @@ export async function startLabMembership(spec: LabMembershipSpec, progress: (lin
 
 async function gone(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (fs.existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (fs.existsSync(`/proc/${pid}`) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Stops the agents (no revocation needed: etcd goes too), then etcd, and removes etcd's data. */

@@ -63,7 +63,8 @@ export class MemberSet {
     }
     for (const item of listing) changes.push(...this.put(item.lease, item.revision));
     // Tombstones older than a complete listing carry no information any more.
-    for (const [hostId, deleted] of [...this.deletedAt]) if (deleted <= revision && !listed.has(hostId)) this.deletedAt.delete(hostId);
+    for (const [hostId, deleted] of [...this.deletedAt])
+      if (deleted <= revision && !listed.has(hostId)) this.deletedAt.delete(hostId);
     return changes;
   }
 }

@@ -45,9 +45,11 @@ function fromBigInt(family: Family, value: bigint): string {
 }
 
 function parseNetwork(field: string, cidr: unknown, family: Family): { start: bigint; prefixLength: number } {
-  if (typeof cidr !== "string" || !cidr.includes("/")) throw new Error(`pool config: ${field} must be a CIDR string, got ${JSON.stringify(cidr)}`);
+  if (typeof cidr !== "string" || !cidr.includes("/"))
+    throw new Error(`pool config: ${field} must be a CIDR string, got ${JSON.stringify(cidr)}`);
   const parsed = parseCidr(cidr);
-  if (!parsed || parsed.network.family !== family) throw new Error(`pool config: ${field} ${JSON.stringify(cidr)} is not an IPv${family} CIDR`);
+  if (!parsed || parsed.network.family !== family)
+    throw new Error(`pool config: ${field} ${JSON.stringify(cidr)} is not an IPv${family} CIDR`);
   return { start: parsed.network.value, prefixLength: parsed.prefix };
 }
 
@@ -68,16 +70,30 @@ function familyPool(json: Record<string, unknown>, family: Family): FamilyPool |
   if (json[fields.network] === undefined) return undefined;
   const { start, prefixLength } = parseNetwork(fields.network, json[fields.network], family);
   const subnetLen = json[fields.subnetLen] ?? Math.max(DEFAULT_SUBNET_LEN[family], prefixLength + 1);
-  if (typeof subnetLen !== "number" || !Number.isInteger(subnetLen) || subnetLen <= prefixLength || subnetLen > BITS[family] - 2)
-    throw new Error(`pool config: ${fields.subnetLen} must be an integer in ${prefixLength + 1}..${BITS[family] - 2}, got ${JSON.stringify(subnetLen)}`);
+  if (
+    typeof subnetLen !== "number" ||
+    !Number.isInteger(subnetLen) ||
+    subnetLen <= prefixLength ||
+    subnetLen > BITS[family] - 2
+  )
+    throw new Error(
+      `pool config: ${fields.subnetLen} must be an integer in ${prefixLength + 1}..${BITS[family] - 2}, got ${JSON.stringify(subnetLen)}`,
+    );
   const network = `${fromBigInt(family, start)}/${prefixLength}`;
   const lastIndex = (1n << BigInt(subnetLen - prefixLength)) - 1n;
   const indexOf = (field: string): bigint | undefined => {
     const value = json[field];
     if (value === undefined) return undefined;
-    if (typeof value !== "string") throw new Error(`pool config: ${field} must be a subnet address string, got ${JSON.stringify(value)}`);
-    const index = subnetIndexOf({ family, network, subnetLen, minIndex: 0n, maxIndex: lastIndex }, value.split("/")[0] ?? value);
-    if (index === undefined) throw new Error(`pool config: ${field} ${JSON.stringify(value)} is not the start of a /${subnetLen} inside ${network}`);
+    if (typeof value !== "string")
+      throw new Error(`pool config: ${field} must be a subnet address string, got ${JSON.stringify(value)}`);
+    const index = subnetIndexOf(
+      { family, network, subnetLen, minIndex: 0n, maxIndex: lastIndex },
+      value.split("/")[0] ?? value,
+    );
+    if (index === undefined)
+      throw new Error(
+        `pool config: ${field} ${JSON.stringify(value)} is not the start of a /${subnetLen} inside ${network}`,
+      );
     return index;
   };
   // The all-zeros subnet is skipped by default, as flannel does: its first address is the network's own.
@@ -95,7 +111,8 @@ export function parsePoolConfig(text: string): PoolConfig {
   } catch (err) {
     throw new Error(`pool config is not JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("pool config must be a JSON object");
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new Error("pool config must be a JSON object");
   const record = json as Record<string, unknown>;
   const ipv4 = familyPool(record, 4);
   const ipv6 = familyPool(record, 6);

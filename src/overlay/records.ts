@@ -28,7 +28,8 @@ export class OverlayKeys {
   readonly root: string;
 
   constructor(prefix: string, network: string) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(network)) throw new Error(`network name ${JSON.stringify(network)}: use letters, digits, '_', '.', '-'`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(network))
+      throw new Error(`network name ${JSON.stringify(network)}: use letters, digits, '_', '.', '-'`);
     this.root = `${prefix.replace(/\/+$/, "")}/${network}/`;
   }
 
@@ -73,16 +74,25 @@ function optionalString(record: Record<string, unknown>, field: string): string 
 /** Parses a leases/<hostId> value; throws naming the field when another writer put garbage there. */
 export function parseHostLease(text: string): HostLease {
   const json: unknown = JSON.parse(text);
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("a host lease must be a JSON object");
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new Error("a host lease must be a JSON object");
   const record = json as Record<string, unknown>;
   const hostId = optionalString(record, "hostId");
   const underlayAddress = optionalString(record, "underlayAddress");
-  if (hostId === undefined || !validHostId(hostId)) throw new Error(`hostId ${JSON.stringify(hostId)} is missing or invalid`);
-  if (underlayAddress === undefined || net.isIP(underlayAddress) === 0) throw new Error(`underlayAddress ${JSON.stringify(underlayAddress)} is not an IP address`);
+  if (hostId === undefined || !validHostId(hostId))
+    throw new Error(`hostId ${JSON.stringify(hostId)} is missing or invalid`);
+  if (underlayAddress === undefined || net.isIP(underlayAddress) === 0)
+    throw new Error(`underlayAddress ${JSON.stringify(underlayAddress)} is not an IP address`);
   const subnet = optionalString(record, "subnet");
   const ipv6Subnet = optionalString(record, "ipv6Subnet");
   const vtepMac = optionalString(record, "vtepMac");
-  return { hostId, underlayAddress, ...(subnet && { subnet }), ...(ipv6Subnet && { ipv6Subnet }), ...(vtepMac && { vtepMac }) };
+  return {
+    hostId,
+    underlayAddress,
+    ...(subnet && { subnet }),
+    ...(ipv6Subnet && { ipv6Subnet }),
+    ...(vtepMac && { vtepMac }),
+  };
 }
 
 export function parseReservation(text: string): HostReservation {

@@ -37,7 +37,9 @@ export interface BridgeAttachSpec extends PortOptions {
 
 function withGateways(ips: IPConfig[], spec: BridgeAttachSpec): IPConfig[] {
   if (!spec.isGateway || spec.defaultGatewayFromSubnet === false) return ips;
-  return ips.map((ip) => (ip.gateway || !hasRoomForGateway(ip.address) ? ip : { ...ip, gateway: firstHostOf(networkOf(ip.address)) }));
+  return ips.map((ip) =>
+    ip.gateway || !hasRoomForGateway(ip.address) ? ip : { ...ip, gateway: firstHostOf(networkOf(ip.address)) },
+  );
 }
 
 /** A /31 or /32 (/127, /128) has no address to spare for a gateway; the first host would lie outside. */
@@ -76,15 +78,35 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       if (hasIpam(netConf)) {
         result = { ...(await ipamAdd(netConf, args)), cniVersion: netConf.cniVersion };
         rollback.push("IPAM allocation", () => ipamDel(netConf, args));
-        if (!result.ips?.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`);
+        if (!result.ips?.length)
+          throw new CniError(
+            ErrorCode.InvalidNetworkConfig,
+            `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`,
+          );
       }
       const pair = await withHostLock(bridgeLock, async () => {
-        ensureBridge(host, { name: spec.bridgeName, mtu: spec.mtu, promisc: spec.promisc, vlanFiltering: needsVlanFiltering(spec) });
+        ensureBridge(host, {
+          name: spec.bridgeName,
+          mtu: spec.mtu,
+          promisc: spec.promisc,
+          vlanFiltering: needsVlanFiltering(spec),
+        });
         if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
         spec.prepareBridge?.(host, rollback);
         // The port joins under the same lock, so a GC that removes an unused bridge
         // can never take it away between its creation and our port joining it.
-        const created = createVethPair({ host, container, netns: args.netns, containerId: args.containerId, ifName: args.ifName, mtu: spec.mtu, mac }, rollback);
+        const created = createVethPair(
+          {
+            host,
+            container,
+            netns: args.netns,
+            containerId: args.containerId,
+            ifName: args.ifName,
+            mtu: spec.mtu,
+            mac,
+          },
+          rollback,
+        );
         attachPort(host, created.hostIfName, spec);
         rollback.stepDone("host end on the bridge");
         return created;
@@ -94,16 +116,28 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       result.ips = ips;
       if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, ips);
 
-      configureContainerInterface({ container, netns: args.netns, ifName: args.ifName, result, enableDad: spec.enableDad === true, leaveDown: spec.disableContainerInterface === true });
+      configureContainerInterface({
+        container,
+        netns: args.netns,
+        ifName: args.ifName,
+        result,
+        enableDad: spec.enableDad === true,
+        leaveDown: spec.disableContainerInterface === true,
+      });
       rollback.stepDone("container addresses and routes");
       if (spec.isGateway && ips.length > 0) {
-        await withHostLock(bridgeLock, async () => ensureGatewayAddresses(host, spec.bridgeName, ips, spec.forceAddress === true));
+        await withHostLock(bridgeLock, async () =>
+          ensureGatewayAddresses(host, spec.bridgeName, ips, spec.forceAddress === true),
+        );
         enableForwarding(ips);
         rollback.stepDone("gateway on the bridge");
       }
       if (spec.ipMasq && ips.length > 0) {
         const attachment = masqAttachmentOf(netConf, args);
-        setupIpMasq(attachment, ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })));
+        setupIpMasq(
+          attachment,
+          ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
+        );
         rollback.push("masquerade rules", () => teardownIpMasq(attachment));
       }
 
@@ -121,7 +155,10 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
 }
 
 /** CHECK: the container interface, its addresses and routes, and the host end on the bridge. */
-export async function checkBridgeAttachment(spec: { netConf: NetConf; bridgeName: string }, args: CmdArgs): Promise<void> {
+export async function checkBridgeAttachment(
+  spec: { netConf: NetConf; bridgeName: string },
+  args: CmdArgs,
+): Promise<void> {
   const prevResult = requirePrevResult(spec.netConf.prevResult);
   if (hasIpam(spec.netConf)) await ipamCheck(spec.netConf, args);
   const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
@@ -131,10 +168,15 @@ export async function checkBridgeAttachment(spec: { netConf: NetConf; bridgeName
   });
   withHandle(Handle.at(null), (host) => {
     const bridge = checkLink(host, "the host", { name: spec.bridgeName });
-    const hostEnd = (prevResult.interfaces ?? []).find((candidate) => !candidate.sandbox && candidate.name !== spec.bridgeName);
+    const hostEnd = (prevResult.interfaces ?? []).find(
+      (candidate) => !candidate.sandbox && candidate.name !== spec.bridgeName,
+    );
     if (!hostEnd) return;
     const hostLink = checkLink(host, "the host", hostEnd);
     if (hostLink.masterIndex !== bridge.index)
-      throw new CniError(ErrorCode.KernelStateMismatch, `host interface ${hostLink.name} is not a port of bridge ${spec.bridgeName}`);
+      throw new CniError(
+        ErrorCode.KernelStateMismatch,
+        `host interface ${hostLink.name} is not a port of bridge ${spec.bridgeName}`,
+      );
   });
 }

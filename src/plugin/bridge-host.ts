@@ -48,7 +48,10 @@ export function ensureBridge(host: Handle, spec: BridgeSpec): Link {
     bridge = getLink(host, spec.name);
   }
   if (bridge.kind !== "bridge")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `bridge: ${JSON.stringify(spec.name)} already exists and is a ${bridge.kind ?? "plain"} device, not a bridge`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `bridge: ${JSON.stringify(spec.name)} already exists and is a ${bridge.kind ?? "plain"} device, not a bridge`,
+    );
   if (!bridge.up || (spec.promisc && (bridge.flags & Iff.PROMISC) === 0)) {
     setLink(host, spec.name, { up: true, ...(spec.promisc && { promisc: true }) });
   }
@@ -72,10 +75,16 @@ export function ensureGatewayAddresses(host: Handle, bridgeName: string, ips: IP
     const family = familyOfAddress(wanted);
     const subnet = networkOf(wanted);
     const present = listAddrs(host, { link: bridgeName, family });
-    if (present.some((addr) => sameAddress(addr.address, addressOf(wanted)) && addr.prefixLen === prefixLengthOf(wanted))) continue;
+    if (
+      present.some((addr) => sameAddress(addr.address, addressOf(wanted)) && addr.prefixLen === prefixLengthOf(wanted))
+    )
+      continue;
     for (const addr of present.filter((a) => a.scope === 0 && networkOf(a.cidr) === subnet)) {
       if (!forceAddress)
-        throw new CniError(ErrorCode.InvalidNetworkConfig, `bridge ${bridgeName} already has address ${addr.cidr}, not the gateway ${wanted} (set forceAddress to replace it)`);
+        throw new CniError(
+          ErrorCode.InvalidNetworkConfig,
+          `bridge ${bridgeName} already has address ${addr.cidr}, not the gateway ${wanted} (set forceAddress to replace it)`,
+        );
       deleteAddr(host, { link: bridgeName, cidr: addr.cidr });
     }
     try {

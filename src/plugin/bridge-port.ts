@@ -26,7 +26,10 @@ export function needsVlanFiltering(options: PortOptions): boolean {
 export function attachPort(host: Handle, hostIfName: string, options: PortOptions): void {
   setLink(host, hostIfName, { master: options.bridgeName, up: true });
   if (options.hairpin || options.isolated) {
-    setBridgePort(host, hostIfName, { ...(options.hairpin && { hairpin: true }), ...(options.isolated && { isolated: true }) });
+    setBridgePort(host, hostIfName, {
+      ...(options.hairpin && { hairpin: true }),
+      ...(options.isolated && { isolated: true }),
+    });
   }
   if (!needsVlanFiltering(options)) return;
   withVlanSupport(options.bridgeName, () => {
@@ -53,7 +56,12 @@ export function withVlanSupport(bridgeName: string, steps: () => void): void {
     steps();
   } catch (err) {
     if (err instanceof NetlinkError && err.code === "EOPNOTSUPP")
-      throw new CniError(ErrorCode.UnsupportedField, `vlan/vlanTrunk: bridge ${bridgeName} needs VLAN filtering, which this kernel does not support (EOPNOTSUPP)`, "", { cause: err });
+      throw new CniError(
+        ErrorCode.UnsupportedField,
+        `vlan/vlanTrunk: bridge ${bridgeName} needs VLAN filtering, which this kernel does not support (EOPNOTSUPP)`,
+        "",
+        { cause: err },
+      );
     throw err;
   }
 }

@@ -19,7 +19,11 @@ export function requirePrevResult(prevResult: Result | undefined): Result {
 }
 
 /** The interface of prevResult that ADD created in this sandbox, and its index. */
-export function containerInterface(prevResult: Result, ifName: string, netns: string): { iface: Interface; index: number } {
+export function containerInterface(
+  prevResult: Result,
+  ifName: string,
+  netns: string,
+): { iface: Interface; index: number } {
   const index = (prevResult.interfaces ?? []).findIndex((iface) => iface.name === ifName && iface.sandbox === netns);
   const iface = prevResult.interfaces?.[index];
   if (!iface) throw mismatch(`prevResult lists no interface ${ifName} in sandbox ${netns}`);
@@ -43,17 +47,29 @@ function sameDestination(kernelDst: string, resultDst: string): boolean {
 }
 
 /** Every address of prevResult for this interface, and every route, is in the container. */
-export function checkAddressesAndRoutes(container: Handle, ifName: string, prevResult: Result, interfaceIndex: number): void {
+export function checkAddressesAndRoutes(
+  container: Handle,
+  ifName: string,
+  prevResult: Result,
+  interfaceIndex: number,
+): void {
   const present = listAddrs(container, { link: ifName });
   for (const ip of prevResult.ips ?? []) {
     if (ip.interface !== undefined && ip.interface !== interfaceIndex) continue;
-    const found = present.some((addr) => sameAddress(addr.address, addressOf(ip.address)) && addr.prefixLen === prefixLengthOf(ip.address));
+    const found = present.some(
+      (addr) => sameAddress(addr.address, addressOf(ip.address)) && addr.prefixLen === prefixLengthOf(ip.address),
+    );
     if (!found) throw mismatch(`address ${ip.address} is missing from ${ifName}`);
   }
   for (const route of prevResult.routes ?? []) {
     const family = familyOfAddress(route.dst);
     const routes = listRoutes(container, { family, table: route.table ?? "all" });
-    const found = routes.some((kernel) => sameDestination(kernel.dst, route.dst) && (route.gw === undefined || (kernel.gw !== undefined && sameAddress(kernel.gw, route.gw))));
-    if (!found) throw mismatch(`route to ${route.dst}${route.gw ? ` via ${route.gw}` : ""} is missing in the container`);
+    const found = routes.some(
+      (kernel) =>
+        sameDestination(kernel.dst, route.dst) &&
+        (route.gw === undefined || (kernel.gw !== undefined && sameAddress(kernel.gw, route.gw))),
+    );
+    if (!found)
+      throw mismatch(`route to ${route.dst}${route.gw ? ` via ${route.gw}` : ""} is missing in the container`);
   }
 }

@@ -73,7 +73,12 @@ export function configureContainerInterface(config: ContainerIfaceConfig): void 
     try {
       addAddr(container, { link: ifName, cidr: ip.address, nodad: !config.enableDad, broadcast: true });
     } catch (err) {
-      throw new CniError(ErrorCode.NetlinkFailure, `cannot add address ${ip.address} to ${ifName}: ${(err as Error).message}`, "", { cause: err });
+      throw new CniError(
+        ErrorCode.NetlinkFailure,
+        `cannot add address ${ip.address} to ${ifName}: ${(err as Error).message}`,
+        "",
+        { cause: err },
+      );
     }
   }
   if (!config.leaveDown) setLinkUp(container, ifName);
@@ -84,7 +89,12 @@ export function configureContainerInterface(config: ContainerIfaceConfig): void 
     try {
       addRoute(container, routeConfig(route, ifName, gateways));
     } catch (err) {
-      throw new CniError(ErrorCode.NetlinkFailure, `cannot add route ${route.dst} via ${route.gw ?? "the gateway"} on ${ifName}: ${(err as Error).message}`, "", { cause: err });
+      throw new CniError(
+        ErrorCode.NetlinkFailure,
+        `cannot add route ${route.dst} via ${route.gw ?? "the gateway"} on ${ifName}: ${(err as Error).message}`,
+        "",
+        { cause: err },
+      );
     }
   }
 }

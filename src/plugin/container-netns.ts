@@ -8,7 +8,9 @@ import { checkNetnsPath, currentNetnsPath, sameNetns } from "../netns/netns";
 
 function netnsFailure(netns: string, err: unknown): CniError {
   const message = err instanceof Error ? err.message : String(err);
-  return new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS ${JSON.stringify(netns)}: ${message}`, "", { cause: err });
+  return new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS ${JSON.stringify(netns)}: ${message}`, "", {
+    cause: err,
+  });
 }
 
 /** Checks CNI_NETNS and opens a handle in it; errors are CNI code 4 naming the path. */
@@ -19,7 +21,10 @@ export function openContainerNetns(netns: string): Handle {
     throw netnsFailure(netns, err);
   }
   if (sameNetns(netns, currentNetnsPath()))
-    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS ${JSON.stringify(netns)} is the plugin's own network namespace, not a container's`);
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `CNI_NETNS ${JSON.stringify(netns)} is the plugin's own network namespace, not a container's`,
+    );
   try {
     return Handle.at(netns);
   } catch (err) {

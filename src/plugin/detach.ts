@@ -9,8 +9,13 @@ import { hasIpam, ipamDel } from "./ipam";
 import { masqAttachmentOf, teardownIpMasq } from "./ipmasq";
 import { removeVethPair } from "./veth-pair";
 
-export async function detachAttachment(spec: { netConf: NetConf; ipMasq?: boolean | undefined }, args: CmdArgs): Promise<void> {
+export async function detachAttachment(
+  spec: { netConf: NetConf; ipMasq?: boolean | undefined },
+  args: CmdArgs,
+): Promise<void> {
   if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args);
-  withHandle(Handle.at(null), (host) => removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }));
+  withHandle(Handle.at(null), (host) =>
+    removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }),
+  );
   if (spec.ipMasq) teardownIpMasq(masqAttachmentOf(spec.netConf, args));
 }

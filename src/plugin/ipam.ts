@@ -11,9 +11,11 @@ const IN_PROCESS: Readonly<Record<string, () => PluginFuncs>> = {
 
 function ipamType(conf: NetConf): string {
   const type = conf.ipam?.type;
-  if (typeof type !== "string" || type === "") throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${JSON.stringify(conf.ipam ?? null)}`);
+  if (typeof type !== "string" || type === "")
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${JSON.stringify(conf.ipam ?? null)}`);
   // A plugin name, never a path: CNI_PATH is the only place plugins come from.
-  if (type.includes("/") || type === "." || type === "..") throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${JSON.stringify(type)} is not a plugin name`);
+  if (type.includes("/") || type === "." || type === "..")
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${JSON.stringify(type)} is not a plugin name`);
   return type;
 }
 

@@ -25,7 +25,10 @@ export interface MasqAddress {
 }
 
 /** The attachment a CNI call is about, as the masquerade rules are keyed. */
-export function masqAttachmentOf(netConf: { name: string }, args: { containerId: string; ifName: string }): MasqAttachment {
+export function masqAttachmentOf(
+  netConf: { name: string },
+  args: { containerId: string; ifName: string },
+): MasqAttachment {
   return { network: netConf.name, containerId: args.containerId, ifName: args.ifName };
 }
 
@@ -37,13 +40,16 @@ export function masqComment(attachment: MasqAttachment): string {
 
 // node:child_process is loaded only by attachments that use ipMasq (about 0.6 ms at start-up).
 function spawnSync(...args: Parameters<typeof childProcess.spawnSync>): childProcess.SpawnSyncReturns<string> {
-  return (require("node:child_process") as typeof childProcess).spawnSync(...args) as childProcess.SpawnSyncReturns<string>;
+  return (require("node:child_process") as typeof childProcess).spawnSync(
+    ...args,
+  ) as childProcess.SpawnSyncReturns<string>;
 }
 
 function nft(commands: unknown[]): string {
   const run = spawnSync("nft", ["-j", "-f", "-"], { input: JSON.stringify({ nftables: commands }), encoding: "utf8" });
   if (run.error) throw new CniError(ErrorCode.NftablesFailure, `cannot run nft: ${run.error.message}`);
-  if (run.status !== 0) throw new CniError(ErrorCode.NftablesFailure, `nftables transaction failed: ${run.stderr.trim()}`);
+  if (run.status !== 0)
+    throw new CniError(ErrorCode.NftablesFailure, `nftables transaction failed: ${run.stderr.trim()}`);
   return run.stdout;
 }
 
@@ -82,7 +88,15 @@ export function setupIpMasq(attachment: MasqAttachment, addresses: MasqAddress[]
     { add: { table: { family: "inet", name: TABLE } } },
     {
       add: {
-        chain: { family: "inet", table: TABLE, name: CHAIN, type: "nat", hook: "postrouting", prio: 100, policy: "accept" },
+        chain: {
+          family: "inet",
+          table: TABLE,
+          name: CHAIN,
+          type: "nat",
+          hook: "postrouting",
+          prio: 100,
+          policy: "accept",
+        },
       },
     },
     ...addresses.map((entry) => masqRule(comment, entry)),
@@ -97,7 +111,9 @@ function ruleHandles(comment: string): number[] {
   const run = spawnSync("nft", ["-j", "list", "chain", "inet", TABLE, CHAIN], { encoding: "utf8" });
   if (run.status !== 0) return []; // no table or chain: nothing of ours to remove
   const listed = (JSON.parse(run.stdout) as { nftables: ListedRule[] }).nftables;
-  return listed.flatMap((item) => (item.rule?.comment === comment && item.rule.handle !== undefined ? [item.rule.handle] : []));
+  return listed.flatMap((item) =>
+    item.rule?.comment === comment && item.rule.handle !== undefined ? [item.rule.handle] : [],
+  );
 }
 
 /** Removes the attachment's masquerade rules. Idempotent: no rules is success. */

@@ -16,7 +16,9 @@ export const FLOOD_MAC = "00:00:00:00:00:00";
 
 /** The VTEP's own remote entries (NTF_SELF with a dst): flood entries and learned MACs. */
 function remoteEntries(host: Handle, vtepName: string): Neigh[] {
-  return listNeighs(host, { family: "bridge", link: vtepName }).filter((entry) => entry.dst !== undefined && entry.master === undefined);
+  return listNeighs(host, { family: "bridge", link: vtepName }).filter(
+    (entry) => entry.dst !== undefined && entry.master === undefined,
+  );
 }
 
 export interface FloodChanges {

@@ -131,7 +131,10 @@ const subnetKey = (cidr: string): string => {
 
 /** Pure: what must be put and removed so that `actual` holds exactly the entries of `desired`. */
 export function diffPeerEntries(desired: readonly PeerEntries[], actual: KernelPeerEntries): PeerEntriesDiff {
-  const diff: PeerEntriesDiff = { put: { fdb: [], neighbours: [], routes: [] }, remove: { fdb: [], neighbours: [], routes: [] } };
+  const diff: PeerEntriesDiff = {
+    put: { fdb: [], neighbours: [], routes: [] },
+    remove: { fdb: [], neighbours: [], routes: [] },
+  };
   const fdbKey = (mac: string, dst: string) => `${mac.toLowerCase()} ${addressKey(dst)}`;
   const wantedFdb = new Set(desired.map((peer) => fdbKey(peer.vtepMac, peer.underlayAddress)));
   const wantedNeighbours = new Map(desired.map((peer) => [addressKey(peer.vtepAddress), peer.vtepMac.toLowerCase()]));
@@ -157,15 +160,19 @@ export function diffPeerEntries(desired: readonly PeerEntries[], actual: KernelP
     else if (wantedVia === addressKey(entry.via) && entry.onlink) presentRoutes.add(key);
   }
   for (const peer of desired) {
-    if (!presentFdb.has(fdbKey(peer.vtepMac, peer.underlayAddress))) diff.put.fdb.push({ mac: peer.vtepMac, dst: peer.underlayAddress });
-    if (!presentNeighbours.has(addressKey(peer.vtepAddress))) diff.put.neighbours.push({ address: peer.vtepAddress, mac: peer.vtepMac });
+    if (!presentFdb.has(fdbKey(peer.vtepMac, peer.underlayAddress)))
+      diff.put.fdb.push({ mac: peer.vtepMac, dst: peer.underlayAddress });
+    if (!presentNeighbours.has(addressKey(peer.vtepAddress)))
+      diff.put.neighbours.push({ address: peer.vtepAddress, mac: peer.vtepMac });
     if (!presentRoutes.has(subnetKey(peer.subnet))) diff.put.routes.push({ dst: peer.subnet, via: peer.vtepAddress });
   }
   return diff;
 }
 
 export function isEmptyDiff(diff: PeerEntriesDiff): boolean {
-  return [diff.put, diff.remove].every((changes) => changes.fdb.length + changes.neighbours.length + changes.routes.length === 0);
+  return [diff.put, diff.remove].every(
+    (changes) => changes.fdb.length + changes.neighbours.length + changes.routes.length === 0,
+  );
 }
 
 /** One line per difference, for CHECK's error and the agent's log. */

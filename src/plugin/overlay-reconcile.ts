@@ -8,7 +8,13 @@ import { isExists, isNotFound } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { deleteNeigh, listNeighs, replaceNeigh } from "../netlink/neigh";
 import { deleteRoute, listRoutes, replaceRoute } from "../netlink/routes";
-import { type KernelPeerEntries, type L3Peer, type PeerEntriesDiff, desiredPeerEntries, diffPeerEntries } from "./overlay-peer-entries";
+import {
+  type KernelPeerEntries,
+  type L3Peer,
+  type PeerEntriesDiff,
+  desiredPeerEntries,
+  diffPeerEntries,
+} from "./overlay-peer-entries";
 
 export interface OverlayVtepRef {
   /** The VXLAN device, e.g. "vx4242". */
@@ -31,7 +37,13 @@ export function readPeerEntries(host: Handle, vtepName: string): KernelPeerEntri
     .filter((entry) => (entry.state & Nud.PERMANENT) !== 0 && entry.dst !== undefined && entry.lladdr !== undefined)
     .map((entry) => ({ address: entry.dst ?? "", mac: entry.lladdr ?? "" }));
   const routes = listRoutes(host, { oif: vtepName })
-    .filter((route) => route.type === RtnType.UNICAST && route.protocol !== RtProt.KERNEL && route.dst !== "default" && route.gw !== undefined)
+    .filter(
+      (route) =>
+        route.type === RtnType.UNICAST &&
+        route.protocol !== RtProt.KERNEL &&
+        route.dst !== "default" &&
+        route.gw !== undefined,
+    )
     .map((route) => ({ dst: route.dst, via: route.gw ?? "", onlink: route.onlink }));
   return { fdb, neighbours, routes };
 }
@@ -50,11 +62,16 @@ function ignoringNotFound(remove: () => void): void {
  * route without onlink is corrected in place and a parallel writer's entry is no error.
  */
 export function applyPeerEntriesDiff(host: Handle, vtepName: string, diff: PeerEntriesDiff): void {
-  for (const route of diff.remove.routes) ignoringNotFound(() => deleteRoute(host, { dst: route.dst, gw: route.via, oif: vtepName }));
-  for (const entry of diff.remove.neighbours) ignoringNotFound(() => deleteNeigh(host, { link: vtepName, dst: entry.address }));
-  for (const entry of diff.remove.fdb) ignoringNotFound(() => deleteNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.mac, dst: entry.dst }));
-  for (const entry of diff.put.fdb) replaceNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.mac, dst: entry.dst, self: true });
-  for (const entry of diff.put.neighbours) replaceNeigh(host, { link: vtepName, dst: entry.address, lladdr: entry.mac, state: Nud.PERMANENT });
+  for (const route of diff.remove.routes)
+    ignoringNotFound(() => deleteRoute(host, { dst: route.dst, gw: route.via, oif: vtepName }));
+  for (const entry of diff.remove.neighbours)
+    ignoringNotFound(() => deleteNeigh(host, { link: vtepName, dst: entry.address }));
+  for (const entry of diff.remove.fdb)
+    ignoringNotFound(() => deleteNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.mac, dst: entry.dst }));
+  for (const entry of diff.put.fdb)
+    replaceNeigh(host, { link: vtepName, family: "bridge", lladdr: entry.mac, dst: entry.dst, self: true });
+  for (const entry of diff.put.neighbours)
+    replaceNeigh(host, { link: vtepName, dst: entry.address, lladdr: entry.mac, state: Nud.PERMANENT });
   for (const route of diff.put.routes) {
     try {
       replaceRoute(host, { dst: route.dst, gw: route.via, oif: vtepName, onlink: true });

@@ -24,7 +24,10 @@ export interface VethPairSpec {
 export function createVethPair(spec: VethPairSpec, rollback: Rollback): { hostIfName: string } {
   const hostIfName = hostVethName(spec.containerId, spec.ifName);
   if (findLink(spec.container, spec.ifName))
-    throw new CniError(ErrorCode.InvalidEnvironment, `CNI_IFNAME ${JSON.stringify(spec.ifName)} already exists in netns ${spec.netns}`);
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `CNI_IFNAME ${JSON.stringify(spec.ifName)} already exists in netns ${spec.netns}`,
+    );
   const mac = spec.mac;
   try {
     addVeth(spec.host, {
@@ -36,7 +39,12 @@ export function createVethPair(spec: VethPairSpec, rollback: Rollback): { hostIf
     });
   } catch (err) {
     if (isExists(err))
-      throw new CniError(ErrorCode.InvalidEnvironment, `host interface ${hostIfName} for container ${spec.containerId} ${spec.ifName} already exists (DEL the earlier attachment first)`, "", { cause: err });
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `host interface ${hostIfName} for container ${spec.containerId} ${spec.ifName} already exists (DEL the earlier attachment first)`,
+        "",
+        { cause: err },
+      );
     throw err;
   }
   // Deleting one end of a veth deletes both.

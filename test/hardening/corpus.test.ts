@@ -25,8 +25,13 @@ interface CorpusCase {
 }
 
 const corpusDir = path.join(__dirname, "corpus");
-const files = fs.readdirSync(corpusDir).filter((file) => file.endsWith(".json")).sort();
-const cases = files.map((file) => [file, JSON.parse(fs.readFileSync(path.join(corpusDir, file), "utf8")) as CorpusCase] as const);
+const files = fs
+  .readdirSync(corpusDir)
+  .filter((file) => file.endsWith(".json"))
+  .sort();
+const cases = files.map(
+  (file) => [file, JSON.parse(fs.readFileSync(path.join(corpusDir, file), "utf8")) as CorpusCase] as const,
+);
 
 const fixture = new NetnsFixture();
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-corpus-"));
@@ -61,22 +66,37 @@ beforeAll(async () => {
   // The shared objects a valid ADD makes (bridge, gateway address, nft table) are part of the baseline.
   for (const [, entry] of cases) {
     if (!entry.setupStdin) continue;
-    const valid = { hostNetns: host.path, plugin: entry.plugin, containerId, containerNetns: container.path, stdin: fill(entry.setupStdin) };
+    const valid = {
+      hostNetns: host.path,
+      plugin: entry.plugin,
+      containerId,
+      containerNetns: container.path,
+      stdin: fill(entry.setupStdin),
+    };
     expect(failures([await runInHost({ ...valid, command: "ADD" })])).toEqual([]);
     expect(failures([await runInHost({ ...valid, command: "DEL" })])).toEqual([]);
   }
 }, 120_000);
 
 function fill(text: string): string {
-  return Object.entries(placeholders).reduce((filled, [placeholder, value]) => filled.split(placeholder).join(value), text);
+  return Object.entries(placeholders).reduce(
+    (filled, [placeholder, value]) => filled.split(placeholder).join(value),
+    text,
+  );
 }
 
-function patched(result: Record<string, unknown>, patch: NonNullable<CorpusCase["prevResultPatch"]>): Record<string, unknown> {
+function patched(
+  result: Record<string, unknown>,
+  patch: NonNullable<CorpusCase["prevResultPatch"]>,
+): Record<string, unknown> {
   const copy = structuredClone(result);
   for (const { path: keys, value } of patch) {
     let node: Record<string | number, unknown> = copy;
     for (const key of keys.slice(0, -1)) {
-      const next = key === "@sandbox" ? (node as unknown as Array<{ sandbox?: string }>).find((iface) => iface.sandbox) : node[key];
+      const next =
+        key === "@sandbox"
+          ? (node as unknown as Array<{ sandbox?: string }>).find((iface) => iface.sandbox)
+          : node[key];
       node = next as Record<string | number, unknown>;
     }
     const last = keys[keys.length - 1] as string | number;
@@ -86,7 +106,9 @@ function patched(result: Record<string, unknown>, patch: NonNullable<CorpusCase[
 }
 
 function envOf(entry: CorpusCase): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(entry.env).map(([name, value]) => [name, value === null ? undefined : fill(value)]));
+  return Object.fromEntries(
+    Object.entries(entry.env).map(([name, value]) => [name, value === null ? undefined : fill(value)]),
+  );
 }
 
 describe(`hostile input: ${cases.length} cases from test/hardening/corpus`, () => {
@@ -104,12 +126,16 @@ describe(`hostile input: ${cases.length} cases from test/hardening/corpus`, () =
       const after = snapshotHost({ host, dataDir, contents: true });
       if (exit.status === 0 && entry.command === "ADD") await runInHost({ ...base, command: "DEL", stdin }); // keep later cases clean
       const answer = exit.json as { code?: number; msg?: string; details?: string } | undefined;
-      expect({ status: exit.status, code: answer?.code }, `${entry.description}: ${exit.stdout.slice(0, 300)} ${exit.stderr.slice(0, 300)}`).toEqual({ status: 1, code: entry.expectedCode });
+      expect(
+        { status: exit.status, code: answer?.code },
+        `${entry.description}: ${exit.stdout.slice(0, 300)} ${exit.stderr.slice(0, 300)}`,
+      ).toEqual({ status: 1, code: entry.expectedCode });
       // msg and details are the message a runtime shows; the field is named in one of them.
       expect(`${answer?.msg ?? ""}\n${answer?.details ?? ""}`).toMatch(new RegExp(entry.expectedMessagePattern));
       expect(after, `${entry.description} changed the host`).toEqual(before);
     } finally {
-      if (entry.setupStdin) expect(failures([await runInHost({ ...base, command: "DEL", stdin: fill(entry.setupStdin) })])).toEqual([]);
+      if (entry.setupStdin)
+        expect(failures([await runInHost({ ...base, command: "DEL", stdin: fill(entry.setupStdin) })])).toEqual([]);
     }
   });
 });

@@ -34,7 +34,15 @@ beforeAll(() => {
 });
 
 function call(network: NetworkSpec, command: HostCall["command"], extra: Partial<HostCall> = {}): Promise<HostExit> {
-  return runInHost({ hostNetns: host.path, plugin: network.plugin, command, config: network.config(context), containerId: "hzcrash", containerNetns: container.path, ...extra });
+  return runInHost({
+    hostNetns: host.path,
+    plugin: network.plugin,
+    command,
+    config: network.config(context),
+    containerId: "hzcrash",
+    containerNetns: container.path,
+    ...extra,
+  });
 }
 
 /** GC needs CNI 1.1.0; an empty valid list means no attachment of this network is alive. */
@@ -74,7 +82,12 @@ function beyond(after: HostSnapshot, before: HostSnapshot): Record<string, unkno
   for (const key of Object.keys(after) as Array<keyof HostSnapshot>) {
     const now = after[key];
     const then = before[key];
-    const added = Array.isArray(now) && Array.isArray(then) ? now.filter((entry) => !then.includes(entry)) : now === then ? [] : [now];
+    const added =
+      Array.isArray(now) && Array.isArray(then)
+        ? now.filter((entry) => !then.includes(entry))
+        : now === then
+          ? []
+          : [now];
     if (added.length > 0) extra[key] = added;
   }
   return extra;
@@ -88,45 +101,53 @@ async function stepsOf(network: NetworkSpec): Promise<string[]> {
   return [...traced.stderr.matchAll(/cnikit: step (\d+): (.*)/g)].map((match) => match[2] ?? "");
 }
 
-describe.each(NETWORKS.map((network) => [network.key, network] as const))("ADD killed at every step: %s", (_key, network) => {
-  let baseline: HostSnapshot;
-  let steps: string[] = [];
+describe.each(NETWORKS.map((network) => [network.key, network] as const))(
+  "ADD killed at every step: %s",
+  (_key, network) => {
+    let baseline: HostSnapshot;
+    let steps: string[] = [];
 
-  beforeAll(async () => {
-    await addAndDel(network); // the shared objects (bridge, nft table) belong to the baseline
-    steps = await stepsOf(network);
-    baseline = snapshotHost({ host, dataDir });
-  });
+    beforeAll(async () => {
+      await addAndDel(network); // the shared objects (bridge, nft table) belong to the baseline
+      steps = await stepsOf(network);
+      baseline = snapshotHost({ host, dataDir });
+    });
 
-  it("reports its steps", () => {
-    expect(steps.length).toBeGreaterThanOrEqual(3);
-  });
+    it("reports its steps", () => {
+      expect(steps.length).toBeGreaterThanOrEqual(3);
+    });
 
-  it("after each kill: DEL leaves nothing, a new ADD works", async () => {
-    for (const [index, step] of steps.entries()) {
-      const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
-      expectKilled(crashed, step);
-      expect(failures([await call(network, "DEL")])).toEqual([]);
-      expect(snapshotHost({ host, dataDir }), `after a kill at step ${index + 1} (${step}) and DEL`).toEqual(baseline);
-      await addAndDel(network);
-      expect(snapshotHost({ host, dataDir })).toEqual(baseline);
-      survived.push(`${network.key} (${network.plugin}) step ${index + 1}: ${step}`);
-    }
-  });
+    it("after each kill: DEL leaves nothing, a new ADD works", async () => {
+      for (const [index, step] of steps.entries()) {
+        const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
+        expectKilled(crashed, step);
+        expect(failures([await call(network, "DEL")])).toEqual([]);
+        expect(snapshotHost({ host, dataDir }), `after a kill at step ${index + 1} (${step}) and DEL`).toEqual(
+          baseline,
+        );
+        await addAndDel(network);
+        expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+        survived.push(`${network.key} (${network.plugin}) step ${index + 1}: ${step}`);
+      }
+    });
 
-  it("after each kill: GC with an empty valid list releases the lease", async () => {
-    for (const [index, step] of steps.entries()) {
-      await addAndDel(network); // GC may have removed an unused overlay: the steps are counted with it in place
-      const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
-      expectKilled(crashed, step);
-      expect(failures([await gcEverything(network)])).toEqual([]);
-      expect(leases(network), `after a kill at step ${index + 1} (${step}) and GC`).toEqual([]);
-      // GC only collects IPAM (and an overlay nothing uses any more); the runtime's DEL removes the links.
-      expect(failures([await call(network, "DEL")])).toEqual([]);
-      expect(beyond(snapshotHost({ host, dataDir }), baseline), `after a kill at step ${index + 1} (${step}), GC and DEL`).toEqual({});
-    }
-  });
-});
+    it("after each kill: GC with an empty valid list releases the lease", async () => {
+      for (const [index, step] of steps.entries()) {
+        await addAndDel(network); // GC may have removed an unused overlay: the steps are counted with it in place
+        const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
+        expectKilled(crashed, step);
+        expect(failures([await gcEverything(network)])).toEqual([]);
+        expect(leases(network), `after a kill at step ${index + 1} (${step}) and GC`).toEqual([]);
+        // GC only collects IPAM (and an overlay nothing uses any more); the runtime's DEL removes the links.
+        expect(failures([await call(network, "DEL")])).toEqual([]);
+        expect(
+          beyond(snapshotHost({ host, dataDir }), baseline),
+          `after a kill at step ${index + 1} (${step}), GC and DEL`,
+        ).toEqual({});
+      }
+    });
+  },
+);
 
 describe("a plugin killed while holding a lock never blocks the next", () => {
   const [bridgeNetwork] = NETWORKS.filter((network) => network.plugin === "bridge");

@@ -38,7 +38,9 @@ function callEnv(call: HostCall): Record<string, string> {
     CNI_PATH: distBin,
     ...call.env,
   };
-  return Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""));
+  return Object.fromEntries(
+    Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""),
+  );
 }
 
 /** One plugin process inside the host namespace; resolves when it has exited (never rejects on a failing plugin). */
@@ -82,5 +84,7 @@ export function resultAddresses(exit: HostExit): string[] {
 
 /** A readable summary of failed exits for an assertion message. */
 export function failures(exits: HostExit[]): string[] {
-  return exits.filter((exit) => exit.status !== 0).map((exit) => `${exit.status ?? exit.signal}: ${exit.stdout.trim()} ${exit.stderr.trim()}`.slice(0, 400));
+  return exits
+    .filter((exit) => exit.status !== 0)
+    .map((exit) => `${exit.status ?? exit.signal}: ${exit.stdout.trim()} ${exit.stderr.trim()}`.slice(0, 400));
 }

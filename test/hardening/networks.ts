@@ -74,7 +74,10 @@ export const NETWORKS: readonly NetworkSpec[] = [
       vni: 4343,
       mode: "l3",
       subnet: "10.69.1.0/24",
-      peers: [{ address: "198.18.0.2", subnet: "10.69.2.0/24" }, { address: "198.18.0.3", subnet: "10.69.3.0/24" }],
+      peers: [
+        { address: "198.18.0.2", subnet: "10.69.2.0/24" },
+        { address: "198.18.0.3", subnet: "10.69.3.0/24" },
+      ],
       ipam: hostLocal(context, [[{ subnet: "10.69.1.0/24" }]]),
     }),
   },

@@ -33,12 +33,20 @@ afterAll(() => {
     fixture.cleanup();
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    if (roundFigures.length > 0) console.info(`parallel rounds (${ATTACHMENTS} ADDs + ${ATTACHMENTS} DELs each):\n${roundFigures.join("\n")}`);
+    if (roundFigures.length > 0)
+      console.info(`parallel rounds (${ATTACHMENTS} ADDs + ${ATTACHMENTS} DELs each):\n${roundFigures.join("\n")}`);
   }
 });
 
 function call(attachment: Attachment, command: "ADD" | "DEL"): Promise<HostExit> {
-  return runInHost({ hostNetns: host.path, plugin: attachment.network.plugin, command, config: attachment.config, containerId: attachment.containerId, containerNetns: attachment.netns.path });
+  return runInHost({
+    hostNetns: host.path,
+    plugin: attachment.network.plugin,
+    command,
+    config: attachment.config,
+    containerId: attachment.containerId,
+    containerNetns: attachment.netns.path,
+  });
 }
 
 function leaseCount(): number {
@@ -85,7 +93,11 @@ describe(`${ATTACHMENTS} parallel ADDs then ${ATTACHMENTS} parallel DELs on one 
       expect(addresses.length).toBeGreaterThanOrEqual(ATTACHMENTS);
       expect(new Set(addresses).size).toBe(addresses.length);
       expect(leaseCount()).toBe(addresses.length);
-      const hostEnds = added.flatMap((exit) => ((exit.json?.interfaces ?? []) as Array<{ name: string; sandbox?: string }>).filter((iface) => !iface.sandbox && !iface.name.startsWith("hzbr")));
+      const hostEnds = added.flatMap((exit) =>
+        ((exit.json?.interfaces ?? []) as Array<{ name: string; sandbox?: string }>).filter(
+          (iface) => !iface.sandbox && !iface.name.startsWith("hzbr"),
+        ),
+      );
       const hostLinks = new Set(links(host).map((link) => link.ifname));
       expect(hostEnds.filter((iface) => !hostLinks.has(iface.name))).toEqual([]);
       const masqueraded = attachments.filter((attachment) => attachment.network.ipMasq).length;
@@ -97,7 +109,9 @@ describe(`${ATTACHMENTS} parallel ADDs then ${ATTACHMENTS} parallel DELs on one 
       expect(failures(deleted)).toEqual([]);
       expect(snapshotHost({ host, dataDir })).toEqual(baseline);
       expect(lockFilesOf(host.path)).toEqual(baselineLocks);
-      roundFigures.push(`  round ${round}: ${ATTACHMENTS} ADDs in ${(addMs / 1000).toFixed(1)} s, ${ATTACHMENTS} DELs in ${(delMs / 1000).toFixed(1)} s, ${addresses.length} addresses`);
+      roundFigures.push(
+        `  round ${round}: ${ATTACHMENTS} ADDs in ${(addMs / 1000).toFixed(1)} s, ${ATTACHMENTS} DELs in ${(delMs / 1000).toFixed(1)} s, ${addresses.length} addresses`,
+      );
     }, 300_000);
   }
 });

@@ -51,7 +51,10 @@ function treeOf(root: string, contents: boolean, keep: (relative: string) => boo
         entries.push(`${relative}/`);
         walk(full);
       } else {
-        const digest = contents && stat.isFile() ? ` ${createHash("sha256").update(fs.readFileSync(full)).digest("hex").slice(0, 12)}` : "";
+        const digest =
+          contents && stat.isFile()
+            ? ` ${createHash("sha256").update(fs.readFileSync(full)).digest("hex").slice(0, 12)}`
+            : "";
         entries.push(`${relative}${digest}`);
       }
     }
@@ -83,14 +86,29 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
   // Other runs on this machine lock their own namespaces, and the CLI keeps labs and
   // overlay agents here: only this host's lock files and new top-level entries are ours to judge.
   const ownRunFile = (relative: string) =>
-    relative.startsWith("locks/") ? relative.startsWith(`locks/${inode}`) : !CLI_RUN_DIRS.some((dir) => relative === dir || relative.startsWith(`${dir}/`));
+    relative.startsWith("locks/")
+      ? relative.startsWith(`locks/${inode}`)
+      : !CLI_RUN_DIRS.some((dir) => relative === dir || relative.startsWith(`${dir}/`));
   return {
-    links: links(host).map((link) => `${link.ifname} ${link.linkinfo?.info_kind ?? "-"} ${link.master ?? "-"} ${link.flags.includes("UP") ? "up" : "down"}`).sort(),
-    addrs: addrs(host).flatMap((link) => link.addr_info.map((info) => `${link.ifname} ${info.local}/${info.prefixlen}`)).sort(),
-    routes: routes(host).map((route) => `${route.dst} ${route.gateway ?? "-"} ${route.dev ?? "-"}`).sort(),
+    links: links(host)
+      .map(
+        (link) =>
+          `${link.ifname} ${link.linkinfo?.info_kind ?? "-"} ${link.master ?? "-"} ${link.flags.includes("UP") ? "up" : "down"}`,
+      )
+      .sort(),
+    addrs: addrs(host)
+      .flatMap((link) => link.addr_info.map((info) => `${link.ifname} ${info.local}/${info.prefixlen}`))
+      .sort(),
+    routes: routes(host)
+      .map((route) => `${route.dst} ${route.gateway ?? "-"} ${route.dev ?? "-"}`)
+      .sort(),
     // Multicast entries follow the bridge's own IPv6 addresses (kernel-managed), not attachments.
     fdb: fdb(host)
-      .filter((entry) => !isMulticastMac(entry.mac) && (entry.state === "permanent" || entry.dst !== undefined || entry.flags.includes("self")))
+      .filter(
+        (entry) =>
+          !isMulticastMac(entry.mac) &&
+          (entry.state === "permanent" || entry.dst !== undefined || entry.flags.includes("self")),
+      )
       .map((entry) => `${entry.mac} ${entry.ifname} ${entry.dst ?? "-"} ${entry.vlan ?? "-"} ${entry.state ?? "-"}`)
       .sort(),
     neigh: neigh(host)
@@ -107,7 +125,10 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
 export function lockFilesOf(hostNetnsPath: string): string[] {
   const prefix = `${netnsInode(hostNetnsPath)}-`;
   try {
-    return fs.readdirSync(path.join(RUN_DIR, "locks")).filter((name) => name.startsWith(prefix)).sort();
+    return fs
+      .readdirSync(path.join(RUN_DIR, "locks"))
+      .filter((name) => name.startsWith(prefix))
+      .sort();
   } catch {
     return [];
   }

@@ -2,7 +2,14 @@
 // namespace directly (no process per request), for tests that send thousands of
 // requests or half a request on purpose.
 import { native } from "../../native";
-import { HELLO_MAGIC, SOCKET_NAME, decodeFrames, encodeEnvBlock, encodeHello, type DecodedAnswer } from "../../src/daemon/protocol";
+import {
+  HELLO_MAGIC,
+  SOCKET_NAME,
+  decodeFrames,
+  encodeEnvBlock,
+  encodeHello,
+  type DecodedAnswer,
+} from "../../src/daemon/protocol";
 
 export interface RawRequest {
   netnsPath: string;

@@ -3,7 +3,18 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { NetnsFixture, addrs, cleanupStale, fdb, links, nsExec, ping, routes, runPrefix, udpProbe } from "../../netns-fixtures";
+import {
+  NetnsFixture,
+  addrs,
+  cleanupStale,
+  fdb,
+  links,
+  nsExec,
+  ping,
+  routes,
+  runPrefix,
+  udpProbe,
+} from "../../netns-fixtures";
 import { listNetnsNames } from "../../netns-fixtures/ip";
 import { PREFIX_ENV, readMarker, removeMarker } from "../../netns-fixtures/naming";
 
@@ -52,7 +63,10 @@ describe("netns fixtures", () => {
     const deadPid = Number(dead.stdout);
     const stalePrefix = `ckz${String(deadPid % 10_000).padStart(4, "0")}-`;
     // The pid has exited; the start time would also catch a recycled pid.
-    fs.writeFileSync(`/run/cnikit-fixtures/${stalePrefix.slice(0, -1)}.json`, JSON.stringify({ pid: deadPid, startTime: "1" }));
+    fs.writeFileSync(
+      `/run/cnikit-fixtures/${stalePrefix.slice(0, -1)}.json`,
+      JSON.stringify({ pid: deadPid, startTime: "1" }),
+    );
     const staleName = `${stalePrefix}left`;
     try {
       spawnSync("ip", ["netns", "add", staleName]);

@@ -38,7 +38,11 @@ interface Seen {
   extraBytes?: number;
 }
 
-type Frame = { type: "e" | "o"; data: string; truncateTo?: number } | { type: "x"; status: number } | { type: "close" } | { type: "hang" };
+type Frame =
+  | { type: "e" | "o"; data: string; truncateTo?: number }
+  | { type: "x"; status: number }
+  | { type: "close" }
+  | { type: "hang" };
 type Behaviour = { verdict: "Y"; limitMs?: number; frames: Frame[] } | { verdict: "N"; reason: string; text?: string };
 
 const fixture = new NetnsFixture();
@@ -52,7 +56,9 @@ class FakeDaemon {
   private constructor(private readonly child: ChildProcess) {}
 
   static start(behaviour: Behaviour): Promise<FakeDaemon> {
-    const child = spawn("nsenter", [`--net=${host.path}`, BUN, FAKE_DAEMON, JSON.stringify(behaviour)], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("nsenter", [`--net=${host.path}`, BUN, FAKE_DAEMON, JSON.stringify(behaviour)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const fake = new FakeDaemon(child);
     return new Promise((resolve, reject) => {
       let pending = "";
@@ -72,7 +78,8 @@ class FakeDaemon {
 
   /** The requests seen so far; waits a moment for the report of the last one to arrive. */
   async requests(count: number): Promise<Seen[]> {
-    for (let waited = 0; this.seen.length < count && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    for (let waited = 0; this.seen.length < count && waited < 2000; waited += 20)
+      await new Promise((r) => setTimeout(r, 20));
     return this.seen;
   }
 
@@ -99,14 +106,20 @@ function run(argv: string[], env: Record<string, string>, stdin: string): Promis
     child.on("error", reject);
     child.on("close", (status) => {
       clearTimeout(timer);
-      resolve({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), ms: Date.now() - started });
+      resolve({
+        status,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        ms: Date.now() - started,
+      });
     });
     child.stdin.end(stdin);
   });
 }
 
 /** dist/bin/bridge (the front end) in the test's host namespace. */
-const front = (env: Record<string, string>, stdin: string): Promise<Run> => run(["nsenter", `--net=${host.path}`, FRONT], env, stdin);
+const front = (env: Record<string, string>, stdin: string): Promise<Run> =>
+  run(["nsenter", `--net=${host.path}`, FRONT], env, stdin);
 
 /** The compiled executable itself, started with the argv[0] the front end would hand it. */
 const direct = (env: Record<string, string>, stdin: string): Promise<Run> =>
@@ -169,7 +182,9 @@ describe("the plugin front end", () => {
     expect(JSON.parse(versionRun.stdout)).toMatchObject({ cniVersion: "1.1.0" });
 
     const debug = await front(cniEnv("ADD", { CNIKIT_FRONT_DEBUG: "1" }), bad);
-    expect(debug.stderr).toMatch(/^cnikit-front: running standalone: cannot connect to @cnikit-daemon\/1: Connection refused\n/);
+    expect(debug.stderr).toMatch(
+      /^cnikit-front: running standalone: cannot connect to @cnikit-daemon\/1: Connection refused\n/,
+    );
     expect(debug.stdout).toBe((await direct(cniEnv("ADD"), bad)).stdout);
   });
 
@@ -212,7 +227,13 @@ describe("the plugin front end", () => {
 
   it("passes the daemon's exit status through", async () => {
     const error = JSON.stringify({ cniVersion: "1.0.0", code: 7, msg: "from the daemon" });
-    daemon = await FakeDaemon.start({ verdict: "Y", frames: [{ type: "o", data: error }, { type: "x", status: 1 }] });
+    daemon = await FakeDaemon.start({
+      verdict: "Y",
+      frames: [
+        { type: "o", data: error },
+        { type: "x", status: 1 },
+      ],
+    });
     expect(await front(cniEnv("ADD"), "{}")).toMatchObject({ status: 1, stdout: error, stderr: "" });
   });
 
@@ -227,15 +248,28 @@ describe("the plugin front end", () => {
     expect(seen?.plugin).toBeUndefined(); // no body after a refusal
 
     const debug = await front(cniEnv("ADD", { CNIKIT_FRONT_DEBUG: "1" }), stdin);
-    expect(debug.stderr).toContain("cnikit-front: running standalone: the daemon refused (B): another build: 0000000000000000\n");
+    expect(debug.stderr).toContain(
+      "cnikit-front: running standalone: the daemon refused (B): another build: 0000000000000000\n",
+    );
     expect(debug.stdout).toBe(itself.stdout);
   });
 
   it("answers code 11 in the config's version, and drops the result, when the daemon dies mid-answer", async () => {
     // The prevResult's cniVersion comes first: only the top-level one counts.
-    const stdin = JSON.stringify({ prevResult: { cniVersion: "1.0.0" }, name: "n", cniVersion: "0.3.1", type: "bridge" });
-    for (const last of [{ type: "o", data: '{"cniVersion":"0.3.1","partial":true}' }, { type: "o", data: '{"partial":true}', truncateTo: 5 }] as Frame[]) {
-      daemon = await FakeDaemon.start({ verdict: "Y", frames: [{ type: "e", data: "progress\n" }, last, { type: "close" }] });
+    const stdin = JSON.stringify({
+      prevResult: { cniVersion: "1.0.0" },
+      name: "n",
+      cniVersion: "0.3.1",
+      type: "bridge",
+    });
+    for (const last of [
+      { type: "o", data: '{"cniVersion":"0.3.1","partial":true}' },
+      { type: "o", data: '{"partial":true}', truncateTo: 5 },
+    ] as Frame[]) {
+      daemon = await FakeDaemon.start({
+        verdict: "Y",
+        frames: [{ type: "e", data: "progress\n" }, last, { type: "close" }],
+      });
       const broken = await front(cniEnv("ADD"), stdin);
       expect(broken.status).toBe(1);
       expect(broken.stderr).toBe("progress\n"); // stderr frames go out as they come
@@ -254,7 +288,11 @@ describe("the plugin front end", () => {
     daemon = await FakeDaemon.start({ verdict: "Y", limitMs: 500, frames: [{ type: "hang" }] });
     const waited = await front(cniEnv("DEL"), JSON.stringify({ name: "n", type: "bridge" }));
     expect(waited.status).toBe(1);
-    expect(JSON.parse(waited.stdout)).toMatchObject({ cniVersion: "1.1.0", code: 11, msg: "cnikit daemon: no answer within 5500 ms" });
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      cniVersion: "1.1.0",
+      code: 11,
+      msg: "cnikit daemon: no answer within 5500 ms",
+    });
     expect(waited.ms).toBeGreaterThanOrEqual(5400);
     expect(waited.ms).toBeLessThan(6500);
   });
@@ -264,18 +302,32 @@ describe("the plugin front end", () => {
     const stdin = badConfig(token(), "0.3.1", " ".repeat(50_000_000));
     const [refused, itself] = [await front(cniEnv("ADD"), stdin), await direct(cniEnv("ADD"), stdin)];
     expect({ ...refused, ms: 0 }).toEqual({ ...itself, ms: 0 });
-    expect(JSON.parse(refused.stdout)).toMatchObject({ cniVersion: "0.3.1", code: 7, msg: expect.stringContaining(JSON.parse(stdin).mtu) });
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      cniVersion: "0.3.1",
+      code: 7,
+      msg: expect.stringContaining(JSON.parse(stdin).mtu),
+    });
     const [seen] = await daemon.requests(1);
     expect(seen?.hello.S).toBe(stdin.length);
   });
 
   it("runs standalone with the whole stdin when it is over 64 MiB, without asking the daemon", async () => {
-    daemon = await FakeDaemon.start({ verdict: "Y", frames: [{ type: "o", data: "{}" }, { type: "x", status: 0 }] });
+    daemon = await FakeDaemon.start({
+      verdict: "Y",
+      frames: [
+        { type: "o", data: "{}" },
+        { type: "x", status: 0 },
+      ],
+    });
     const stdin = badConfig(token(), "1.0.0", "\n".repeat(70 * 1024 * 1024));
     const tooBig = await front(cniEnv("ADD", { CNIKIT_FRONT_DEBUG: "1" }), stdin);
     expect(tooBig.stderr).toMatch(/^cnikit-front: running standalone: stdin is over 64 MiB\n/);
     expect(tooBig.status).toBe(1);
-    expect(JSON.parse(tooBig.stdout)).toMatchObject({ cniVersion: "1.0.0", code: 7, msg: expect.stringContaining(JSON.parse(stdin).mtu) });
+    expect(JSON.parse(tooBig.stdout)).toMatchObject({
+      cniVersion: "1.0.0",
+      code: 7,
+      msg: expect.stringContaining(JSON.parse(stdin).mtu),
+    });
     expect(daemon.seen).toEqual([]);
   });
 });

@@ -61,6 +61,9 @@ describe("native addon with a noexec $TMPDIR", () => {
     fs.symlinkSync("cnikit", path.join(lonely, "bridge"));
     const run = delWithNoexecTmp(lonely);
     expect(run.status).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({ code: 999, msg: expect.stringContaining(path.join(lonely, "cnikit.node")) });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      code: 999,
+      msg: expect.stringContaining(path.join(lonely, "cnikit.node")),
+    });
   });
 });

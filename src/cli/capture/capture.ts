@@ -40,15 +40,31 @@ function writeBytesSync(fd: number, bytes: Buffer): void {
 function positiveInteger(raw: string | undefined, name: string, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new CliError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new CliError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
 /** One packet as a line of text, or as a JSON object with --json. */
 function renderRecord(record: PcapRecord, linkType: number, decode: DecodeOptions, json: boolean): string {
-  const decoded = linkType === LINKTYPE_ETHERNET ? decodeEthernet(record.data, decode) : linkType === LINKTYPE_RAW ? decodeRawIp(record.data, decode) : undefined;
-  if (json) return JSON.stringify({ time: record.timestamp, length: record.originalLength, ...(linkType === LINKTYPE_ETHERNET ? { ethernet: decoded } : { linkType, network: decoded }) });
-  const text = decoded === undefined ? `linktype ${linkType}` : "etherType" in decoded ? describeFrame(decoded) : describeNetwork(decoded);
+  const decoded =
+    linkType === LINKTYPE_ETHERNET
+      ? decodeEthernet(record.data, decode)
+      : linkType === LINKTYPE_RAW
+        ? decodeRawIp(record.data, decode)
+        : undefined;
+  if (json)
+    return JSON.stringify({
+      time: record.timestamp,
+      length: record.originalLength,
+      ...(linkType === LINKTYPE_ETHERNET ? { ethernet: decoded } : { linkType, network: decoded }),
+    });
+  const text =
+    decoded === undefined
+      ? `linktype ${linkType}`
+      : "etherType" in decoded
+        ? describeFrame(decoded)
+        : describeNetwork(decoded);
   return `${formatTime(record.timestamp)} ${text}`;
 }
 
@@ -64,7 +80,9 @@ function consume(stream: Readable, run: TcpdumpRun, sink: Sink): Promise<void> {
       try {
         const records = reader.push(chunk);
         if (sink.kind === "raw") writeBytesSync(sink.fd, chunk);
-        else for (const record of records) writeStdout(renderRecord(record, reader.header?.linkType ?? LINKTYPE_ETHERNET, sink.decode, sink.json));
+        else
+          for (const record of records)
+            writeStdout(renderRecord(record, reader.header?.linkType ?? LINKTYPE_ETHERNET, sink.decode, sink.json));
       } catch (err) {
         stream.destroy();
         run.child.kill("SIGINT");
@@ -79,15 +97,19 @@ function consume(stream: Readable, run: TcpdumpRun, sink: Sink): Promise<void> {
 
 function openSink(options: CaptureCliOptions, target: CaptureTarget): Sink {
   const { write } = options;
-  if (write === undefined) return { kind: "summary", decode: { vxlanPorts: new Set(target.vxlanPorts) }, json: options.json === true };
+  if (write === undefined)
+    return { kind: "summary", decode: { vxlanPorts: new Set(target.vxlanPorts) }, json: options.json === true };
   if (write === "-") {
-    if (process.stdout.isTTY) throw new CliError("capture -w -: stdout is a terminal; pipe it (| wireshark -k -i -) or give a file");
+    if (process.stdout.isTTY)
+      throw new CliError("capture -w -: stdout is a terminal; pipe it (| wireshark -k -i -) or give a file");
     return { kind: "raw", fd: 1 };
   }
   try {
     return { kind: "raw", fd: fs.openSync(write, "w", 0o644) };
   } catch (err) {
-    throw new CliError(`capture -w ${write}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new CliError(`capture -w ${write}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -100,11 +122,20 @@ export async function captureCommand(targetArg: string, options: CaptureCliOptio
   const count = positiveInteger(options.count, "--count", 1_000_000_000);
   const timeoutSeconds = positiveInteger(options.timeout, "--timeout", 86_400);
   const vxlanPort = positiveInteger(options.vxlanPort, "--vxlan-port", 65_535);
-  const target = resolveCaptureTarget(targetArg, { ...(options.lab === undefined ? {} : { lab: options.lab }), ...(vxlanPort === undefined ? {} : { vxlanPort }) });
+  const target = resolveCaptureTarget(targetArg, {
+    ...(options.lab === undefined ? {} : { lab: options.lab }),
+    ...(vxlanPort === undefined ? {} : { vxlanPort }),
+  });
   const sink = openSink(options, target);
   // stayRoot: Debian's tcpdump drops to its own user, which clears the parent-death
   // signal; a capture killed with SIGKILL would then leave it holding the namespace.
-  const run = startTcpdump({ netnsPath: target.netnsPath, ifName: target.ifName, stayRoot: true, ...(count === undefined ? {} : { count }), ...(options.filter ? { filter: options.filter } : {}) });
+  const run = startTcpdump({
+    netnsPath: target.netnsPath,
+    ifName: target.ifName,
+    stayRoot: true,
+    ...(count === undefined ? {} : { count }),
+    ...(options.filter ? { filter: options.filter } : {}),
+  });
   // Ctrl-C reaches tcpdump too (same process group); a signal sent to us alone is passed on.
   // Either way tcpdump finishes its output, and we end after it.
   const stop = (): void => {
@@ -114,7 +145,13 @@ export async function captureCommand(targetArg: string, options: CaptureCliOptio
   process.on("SIGTERM", stop);
   const timer = timeoutSeconds === undefined ? undefined : setTimeout(stop, timeoutSeconds * 1000);
   try {
-    void run.listening.then((ready) => ready && writeProgress(`capture: listening on ${target.label}:${target.ifName}${options.filter ? ` (${options.filter})` : ""}`));
+    void run.listening.then(
+      (ready) =>
+        ready &&
+        writeProgress(
+          `capture: listening on ${target.label}:${target.ifName}${options.filter ? ` (${options.filter})` : ""}`,
+        ),
+    );
     const consumed = run.child.stdout ? consume(run.child.stdout, run, sink) : Promise.resolve();
     const [stats] = await Promise.all([run.exited, consumed]);
     report(target, stats);

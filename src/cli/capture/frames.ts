@@ -88,7 +88,11 @@ export interface DecodeOptions {
 
 export function decodeEthernet(bytes: Buffer, options: DecodeOptions): EthernetFrame {
   if (bytes.length < 14) return { src: "", dst: "", etherType: 0, truncated: true };
-  const frame: EthernetFrame = { dst: formatMac(bytes.subarray(0, 6)), src: formatMac(bytes.subarray(6, 12)), etherType: bytes.readUInt16BE(12) };
+  const frame: EthernetFrame = {
+    dst: formatMac(bytes.subarray(0, 6)),
+    src: formatMac(bytes.subarray(6, 12)),
+    etherType: bytes.readUInt16BE(12),
+  };
   let offset = 14;
   if (frame.etherType === ETHERTYPE_VLAN) {
     if (bytes.length < 18) return { ...frame, truncated: true };
@@ -123,12 +127,19 @@ function decodeNetwork(etherType: number, bytes: Buffer, options: DecodeOptions)
 function decodeArp(bytes: Buffer): ArpPacket | undefined {
   // Only Ethernet/IPv4 ARP (hardware length 6, protocol length 4), the only kind there is here.
   if (bytes.length < 28 || bytes[4] !== 6 || bytes[5] !== 4) return undefined;
-  return { kind: "arp", operation: bytes.readUInt16BE(6), senderMac: formatMac(bytes.subarray(8, 14)), senderIp: formatIp(bytes.subarray(14, 18)), targetIp: formatIp(bytes.subarray(24, 28)) };
+  return {
+    kind: "arp",
+    operation: bytes.readUInt16BE(6),
+    senderMac: formatMac(bytes.subarray(8, 14)),
+    senderIp: formatIp(bytes.subarray(14, 18)),
+    targetIp: formatIp(bytes.subarray(24, 28)),
+  };
 }
 
 function decodeIpv4(bytes: Buffer, options: DecodeOptions): IpPacket {
   const headerLength = ((bytes[0] ?? 0) & 0x0f) * 4;
-  if (bytes.length < 20 || headerLength < 20) return { kind: "ipv4", src: "", dst: "", protocol: 0, ttl: 0, length: bytes.length, truncated: true };
+  if (bytes.length < 20 || headerLength < 20)
+    return { kind: "ipv4", src: "", dst: "", protocol: 0, ttl: 0, length: bytes.length, truncated: true };
   const fragment = bytes.readUInt16BE(6);
   const packet: IpPacket = {
     kind: "ipv4",
@@ -147,9 +158,17 @@ function decodeIpv4(bytes: Buffer, options: DecodeOptions): IpPacket {
 }
 
 function decodeIpv6(bytes: Buffer, options: DecodeOptions): IpPacket {
-  if (bytes.length < 40) return { kind: "ipv6", src: "", dst: "", protocol: 0, ttl: 0, length: bytes.length, truncated: true };
+  if (bytes.length < 40)
+    return { kind: "ipv6", src: "", dst: "", protocol: 0, ttl: 0, length: bytes.length, truncated: true };
   const payloadLength = bytes.readUInt16BE(4);
-  const packet: IpPacket = { kind: "ipv6", src: formatIp(bytes.subarray(8, 24)), dst: formatIp(bytes.subarray(24, 40)), protocol: bytes[6] ?? 0, ttl: bytes[7] ?? 0, length: 40 + payloadLength };
+  const packet: IpPacket = {
+    kind: "ipv6",
+    src: formatIp(bytes.subarray(8, 24)),
+    dst: formatIp(bytes.subarray(24, 40)),
+    protocol: bytes[6] ?? 0,
+    ttl: bytes[7] ?? 0,
+    length: 40 + payloadLength,
+  };
   return withTransport(packet, bytes.subarray(40, 40 + payloadLength), options);
 }
 
@@ -165,19 +184,37 @@ function decodeTransport(protocol: number, bytes: Buffer, options: DecodeOptions
     case IPPROTO_UDP:
       return bytes.length < 8 ? "truncated" : decodeUdp(bytes, options);
     case IPPROTO_TCP:
-      return bytes.length < 14 ? "truncated" : { kind: "tcp", srcPort: bytes.readUInt16BE(0), dstPort: bytes.readUInt16BE(2), flags: tcpFlags(bytes[13] ?? 0) };
+      return bytes.length < 14
+        ? "truncated"
+        : {
+            kind: "tcp",
+            srcPort: bytes.readUInt16BE(0),
+            dstPort: bytes.readUInt16BE(2),
+            flags: tcpFlags(bytes[13] ?? 0),
+          };
     case IPPROTO_ICMP:
     case IPPROTO_ICMPV6:
-      return bytes.length < 2 ? "truncated" : { kind: protocol === IPPROTO_ICMP ? "icmp" : "icmpv6", type: bytes[0] ?? 0, code: bytes[1] ?? 0 };
+      return bytes.length < 2
+        ? "truncated"
+        : { kind: protocol === IPPROTO_ICMP ? "icmp" : "icmpv6", type: bytes[0] ?? 0, code: bytes[1] ?? 0 };
     default:
       return undefined;
   }
 }
 
 function decodeUdp(bytes: Buffer, options: DecodeOptions): UdpDatagram {
-  const udp: UdpDatagram = { kind: "udp", srcPort: bytes.readUInt16BE(0), dstPort: bytes.readUInt16BE(2), payloadLength: Math.max(0, bytes.readUInt16BE(4) - 8) };
+  const udp: UdpDatagram = {
+    kind: "udp",
+    srcPort: bytes.readUInt16BE(0),
+    dstPort: bytes.readUInt16BE(2),
+    payloadLength: Math.max(0, bytes.readUInt16BE(4) - 8),
+  };
   const payload = bytes.subarray(8);
-  if (options.vxlanPorts.has(udp.dstPort) && payload.length >= VXLAN_HEADER_LEN && ((payload[0] ?? 0) & VXLAN_FLAG_VNI) !== 0) {
+  if (
+    options.vxlanPorts.has(udp.dstPort) &&
+    payload.length >= VXLAN_HEADER_LEN &&
+    ((payload[0] ?? 0) & VXLAN_FLAG_VNI) !== 0
+  ) {
     udp.vxlan = { vni: payload.readUIntBE(4, 3), inner: decodeEthernet(payload.subarray(VXLAN_HEADER_LEN), options) };
   }
   return udp;
@@ -192,5 +229,10 @@ function tcpFlags(bits: number): string {
     [0x20, "U"],
     [0x10, "."],
   ];
-  return names.filter(([bit]) => (bits & bit) !== 0).map(([, name]) => name).join("") || "none";
+  return (
+    names
+      .filter(([bit]) => (bits & bit) !== 0)
+      .map(([, name]) => name)
+      .join("") || "none"
+  );
 }

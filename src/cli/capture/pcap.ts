@@ -33,10 +33,16 @@ function readHeader(bytes: Buffer): PcapHeader {
   const magicBig = bytes.readUInt32BE(0);
   const known = [MAGIC_MICROS, MAGIC_NANOS];
   const littleEndian = known.includes(magicLittle);
-  if (!littleEndian && !known.includes(magicBig)) throw new Error(`not a pcap stream (magic 0x${magicBig.toString(16).padStart(8, "0")})`);
+  if (!littleEndian && !known.includes(magicBig))
+    throw new Error(`not a pcap stream (magic 0x${magicBig.toString(16).padStart(8, "0")})`);
   const magic = littleEndian ? magicLittle : magicBig;
   const u32 = (offset: number): number => (littleEndian ? bytes.readUInt32LE(offset) : bytes.readUInt32BE(offset));
-  return { littleEndian, resolution: magic === MAGIC_NANOS ? "ns" : "us", snapLength: u32(16), linkType: u32(20) & 0xffff };
+  return {
+    littleEndian,
+    resolution: magic === MAGIC_NANOS ? "ns" : "us",
+    snapLength: u32(16),
+    linkType: u32(20) & 0xffff,
+  };
 }
 
 export class PcapStreamReader {
@@ -68,9 +74,11 @@ export class PcapStreamReader {
   private nextRecord(header: PcapHeader): PcapRecord | undefined {
     if (this.pending.length < RECORD_HEADER_LEN) return undefined;
     const bytes = this.pending;
-    const u32 = (offset: number): number => (header.littleEndian ? bytes.readUInt32LE(offset) : bytes.readUInt32BE(offset));
+    const u32 = (offset: number): number =>
+      header.littleEndian ? bytes.readUInt32LE(offset) : bytes.readUInt32BE(offset);
     const capturedLength = u32(8);
-    if (capturedLength > Math.max(MAX_RECORD_LEN, header.snapLength)) throw new Error(`pcap record of ${capturedLength} bytes: the stream is corrupt`);
+    if (capturedLength > Math.max(MAX_RECORD_LEN, header.snapLength))
+      throw new Error(`pcap record of ${capturedLength} bytes: the stream is corrupt`);
     if (bytes.length < RECORD_HEADER_LEN + capturedLength) return undefined;
     const fraction = u32(4) / (header.resolution === "ns" ? 1e9 : 1e6);
     // Copied out: the pending buffer is reused and sliced again by later pushes.

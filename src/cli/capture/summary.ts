@@ -3,9 +3,32 @@
 // and its inner frame, so the overlay's traffic reads in one place.
 import type { ArpPacket, EthernetFrame, IcmpMessage, IpPacket, NetworkPacket, Transport } from "./frames";
 
-const ICMP_NAMES: Record<number, string> = { 0: "echo reply", 3: "unreachable", 8: "echo request", 11: "time exceeded" };
-const ICMPV6_NAMES: Record<number, string> = { 1: "unreachable", 2: "packet too big", 3: "time exceeded", 128: "echo request", 129: "echo reply", 133: "router solicitation", 134: "router advertisement", 135: "neighbor solicitation", 136: "neighbor advertisement" };
-const PROTOCOL_NAMES: Record<number, string> = { 1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 47: "GRE", 58: "ICMPv6", 132: "SCTP" };
+const ICMP_NAMES: Record<number, string> = {
+  0: "echo reply",
+  3: "unreachable",
+  8: "echo request",
+  11: "time exceeded",
+};
+const ICMPV6_NAMES: Record<number, string> = {
+  1: "unreachable",
+  2: "packet too big",
+  3: "time exceeded",
+  128: "echo request",
+  129: "echo reply",
+  133: "router solicitation",
+  134: "router advertisement",
+  135: "neighbor solicitation",
+  136: "neighbor advertisement",
+};
+const PROTOCOL_NAMES: Record<number, string> = {
+  1: "ICMP",
+  2: "IGMP",
+  6: "TCP",
+  17: "UDP",
+  47: "GRE",
+  58: "ICMPv6",
+  132: "SCTP",
+};
 
 /** HH:MM:SS.micro in local time, as tcpdump prints it. */
 export function formatTime(timestamp: number): string {
@@ -38,8 +61,13 @@ function describeIp(packet: IpPacket): string {
   const ports = transport?.kind === "udp" || transport?.kind === "tcp" ? transport : undefined;
   const from = ports ? `${packet.src}.${ports.srcPort}` : packet.src;
   const to = ports ? `${packet.dst}.${ports.dstPort}` : packet.dst;
-  const protocol = transport ? describeTransport(transport) : (PROTOCOL_NAMES[packet.protocol] ?? `proto ${packet.protocol}`);
-  const fragment = packet.fragmentOffset !== undefined || packet.moreFragments ? ` frag offset ${packet.fragmentOffset ?? 0}${packet.moreFragments ? "+" : ""}` : "";
+  const protocol = transport
+    ? describeTransport(transport)
+    : (PROTOCOL_NAMES[packet.protocol] ?? `proto ${packet.protocol}`);
+  const fragment =
+    packet.fragmentOffset !== undefined || packet.moreFragments
+      ? ` frag offset ${packet.fragmentOffset ?? 0}${packet.moreFragments ? "+" : ""}`
+      : "";
   // UDP shows its payload's length as tcpdump does; anything else the IP packet's.
   const length = transport?.kind === "udp" ? transport.payloadLength : packet.length;
   return `${family} ${from} > ${to} ${protocol}${fragment} length ${length}${packet.truncated ? " [truncated]" : ""}${vxlanTail(transport)}`;

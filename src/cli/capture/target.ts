@@ -23,7 +23,8 @@ export function splitTarget(target: string): { node: string; ifName: string } {
   const separator = target.lastIndexOf(":");
   const node = target.slice(0, separator);
   const ifName = target.slice(separator + 1);
-  if (separator <= 0 || ifName === "") throw new CliError(`capture target ${JSON.stringify(target)}: want NODE:INTERFACE, e.g. h1:ul0 or h1/c1:eth0`);
+  if (separator <= 0 || ifName === "")
+    throw new CliError(`capture target ${JSON.stringify(target)}: want NODE:INTERFACE, e.g. h1:ul0 or h1/c1:eth0`);
   return { node, ifName };
 }
 
@@ -40,7 +41,12 @@ function locate(node: string, lab: string | undefined): Omit<CaptureTarget, "ifN
     return { label: node, netnsPath: resolveNetnsArg(node), vxlanPorts: COMMON_VXLAN_PORTS };
   } catch (err) {
     const labs = listLabNames();
-    const hint = labs.length > 1 ? `; several labs are up (${labs.join(", ")}), name one with --lab` : labs.length === 0 ? "; no lab is up" : `; nor a node of lab ${labs[0]}`;
+    const hint =
+      labs.length > 1
+        ? `; several labs are up (${labs.join(", ")}), name one with --lab`
+        : labs.length === 0
+          ? "; no lab is up"
+          : `; nor a node of lab ${labs[0]}`;
     throw new CliError(`capture: ${(err as Error).message}${hint}`, { cause: err });
   }
 }

@@ -113,7 +113,9 @@ export function startTcpdump(spec: TcpdumpSpec): TcpdumpRun {
       markListening(false);
       // SIGPIPE: we stopped reading because whoever reads us (wireshark, head) is gone; that ends a capture too.
       if (code === 0 || signal === "SIGPIPE" || signal === "SIGINT") return resolve(parseStats(stderrLines));
-      const why = stderrLines.filter((line) => !/^\d+ packets? /.test(line)).pop() ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
+      const why =
+        stderrLines.filter((line) => !/^\d+ packets? /.test(line)).pop() ??
+        (signal ? `killed by ${signal}` : `exit status ${code}`);
       reject(new CliError(`capture on ${spec.ifName}: ${why}`));
     });
   });

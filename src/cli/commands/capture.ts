@@ -5,7 +5,9 @@ import { guarded } from "./guarded";
 export function addCaptureCommand(program: Command): void {
   program
     .command("capture")
-    .description("packets of one interface of a lab node or namespace: a pcap (-w) or one line per packet with VXLAN's inner frames")
+    .description(
+      "packets of one interface of a lab node or namespace: a pcap (-w) or one line per packet with VXLAN's inner frames",
+    )
     .argument("<target>", "NODE:INTERFACE, e.g. h1:ul0, h1/c1:eth0, or a namespace: myns:eth0")
     .option("-w, --write <file>", "write pcap to this file, or - for stdout (| wireshark -k -i -)")
     .option("--count <n>", "stop after this many packets")
@@ -14,5 +16,7 @@ export function addCaptureCommand(program: Command): void {
     .option("--lab <name>", "the lab NODE belongs to (default: the only lab that is up)")
     .option("--vxlan-port <port>", "UDP port decoded as VXLAN (default: the lab's, else 4789 and 8472)")
     .option("--json", "one JSON object per packet instead of a line of text")
-    .action(guarded((target: string, options: object) => require("../capture/capture").captureCommand(target, options)));
+    .action(
+      guarded((target: string, options: object) => require("../capture/capture").captureCommand(target, options)),
+    );
 }

@@ -5,7 +5,8 @@ import { guarded } from "./guarded";
 function positiveInteger(name: string, max: number): (value: string) => number {
   return (value) => {
     const number = Number(value);
-    if (!Number.isInteger(number) || number < 1 || number > max) throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(number) || number < 1 || number > max)
+      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`);
     return number;
   };
 }
@@ -22,14 +23,31 @@ interface DaemonFlags {
 
 export function daemonCommand(): Command {
   const daemon = new Command("daemon")
-    .description("resident mode: answer this host namespace's plugin calls from warm worker threads (the plugin front end falls back to standalone without it)")
+    .description(
+      "resident mode: answer this host namespace's plugin calls from warm worker threads (the plugin front end falls back to standalone without it)",
+    )
     .option("--netns <name>", "run inside this named network namespace (or path) instead of ours")
     .option("--workers <n>", "worker threads: requests served at once", positiveInteger("--workers", 64), 8)
-    .option("--request-timeout <seconds>", "a request running longer is answered with code 11 and its worker replaced", positiveInteger("--request-timeout", 3600), 120)
-    .option("--stop-timeout <seconds>", "on SIGTERM, how long requests in flight may take to finish", positiveInteger("--stop-timeout", 3600), 30)
+    .option(
+      "--request-timeout <seconds>",
+      "a request running longer is answered with code 11 and its worker replaced",
+      positiveInteger("--request-timeout", 3600),
+      120,
+    )
+    .option(
+      "--stop-timeout <seconds>",
+      "on SIGTERM, how long requests in flight may take to finish",
+      positiveInteger("--stop-timeout", 3600),
+      30,
+    )
     .option("--metrics <host:port>", "serve Prometheus metrics on http://HOST:PORT/metrics (in the daemon's namespace)")
     .addOption(new Option("--build-id <id>", "test-only: answer as another build").hideHelp())
-    .addOption(new Option("--body-timeout-ms <ms>", "how long a caller may take to send its whole request").argParser(positiveInteger("--body-timeout-ms", 600_000)).default(10_000).hideHelp())
+    .addOption(
+      new Option("--body-timeout-ms <ms>", "how long a caller may take to send its whole request")
+        .argParser(positiveInteger("--body-timeout-ms", 600_000))
+        .default(10_000)
+        .hideHelp(),
+    )
     .enablePositionalOptions()
     .action(
       guarded((flags: DaemonFlags) =>
@@ -46,9 +64,13 @@ export function daemonCommand(): Command {
     );
   daemon
     .command("status")
-    .description("is a daemon answering in this namespace: its build, workers, requests served, uptime (exit 1 if none)")
+    .description(
+      "is a daemon answering in this namespace: its build, workers, requests served, uptime (exit 1 if none)",
+    )
     .option("--netns <name>", "ask the daemon of this named namespace (or path)")
     .option("--json", "JSON output for scripts")
-    .action(guarded((flags: { netns?: string; json?: boolean }) => require("../daemon-cmd").daemonStatusCommand(flags)));
+    .action(
+      guarded((flags: { netns?: string; json?: boolean }) => require("../daemon-cmd").daemonStatusCommand(flags)),
+    );
   return daemon;
 }

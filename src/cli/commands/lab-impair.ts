@@ -6,7 +6,11 @@ import { guarded } from "./guarded";
 const TARGET = "a host (h1: its underlay link), a container (h1/c1: its link) or one interface (h1:lab0)";
 
 export function addImpairCommands(lab: Command): void {
-  const netem = lab.command("netem").description("impair a lab link: delay, jitter, loss, rate, corruption, duplication, reordering, MTU (netem where the kernel has it)");
+  const netem = lab
+    .command("netem")
+    .description(
+      "impair a lab link: delay, jitter, loss, rate, corruption, duplication, reordering, MTU (netem where the kernel has it)",
+    );
   netem
     .command("set")
     .description("impair what a node sends into a link; replaces that link's previous impairment")
@@ -27,15 +31,25 @@ export function addImpairCommands(lab: Command): void {
     .argument("[target]", TARGET)
     .option("--json", "JSON output for scripts")
     .option("--lab <name>", "lab name (default: the only lab that is up)")
-    .action(guarded((target: string | undefined, options: object) => require("../lab/impair/commands").netemShow(target, options)));
+    .action(
+      guarded((target: string | undefined, options: object) =>
+        require("../lab/impair/commands").netemShow(target, options),
+      ),
+    );
   netem
     .command("reset")
     .description("remove a link's impairments (every link's without a target)")
     .argument("[target]", TARGET)
     .option("--lab <name>", "lab name (default: the only lab that is up)")
-    .action(guarded((target: string | undefined, options: object) => require("../lab/impair/commands").netemReset(target, options)));
+    .action(
+      guarded((target: string | undefined, options: object) =>
+        require("../lab/impair/commands").netemReset(target, options),
+      ),
+    );
 
-  const link = lab.command("link").description("take a lab link down or up (the far end, so the node keeps its addresses and routes)");
+  const link = lab
+    .command("link")
+    .description("take a lab link down or up (the far end, so the node keeps its addresses and routes)");
   for (const [verb, action] of [
     ["down", "linkDown"],
     ["up", "linkUp"],

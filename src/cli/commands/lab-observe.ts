@@ -11,7 +11,9 @@ export function addLabObserveCommands(lab: Command): void {
     .argument("<command...>", "command and its arguments (put them after --)")
     .option("--lab <name>", "lab name (default: the only lab that is up)")
     .passThroughOptions()
-    .action(guarded((node: string, argv: string[], options: object) => require("../lab/exec").labExec(node, argv, options)));
+    .action(
+      guarded((node: string, argv: string[], options: object) => require("../lab/exec").labExec(node, argv, options)),
+    );
   lab
     .command("events")
     .description("link, address, route, neighbour and FDB changes in every namespace of a lab, as they happen")

@@ -6,7 +6,9 @@ import { addImpairCommands } from "./lab-impair";
 import { addLabObserveCommands } from "./lab-observe";
 
 export function addLabCommands(program: Command): void {
-  const lab = program.command("lab").description("multi-host labs: hosts as namespaces on an underlay switch, containers attached by our plugins");
+  const lab = program
+    .command("lab")
+    .description("multi-host labs: hosts as namespaces on an underlay switch, containers attached by our plugins");
   lab
     .command("up")
     .description("build a lab (again: changes nothing); default: 2 hosts x 2 containers on vxlan-overlay")
@@ -33,7 +35,9 @@ export function addLabCommands(program: Command): void {
     .argument("[name]", "lab name (default: the only lab that is up)")
     .option("--format <format>", "mermaid or dot", "mermaid")
     .option("--svg <file>", "write an SVG with Graphviz's dot")
-    .action(guarded((name: string | undefined, options: object) => require("../lab/diagram").labDiagram(name, options)));
+    .action(
+      guarded((name: string | undefined, options: object) => require("../lab/diagram").labDiagram(name, options)),
+    );
   lab
     .command("list")
     .description("labs that are up")

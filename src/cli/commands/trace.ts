@@ -15,14 +15,28 @@ interface AgentArgs {
   payload?: string;
 }
 
-function agentOptions(options: AgentArgs): { proto: "udp" | "tcp"; family: 4 | 6; port: number; token: Buffer; timeoutMs: number } {
-  return { proto: options.proto === "tcp" ? "tcp" : "udp", family: options.family === "6" ? 6 : 4, port: Number(options.port), token: Buffer.from(options.token, "hex"), timeoutMs: Number(options.timeoutMs) };
+function agentOptions(options: AgentArgs): {
+  proto: "udp" | "tcp";
+  family: 4 | 6;
+  port: number;
+  token: Buffer;
+  timeoutMs: number;
+} {
+  return {
+    proto: options.proto === "tcp" ? "tcp" : "udp",
+    family: options.family === "6" ? 6 : 4,
+    port: Number(options.port),
+    token: Buffer.from(options.token, "hex"),
+    timeoutMs: Number(options.timeoutMs),
+  };
 }
 
 export function addTraceCommands(program: Command): void {
   program
     .command("trace")
-    .description("the hop where a packet dies: the kernel's path from its state, a live packet watched at every hop, the verdict (exit 0 only when delivered)")
+    .description(
+      "the hop where a packet dies: the kernel's path from its state, a live packet watched at every hop, the verdict (exit 0 only when delivered)",
+    )
     .argument("<from>", "a lab node (h1/c1, h1), NODE=ADDRESS, or NETNS=ADDRESS")
     .argument("<to>", "a lab node (h2/c1, h2), NODE=ADDRESS, or NETNS=ADDRESS")
     .option("--proto <proto>", "udp, tcp (a SYN) or icmp (an echo request, by ping)", "udp")
@@ -32,9 +46,13 @@ export function addTraceCommands(program: Command): void {
     .option("--wait <ms>", "how long to wait for the packet", "1000")
     .option("--no-send", "only the kernel's state, no live packet (exit 1 if it has a break)")
     .option("--json", "JSON output for scripts")
-    .action(guarded((from: string, to: string, options: object) => require("../trace/run").traceCommand(from, to, options)));
+    .action(
+      guarded((from: string, to: string, options: object) => require("../trace/run").traceCommand(from, to, options)),
+    );
 
-  const agent = program.command("trace-agent", { hidden: true }).description("internal: one end of a trace's live packet, inside a namespace");
+  const agent = program
+    .command("trace-agent", { hidden: true })
+    .description("internal: one end of a trace's live packet, inside a namespace");
   agent
     .command("listen")
     .requiredOption("--proto <proto>")
@@ -55,7 +73,12 @@ export function addTraceCommands(program: Command): void {
     .requiredOption("--timeout-ms <ms>")
     .action(
       guarded((options: AgentArgs) =>
-        require("../trace/agent").runSendAgent({ ...agentOptions(options), to: options.to, sourcePort: Number(options.sourcePort), payloadBytes: Number(options.payload) }),
+        require("../trace/agent").runSendAgent({
+          ...agentOptions(options),
+          to: options.to,
+          sourcePort: Number(options.sourcePort),
+          payloadBytes: Number(options.payload),
+        }),
       ),
     );
   program
@@ -66,7 +89,11 @@ export function addTraceCommands(program: Command): void {
     .requiredOption("--timeout-ms <ms>")
     .action(
       guarded((options: { lengths: string; protocol: string; timeoutMs: string }) =>
-        require("../trace/tracefs-session").runTraceKernel({ lengths: options.lengths.split(",").map(Number), protocol: Number(options.protocol), timeoutMs: Number(options.timeoutMs) }),
+        require("../trace/tracefs-session").runTraceKernel({
+          lengths: options.lengths.split(",").map(Number),
+          protocol: Number(options.protocol),
+          timeoutMs: Number(options.timeoutMs),
+        }),
       ),
     );
 }

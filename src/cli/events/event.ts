@@ -24,8 +24,25 @@ export interface LabEvent {
 export type LinkNames = Map<number, string>;
 
 const SCOPES: Record<number, string> = { 0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere" };
-const PROTOCOLS: Record<number, string> = { 0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 186: "bgp", 188: "ospf" };
-const ROUTE_TYPES: Record<number, string> = { 1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast", 6: "blackhole", 7: "unreachable", 8: "prohibit" };
+const PROTOCOLS: Record<number, string> = {
+  0: "unspec",
+  1: "redirect",
+  2: "kernel",
+  3: "boot",
+  4: "static",
+  186: "bgp",
+  188: "ospf",
+};
+const ROUTE_TYPES: Record<number, string> = {
+  1: "unicast",
+  2: "local",
+  3: "broadcast",
+  4: "anycast",
+  5: "multicast",
+  6: "blackhole",
+  7: "unreachable",
+  8: "prohibit",
+};
 const TABLES: Record<number, string> = { 253: "default", 254: "main", 255: "local" };
 function nudState(state: number): string {
   return nudStateNames(state).join(",") || "NONE";
@@ -48,7 +65,9 @@ function nameOf(names: LinkNames, index: number | undefined): string | undefined
 export type EventFields = Pick<LabEvent, "kind" | "action"> & Record<string, string | number | boolean>;
 
 /** Drops undefined fields so JSON lines carry only what the change has. */
-function compact(fields: Pick<LabEvent, "kind" | "action"> & Record<string, string | number | boolean | undefined>): EventFields {
+function compact(
+  fields: Pick<LabEvent, "kind" | "action"> & Record<string, string | number | boolean | undefined>,
+): EventFields {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as EventFields;
 }
 
@@ -57,11 +76,29 @@ export function eventFields(change: RtnlChange, names: LinkNames): EventFields {
   switch (change.kind) {
     case "link": {
       const { link } = change;
-      return compact({ kind: "link", action: change.action, ifname: link.name, index: link.index, type: link.kind, mtu: link.mtu, up: link.up, operstate: link.operstate, address: link.mac || undefined, master: nameOf(names, link.masterIndex) });
+      return compact({
+        kind: "link",
+        action: change.action,
+        ifname: link.name,
+        index: link.index,
+        type: link.kind,
+        mtu: link.mtu,
+        up: link.up,
+        operstate: link.operstate,
+        address: link.mac || undefined,
+        master: nameOf(names, link.masterIndex),
+      });
     }
     case "addr": {
       const { addr } = change;
-      return compact({ kind: "addr", action: change.action, ifname: nameOf(names, addr.index), local: addr.cidr, family: addr.family === 4 ? "inet" : "inet6", scope: SCOPES[addr.scope] ?? String(addr.scope) });
+      return compact({
+        kind: "addr",
+        action: change.action,
+        ifname: nameOf(names, addr.index),
+        local: addr.cidr,
+        family: addr.family === 4 ? "inet" : "inet6",
+        scope: SCOPES[addr.scope] ?? String(addr.scope),
+      });
     }
     case "route": {
       const { route } = change;
@@ -95,7 +132,14 @@ export function eventFields(change: RtnlChange, names: LinkNames): EventFields {
           state: fdbState(neigh.state),
         });
       }
-      return compact({ kind: "neigh", action: change.action, ifname: nameOf(names, neigh.index), dst: neigh.dst, lladdr: neigh.lladdr, state: nudState(neigh.state) });
+      return compact({
+        kind: "neigh",
+        action: change.action,
+        ifname: nameOf(names, neigh.index),
+        dst: neigh.dst,
+        lladdr: neigh.lladdr,
+        state: nudState(neigh.state),
+      });
     }
   }
 }

@@ -6,20 +6,51 @@ function words(...parts: (string | false | undefined)[]): string {
   return parts.filter((part): part is string => typeof part === "string" && part !== "").join(" ");
 }
 
-const opt = (label: string, value: string | number | boolean | undefined): string | undefined => (value === undefined ? undefined : `${label} ${value}`);
+const opt = (label: string, value: string | number | boolean | undefined): string | undefined =>
+  value === undefined ? undefined : `${label} ${value}`;
 
 function details(event: LabEvent): string {
   switch (event.kind) {
     case "link":
-      return words(event.ifname, event.type as string | undefined, opt("mtu", event.mtu), event.up ? "up" : "down", event.operstate as string | undefined, opt("master", event.master), opt("mac", event.address));
+      return words(
+        event.ifname,
+        event.type as string | undefined,
+        opt("mtu", event.mtu),
+        event.up ? "up" : "down",
+        event.operstate as string | undefined,
+        opt("master", event.master),
+        opt("mac", event.address),
+      );
     case "addr":
       return words(event.local as string, opt("dev", event.ifname), opt("scope", event.scope));
     case "route":
-      return words(event.type !== "unicast" && (event.type as string), event.dst as string, opt("via", event.gateway), opt("dev", event.ifname), event.table !== "main" && opt("table", event.table), opt("proto", event.protocol), opt("scope", event.scope));
+      return words(
+        event.type !== "unicast" && (event.type as string),
+        event.dst as string,
+        opt("via", event.gateway),
+        opt("dev", event.ifname),
+        event.table !== "main" && opt("table", event.table),
+        opt("proto", event.protocol),
+        opt("scope", event.scope),
+      );
     case "neigh":
-      return words(event.dst as string | undefined, opt("dev", event.ifname), opt("lladdr", event.lladdr), event.state as string);
+      return words(
+        event.dst as string | undefined,
+        opt("dev", event.ifname),
+        opt("lladdr", event.lladdr),
+        event.state as string,
+      );
     case "fdb":
-      return words(event.mac as string | undefined, opt("dev", event.ifname), opt("dst", event.dst), opt("vni", event.vni), opt("vlan", event.vlan), opt("master", event.master), event.self === true && "self", event.state as string);
+      return words(
+        event.mac as string | undefined,
+        opt("dev", event.ifname),
+        opt("dst", event.dst),
+        opt("vni", event.vni),
+        opt("vlan", event.vlan),
+        opt("master", event.master),
+        event.self === true && "self",
+        event.state as string,
+      );
     case "netns":
       return "";
   }
@@ -34,5 +65,11 @@ function clock(iso: string): string {
 
 /** One line; `nodeWidth` lines the node column up across a lab's names. */
 export function renderEvent(event: LabEvent, nodeWidth: number): string {
-  return words(clock(event.time), event.node.padEnd(nodeWidth), event.kind.padEnd(5), event.action.padEnd(3), details(event)).trimEnd();
+  return words(
+    clock(event.time),
+    event.node.padEnd(nodeWidth),
+    event.kind.padEnd(5),
+    event.action.padEnd(3),
+    details(event),
+  ).trimEnd();
 }

@@ -91,7 +91,14 @@ export class LabNetnsWatcher {
     if (inode === undefined) return;
     try {
       const subscription = Subscription.at(nsPath);
-      const watched: WatchedNetns = { netns, node: this.labels.get(netns) ?? netns, inode, subscription, names: new Map(), echoes: new Map() };
+      const watched: WatchedNetns = {
+        netns,
+        node: this.labels.get(netns) ?? netns,
+        inode,
+        subscription,
+        names: new Map(),
+        echoes: new Map(),
+      };
       this.watched.set(netns, watched);
       // Subscribed first, then read: a change in between shows in both, and the echo filter drops the second.
       const current = currentState(nsPath);

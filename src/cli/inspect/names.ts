@@ -2,7 +2,13 @@
 // compared with `ip -j` field by field.
 import { Nud, RtScope } from "../../netlink/codec/constants";
 
-const SCOPES: Record<number, string> = { [RtScope.UNIVERSE]: "global", [RtScope.SITE]: "site", [RtScope.LINK]: "link", [RtScope.HOST]: "host", [RtScope.NOWHERE]: "nowhere" };
+const SCOPES: Record<number, string> = {
+  [RtScope.UNIVERSE]: "global",
+  [RtScope.SITE]: "site",
+  [RtScope.LINK]: "link",
+  [RtScope.HOST]: "host",
+  [RtScope.NOWHERE]: "nowhere",
+};
 
 /** iproute2's /usr/share/iproute2/rt_protos names. */
 const PROTOCOLS: Record<number, string> = {

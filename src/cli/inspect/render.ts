@@ -16,7 +16,11 @@ function linkDetail(link: LinkView): string {
   const details: string[] = [];
   if (link.master) details.push(`master ${link.master}`);
   if (link.kind === "veth" && link.peerIndex !== undefined) {
-    details.push(link.peerNetnsId === undefined ? `peer #${link.peerIndex}` : `peer #${link.peerIndex} in netns id ${link.peerNetnsId}`);
+    details.push(
+      link.peerNetnsId === undefined
+        ? `peer #${link.peerIndex}`
+        : `peer #${link.peerIndex} in netns id ${link.peerNetnsId}`,
+    );
   }
   if (link.vxlan) {
     const vxlan = link.vxlan;
@@ -37,13 +41,23 @@ function section(title: string, header: string[], rows: string[][], note?: strin
 export function renderSnapshot(snapshot: NetnsSnapshot, options: RenderOptions = {}): string {
   const fdb = options.all ? snapshot.fdb : snapshot.fdb.filter((entry) => !isMulticastSelfEntry(entry));
   const hidden = snapshot.fdb.length - fdb.length;
-  const neighbours = options.all ? snapshot.neighbours : snapshot.neighbours.filter((entry) => !entry.state.includes("NOARP"));
+  const neighbours = options.all
+    ? snapshot.neighbours
+    : snapshot.neighbours.filter((entry) => !entry.state.includes("NOARP"));
   const sections = [
     `netns ${snapshot.netns}`,
     section(
       "LINKS",
       ["INDEX", "NAME", "KIND", "STATE", "MTU", "MAC", "DETAILS"],
-      snapshot.links.map((link) => [String(link.index), link.name, link.kind ?? "-", link.up ? link.operstate : "DOWN", String(link.mtu), link.mac || "-", linkDetail(link)]),
+      snapshot.links.map((link) => [
+        String(link.index),
+        link.name,
+        link.kind ?? "-",
+        link.up ? link.operstate : "DOWN",
+        String(link.mtu),
+        link.mac || "-",
+        linkDetail(link),
+      ]),
     ),
     section(
       "ADDRESSES",

@@ -77,7 +77,14 @@ export interface NetnsSnapshot {
 }
 
 function linkView(link: Link, nameOf: (index: number | undefined) => string | undefined): LinkView {
-  const view: LinkView = { index: link.index, name: link.name, mtu: link.mtu, mac: link.mac, up: link.up, operstate: link.operstate };
+  const view: LinkView = {
+    index: link.index,
+    name: link.name,
+    mtu: link.mtu,
+    mac: link.mac,
+    up: link.up,
+    operstate: link.operstate,
+  };
   if (link.kind) view.kind = link.kind;
   const master = nameOf(link.masterIndex);
   if (master) view.master = master;
@@ -100,10 +107,23 @@ function flagNames(flags: number): string[] {
 export function takeSnapshot(handle: Handle, netns: string): NetnsSnapshot {
   const links = listLinks(handle);
   const names = new Map(links.map((link) => [link.index, link.name]));
-  const nameOf = (index: number | undefined): string | undefined => (index === undefined ? undefined : (names.get(index) ?? `#${index}`));
-  const addresses = listAddrs(handle).map((addr) => ({ dev: nameOf(addr.index) ?? "", family: addr.family, address: addr.address, prefixLen: addr.prefixLen, scope: scopeName(addr.scope) }));
+  const nameOf = (index: number | undefined): string | undefined =>
+    index === undefined ? undefined : (names.get(index) ?? `#${index}`);
+  const addresses = listAddrs(handle).map((addr) => ({
+    dev: nameOf(addr.index) ?? "",
+    family: addr.family,
+    address: addr.address,
+    prefixLen: addr.prefixLen,
+    scope: scopeName(addr.scope),
+  }));
   const routes = listRoutes(handle).map((route) => {
-    const view: RouteView = { family: route.family, dst: route.dst, type: routeTypeName(route.type), protocol: protocolName(route.protocol), scope: scopeName(route.scope) };
+    const view: RouteView = {
+      family: route.family,
+      dst: route.dst,
+      type: routeTypeName(route.type),
+      protocol: protocolName(route.protocol),
+      scope: scopeName(route.scope),
+    };
     if (route.gw) view.gateway = route.gw;
     const dev = nameOf(route.oif);
     if (dev) view.dev = dev;
@@ -113,7 +133,12 @@ export function takeSnapshot(handle: Handle, netns: string): NetnsSnapshot {
     return view;
   });
   const fdb = listNeighs(handle, { family: "bridge" }).map((entry) => {
-    const view: FdbView = { mac: entry.lladdr ?? "", dev: nameOf(entry.index) ?? "", flags: flagNames(entry.flags), state: nudStateNames(entry.state) };
+    const view: FdbView = {
+      mac: entry.lladdr ?? "",
+      dev: nameOf(entry.index) ?? "",
+      flags: flagNames(entry.flags),
+      state: nudStateNames(entry.state),
+    };
     const master = nameOf(entry.master);
     if (master) view.master = master;
     if (entry.dst) view.dst = entry.dst;
@@ -122,9 +147,18 @@ export function takeSnapshot(handle: Handle, netns: string): NetnsSnapshot {
     return view;
   });
   const neighbours = listNeighs(handle)
-    .filter((entry): entry is typeof entry & { family: 4 | 6; dst: string } => entry.family !== "bridge" && entry.dst !== undefined)
+    .filter(
+      (entry): entry is typeof entry & { family: 4 | 6; dst: string } =>
+        entry.family !== "bridge" && entry.dst !== undefined,
+    )
     .map((entry) => {
-      const view: NeighbourView = { family: entry.family, dst: entry.dst, dev: nameOf(entry.index) ?? "", state: nudStateNames(entry.state), router: (entry.flags & Ntf.ROUTER) !== 0 };
+      const view: NeighbourView = {
+        family: entry.family,
+        dst: entry.dst,
+        dev: nameOf(entry.index) ?? "",
+        state: nudStateNames(entry.state),
+        router: (entry.flags & Ntf.ROUTER) !== 0,
+      };
       if (entry.lladdr) view.lladdr = entry.lladdr;
       return view;
     });

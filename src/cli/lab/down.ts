@@ -44,7 +44,8 @@ export async function labDown(name: string | undefined, options: LabDownOptions)
   // After the DELs (which they may serve), before their namespaces go.
   (require("./daemons") as typeof import("./daemons")).stopLabDaemons(state, progress);
   for (const host of plan.hosts) {
-    for (const container of plan.containers.filter((each) => each.host === host.name)) removeNetns(container.netns, "container", progress);
+    for (const container of plan.containers.filter((each) => each.host === host.name))
+      removeNetns(container.netns, "container", progress);
     removeNetns(host.netns, "host", progress);
   }
   if (plan.etcd) removeNetns(plan.etcd.netns, "etcd", progress);

@@ -22,7 +22,8 @@ const IDLE_MS = 20;
 function positive(raw: string | undefined, name: string, integer: boolean): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) throw new CliError(`${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
+    throw new CliError(`${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -57,7 +58,9 @@ export async function labEvents(name: string | undefined, options: LabEventsOpti
   const timer = timeoutSeconds === undefined ? undefined : setTimeout(stop, timeoutSeconds * 1000);
   try {
     watcher.rescan(false);
-    writeProgress(`lab ${state.plan.name}: watching ${watcher.count} namespaces${timeoutSeconds === undefined ? " (Ctrl-C stops)" : ` for ${timeoutSeconds}s`}`);
+    writeProgress(
+      `lab ${state.plan.name}: watching ${watcher.count} namespaces${timeoutSeconds === undefined ? " (Ctrl-C stops)" : ` for ${timeoutSeconds}s`}`,
+    );
     while (!stopped) {
       watcher.rescan(true);
       if (watcher.count === 0 && !fs.existsSync(state.plan.stateFile)) {

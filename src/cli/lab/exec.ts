@@ -17,7 +17,9 @@ export function labExec(nodeLabel: string, commandWords: readonly string[], opti
   try {
     checkNetnsPath(node.netnsPath);
   } catch (err) {
-    throw new CliError(`lab exec ${node.label}: ${(err as Error).message} (is the lab half built? cnikit lab status)`, { cause: err });
+    throw new CliError(`lab exec ${node.label}: ${(err as Error).message} (is the lab half built? cnikit lab status)`, {
+      cause: err,
+    });
   }
   let status: number;
   try {

@@ -33,7 +33,9 @@ export function checkOverlay(state: LabState, snapshots: Map<string, NetnsSnapsh
     const snapshot = snapshots.get(host.netns);
     const expected = state.plan.hosts.filter((other) => other !== host).map((other) => other.underlayAddress);
     const present = snapshot?.links.some((link) => link.name === vtep) ?? false;
-    const flood = (snapshot?.fdb ?? []).filter((entry) => entry.dev === vtep && entry.mac === "00:00:00:00:00:00" && entry.dst !== undefined).map((entry) => entry.dst as string);
+    const flood = (snapshot?.fdb ?? [])
+      .filter((entry) => entry.dev === vtep && entry.mac === "00:00:00:00:00:00" && entry.dst !== undefined)
+      .map((entry) => entry.dst as string);
     return {
       host: host.name,
       vtep,
@@ -47,7 +49,11 @@ export function checkOverlay(state: LabState, snapshots: Map<string, NetnsSnapsh
 
 export function inspectLab(state: LabState, options: { json?: boolean }): void {
   const { plan } = state;
-  const namespaces = [plan.switchNetns, ...plan.hosts.map((host) => host.netns), ...plan.containers.map((container) => container.netns)];
+  const namespaces = [
+    plan.switchNetns,
+    ...plan.hosts.map((host) => host.netns),
+    ...plan.containers.map((container) => container.netns),
+  ];
   const snapshots = new Map<string, NetnsSnapshot>();
   const absent: string[] = [];
   for (const netns of namespaces) {
@@ -58,18 +64,35 @@ export function inspectLab(state: LabState, options: { json?: boolean }): void {
     }
   }
   const overlay = plan.plugin === "vxlan-overlay" ? checkOverlay(state, snapshots) : [];
-  const healthy = absent.length === 0 && overlay.every((check) => check.present && check.missing.length === 0 && check.stale.length === 0);
+  const healthy =
+    absent.length === 0 &&
+    overlay.every((check) => check.present && check.missing.length === 0 && check.stale.length === 0);
   if (options.json) {
-    writeJson({ lab: plan.name, plugin: plan.plugin, healthy, missingNamespaces: absent, overlay, namespaces: Object.fromEntries(snapshots) });
+    writeJson({
+      lab: plan.name,
+      plugin: plan.plugin,
+      healthy,
+      missingNamespaces: absent,
+      overlay,
+      namespaces: Object.fromEntries(snapshots),
+    });
   } else {
-    const lines = [`lab ${plan.name}: ${plan.plugin}, ${healthy ? "consistent with its config" : "INCONSISTENT with its config"}`];
+    const lines = [
+      `lab ${plan.name}: ${plan.plugin}, ${healthy ? "consistent with its config" : "INCONSISTENT with its config"}`,
+    ];
     if (absent.length > 0) lines.push(`missing namespaces: ${absent.join(", ")}`);
     if (overlay.length > 0) {
       lines.push(
         "",
         formatTable(
           ["HOST", "VTEP", "PROGRAMMED PEERS", "MISSING", "STALE"],
-          overlay.map((check) => [check.host, check.present ? check.vtep : `${check.vtep} (absent)`, check.programmed.join(" ") || "-", check.missing.join(" ") || "-", check.stale.join(" ") || "-"]),
+          overlay.map((check) => [
+            check.host,
+            check.present ? check.vtep : `${check.vtep} (absent)`,
+            check.programmed.join(" ") || "-",
+            check.missing.join(" ") || "-",
+            check.stale.join(" ") || "-",
+          ]),
         ),
       );
     }

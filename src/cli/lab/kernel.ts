@@ -92,12 +92,18 @@ export function buildUnderlay(plan: LabPlan, underlayMtu: number, progress: Prog
       ensureNetns(host.netns, "host", progress);
       if (!findLink(switchHandle, host.switchPort)) {
         // Born with its peer already inside the host: nothing ever appears in our own namespace.
-        addVeth(switchHandle, { name: host.switchPort, peerName: UNDERLAY_IF, peerNetns: namedNetnsPath(host.netns), mtu: underlayMtu });
+        addVeth(switchHandle, {
+          name: host.switchPort,
+          peerName: UNDERLAY_IF,
+          peerNetns: namedNetnsPath(host.netns),
+          mtu: underlayMtu,
+        });
         progress(`+ underlay link ${host.name}:${UNDERLAY_IF} <-> switch:${host.switchPort}`);
       }
       setLink(switchHandle, host.switchPort, { master: SWITCH_BRIDGE, up: true });
       withHandle(host.netns, (hostHandle) => {
-        if (addAddressOnce(hostHandle, UNDERLAY_IF, `${host.underlayAddress}/${plan.underlayPrefixLength}`)) progress(`+ ${host.name} underlay address ${host.underlayAddress}`);
+        if (addAddressOnce(hostHandle, UNDERLAY_IF, `${host.underlayAddress}/${plan.underlayPrefixLength}`))
+          progress(`+ ${host.name} underlay address ${host.underlayAddress}`);
         setLinkUp(hostHandle, UNDERLAY_IF);
       });
       // Hosts route between the bridge (or veths) and the underlay.
@@ -113,6 +119,7 @@ export function routeSlicesBetweenHosts(plan: LabPlan, progress: Progress): void
     withHandle(host.netns, (handle) => {
       for (const other of others) replaceRoute(handle, { dst: other.slice, gw: other.underlayAddress });
     });
-    if (others.length > 0) progress(`= ${host.name} routes to ${others.map((other) => other.slice).join(", ")} over the underlay`);
+    if (others.length > 0)
+      progress(`= ${host.name} routes to ${others.map((other) => other.slice).join(", ")} over the underlay`);
   }
 }

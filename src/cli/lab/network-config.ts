@@ -6,7 +6,11 @@ import { type HostPlan, LAB_BRIDGE, type LabPlan, UNDERLAY_IF, lastUsableAddress
 import { addressAt } from "../../ip/cidr";
 import type { Topology } from "./topology";
 
-function hostLocal(host: HostPlan, range: Record<string, string>, routes: Record<string, string>[]): Record<string, unknown> {
+function hostLocal(
+  host: HostPlan,
+  range: Record<string, string>,
+  routes: Record<string, string>[],
+): Record<string, unknown> {
   return { type: "host-local", dataDir: host.ipamDir, ranges: [[range]], routes };
 }
 
@@ -18,18 +22,41 @@ function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record
   switch (topology.plugin) {
     case "bridge":
       // Other hosts' slices are reached through this host, which routes them over the underlay.
-      return { type: "bridge", bridge: LAB_BRIDGE, isGateway: true, ipMasq: false, ...mtu, ipam: hostLocal(host, { subnet: host.slice, gateway: host.gateway }, [{ dst: supernet, gw: host.gateway }]) };
+      return {
+        type: "bridge",
+        bridge: LAB_BRIDGE,
+        isGateway: true,
+        ipMasq: false,
+        ...mtu,
+        ipam: hostLocal(host, { subnet: host.slice, gateway: host.gateway }, [{ dst: supernet, gw: host.gateway }]),
+      };
     case "veth":
-      return { type: "veth", ipMasq: false, ...mtu, ipam: hostLocal(host, { subnet: host.slice }, [{ dst: supernet }]) };
+      return {
+        type: "veth",
+        ipMasq: false,
+        ...mtu,
+        ipam: hostLocal(host, { subnet: host.slice }, [{ dst: supernet }]),
+      };
     case "vxlan-overlay": {
       if (topology.membership === "etcd") {
         // The agents keep the peers and hand each host its slice (IPAM range, bridge address) through these files.
         const files = etcdOverlayKeys(plan, host);
-        return { type: "vxlan-overlay", vni: topology.network.vni, ...port, underlay: UNDERLAY_IF, bridge: LAB_BRIDGE, ...files, ...mtu, ipam: { type: "host-local", dataDir: host.ipamDir } };
+        return {
+          type: "vxlan-overlay",
+          vni: topology.network.vni,
+          ...port,
+          underlay: UNDERLAY_IF,
+          bridge: LAB_BRIDGE,
+          ...files,
+          ...mtu,
+          ipam: { type: "host-local", dataDir: host.ipamDir },
+        };
       }
       // One L2 segment across hosts: every container is on the whole subnet, each host hands out its own slice.
       const prefix = prefixLengthOf(supernet);
-      const hostAddress = Object.fromEntries(plan.hosts.map((each) => [each.underlayAddress, `${each.gateway}/${prefix}`]));
+      const hostAddress = Object.fromEntries(
+        plan.hosts.map((each) => [each.underlayAddress, `${each.gateway}/${prefix}`]),
+      );
       return {
         type: "vxlan-overlay",
         vni: topology.network.vni,
@@ -40,7 +67,16 @@ function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record
         bridge: LAB_BRIDGE,
         hostAddress,
         ...mtu,
-        ipam: hostLocal(host, { subnet: supernet, rangeStart: addressAt(host.slice, 2n), rangeEnd: lastUsableAddress(host.slice), gateway: host.gateway }, []),
+        ipam: hostLocal(
+          host,
+          {
+            subnet: supernet,
+            rangeStart: addressAt(host.slice, 2n),
+            rangeEnd: lastUsableAddress(host.slice),
+            gateway: host.gateway,
+          },
+          [],
+        ),
       };
     }
   }

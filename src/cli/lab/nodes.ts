@@ -17,7 +17,12 @@ export interface LabNode {
 /** Every node of a lab, hosts first, in plan order. */
 export function labNodes(state: LabState): LabNode[] {
   const { plan } = state;
-  const node = (label: string, kind: LabNode["kind"], netns: string): LabNode => ({ label, kind, netns, netnsPath: namedNetnsPath(netns) });
+  const node = (label: string, kind: LabNode["kind"], netns: string): LabNode => ({
+    label,
+    kind,
+    netns,
+    netnsPath: namedNetnsPath(netns),
+  });
   return [
     ...plan.hosts.map((host) => node(host.name, "host", host.netns)),
     ...plan.containers.map((container) => node(container.label, "container", container.netns)),
@@ -34,6 +39,11 @@ export function findLabNode(state: LabState, label: string): LabNode | undefined
 export function requireLabNode(label: string, lab: string | undefined): LabNode {
   const state = requireLabState(lab);
   const node = findLabNode(state, label);
-  if (!node) throw new CliError(`lab ${state.plan.name} has no node ${JSON.stringify(label)} (nodes: ${labNodes(state).map((each) => each.label).join(", ")})`);
+  if (!node)
+    throw new CliError(
+      `lab ${state.plan.name} has no node ${JSON.stringify(label)} (nodes: ${labNodes(state)
+        .map((each) => each.label)
+        .join(", ")})`,
+    );
   return node;
 }

@@ -55,11 +55,11 @@ export interface LabPlan {
   etcd?: Pick<HostPlan, "name" | "netns" | "switchPort" | "underlayAddress">;
 }
 
-
 /** The index-th /prefix block inside `subnet`. */
 export function sliceOf(subnet: string, prefix: number, index: number): string {
   const blocks = 1n << BigInt(prefix - prefixLengthOf(subnet));
-  if (BigInt(index) >= blocks) throw new CliError(`topology network.subnet ${subnet} has only ${blocks} /${prefix} slices; ${index + 1} needed`);
+  if (BigInt(index) >= blocks)
+    throw new CliError(`topology network.subnet ${subnet} has only ${blocks} /${prefix} slices; ${index + 1} needed`);
   return `${addressAt(subnet, BigInt(index) << BigInt(32 - prefix))}/${prefix}`;
 }
 
@@ -76,10 +76,16 @@ export function planLab(topology: Topology): LabPlan {
   const { name } = topology;
   const stateDir = `${LAB_ROOT}/${name}`;
   const underlayHosts = (1n << BigInt(32 - prefixLengthOf(topology.underlay.subnet))) - 2n;
-  if (BigInt(topology.hosts.length + (topology.membership ? 1 : 0)) > underlayHosts) throw new CliError(`topology underlay.subnet ${topology.underlay.subnet} has room for ${underlayHosts} hosts, not ${topology.hosts.length}`);
+  if (BigInt(topology.hosts.length + (topology.membership ? 1 : 0)) > underlayHosts)
+    throw new CliError(
+      `topology underlay.subnet ${topology.underlay.subnet} has room for ${underlayHosts} hosts, not ${topology.hosts.length}`,
+    );
   const hostCapacity = (1 << (32 - topology.network.hostPrefix)) - 3;
   const hosts = topology.hosts.map((host, index): HostPlan => {
-    if (host.containers.length > hostCapacity) throw new CliError(`topology hosts[${index}]: ${host.containers.length} containers do not fit a /${topology.network.hostPrefix} slice`);
+    if (host.containers.length > hostCapacity)
+      throw new CliError(
+        `topology hosts[${index}]: ${host.containers.length} containers do not fit a /${topology.network.hostPrefix} slice`,
+      );
     // Slice 0 is left out so that the subnet's first address is never a host's gateway.
     const slice = sliceOf(topology.network.subnet, topology.network.hostPrefix, index + 1);
     return {
@@ -95,14 +101,16 @@ export function planLab(topology: Topology): LabPlan {
     };
   });
   const containers = topology.hosts.flatMap((host) =>
-    host.containers.map((container): ContainerPlan => ({
-      name: container,
-      host: host.name,
-      label: `${host.name}/${container}`,
-      netns: `${name}-${host.name}-${container}`,
-      containerId: `${name}-${host.name}-${container}`,
-      ifName: CONTAINER_IF,
-    })),
+    host.containers.map(
+      (container): ContainerPlan => ({
+        name: container,
+        host: host.name,
+        label: `${host.name}/${container}`,
+        netns: `${name}-${host.name}-${container}`,
+        containerId: `${name}-${host.name}-${container}`,
+        ifName: CONTAINER_IF,
+      }),
+    ),
   );
   return {
     name,
@@ -115,7 +123,12 @@ export function planLab(topology: Topology): LabPlan {
     hosts,
     containers,
     ...(topology.membership === "etcd" && {
-      etcd: { name: "etcd", netns: `${name}-etcd`, switchPort: "p-etcd", underlayAddress: addressAt(topology.underlay.subnet, underlayHosts) },
+      etcd: {
+        name: "etcd",
+        netns: `${name}-etcd`,
+        switchPort: "p-etcd",
+        underlayAddress: addressAt(topology.underlay.subnet, underlayHosts),
+      },
     }),
   };
 }

@@ -20,7 +20,11 @@ export function probeRecordFile(plan: Pick<LabPlan, "stateDir">): string {
 }
 
 /** Keeps the reports between the lab's containers (a probe may mix in other endpoints). */
-export function recordLabProbe(plan: Pick<LabPlan, "name" | "stateDir" | "containers">, reports: readonly PairReport[], now = new Date()): void {
+export function recordLabProbe(
+  plan: Pick<LabPlan, "name" | "stateDir" | "containers">,
+  reports: readonly PairReport[],
+  now = new Date(),
+): void {
   const labels = new Set(plan.containers.map((container) => container.label));
   const record: LabProbeRecord = {
     version: 1,

@@ -30,7 +30,10 @@ export function readLabState(name: string): LabState | undefined {
   try {
     return JSON.parse(text) as LabState;
   } catch (err) {
-    throw new CliError(`lab state ${labStateFile(name)} is not JSON; remove it after removing the lab's namespaces by hand`, { cause: err });
+    throw new CliError(
+      `lab state ${labStateFile(name)} is not JSON; remove it after removing the lab's namespaces by hand`,
+      { cause: err },
+    );
   }
 }
 

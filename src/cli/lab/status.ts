@@ -33,16 +33,32 @@ function addressesIn(netns: string, ifName: string): string[] {
 export function labStatus(name: string | undefined, options: { json?: boolean }): void {
   const state = requireLabState(name);
   const { plan } = state;
-  const hosts = [plan.switchNetns, ...plan.hosts.map((host) => host.netns)].map((netns) => ({ netns, present: netnsExists(netns) }));
+  const hosts = [plan.switchNetns, ...plan.hosts.map((host) => host.netns)].map((netns) => ({
+    netns,
+    present: netnsExists(netns),
+  }));
   const containers = plan.containers.map((container): ContainerStatus => {
     const expected = state.addresses[container.label] ?? [];
-    if (!netnsExists(container.netns)) return { label: container.label, netns: container.netns, expected, found: [], state: "missing-netns" };
+    if (!netnsExists(container.netns))
+      return { label: container.label, netns: container.netns, expected, found: [], state: "missing-netns" };
     const found = addressesIn(container.netns, container.ifName);
     const complete = expected.every((cidr) => found.includes(cidr)) && expected.length > 0;
-    return { label: container.label, netns: container.netns, expected, found, state: complete ? "ok" : "missing-address" };
+    return {
+      label: container.label,
+      netns: container.netns,
+      expected,
+      found,
+      state: complete ? "ok" : "missing-address",
+    };
   });
-  const daemons = state.daemons && Object.keys(state.daemons).length > 0 ? plan.hosts.map((host) => labDaemonStatus(state, host)) : [];
-  const healthy = hosts.every((host) => host.present) && containers.every((container) => container.state === "ok") && daemons.every((daemon) => daemon.answering);
+  const daemons =
+    state.daemons && Object.keys(state.daemons).length > 0
+      ? plan.hosts.map((host) => labDaemonStatus(state, host))
+      : [];
+  const healthy =
+    hosts.every((host) => host.present) &&
+    containers.every((container) => container.state === "ok") &&
+    daemons.every((daemon) => daemon.answering);
   if (options.json) {
     writeJson({ name: plan.name, plugin: plan.plugin, healthy, namespaces: hosts, containers, daemons });
   } else {
@@ -53,12 +69,22 @@ export function labStatus(name: string | undefined, options: { json?: boolean })
         missingHosts.length > 0 ? `missing namespaces: ${missingHosts.join(", ")}` : "",
         formatTable(
           ["CONTAINER", "NETNS", "ADDRESSES", "STATE"],
-          containers.map((container) => [container.label, container.netns, (container.found.length > 0 ? container.found : container.expected).join(", ") || "-", container.state]),
+          containers.map((container) => [
+            container.label,
+            container.netns,
+            (container.found.length > 0 ? container.found : container.expected).join(", ") || "-",
+            container.state,
+          ]),
         ),
         daemons.length > 0
           ? formatTable(
               ["HOST", "DAEMON PID", "ANSWERING", "SERVED"],
-              daemons.map((daemon) => [daemon.host, String(daemon.pid ?? "-"), daemon.answering ? "yes" : "NO", String(daemon.served ?? "-")]),
+              daemons.map((daemon) => [
+                daemon.host,
+                String(daemon.pid ?? "-"),
+                daemon.answering ? "yes" : "NO",
+                String(daemon.served ?? "-"),
+              ]),
             )
           : "no daemons: plugin calls run standalone",
       ]

@@ -36,7 +36,17 @@ export interface Topology {
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,9}$/;
 const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
-const KNOWN_KEYS = ["name", "plugin", "underlay", "network", "hosts", "containersPerHost", "membership", "daemon", "impairments"];
+const KNOWN_KEYS = [
+  "name",
+  "plugin",
+  "underlay",
+  "network",
+  "hosts",
+  "containersPerHost",
+  "membership",
+  "daemon",
+  "impairments",
+];
 const NETWORK_KEYS = ["subnet", "hostPrefix", "vni", "mtu", "vxlanPort"];
 
 /** The vxlan-overlay plugin's default (IANA's port); the kernel's own is 8472. */
@@ -61,20 +71,24 @@ function objectAt(value: unknown, field: string): Record<string, unknown> {
 
 function integerAt(value: unknown, field: string, fallback: number, [min, max]: [number, number]): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+    fail(field, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function ipv4Cidr(value: unknown, field: string, fallback: string, maxPrefix: number): string {
   const cidr = value ?? fallback;
   const [address, prefix] = typeof cidr === "string" ? cidr.split("/") : [];
-  if (!address || prefix === undefined || net.isIPv4(address) === false || !/^\d+$/.test(prefix)) fail(field, `must be an IPv4 CIDR like ${fallback}, got ${JSON.stringify(cidr)}`);
-  if (prefixLengthOf(cidr as string) > maxPrefix) fail(field, `prefix must be /${maxPrefix} or shorter, got ${JSON.stringify(cidr)}`);
+  if (!address || prefix === undefined || net.isIPv4(address) === false || !/^\d+$/.test(prefix))
+    fail(field, `must be an IPv4 CIDR like ${fallback}, got ${JSON.stringify(cidr)}`);
+  if (prefixLengthOf(cidr as string) > maxPrefix)
+    fail(field, `prefix must be /${maxPrefix} or shorter, got ${JSON.stringify(cidr)}`);
   return cidr as string;
 }
 
 function nameAt(value: unknown, field: string): string {
-  if (typeof value !== "string" || !NAME.test(value)) fail(field, `must be 1-10 lowercase letters, digits or '-', got ${JSON.stringify(value)}`);
+  if (typeof value !== "string" || !NAME.test(value))
+    fail(field, `must be 1-10 lowercase letters, digits or '-', got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -91,13 +105,20 @@ function containersAt(value: unknown, field: string, perHost: number): string[] 
 function hostsAt(value: unknown, perHost: number): HostSpec[] {
   if (typeof value === "number" || value === undefined) {
     const count = integerAt(value, "hosts", 2, [1, 50]);
-    return Array.from({ length: count }, (_, index) => ({ name: `h${index + 1}`, containers: containersAt(undefined, "", perHost) }));
+    return Array.from({ length: count }, (_, index) => ({
+      name: `h${index + 1}`,
+      containers: containersAt(undefined, "", perHost),
+    }));
   }
   if (!Array.isArray(value) || value.length === 0) fail("hosts", "must be a count or a non-empty list");
   const hosts = value.map((entry: unknown, index): HostSpec => {
-    if (typeof entry === "string") return { name: nameAt(entry, `hosts[${index}]`), containers: containersAt(undefined, "", perHost) };
+    if (typeof entry === "string")
+      return { name: nameAt(entry, `hosts[${index}]`), containers: containersAt(undefined, "", perHost) };
     const host = objectAt(entry, `hosts[${index}]`);
-    return { name: nameAt(host.name, `hosts[${index}].name`), containers: containersAt(host.containers, `hosts[${index}].containers`, perHost) };
+    return {
+      name: nameAt(host.name, `hosts[${index}].name`),
+      containers: containersAt(host.containers, `hosts[${index}].containers`, perHost),
+    };
   });
   const duplicate = hosts.find((host, index) => hosts.findIndex((other) => other.name === host.name) !== index);
   if (duplicate) fail("hosts", `host ${duplicate.name} appears twice`);
@@ -110,33 +131,41 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
   const unknown = Object.keys(raw).filter((key) => !KNOWN_KEYS.includes(key));
   if (unknown.length > 0) fail(unknown[0] as string, `unknown key (known: ${KNOWN_KEYS.join(", ")})`);
   const name = nameOverride ?? raw.name ?? "lab";
-  if (typeof name !== "string" || !LAB_NAME.test(name)) fail("name", `must be 1-40 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
+  if (typeof name !== "string" || !LAB_NAME.test(name))
+    fail("name", `must be 1-40 letters, digits, '.', '_' or '-', got ${JSON.stringify(name)}`);
   const plugin = raw.plugin ?? "vxlan-overlay";
-  if (!LAB_PLUGINS.includes(plugin as LabPlugin)) fail("plugin", `must be one of ${LAB_PLUGINS.join(", ")}, got ${JSON.stringify(plugin)}`);
+  if (!LAB_PLUGINS.includes(plugin as LabPlugin))
+    fail("plugin", `must be one of ${LAB_PLUGINS.join(", ")}, got ${JSON.stringify(plugin)}`);
   const underlay = objectAt(raw.underlay, "underlay");
   const network = objectAt(raw.network, "network");
   const unknownInNetwork = Object.keys(network).filter((key) => !NETWORK_KEYS.includes(key));
-  if (unknownInNetwork.length > 0) fail(`network.${unknownInNetwork[0]}`, `unknown key (known: ${NETWORK_KEYS.join(", ")})`);
+  if (unknownInNetwork.length > 0)
+    fail(`network.${unknownInNetwork[0]}`, `unknown key (known: ${NETWORK_KEYS.join(", ")})`);
   const perHost = integerAt(raw.containersPerHost, "containersPerHost", 2, [0, 200]);
   const subnet = ipv4Cidr(network.subnet, "network.subnet", "10.10.0.0/16", 23);
   const hostPrefix = integerAt(network.hostPrefix, "network.hostPrefix", 24, [prefixLengthOf(subnet) + 1, 28]);
   const topology: Topology = {
     name,
     plugin: plugin as LabPlugin,
-    underlay: { subnet: ipv4Cidr(underlay.subnet, "underlay.subnet", "198.18.0.0/24", 29), mtu: integerAt(underlay.mtu, "underlay.mtu", 1500, [1280, 9000]) },
+    underlay: {
+      subnet: ipv4Cidr(underlay.subnet, "underlay.subnet", "198.18.0.0/24", 29),
+      mtu: integerAt(underlay.mtu, "underlay.mtu", 1500, [1280, 9000]),
+    },
     network: { subnet, hostPrefix, vni: integerAt(network.vni, "network.vni", 42, [1, 16_777_215]) },
     hosts: hostsAt(raw.hosts, perHost),
     daemon: (raw.daemon ?? true) as boolean,
   };
   if (typeof topology.daemon !== "boolean") fail("daemon", `must be true or false, got ${JSON.stringify(raw.daemon)}`);
   if (raw.membership !== undefined && raw.membership !== "static") {
-    if (raw.membership !== "etcd") fail("membership", `must be "static" or "etcd", got ${JSON.stringify(raw.membership)}`);
+    if (raw.membership !== "etcd")
+      fail("membership", `must be "static" or "etcd", got ${JSON.stringify(raw.membership)}`);
     if (topology.plugin !== "vxlan-overlay") fail("membership", `"etcd" needs plugin vxlan-overlay`);
     topology.membership = "etcd";
   }
   if (network.mtu !== undefined) topology.network.mtu = integerAt(network.mtu, "network.mtu", 1450, [576, 9000]);
   if (network.vxlanPort !== undefined) {
-    if (topology.plugin !== "vxlan-overlay") fail("network.vxlanPort", `needs plugin vxlan-overlay, got plugin ${topology.plugin}`);
+    if (topology.plugin !== "vxlan-overlay")
+      fail("network.vxlanPort", `needs plugin vxlan-overlay, got plugin ${topology.plugin}`);
     topology.network.vxlanPort = integerAt(network.vxlanPort, "network.vxlanPort", DEFAULT_LAB_VXLAN_PORT, [1, 65535]);
   }
   if (raw.impairments !== undefined) topology.impairments = topologyImpairments(raw.impairments, topology.hosts);
@@ -150,13 +179,19 @@ export function loadTopology(file: string | undefined, nameOverride?: string): T
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new CliError(`cannot read topology ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new CliError(
+      `cannot read topology ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
   let parsed: unknown;
   try {
     parsed = /\.ya?ml$/.test(file) ? require("yaml").parse(text) : JSON.parse(text);
   } catch (err) {
-    throw new CliError(`topology ${file} is not valid ${/\.ya?ml$/.test(file) ? "YAML" : "JSON"}: ${(err as Error).message.split("\n")[0]}`, { cause: err });
+    throw new CliError(
+      `topology ${file} is not valid ${/\.ya?ml$/.test(file) ? "YAML" : "JSON"}: ${(err as Error).message.split("\n")[0]}`,
+      { cause: err },
+    );
   }
   return normalizeTopology(parsed, nameOverride);
 }

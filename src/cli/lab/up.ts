@@ -33,7 +33,9 @@ async function attachContainers(state: LabState, progress: (line: string) => voi
       const result = cached ?? (await runtime.addNetworkList(list, attachment));
       const addresses = result.ips?.map((ip) => ip.address) ?? [];
       state.addresses[container.label] = addresses;
-      progress(`${cached ? "=" : "+"} ${container.label} attached with ${plan.plugin}: ${addresses.join(", ") || "no address"}`);
+      progress(
+        `${cached ? "=" : "+"} ${container.label} attached with ${plan.plugin}: ${addresses.join(", ") || "no address"}`,
+      );
       writeLabState(state);
     }
   }
@@ -43,11 +45,21 @@ export function renderLabTables(state: LabState): string {
   const { plan } = state;
   const hosts = formatTable(
     ["HOST", "NETNS", "UNDERLAY", "CONTAINER SLICE"],
-    plan.hosts.map((host) => [host.name, host.netns, `${host.underlayAddress}/${plan.underlayPrefixLength}`, host.slice]),
+    plan.hosts.map((host) => [
+      host.name,
+      host.netns,
+      `${host.underlayAddress}/${plan.underlayPrefixLength}`,
+      host.slice,
+    ]),
   );
   const containers = formatTable(
     ["CONTAINER", "HOST", "NETNS", "ADDRESSES"],
-    plan.containers.map((container) => [container.label, container.host, container.netns, (state.addresses[container.label] ?? []).join(", ") || "-"]),
+    plan.containers.map((container) => [
+      container.label,
+      container.host,
+      container.netns,
+      (state.addresses[container.label] ?? []).join(", ") || "-",
+    ]),
   );
   return `${hosts}\n\n${containers}`;
 }
@@ -60,9 +72,17 @@ export async function labUp(topologyFile: string | undefined, options: LabUpOpti
   if (previous && !sameTopology(previous, topology)) {
     throw new CliError(`lab ${plan.name} is already up with another topology: cnikit lab down ${plan.name} first`);
   }
-  const state: LabState = previous ?? { version: 1, createdAt: new Date().toISOString(), topology, plan, addresses: {} };
+  const state: LabState = previous ?? {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    topology,
+    plan,
+    addresses: {},
+  };
   writeLabState(state);
-  progress(`lab ${plan.name}: ${plan.hosts.length} hosts, ${plan.containers.length} containers, ${plan.plugin} network ${topology.network.subnet}`);
+  progress(
+    `lab ${plan.name}: ${plan.hosts.length} hosts, ${plan.containers.length} containers, ${plan.plugin} network ${topology.network.subnet}`,
+  );
   try {
     buildUnderlay(plan, topology.underlay.mtu, progress);
     if (topology.daemon && options.daemon !== false) {
@@ -70,7 +90,10 @@ export async function labUp(topologyFile: string | undefined, options: LabUpOpti
       writeLabState(state);
     }
     if (plan.etcd && !state.membership) {
-      state.membership = await (require("../overlay-lab") as typeof import("../overlay-lab")).startLabEtcd(state, progress);
+      state.membership = await (require("../overlay-lab") as typeof import("../overlay-lab")).startLabEtcd(
+        state,
+        progress,
+      );
       writeLabState(state);
     }
     for (const host of plan.hosts) {
@@ -79,9 +102,15 @@ export async function labUp(topologyFile: string | undefined, options: LabUpOpti
     }
     await attachContainers(state, progress);
     if (plan.plugin !== "vxlan-overlay") routeSlicesBetweenHosts(plan, progress);
-    await (require("./impair/lifecycle") as typeof import("./impair/lifecycle")).applyTopologyImpairments(state, progress);
+    await (require("./impair/lifecycle") as typeof import("./impair/lifecycle")).applyTopologyImpairments(
+      state,
+      progress,
+    );
   } catch (err) {
-    throw new CliError(`lab ${plan.name} is half built: ${(err as Error).message} (cnikit lab down ${plan.name} removes it)`, { cause: err });
+    throw new CliError(
+      `lab ${plan.name} is half built: ${(err as Error).message} (cnikit lab down ${plan.name} removes it)`,
+      { cause: err },
+    );
   }
   progress(`lab ${plan.name} is up`);
   writeStdout(renderLabTables(state));

@@ -5,7 +5,18 @@ import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import { familyOfAddress } from "../../ip/cidr";
 import { writeJson, writeStdout } from "../output";
-import { type ProbeTarget, type RttStats, type SendPlan, type SizeFindings, type TargetResult, MAX_PAYLOAD, SMALL_PAYLOAD, ackFor, decodeAck, encodeProbe } from "./protocol";
+import {
+  type ProbeTarget,
+  type RttStats,
+  type SendPlan,
+  type SizeFindings,
+  type TargetResult,
+  MAX_PAYLOAD,
+  SMALL_PAYLOAD,
+  ackFor,
+  decodeAck,
+  encodeProbe,
+} from "./protocol";
 
 /** Binds `port` (0: any) on every address of the namespace, acks probes until stdin closes. */
 export function runEchoAgent(options: { port: number; family: 4 | 6 }): void {
@@ -64,7 +75,8 @@ class Prober {
 
   /** A size crossed if any of `attempts` probes of it was acked (one may die while ARP resolves). */
   async crosses(target: ProbeTarget, size: number, attempts = 2): Promise<boolean> {
-    for (let attempt = 0; attempt < attempts; attempt++) if ((await this.probe(target, size)) !== undefined) return true;
+    for (let attempt = 0; attempt < attempts; attempt++)
+      if ((await this.probe(target, size)) !== undefined) return true;
     return false;
   }
 }
@@ -72,7 +84,11 @@ class Prober {
 function rttStats(samples: number[]): RttStats | undefined {
   if (samples.length === 0) return undefined;
   const round = (ms: number): number => Math.round(ms * 1000) / 1000;
-  return { minMs: round(Math.min(...samples)), avgMs: round(samples.reduce((a, b) => a + b, 0) / samples.length), maxMs: round(Math.max(...samples)) };
+  return {
+    minMs: round(Math.min(...samples)),
+    avgMs: round(samples.reduce((a, b) => a + b, 0) / samples.length),
+    maxMs: round(Math.max(...samples)),
+  };
 }
 
 /** Binary search for the largest payload up to the one-packet limit, then one fragmented datagram. */
@@ -90,7 +106,11 @@ async function findSizes(prober: Prober, target: ProbeTarget): Promise<SizeFindi
     }
   }
   const fragmentedSize = Math.min(limit * 2, MAX_PAYLOAD[familyOfAddress(target.address)]);
-  return { limit, largest, fragmented: { size: fragmentedSize, crossed: await prober.crosses(target, fragmentedSize) } };
+  return {
+    limit,
+    largest,
+    fragmented: { size: fragmentedSize, crossed: await prober.crosses(target, fragmentedSize) },
+  };
 }
 
 async function probeTarget(prober: Prober, target: ProbeTarget): Promise<TargetResult> {
@@ -105,7 +125,8 @@ async function probeTarget(prober: Prober, target: ProbeTarget): Promise<TargetR
     result.received = samples.length;
     const rtt = rttStats(samples);
     if (rtt) result.rtt = rtt;
-    if (rtt && target.mtuPayload > SMALL_PAYLOAD) result.sizes = await findSizes(prober, { ...target, timeoutMs: Math.max(150, Math.ceil(rtt.maxMs * 20)) });
+    if (rtt && target.mtuPayload > SMALL_PAYLOAD)
+      result.sizes = await findSizes(prober, { ...target, timeoutMs: Math.max(150, Math.ceil(rtt.maxMs * 20)) });
   } catch (err) {
     result.error = (err as Error).message;
   }
@@ -129,7 +150,8 @@ export async function runSendAgent(): Promise<void> {
     return prober;
   };
   const results: TargetResult[] = [];
-  for (const target of plan.targets) results.push(await probeTarget(proberFor(familyOfAddress(target.address)), target));
+  for (const target of plan.targets)
+    results.push(await probeTarget(proberFor(familyOfAddress(target.address)), target));
   for (const socket of sockets.values()) socket.close();
   writeJson(results);
 }

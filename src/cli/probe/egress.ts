@@ -21,7 +21,9 @@ function matches(route: Route, address: string): boolean {
 export function egressMtu(netnsPath: string, address: string): number | undefined {
   const handle = Handle.at(netnsPath);
   try {
-    const candidates = listRoutes(handle, { family: familyOfAddress(address) }).filter((route) => matches(route, address) && route.oif !== undefined);
+    const candidates = listRoutes(handle, { family: familyOfAddress(address) }).filter(
+      (route) => matches(route, address) && route.oif !== undefined,
+    );
     candidates.sort((a, b) => prefixLength(b) - prefixLength(a) || (a.priority ?? 0) - (b.priority ?? 0));
     const best = candidates[0];
     if (!best || best.oif === undefined) return undefined;

@@ -24,7 +24,15 @@ export interface PairReport {
 
 export function judge(pair: PairResult): PairReport {
   const { result } = pair;
-  const report: PairReport = { from: pair.from.name, to: pair.to.name, address: pair.address, verdict: "ok", explanation: "", sent: result.sent, received: result.received };
+  const report: PairReport = {
+    from: pair.from.name,
+    to: pair.to.name,
+    address: pair.address,
+    verdict: "ok",
+    explanation: "",
+    sent: result.sent,
+    received: result.received,
+  };
   if (result.rtt) report.rttMs = { min: result.rtt.minMs, avg: result.rtt.avgMs, max: result.rtt.maxMs };
   if (result.error) report.error = result.error;
   const sizes = result.sizes;
@@ -43,7 +51,8 @@ export function judge(pair: PairResult): PairReport {
     report.verdict = "fragments-lost";
     report.explanation = `a ${sizes.fragmented.size}-byte datagram sent as IP fragments never arrived`;
   } else {
-    const loss = result.received < result.sent ? `, ${result.sent - result.received}/${result.sent} small datagrams lost` : "";
+    const loss =
+      result.received < result.sent ? `, ${result.sent - result.received}/${result.sent} small datagrams lost` : "";
     report.explanation = sizes ? `up to ${sizes.largest} bytes in one packet${loss}` : `reachable${loss}`;
   }
   return report;
@@ -67,7 +76,12 @@ export function renderReports(reports: readonly PairReport[]): string {
   const receivers = names.filter((name) => reports.some((report) => report.to === name));
   const matrix = formatTable(
     ["FROM \\ TO", ...receivers],
-    senders.map((from) => [from, ...receivers.map((to) => (from === to ? "-" : cell(reports.find((report) => report.from === from && report.to === to))))]),
+    senders.map((from) => [
+      from,
+      ...receivers.map((to) =>
+        from === to ? "-" : cell(reports.find((report) => report.from === from && report.to === to)),
+      ),
+    ]),
   );
   const details = formatTable(
     ["FROM", "TO", "ADDRESS", "RECV", "RTT MIN/AVG/MAX MS", "LARGEST", "LIMIT", "FRAGMENTS", "VERDICT"],

@@ -38,7 +38,9 @@ export interface PairResult extends ProbePair {
 function spawnAgent(netns: string, agentArgs: string[]): ChildProcess {
   const self = selfCommand();
   const [program, ...prefix] = self as [string, ...string[]];
-  return spawn(program, [...prefix, "netns", "exec", netns, "--", ...self, "probe-agent", ...agentArgs], { stdio: ["pipe", "pipe", "pipe"] });
+  return spawn(program, [...prefix, "netns", "exec", netns, "--", ...self, "probe-agent", ...agentArgs], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
 }
 
 /** Collects a child's stdout and stderr until it exits. */
@@ -70,7 +72,13 @@ async function startEcho(netns: string, family: Family, port: number): Promise<E
       const ready = /ready (\d+)/.exec(seen);
       if (ready) resolve(Number(ready[1]));
     });
-    void done.then((exit) => reject(new Error(`probe agent in ${netns} stopped before it was ready: ${exit.stderr.trim() || `status ${exit.status}`}`)));
+    void done.then((exit) =>
+      reject(
+        new Error(
+          `probe agent in ${netns} stopped before it was ready: ${exit.stderr.trim() || `status ${exit.status}`}`,
+        ),
+      ),
+    );
   });
   return { child, done, port: boundPort };
 }
@@ -89,7 +97,8 @@ async function runSender(netns: string, plan: SendPlan): Promise<TargetResult[]>
   const done = finished(child);
   child.stdin?.end(JSON.stringify(plan));
   const exit = await done;
-  if (exit.status !== 0) throw new Error(`probe agent in ${netns} failed: ${exit.stderr.trim() || `status ${exit.status}`}`);
+  if (exit.status !== 0)
+    throw new Error(`probe agent in ${netns} failed: ${exit.stderr.trim() || `status ${exit.status}`}`);
   return JSON.parse(exit.stdout) as TargetResult[];
 }
 
@@ -99,12 +108,15 @@ export async function runProbes(options: ProbeOptions): Promise<PairResult[]> {
   try {
     for (const pair of options.pairs) {
       const key = echoKey(pair);
-      if (!echoes.has(key)) echoes.set(key, await startEcho(pair.to.netns, familyOfAddress(pair.address), options.port ?? 0));
+      if (!echoes.has(key))
+        echoes.set(key, await startEcho(pair.to.netns, familyOfAddress(pair.address), options.port ?? 0));
     }
     const token = crypto.randomBytes(8).toString("hex");
     // One send agent per source namespace, each running its pairs in order.
     const bySource = new Map<string, number[]>();
-    options.pairs.forEach((pair, index) => bySource.set(pair.from.netns, [...(bySource.get(pair.from.netns) ?? []), index]));
+    options.pairs.forEach((pair, index) =>
+      bySource.set(pair.from.netns, [...(bySource.get(pair.from.netns) ?? []), index]),
+    );
     const results: PairResult[] = [];
     await Promise.all(
       [...bySource].map(async ([netns, indexes]) => {
@@ -112,7 +124,13 @@ export async function runProbes(options: ProbeOptions): Promise<PairResult[]> {
         const targets = pairs.map((pair) => targetFor(pair, echoes.get(echoKey(pair))?.port ?? 0, options));
         const measured = await runSender(netns, { token, targets });
         pairs.forEach((pair, position) => {
-          const result = measured[position] ?? { address: pair.address, port: 0, sent: 0, received: 0, error: "the agent returned no result" };
+          const result = measured[position] ?? {
+            address: pair.address,
+            port: 0,
+            sent: 0,
+            received: 0,
+            error: "the agent returned no result",
+          };
           results[indexes[position] as number] = { ...pair, result };
         });
       }),

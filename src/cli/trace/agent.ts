@@ -48,7 +48,9 @@ export function runListenAgent(options: AgentOptions & { token: Buffer }): void 
       say({ event: "received", from: socket.remoteAddress, port: socket.remotePort });
       socket.destroy();
     });
-    server.on("error", (err: NodeJS.ErrnoException) => say({ event: "error", code: err.code ?? "EFAILED", message: err.message }));
+    server.on("error", (err: NodeJS.ErrnoException) =>
+      say({ event: "error", code: err.code ?? "EFAILED", message: err.message }),
+    );
     server.listen({ port: options.port, host: options.family === 6 ? "::" : "0.0.0.0" }, () => say({ event: "ready" }));
     endOnParent(options.timeoutMs, () => server.close());
     return;
@@ -56,9 +58,12 @@ export function runListenAgent(options: AgentOptions & { token: Buffer }): void 
   const socket = dgram.createSocket({ type: options.family === 6 ? "udp6" : "udp4" });
   const expected = Buffer.concat([TOKEN_MAGIC, options.token]);
   socket.on("message", (datagram, peer) => {
-    if (datagram.subarray(0, expected.length).equals(expected)) say({ event: "received", from: peer.address, port: peer.port, bytes: datagram.length });
+    if (datagram.subarray(0, expected.length).equals(expected))
+      say({ event: "received", from: peer.address, port: peer.port, bytes: datagram.length });
   });
-  socket.on("error", (err: NodeJS.ErrnoException) => say({ event: "error", code: err.code ?? "EFAILED", message: err.message }));
+  socket.on("error", (err: NodeJS.ErrnoException) =>
+    say({ event: "error", code: err.code ?? "EFAILED", message: err.message }),
+  );
   socket.bind(options.port, () => say({ event: "ready" }));
   endOnParent(options.timeoutMs, () => socket.close());
 }
@@ -67,12 +72,19 @@ export function runSendAgent(options: SendOptions): void {
   if (options.proto === "tcp") {
     // The SYN is the packet: sent by connect(), DF set as on every TCP segment Linux sends.
     say({ event: "sending" });
-    const socket = net.connect({ host: options.to, port: options.port, localPort: options.sourcePort, family: options.family });
+    const socket = net.connect({
+      host: options.to,
+      port: options.port,
+      localPort: options.sourcePort,
+      family: options.family,
+    });
     socket.on("connect", () => {
       say({ event: "connected" });
       socket.destroy();
     });
-    socket.on("error", (err: NodeJS.ErrnoException) => say({ event: "error", code: err.code ?? "EFAILED", message: err.message }));
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      say({ event: "error", code: err.code ?? "EFAILED", message: err.message }),
+    );
     endOnParent(options.timeoutMs, () => socket.destroy());
     return;
   }
@@ -80,7 +92,9 @@ export function runSendAgent(options: SendOptions): void {
   const payload = Buffer.alloc(Math.max(options.payloadBytes, TOKEN_MAGIC.length + options.token.length));
   TOKEN_MAGIC.copy(payload, 0);
   options.token.copy(payload, TOKEN_MAGIC.length);
-  socket.on("error", (err: NodeJS.ErrnoException) => say({ event: "error", code: err.code ?? "EFAILED", message: err.message }));
+  socket.on("error", (err: NodeJS.ErrnoException) =>
+    say({ event: "error", code: err.code ?? "EFAILED", message: err.message }),
+  );
   socket.bind(options.sourcePort, () => {
     // Linux sets DF on a datagram that fits the route's MTU (IP_PMTUDISC_WANT, the default);
     // the caller never sends one that does not (the kernel would fragment it instead).

@@ -32,7 +32,8 @@ function labAddress(state: LabState, node: LabNode): string | undefined {
 }
 
 function checkAddress(address: string, spec: string): string {
-  if (net.isIP(address) === 0) throw new CliError(`trace: ${JSON.stringify(spec)}: ${JSON.stringify(address)} is not an IP address`);
+  if (net.isIP(address) === 0)
+    throw new CliError(`trace: ${JSON.stringify(spec)}: ${JSON.stringify(address)} is not an IP address`);
   return address;
 }
 
@@ -50,12 +51,21 @@ function resolveOne(spec: string, state: LabState | undefined, role: "FROM" | "T
   const node = state && findLabNode(state, name);
   if (state && node) {
     const address = given === undefined ? labAddress(state, node) : checkAddress(given, spec);
-    if (!address) throw new CliError(`trace ${role}: lab node ${node.label} has no address to trace ${role === "TO" ? "to" : "from"}; give one: ${node.label}=ADDRESS`);
+    if (!address)
+      throw new CliError(
+        `trace ${role}: lab node ${node.label} has no address to trace ${role === "TO" ? "to" : "from"}; give one: ${node.label}=ADDRESS`,
+      );
     return { label: node.label, netns: node.netns, netnsPath: node.netnsPath, address };
   }
   if (given === undefined) {
     const labs = listLabNames();
-    const where = state ? `lab ${state.plan.name} has no node ${JSON.stringify(name)} (nodes: ${labNodes(state).map((each) => each.label).join(", ")})` : labs.length > 1 ? `several labs are up (${labs.join(", ")}): name one with --lab` : "no lab is up";
+    const where = state
+      ? `lab ${state.plan.name} has no node ${JSON.stringify(name)} (nodes: ${labNodes(state)
+          .map((each) => each.label)
+          .join(", ")})`
+      : labs.length > 1
+        ? `several labs are up (${labs.join(", ")}): name one with --lab`
+        : "no lab is up";
     throw new CliError(`trace ${role} ${JSON.stringify(spec)}: want a lab node (h1/c1) or NETNS=ADDRESS; ${where}`);
   }
   let netnsPath: string;
@@ -86,10 +96,15 @@ function allNamedNamespaces(endpoints: TraceEndpoint[]): ViewNamespace[] {
   } catch {
     names = [];
   }
-  const kinship = (name: string): number => Math.max(...endpoints.map((endpoint) => commonPrefix(name, endpoint.netns)));
+  const kinship = (name: string): number =>
+    Math.max(...endpoints.map((endpoint) => commonPrefix(name, endpoint.netns)));
   names.sort((a, b) => kinship(b) - kinship(a) || a.localeCompare(b));
   const named = names.map((name): ViewNamespace => ({ netns: name, netnsPath: namedNetnsPath(name), label: name }));
-  const extra = endpoints.filter((endpoint) => !names.includes(endpoint.netns)).map((endpoint): ViewNamespace => ({ netns: endpoint.netns, netnsPath: endpoint.netnsPath, label: endpoint.label }));
+  const extra = endpoints
+    .filter((endpoint) => !names.includes(endpoint.netns))
+    .map(
+      (endpoint): ViewNamespace => ({ netns: endpoint.netns, netnsPath: endpoint.netnsPath, label: endpoint.label }),
+    );
   return [...extra, ...named];
 }
 
@@ -97,11 +112,27 @@ export function resolveScope(fromSpec: string, toSpec: string, labName: string |
   const state = labFor(labName);
   const from = resolveOne(fromSpec, state, "FROM");
   const to = resolveOne(toSpec, state, "TO");
-  if (net.isIP(from.address) !== net.isIP(to.address)) throw new CliError(`trace: ${from.address} and ${to.address} are not of one address family`);
-  const inLab = state !== undefined && labNodes(state).some((node) => node.netns === from.netns || node.netns === to.netns);
-  const labSpaces = inLab && state ? labNodes(state).map((node): ViewNamespace => ({ netns: node.netns, netnsPath: node.netnsPath, label: node.label })) : [];
+  if (net.isIP(from.address) !== net.isIP(to.address))
+    throw new CliError(`trace: ${from.address} and ${to.address} are not of one address family`);
+  const inLab =
+    state !== undefined && labNodes(state).some((node) => node.netns === from.netns || node.netns === to.netns);
+  const labSpaces =
+    inLab && state
+      ? labNodes(state).map(
+          (node): ViewNamespace => ({ netns: node.netns, netnsPath: node.netnsPath, label: node.label }),
+        )
+      : [];
   // A lab node and a namespace of its own (NETNS=ADDRESS): the lab's namespaces and that one.
-  const outside = [from, to].filter((endpoint) => !labSpaces.some((each) => each.netns === endpoint.netns)).map((endpoint): ViewNamespace => ({ netns: endpoint.netns, netnsPath: endpoint.netnsPath, label: endpoint.label }));
-  const namespaces = inLab ? [...labSpaces, ...outside.filter((each, index) => outside.findIndex((other) => other.netns === each.netns) === index)] : allNamedNamespaces([from, to]);
+  const outside = [from, to]
+    .filter((endpoint) => !labSpaces.some((each) => each.netns === endpoint.netns))
+    .map(
+      (endpoint): ViewNamespace => ({ netns: endpoint.netns, netnsPath: endpoint.netnsPath, label: endpoint.label }),
+    );
+  const namespaces = inLab
+    ? [
+        ...labSpaces,
+        ...outside.filter((each, index) => outside.findIndex((other) => other.netns === each.netns) === index),
+      ]
+    : allNamedNamespaces([from, to]);
   return { ...(inLab && state && { lab: state }), from, to, namespaces };
 }

@@ -23,12 +23,28 @@ function describe(record: LinkRecord): PathImpairment[] {
   if (what !== "none") {
     const mechanism = [...new Set(Object.values(mechanisms).map((each) => MECHANISM_WORDS[each]))].join(", ");
     const loss = impairment.lossPercent ?? 0;
-    found.push({ target: record.target, netns: record.netns, ifName: record.ifName, what, mechanism, total: loss >= 100, lossy: loss > 0 });
+    found.push({
+      target: record.target,
+      netns: record.netns,
+      ifName: record.ifName,
+      what,
+      mechanism,
+      total: loss >= 100,
+      lossy: loss > 0,
+    });
   }
   // `lab link down` sets the far end down: that is the end a packet can no longer cross.
   if (record.down) {
     const end = record.peer ?? record;
-    found.push({ target: record.target, netns: end.netns, ifName: end.ifName, what: "link down", mechanism: "lab link down", total: true, lossy: true });
+    found.push({
+      target: record.target,
+      netns: end.netns,
+      ifName: end.ifName,
+      what: "link down",
+      mechanism: "lab link down",
+      total: true,
+      lossy: true,
+    });
   }
   return found;
 }

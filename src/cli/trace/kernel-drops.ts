@@ -39,7 +39,14 @@ export function parseFtrace(text: string): FtraceEvent[] {
     const base = { comm: comm.trim(), pid: Number(pid), cpu: Number(cpu), time: Number(time), event };
     if (event === "kfree_skb") {
       const drop = DROP_EVENT.exec(rest);
-      if (drop) events.push({ ...base, skbaddr: drop[1] ?? "", protocol: Number(drop[2]), location: drop[3] ?? "", reason: drop[4] ?? "NOT_SPECIFIED" });
+      if (drop)
+        events.push({
+          ...base,
+          skbaddr: drop[1] ?? "",
+          protocol: Number(drop[2]),
+          location: drop[3] ?? "",
+          reason: drop[4] ?? "NOT_SPECIFIED",
+        });
     } else {
       const net = NET_EVENT.exec(rest);
       if (net) events.push({ ...base, skbaddr: net[2] ?? "", dev: net[1] ?? "", len: Number(net[3]) });
@@ -70,9 +77,14 @@ export function findOurDrops(events: readonly FtraceEvent[], packet: OurPacket):
   let chain: { time: number; cpu: number } | undefined;
   for (const event of events) {
     if (event.event !== "kfree_skb") {
-      const candidate = event.dev !== undefined && packet.devices.has(event.dev) && event.len !== undefined && packet.lengths.has(event.len);
+      const candidate =
+        event.dev !== undefined &&
+        packet.devices.has(event.dev) &&
+        event.len !== undefined &&
+        packet.lengths.has(event.len);
       const seed = candidate && event.pid === packet.senderPid && event.dev === packet.sourceDevice;
-      const copy = candidate && chain !== undefined && event.cpu === chain.cpu && event.time - chain.time <= COPY_WINDOW_S;
+      const copy =
+        candidate && chain !== undefined && event.cpu === chain.cpu && event.time - chain.time <= COPY_WINDOW_S;
       if (lastSeen.has(event.skbaddr) || seed || copy) {
         lastSeen.set(event.skbaddr, { dev: event.dev ?? "", time: event.time });
         chain = { time: event.time, cpu: event.cpu };
@@ -82,7 +94,8 @@ export function findOurDrops(events: readonly FtraceEvent[], packet: OurPacket):
     const seen = lastSeen.get(event.skbaddr);
     if (seen) {
       lastSeen.delete(event.skbaddr);
-      if (event.time - seen.time <= DROP_WINDOW_S) drops.push({ reason: event.reason ?? "NOT_SPECIFIED", location: event.location ?? "", lastDevice: seen.dev });
+      if (event.time - seen.time <= DROP_WINDOW_S)
+        drops.push({ reason: event.reason ?? "NOT_SPECIFIED", location: event.location ?? "", lastDevice: seen.dev });
     } else if (event.pid === packet.senderPid && chain === undefined && drops.length === 0) {
       // Freed inside the sender's own send, before any device saw it (a rule on output, no route).
       drops.push({ reason: event.reason ?? "NOT_SPECIFIED", location: event.location ?? "" });
@@ -92,7 +105,13 @@ export function findOurDrops(events: readonly FtraceEvent[], packet: OurPacket):
 }
 
 function findTool(name: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/sbin", "/usr/bin", "/sbin", "/bin"]) {
+  for (const dir of [
+    ...(process.env.PATH ?? "").split(":").filter(Boolean),
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+  ]) {
     const candidate = path.join(dir, name);
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
@@ -113,12 +132,34 @@ const READY_WAIT_MS = 5000;
 const FINISH_WAIT_MS = 5000;
 
 /** Starts the helper; resolves once it records, or with the reason it cannot (the trace goes on without it). */
-export async function startKernelTracer(options: { lengths: number[]; protocol: number; limitMs: number }): Promise<KernelTracer | string> {
+export async function startKernelTracer(options: {
+  lengths: number[];
+  protocol: number;
+  limitMs: number;
+}): Promise<KernelTracer | string> {
   const unshare = findTool("unshare");
   const setpriv = findTool("setpriv");
   if (!unshare || !setpriv) return "kernel drop reasons need unshare and setpriv (apt-get install util-linux)";
   // setpriv and unshare exec in place: the pid we hold is the helper's, and it dies with us.
-  const argv = [setpriv, "--pdeathsig", "TERM", "--", unshare, "-m", "--propagation", "private", "--", ...selfCommand(), "trace-kernel", "--lengths", options.lengths.join(","), "--protocol", String(options.protocol), "--timeout-ms", String(options.limitMs)];
+  const argv = [
+    setpriv,
+    "--pdeathsig",
+    "TERM",
+    "--",
+    unshare,
+    "-m",
+    "--propagation",
+    "private",
+    "--",
+    ...selfCommand(),
+    "trace-kernel",
+    "--lengths",
+    options.lengths.join(","),
+    "--protocol",
+    String(options.protocol),
+    "--timeout-ms",
+    String(options.limitMs),
+  ];
   const helper: TraceChild = startChild("trace-kernel", argv, options.limitMs + FINISH_WAIT_MS);
   const ready = await helper.waitForLine(/^ready$/, READY_WAIT_MS);
   if (ready === undefined) {

@@ -10,7 +10,11 @@ const SLL2_HEADER_LEN = 20;
 const SLL2_OUTGOING = 4;
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
-const PROTO_NUMBER: Record<TraceProto, Record<4 | 6, number>> = { udp: { 4: 17, 6: 17 }, tcp: { 4: 6, 6: 6 }, icmp: { 4: 1, 6: 58 } };
+const PROTO_NUMBER: Record<TraceProto, Record<4 | 6, number>> = {
+  udp: { 4: 17, 6: 17 },
+  tcp: { 4: 6, 6: 6 },
+  icmp: { 4: 1, 6: 58 },
+};
 const ECHO_REQUEST: Record<4 | 6, number> = { 4: 8, 6: 128 };
 
 export interface CookedRecord {
@@ -42,17 +46,36 @@ export interface ProbeSignature {
   vxlanPorts: number[];
 }
 
-export type ProbeMatch = { kind: "probe"; outer: boolean } | { kind: "icmp-error"; from: string; type: number; code: number; mtu?: number };
+export type ProbeMatch =
+  | { kind: "probe"; outer: boolean }
+  | { kind: "icmp-error"; from: string; type: number; code: number; mtu?: number };
 
 function isOurs(packet: NetworkPacket | undefined, signature: ProbeSignature): boolean {
   if (!packet || packet.kind === "arp" || packet.truncated) return false;
-  if (packet.src !== signature.src || packet.dst !== signature.dst || packet.protocol !== PROTO_NUMBER[signature.proto][signature.family]) return false;
+  if (
+    packet.src !== signature.src ||
+    packet.dst !== signature.dst ||
+    packet.protocol !== PROTO_NUMBER[signature.proto][signature.family]
+  )
+    return false;
   const transport = packet.transport;
-  if (signature.proto === "icmp") return transport?.kind !== undefined && (transport.kind === "icmp" || transport.kind === "icmpv6") && transport.type === ECHO_REQUEST[signature.family] && packet.length === signature.size;
+  if (signature.proto === "icmp")
+    return (
+      transport?.kind !== undefined &&
+      (transport.kind === "icmp" || transport.kind === "icmpv6") &&
+      transport.type === ECHO_REQUEST[signature.family] &&
+      packet.length === signature.size
+    );
   if (transport?.kind !== signature.proto) return false;
-  if (transport.dstPort !== signature.port || (signature.sourcePort !== undefined && transport.srcPort !== signature.sourcePort)) return false;
+  if (
+    transport.dstPort !== signature.port ||
+    (signature.sourcePort !== undefined && transport.srcPort !== signature.sourcePort)
+  )
+    return false;
   // A TCP SYN's length depends on its options; a datagram's is ours exactly.
-  return signature.proto === "tcp" ? transport.kind === "tcp" && transport.flags.includes("S") : packet.length === signature.size;
+  return signature.proto === "tcp"
+    ? transport.kind === "tcp" && transport.flags.includes("S")
+    : packet.length === signature.size;
 }
 
 /** ICMP errors (v4 unreachable/time exceeded, v6 unreachable/too big/time exceeded) quoting our packet. */
@@ -69,11 +92,27 @@ function icmpErrorAbout(ip: Buffer, packet: IpPacket, signature: ProbeSignature)
   const quotedSrc = formatIp(quoted.subarray(srcAt, srcAt + length));
   const quotedDst = formatIp(quoted.subarray(dstAt, dstAt + length));
   const quotedProto = v4 ? quoted[9] : quoted[6];
-  if (quotedSrc !== signature.src || quotedDst !== signature.dst || quotedProto !== PROTO_NUMBER[signature.proto][signature.family]) return undefined;
-  if (signature.proto !== "icmp" && signature.sourcePort !== undefined && quoted.readUInt16BE(quotedHeader) !== signature.sourcePort) return undefined;
+  if (
+    quotedSrc !== signature.src ||
+    quotedDst !== signature.dst ||
+    quotedProto !== PROTO_NUMBER[signature.proto][signature.family]
+  )
+    return undefined;
+  if (
+    signature.proto !== "icmp" &&
+    signature.sourcePort !== undefined &&
+    quoted.readUInt16BE(quotedHeader) !== signature.sourcePort
+  )
+    return undefined;
   const tooBig = v4 ? transport.type === 3 && transport.code === 4 : transport.type === 2;
   const mtu = tooBig ? (v4 ? ip.readUInt16BE(icmpOffset + 6) : ip.readUInt32BE(icmpOffset + 4)) : undefined;
-  return { kind: "icmp-error", from: packet.src, type: transport.type, code: transport.code, ...(mtu !== undefined && { mtu }) };
+  return {
+    kind: "icmp-error",
+    from: packet.src,
+    type: transport.type,
+    code: transport.code,
+    ...(mtu !== undefined && { mtu }),
+  };
 }
 
 /** Whether an IP packet is our probe (bare or inside VXLAN) or an ICMP error about it. */

@@ -91,7 +91,8 @@ export class NetlinkKernelView implements KernelView {
       neighbours: entry.neighbours,
       fdb: entry.fdb,
       addresses: entry.addresses,
-      forwarding: (family) => readSysctl(netnsPath, family === 6 ? "net/ipv6/conf/all/forwarding" : "net/ipv4/ip_forward") === "1",
+      forwarding: (family) =>
+        readSysctl(netnsPath, family === 6 ? "net/ipv6/conf/all/forwarding" : "net/ipv4/ip_forward") === "1",
       routeGet: (query: RouteQuery) => {
         try {
           return getRoute(entry.handle, query);
@@ -107,14 +108,16 @@ export class NetlinkKernelView implements KernelView {
 
   /** Namespaces that can be read, the one asked about first. */
   private readable(): string[] {
-    return this.namespaces.map((each) => each.netns).filter((netns) => {
-      try {
-        this.load(netns);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    return this.namespaces
+      .map((each) => each.netns)
+      .filter((netns) => {
+        try {
+          this.load(netns);
+          return true;
+        } catch {
+          return false;
+        }
+      });
   }
 
   private nsid(from: string, to: string): number | undefined {
@@ -136,9 +139,14 @@ export class NetlinkKernelView implements KernelView {
     if (link.kind !== "veth" || peerIndex === undefined) return undefined;
     // No link-netnsid: both ends live in this namespace. Otherwise the id says which one
     // (labs are built alike, so the same index pair shows up in several namespaces).
-    const candidates = link.linkNetnsId === undefined ? [netns] : this.readable().filter((other) => other !== netns && this.nsid(netns, other) === link.linkNetnsId);
+    const candidates =
+      link.linkNetnsId === undefined
+        ? [netns]
+        : this.readable().filter((other) => other !== netns && this.nsid(netns, other) === link.linkNetnsId);
     for (const other of candidates) {
-      const peer = this.load(other).links.find((each) => each.index === peerIndex && each.kind === "veth" && peerIndexOf(each) === link.index);
+      const peer = this.load(other).links.find(
+        (each) => each.index === peerIndex && each.kind === "veth" && peerIndexOf(each) === link.index,
+      );
       if (peer) return { netns: other, link: peer };
     }
     return undefined;
@@ -157,7 +165,12 @@ export class NetlinkKernelView implements KernelView {
     const peer = this.vethPeer(via.netns, via.link);
     if (!peer) return [];
     const master = peer.link.masterIndex;
-    const ports = master === undefined ? [] : this.load(peer.netns).links.filter((link) => link.masterIndex === master && link.kind === "veth" && link !== peer.link);
+    const ports =
+      master === undefined
+        ? []
+        : this.load(peer.netns).links.filter(
+            (link) => link.masterIndex === master && link.kind === "veth" && link !== peer.link,
+          );
     return [peer.netns, ...ports.flatMap((port) => this.vethPeer(peer.netns, port)?.netns ?? [])];
   }
 
@@ -177,10 +190,14 @@ export class NetlinkKernelView implements KernelView {
     for (const netns of this.readable()) {
       if (netns === exceptNetns) continue;
       const { links } = this.load(netns);
-      const vtep = links.find((each) => each.vxlan?.vni === vni && (each.vxlan.port ?? 8472) === port && each.vxlan.local !== undefined);
+      const vtep = links.find(
+        (each) => each.vxlan?.vni === vni && (each.vxlan.port ?? 8472) === port && each.vxlan.local !== undefined,
+      );
       if (!vtep) continue;
       // The MAC is this host's own (l3: the VTEP, a bridge) or that of a container attached here.
-      const here = links.some((each) => each.mac === mac || (each.kind === "veth" && this.vethPeer(netns, each)?.link.mac === mac));
+      const here = links.some(
+        (each) => each.mac === mac || (each.kind === "veth" && this.vethPeer(netns, each)?.link.mac === mac),
+      );
       if (here) return vtep.vxlan?.local;
     }
     return undefined;

@@ -25,7 +25,11 @@ const MONITOR_SETTLE_MS = 250;
 const NFT_TIMEOUT_MS = 10_000;
 
 function nft(netnsPath: string, args: string[], input?: string): { ok: boolean; stdout: string; stderr: string } {
-  const run = spawnSync("nsenter", [`--net=${netnsPath}`, "nft", ...args], { input: input ?? "", encoding: "utf8", timeout: NFT_TIMEOUT_MS });
+  const run = spawnSync("nsenter", [`--net=${netnsPath}`, "nft", ...args], {
+    input: input ?? "",
+    encoding: "utf8",
+    timeout: NFT_TIMEOUT_MS,
+  });
   return { ok: run.status === 0, stdout: run.stdout ?? "", stderr: (run.stderr ?? run.error?.message ?? "").trim() };
 }
 
@@ -44,20 +48,33 @@ export function hasRuleset(netnsPath: string): boolean {
   });
   for (const { family, name } of tables) {
     const pid = Number(name.slice(TABLE_PREFIX.length));
-    if (name.startsWith(TABLE_PREFIX) && Number.isInteger(pid) && pid > 0 && !processAlive(pid)) nft(netnsPath, ["delete", "table", family, name]);
+    if (name.startsWith(TABLE_PREFIX) && Number.isInteger(pid) && pid > 0 && !processAlive(pid))
+      nft(netnsPath, ["delete", "table", family, name]);
   }
   return tables.some(({ name }) => !name.startsWith(TABLE_PREFIX));
 }
 
 function matchExpr(match: NftMatch): string {
-  return match.family === 6 ? `ip6 saddr ${match.src} ip6 daddr ${match.dst} ip6 length ${match.length - 40}` : `ip saddr ${match.src} ip daddr ${match.dst} ip length ${match.length}`;
+  return match.family === 6
+    ? `ip6 saddr ${match.src} ip6 daddr ${match.dst} ip6 length ${match.length - 40}`
+    : `ip saddr ${match.src} ip daddr ${match.dst} ip length ${match.length}`;
 }
 
 /** Our table's ruleset (nft syntax): prerouting and output in inet, prerouting and output in bridge. */
 export function markerRuleset(table: string, matches: NftMatch[]): string {
   const rules = matches.map((match) => `    ${matchExpr(match)} meta nftrace set 1`).join("\n");
-  const chain = (name: string, hook: string): string => `  chain ${name} {\n    type filter hook ${hook} priority -500; policy accept;\n${rules}\n  }`;
-  return [`table inet ${table} {`, chain("pre", "prerouting"), chain("out", "output"), "}", `table bridge ${table} {`, chain("pre", "prerouting"), chain("out", "output"), "}"].join("\n");
+  const chain = (name: string, hook: string): string =>
+    `  chain ${name} {\n    type filter hook ${hook} priority -500; policy accept;\n${rules}\n  }`;
+  return [
+    `table inet ${table} {`,
+    chain("pre", "prerouting"),
+    chain("out", "output"),
+    "}",
+    `table bridge ${table} {`,
+    chain("pre", "prerouting"),
+    chain("out", "output"),
+    "}",
+  ].join("\n");
 }
 
 const TRACE_RULE = /^trace id (\S+) (\S+) (\S+) (\S+) rule (.*?)(?: # handle (\d+))? \(verdict (\w+)/;
@@ -69,11 +86,27 @@ export function parseTraceDrops(netns: string, text: string): NftDrop[] {
   for (const line of text.split("\n")) {
     const rule = TRACE_RULE.exec(line);
     if (rule && !rule[3]?.startsWith(TABLE_PREFIX) && (rule[7] === "drop" || rule[7] === "reject")) {
-      drops.push({ netns, family: rule[2] ?? "", table: rule[3] ?? "", chain: rule[4] ?? "", ...(rule[6] !== undefined && { handle: Number(rule[6]) }), rule: rule[5] ?? "", verdict: rule[7] ?? "" });
+      drops.push({
+        netns,
+        family: rule[2] ?? "",
+        table: rule[3] ?? "",
+        chain: rule[4] ?? "",
+        ...(rule[6] !== undefined && { handle: Number(rule[6]) }),
+        rule: rule[5] ?? "",
+        verdict: rule[7] ?? "",
+      });
       continue;
     }
     const policy = TRACE_POLICY.exec(line);
-    if (policy && !policy[3]?.startsWith(TABLE_PREFIX)) drops.push({ netns, family: policy[2] ?? "", table: policy[3] ?? "", chain: policy[4] ?? "", rule: "policy drop", verdict: "drop" });
+    if (policy && !policy[3]?.startsWith(TABLE_PREFIX))
+      drops.push({
+        netns,
+        family: policy[2] ?? "",
+        table: policy[3] ?? "",
+        chain: policy[4] ?? "",
+        rule: "policy drop",
+        verdict: "drop",
+      });
   }
   return drops;
 }
@@ -86,7 +119,11 @@ export interface NftTracer {
 }
 
 /** Installs the marker tables and monitors; every table is removed by finish(), also when a step fails. */
-export async function startNftTrace(namespaces: NftNamespace[], matches: NftMatch[], limitMs: number): Promise<NftTracer> {
+export async function startNftTrace(
+  namespaces: NftNamespace[],
+  matches: NftMatch[],
+  limitMs: number,
+): Promise<NftTracer> {
   const table = `${TABLE_PREFIX}${process.pid}`;
   const active: { target: NftNamespace; monitor: TraceChild }[] = [];
   const notes: string[] = [];
@@ -102,7 +139,11 @@ export async function startNftTrace(namespaces: NftNamespace[], matches: NftMatc
       continue;
     }
     // setpriv --pdeathsig: a monitor never outlives us (nsenter and setpriv exec in place).
-    const monitor = startChild(`nft monitor ${target.netns}`, ["nsenter", `--net=${target.netnsPath}`, "setpriv", "--pdeathsig", "TERM", "--", "nft", "-a", "monitor", "trace"], limitMs);
+    const monitor = startChild(
+      `nft monitor ${target.netns}`,
+      ["nsenter", `--net=${target.netnsPath}`, "setpriv", "--pdeathsig", "TERM", "--", "nft", "-a", "monitor", "trace"],
+      limitMs,
+    );
     active.push({ target, monitor });
   }
   // nft prints nothing once it listens: give it a moment to join the trace group.

@@ -22,20 +22,34 @@ function linkFault(walker: PathWalker, netns: string, link: Link): string | unde
   if (!link.up) return `${link.name} is down`;
   if (link.operstate === "LOWERLAYERDOWN" || link.operstate === "DOWN") {
     const peer = walker.view.vethPeer(netns, link);
-    if (peer && !peer.link.up) return `${link.name} has no carrier: its other end, ${walker.view.labelOf(peer.netns)}:${peer.link.name}, is down`;
+    if (peer && !peer.link.up)
+      return `${link.name} has no carrier: its other end, ${walker.view.labelOf(peer.netns)}:${peer.link.name}, is down`;
     return `${link.name} has no carrier (operstate ${link.operstate})`;
   }
   return undefined;
 }
 
 /** The packet leaves `netns` by `link` towards `mac` (undefined: no link-layer address needed or known). */
-export function egressLink(walker: PathWalker, netns: string, link: Link, mac: string | undefined, packet: Carried): void {
+export function egressLink(
+  walker: PathWalker,
+  netns: string,
+  link: Link,
+  mac: string | undefined,
+  packet: Carried,
+): void {
   if (!walker.going) return;
   const peer = link.kind === "veth" ? walker.view.vethPeer(netns, link) : undefined;
   const towards = peer ? ` -> ${walker.view.labelOf(peer.netns)}:${peer.link.name}` : "";
   const detail = `${link.name} ${link.kind ?? "device"} ${link.up ? "up" : "DOWN"} mtu ${link.mtu}${towards}`;
   const outer = packet.tunnel !== undefined;
-  const base = { netns, kind: "egress" as const, ifName: link.name, detail, command: linkCommand(netns, link.name), outer };
+  const base = {
+    netns,
+    kind: "egress" as const,
+    ifName: link.name,
+    detail,
+    command: linkCommand(netns, link.name),
+    outer,
+  };
   const fault = linkFault(walker, netns, link);
   if (fault) {
     walker.add({ ...base, status: "break", fault: "link-down", reason: fault });
@@ -49,7 +63,15 @@ export function egressLink(walker: PathWalker, netns: string, link: Link, mac: s
   }
   if (link.kind === "veth") {
     if (!peer) {
-      walker.add({ netns, kind: "egress", ifName: link.name, detail: `${link.name}: the other end is in no namespace this trace can see`, status: "note", command: linkCommand(netns, link.name), outer });
+      walker.add({
+        netns,
+        kind: "egress",
+        ifName: link.name,
+        detail: `${link.name}: the other end is in no namespace this trace can see`,
+        status: "note",
+        command: linkCommand(netns, link.name),
+        outer,
+      });
       return walker.stop();
     }
     return ingressLink(walker, peer.netns, peer.link, mac, packet);
@@ -64,10 +86,24 @@ function ingressLink(walker: PathWalker, netns: string, link: Link, mac: string 
   if (!walker.going) return;
   const master = walker.linkByIndex(netns, link.masterIndex);
   const detail = `${link.name} ${link.kind ?? "device"} ${link.up ? "up" : "DOWN"} mtu ${link.mtu}${master ? `, port of ${master.name}` : ""}`;
-  const base = { netns, kind: "ingress" as const, ifName: link.name, detail, command: linkCommand(netns, link.name), outer: packet.tunnel !== undefined };
+  const base = {
+    netns,
+    kind: "ingress" as const,
+    ifName: link.name,
+    detail,
+    command: linkCommand(netns, link.name),
+    outer: packet.tunnel !== undefined,
+  };
   const forUs = master !== undefined || mac === undefined || mac === link.mac || mac === BROADCAST_MAC;
-  if (!link.up) walker.add({ ...base, status: "break", fault: "link-down", reason: `${link.name} is down: it takes nothing in` });
-  else if (!forUs) walker.add({ ...base, status: "break", fault: "not-for-us", reason: `the frame is for ${mac}, not ${link.name}'s ${link.mac}: the kernel drops it (OTHERHOST)` });
+  if (!link.up)
+    walker.add({ ...base, status: "break", fault: "link-down", reason: `${link.name} is down: it takes nothing in` });
+  else if (!forUs)
+    walker.add({
+      ...base,
+      status: "break",
+      fault: "not-for-us",
+      reason: `the frame is for ${mac}, not ${link.name}'s ${link.mac}: the kernel drops it (OTHERHOST)`,
+    });
   else walker.add({ ...base, status: "ok" });
   if (master) return bridgeForward(walker, netns, master, mac, packet, link);
   if (forUs) return walker.ipLayer(netns, packet, link);
@@ -75,28 +111,75 @@ function ingressLink(walker: PathWalker, netns: string, link: Link, mac: string 
 }
 
 /** A bridge forwards by its FDB: to the port the MAC is behind, to itself, or floods. */
-function bridgeForward(walker: PathWalker, netns: string, bridge: Link, mac: string | undefined, packet: Carried, ingress: Link | undefined): void {
+function bridgeForward(
+  walker: PathWalker,
+  netns: string,
+  bridge: Link,
+  mac: string | undefined,
+  packet: Carried,
+  ingress: Link | undefined,
+): void {
   if (!walker.going) return;
   const { fdb, links } = walker.view.state(netns);
   const command = `${tool("bridge", netns)} fdb show br ${bridge.name}`;
   const outer = packet.tunnel !== undefined;
   if (mac === undefined) {
-    walker.add({ netns, kind: "bridge", ifName: bridge.name, detail: `${bridge.name}: destination MAC unknown`, status: "note", reason: "the destination's MAC address is not known, so its bridge port cannot be told", command, outer });
+    walker.add({
+      netns,
+      kind: "bridge",
+      ifName: bridge.name,
+      detail: `${bridge.name}: destination MAC unknown`,
+      status: "note",
+      reason: "the destination's MAC address is not known, so its bridge port cannot be told",
+      command,
+      outer,
+    });
     return walker.stop();
   }
-  const entry = fdb.find((each) => each.lladdr === mac && (each.master === bridge.index || each.index === bridge.index) && (each.flags & Ntf.SELF) === 0);
+  const entry = fdb.find(
+    (each) =>
+      each.lladdr === mac &&
+      (each.master === bridge.index || each.index === bridge.index) &&
+      (each.flags & Ntf.SELF) === 0,
+  );
   if (entry && (entry.state & Nud.PERMANENT) !== 0) {
-    walker.add({ netns, kind: "bridge", ifName: bridge.name, detail: `${bridge.name} fdb ${mac}: its own address, up to ${walker.view.labelOf(netns)}`, status: "ok", command, outer });
+    walker.add({
+      netns,
+      kind: "bridge",
+      ifName: bridge.name,
+      detail: `${bridge.name} fdb ${mac}: its own address, up to ${walker.view.labelOf(netns)}`,
+      status: "ok",
+      command,
+      outer,
+    });
     return walker.ipLayer(netns, packet, bridge);
   }
   const ports = links.filter((link) => link.masterIndex === bridge.index);
   const port = entry && links.find((link) => link.index === entry.index);
   if (port) {
     if (port === ingress) {
-      walker.add({ netns, kind: "bridge", ifName: bridge.name, detail: `${bridge.name} fdb ${mac} -> ${port.name}`, status: "break", fault: "hairpin", reason: `${bridge.name} has ${mac} behind ${port.name}, where the frame came from: it is not sent back`, command, outer });
+      walker.add({
+        netns,
+        kind: "bridge",
+        ifName: bridge.name,
+        detail: `${bridge.name} fdb ${mac} -> ${port.name}`,
+        status: "break",
+        fault: "hairpin",
+        reason: `${bridge.name} has ${mac} behind ${port.name}, where the frame came from: it is not sent back`,
+        command,
+        outer,
+      });
       return walker.stop();
     }
-    walker.add({ netns, kind: "bridge", ifName: bridge.name, detail: `${bridge.name} fdb ${mac} -> ${port.name}`, status: "ok", command, outer });
+    walker.add({
+      netns,
+      kind: "bridge",
+      ifName: bridge.name,
+      detail: `${bridge.name} fdb ${mac} -> ${port.name}`,
+      status: "ok",
+      command,
+      outer,
+    });
     return egressLink(walker, netns, port, mac, packet);
   }
   const flooded = ports.filter((link) => link !== ingress);
@@ -106,10 +189,29 @@ function bridgeForward(walker: PathWalker, netns: string, bridge: Link, mac: str
     (ingress?.kind === "vxlan" ? undefined : flooded.find((link) => link.kind === "vxlan"));
   const detail = `${bridge.name} fdb ${mac}: none, flooded to ${flooded.map((link) => link.name).join(", ") || "no port"}`;
   if (!target) {
-    walker.add({ netns, kind: "bridge", ifName: bridge.name, detail, status: "break", fault: "unknown-mac", reason: `${bridge.name} has no FDB entry for ${mac} and none of its ports leads to it`, command, outer });
+    walker.add({
+      netns,
+      kind: "bridge",
+      ifName: bridge.name,
+      detail,
+      status: "break",
+      fault: "unknown-mac",
+      reason: `${bridge.name} has no FDB entry for ${mac} and none of its ports leads to it`,
+      command,
+      outer,
+    });
     return walker.stop();
   }
-  walker.add({ netns, kind: "bridge", ifName: bridge.name, detail, status: "note", reason: `no FDB entry for ${mac}: the bridge floods, the copy on ${target.name} goes on`, command, outer });
+  walker.add({
+    netns,
+    kind: "bridge",
+    ifName: bridge.name,
+    detail,
+    status: "note",
+    reason: `no FDB entry for ${mac}: the bridge floods, the copy on ${target.name} goes on`,
+    command,
+    outer,
+  });
   egressLink(walker, netns, target, mac, packet);
 }
 
@@ -120,7 +222,9 @@ function vtepOut(walker: PathWalker, netns: string, vtep: Link, mac: string | un
   if (!info) return walker.stop();
   const port = info.port ?? DEFAULT_VXLAN_PORT;
   const command = `${tool("bridge", netns)} fdb show dev ${vtep.name}`;
-  const remotes = walker.view.state(netns).fdb.filter((each) => each.index === vtep.index && each.dst !== undefined && (each.flags & Ntf.MASTER) === 0);
+  const remotes = walker.view
+    .state(netns)
+    .fdb.filter((each) => each.index === vtep.index && each.dst !== undefined && (each.flags & Ntf.MASTER) === 0);
   const exact = mac === undefined ? undefined : remotes.find((each) => each.lladdr === mac);
   const floods = remotes.filter((each) => each.lladdr === ZERO_MAC);
   const serving = mac === undefined ? undefined : walker.view.vtepServing(info.vni, port, mac, netns);
@@ -132,14 +236,24 @@ function vtepOut(walker: PathWalker, netns: string, vtep: Link, mac: string | un
   } else if (floods.length > 0) {
     remote = floods.find((each) => each.dst === serving)?.dst ?? floods[0]?.dst;
     const all = floods.map((each) => each.dst).join(", ");
-    walker.add({ ...base, detail: `${vtep.name} vni ${info.vni} port ${port}: ${mac ?? "?"} none, flood entries dst ${all}`, status: "ok" });
+    walker.add({
+      ...base,
+      detail: `${vtep.name} vni ${info.vni} port ${port}: ${mac ?? "?"} none, flood entries dst ${all}`,
+      status: "ok",
+    });
   } else if (info.group) {
     remote = info.group;
     walker.add({ ...base, detail: `${vtep.name} vni ${info.vni} port ${port}: remote ${remote}`, status: "ok" });
   } else {
     remote = serving;
     const reason = `${vtep.name} has no FDB entry for ${mac ?? "the destination MAC"} and no flood entry (${ZERO_MAC}): the kernel has no remote to send it to and drops it`;
-    walker.add({ ...base, detail: `${vtep.name} vni ${info.vni} port ${port}: ${mac ?? "?"} none, no flood entry`, status: "break", fault: "no-fdb-entry", reason });
+    walker.add({
+      ...base,
+      detail: `${vtep.name} vni ${info.vni} port ${port}: ${mac ?? "?"} none, no flood entry`,
+      status: "break",
+      fault: "no-fdb-entry",
+      reason,
+    });
     if (!remote) return walker.stop();
   }
   if (!remote) return walker.stop();
@@ -161,10 +275,21 @@ export function decapsulate(walker: PathWalker, netns: string, packet: Carried):
   const tunnel = packet.tunnel;
   if (!tunnel || !walker.going) return;
   const links = walker.view.state(netns).links;
-  const vtep = links.find((link) => link.vxlan?.vni === tunnel.vni && (link.vxlan.port ?? DEFAULT_VXLAN_PORT) === tunnel.port);
+  const vtep = links.find(
+    (link) => link.vxlan?.vni === tunnel.vni && (link.vxlan.port ?? DEFAULT_VXLAN_PORT) === tunnel.port,
+  );
   const command = `${tool("ip", netns)} -d link show type vxlan`;
   if (!vtep) {
-    walker.add({ netns, kind: "decap", detail: `no VTEP for vni ${tunnel.vni} port ${tunnel.port}`, status: "break", fault: "no-vtep", reason: `nothing here takes VXLAN vni ${tunnel.vni} on UDP port ${tunnel.port}: the datagram is dropped (no socket)`, command, outer: true });
+    walker.add({
+      netns,
+      kind: "decap",
+      detail: `no VTEP for vni ${tunnel.vni} port ${tunnel.port}`,
+      status: "break",
+      fault: "no-vtep",
+      reason: `nothing here takes VXLAN vni ${tunnel.vni} on UDP port ${tunnel.port}: the datagram is dropped (no socket)`,
+      command,
+      outer: true,
+    });
     return walker.stop();
   }
   const detail = `${vtep.name} vni ${tunnel.vni} from ${packet.src}: inner frame to ${tunnel.innerMac ?? "?"}`;
@@ -173,7 +298,13 @@ export function decapsulate(walker: PathWalker, netns: string, packet: Carried):
   // A standalone VTEP (l3) hands the inner packet up only if the frame is for its own MAC.
   const forUs = bridge !== undefined || tunnel.innerMac === undefined || tunnel.innerMac === vtep.mac;
   if (!vtep.up) walker.add({ ...base, status: "break", fault: "link-down", reason: `${vtep.name} is down` });
-  else if (!forUs) walker.add({ ...base, status: "break", fault: "not-for-us", reason: `the inner frame is for ${tunnel.innerMac}, not ${vtep.name}'s ${vtep.mac}: dropped` });
+  else if (!forUs)
+    walker.add({
+      ...base,
+      status: "break",
+      fault: "not-for-us",
+      reason: `the inner frame is for ${tunnel.innerMac}, not ${vtep.name}'s ${vtep.mac}: dropped`,
+    });
   else walker.add({ ...base, status: "ok" });
   if (bridge) return bridgeForward(walker, netns, bridge, tunnel.innerMac, tunnel.inner, vtep);
   if (forUs) return walker.ipLayer(netns, tunnel.inner, vtep);

@@ -27,7 +27,14 @@ export interface Carried {
 
 const MAX_STEPS = 80;
 
-const ROUTE_TYPES: Record<number, string> = { 6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 3: "broadcast", 5: "multicast" };
+const ROUTE_TYPES: Record<number, string> = {
+  6: "blackhole",
+  7: "unreachable",
+  8: "prohibit",
+  9: "throw",
+  3: "broadcast",
+  5: "multicast",
+};
 
 export function nudName(state: number): string {
   const names: [number, string][] = [
@@ -40,7 +47,12 @@ export function nudName(state: number): string {
     [0x40, "NOARP"],
     [0x80, "PERMANENT"],
   ];
-  return names.filter(([bit]) => (state & bit) !== 0).map(([, name]) => name).join(",") || "NONE";
+  return (
+    names
+      .filter(([bit]) => (state & bit) !== 0)
+      .map(([, name]) => name)
+      .join(",") || "NONE"
+  );
 }
 
 export class PathWalker {
@@ -80,46 +92,108 @@ export class PathWalker {
   ipLayer(netns: string, packet: Carried, iif?: Link): void {
     if (!this.going) return;
     const state = this.view.state(netns);
-    const query: RouteQuery = { dst: packet.dst, src: packet.src, ...(iif && { iif: iif.index }), ...(packet.oif !== undefined && { oif: packet.oif }) };
+    const query: RouteQuery = {
+      dst: packet.dst,
+      src: packet.src,
+      ...(iif && { iif: iif.index }),
+      ...(packet.oif !== undefined && { oif: packet.oif }),
+    };
     const oifName = this.linkByIndex(netns, packet.oif)?.name;
     const command = `${tool("ip", netns)} route get ${packet.dst} from ${packet.src}${iif ? ` iif ${iif.name}` : ""}${oifName ? ` oif ${oifName}` : ""}`;
     const lookup = state.routeGet(query);
     const outer = packet.tunnel !== undefined;
     if (isRouteFailure(lookup)) {
-      this.add({ netns, kind: "route", detail: `no route to ${packet.dst}`, status: "break", fault: "no-route", reason: `no route to ${packet.dst}: ${lookup.message} (${lookup.code})`, command, outer });
+      this.add({
+        netns,
+        kind: "route",
+        detail: `no route to ${packet.dst}`,
+        status: "break",
+        fault: "no-route",
+        reason: `no route to ${packet.dst}: ${lookup.message} (${lookup.code})`,
+        command,
+        outer,
+      });
       return this.stop();
     }
     if (lookup.type === RtnType.LOCAL) {
       if (packet.tunnel) {
-        this.add({ netns, kind: "route", detail: `${packet.dst} is local: VXLAN from ${packet.src} port ${packet.tunnel.port}`, status: "ok", command, outer });
+        this.add({
+          netns,
+          kind: "route",
+          detail: `${packet.dst} is local: VXLAN from ${packet.src} port ${packet.tunnel.port}`,
+          status: "ok",
+          command,
+          outer,
+        });
         return decapsulate(this, netns, packet);
       }
       if (netns === this.to.netns) {
-        const where = this.packet.proto === "icmp" ? "answered by the kernel (echo)" : `to the ${this.packet.proto} socket on port ${this.packet.port}`;
+        const where =
+          this.packet.proto === "icmp"
+            ? "answered by the kernel (echo)"
+            : `to the ${this.packet.proto} socket on port ${this.packet.port}`;
         this.add({ netns, kind: "deliver", detail: `${packet.dst} is local: ${where}`, status: "ok", command });
         this.reached = true;
         return this.stop();
       }
-      this.add({ netns, kind: "deliver", detail: `${packet.dst} is local here`, status: "break", fault: "wrong-node", reason: `${packet.dst} is an address of ${this.view.labelOf(netns)}, not of ${this.to.label}`, command });
+      this.add({
+        netns,
+        kind: "deliver",
+        detail: `${packet.dst} is local here`,
+        status: "break",
+        fault: "wrong-node",
+        reason: `${packet.dst} is an address of ${this.view.labelOf(netns)}, not of ${this.to.label}`,
+        command,
+      });
       return this.stop();
     }
     if (lookup.type !== RtnType.UNICAST) {
       const type = ROUTE_TYPES[lookup.type] ?? `type ${lookup.type}`;
-      this.add({ netns, kind: "route", detail: `${type} ${lookup.dst}`, status: "break", fault: "route-type", reason: `the route to ${packet.dst} is ${type}`, command, outer });
+      this.add({
+        netns,
+        kind: "route",
+        detail: `${type} ${lookup.dst}`,
+        status: "break",
+        fault: "route-type",
+        reason: `the route to ${packet.dst} is ${type}`,
+        command,
+        outer,
+      });
       return this.stop();
     }
     const oif = this.linkByIndex(netns, lookup.oif);
     if (!oif) {
-      this.add({ netns, kind: "route", detail: `${packet.dst} dev #${lookup.oif}`, status: "break", fault: "no-route", reason: `the route's interface #${lookup.oif} is not there`, command, outer });
+      this.add({
+        netns,
+        kind: "route",
+        detail: `${packet.dst} dev #${lookup.oif}`,
+        status: "break",
+        fault: "no-route",
+        reason: `the route's interface #${lookup.oif} is not there`,
+        command,
+        outer,
+      });
       return this.stop();
     }
     const via = lookup.gw ? ` via ${lookup.gw}` : "";
-    const learned = lookup.mtu !== undefined ? ` mtu ${lookup.mtu}${lookup.expiresSeconds !== undefined ? ` (learned, expires in ${lookup.expiresSeconds}s)` : ""}` : "";
+    const learned =
+      lookup.mtu !== undefined
+        ? ` mtu ${lookup.mtu}${lookup.expiresSeconds !== undefined ? ` (learned, expires in ${lookup.expiresSeconds}s)` : ""}`
+        : "";
     const detail = `${packet.dst}${via} dev ${oif.name}${lookup.prefsrc ? ` src ${lookup.prefsrc}` : ""}${learned}`;
     const family = this.packet.family;
     if (iif && !state.forwarding(family)) {
       const key = family === 6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward";
-      this.add({ netns, kind: "route", detail, status: "break", fault: "not-forwarding", reason: `${this.view.labelOf(netns)} does not forward (${key} = 0)`, command: `${tool("ip", netns)} netconf show`, outer });
+      this.add({
+        netns,
+        kind: "route",
+        detail,
+        status: "break",
+        fault: "not-forwarding",
+        reason: `${this.view.labelOf(netns)} does not forward (${key} = 0)`,
+        command: `${tool("ip", netns)} netconf show`,
+        outer,
+      });
     } else if (lookup.mtu !== undefined && packet.size > lookup.mtu) {
       const reason = `the route's MTU ${lookup.mtu}${lookup.expiresSeconds !== undefined ? " (a path MTU learned from ICMP)" : ""} is smaller than the ${packet.size}-byte packet, which has DF`;
       this.add({ netns, kind: "route", detail, status: "break", fault: "mtu", reason, command, outer });
@@ -133,7 +207,9 @@ export class PathWalker {
   /** Whether a VTEP can send a broadcast anywhere: an all-zeros FDB entry, or a remote/group of its own. */
   private vtepCanFlood(netns: string, vtep: Link): boolean {
     if (vtep.vxlan?.group) return true;
-    return this.view.state(netns).fdb.some((each) => each.index === vtep.index && each.lladdr === "00:00:00:00:00:00" && each.dst !== undefined);
+    return this.view
+      .state(netns)
+      .fdb.some((each) => each.index === vtep.index && each.lladdr === "00:00:00:00:00:00" && each.dst !== undefined);
   }
 
   /** The neighbour entry the kernel needs to send to `nextHop`; the MAC it gives (or a guess). */
@@ -145,19 +221,48 @@ export class PathWalker {
     if (!entry && oif.kind === "vxlan" && !this.vtepCanFlood(netns, oif)) {
       // l3 overlays: the plugin writes this entry; without it the request has nowhere to go.
       const reason = `no neighbour entry for ${nextHop} on ${oif.name}, and ${oif.name} has no flood entry (nor remote) to send the ${this.packet.family === 6 ? "solicitation" : "ARP request"} to: it can never be resolved`;
-      this.add({ netns, kind: "neighbour", ifName: oif.name, detail: `${nextHop} dev ${oif.name}: none`, status: "break", fault: "neighbour", reason, command, outer });
+      this.add({
+        netns,
+        kind: "neighbour",
+        ifName: oif.name,
+        detail: `${nextHop} dev ${oif.name}: none`,
+        status: "break",
+        fault: "neighbour",
+        reason,
+        command,
+        outer,
+      });
       return guess();
     }
     if (!entry) {
       const reason = `no entry yet: the kernel asks (${this.packet.family === 6 ? "neighbour discovery" : "ARP"}) when the packet comes`;
-      this.add({ netns, kind: "neighbour", ifName: oif.name, detail: `${nextHop} dev ${oif.name}: none`, status: "note", reason, command, outer });
+      this.add({
+        netns,
+        kind: "neighbour",
+        ifName: oif.name,
+        detail: `${nextHop} dev ${oif.name}: none`,
+        status: "note",
+        reason,
+        command,
+        outer,
+      });
       return guess();
     }
     const state = nudName(entry.state);
     const detail = `${nextHop} dev ${oif.name}${entry.lladdr ? ` lladdr ${entry.lladdr}` : ""} ${state}`;
     if ((entry.state & (Nud.INCOMPLETE | 0x20)) !== 0) {
       const reason = `the neighbour entry for ${nextHop} on ${oif.name} is ${state}: nobody answers ${this.packet.family === 6 ? "neighbour solicitations" : "ARP"} for it, so the packet waits in its queue and is dropped`;
-      this.add({ netns, kind: "neighbour", ifName: oif.name, detail, status: "break", fault: "neighbour", reason, command, outer });
+      this.add({
+        netns,
+        kind: "neighbour",
+        ifName: oif.name,
+        detail,
+        status: "break",
+        fault: "neighbour",
+        reason,
+        command,
+        outer,
+      });
       return entry.lladdr ?? guess();
     }
     this.add({ netns, kind: "neighbour", ifName: oif.name, detail, status: "ok", command, outer });

@@ -28,7 +28,9 @@ function hop(ref: TraceVerdict["lastSeen"]): string {
 }
 
 function stateCell(step: StepView): string {
-  const impaired = step.impairments?.length ? ` [impaired: ${step.impairments.map((each) => each.what).join(", ")}]` : "";
+  const impaired = step.impairments?.length
+    ? ` [impaired: ${step.impairments.map((each) => each.what).join(", ")}]`
+    : "";
   return `${step.detail}${impaired}`;
 }
 
@@ -41,22 +43,38 @@ function statusCell(step: StepView): string {
 export function renderText(report: TraceReport): string {
   const { from, to, packet, path, verdict, live } = report;
   const lines = [`trace ${from.label} ${from.address} -> ${to.label} ${to.address}: ${describePacket(packet)}`, ""];
-  const rows = path.map((step) => [String(step.index), step.node, step.kind, statusCell(step), step.seenAtMs !== undefined ? `+${step.seenAtMs.toFixed(3)} ms` : "", stateCell(step)]);
+  const rows = path.map((step) => [
+    String(step.index),
+    step.node,
+    step.kind,
+    statusCell(step),
+    step.seenAtMs !== undefined ? `+${step.seenAtMs.toFixed(3)} ms` : "",
+    stateCell(step),
+  ]);
   lines.push(formatTable(["#", "NODE", "STEP", "STATUS", "SEEN", "STATE"], rows));
   const flagged = path.filter((step) => step.status !== "ok" && step.reason);
   if (flagged.length > 0) {
     lines.push("");
-    for (const step of flagged) lines.push(`${step.index}. ${step.status === "break" ? "BREAK" : "note"} ${step.node} ${step.kind}: ${step.reason}\n   see: ${step.command}`);
+    for (const step of flagged)
+      lines.push(
+        `${step.index}. ${step.status === "break" ? "BREAK" : "note"} ${step.node} ${step.kind}: ${step.reason}\n   see: ${step.command}`,
+      );
   }
   if (report.reread) lines.push("", "(the kernel's state was read again after the packet; the table shows it then)");
   for (const note of live?.notes ?? []) lines.push(`note: ${note}`);
   lines.push("");
   if (!live) {
     const breaks = path.filter((step) => step.status === "break").length;
-    lines.push(breaks === 0 ? "no packet sent (--no-send): the kernel's state has no break on this path" : `no packet sent (--no-send): ${breaks} break${breaks === 1 ? "" : "s"} in the kernel's state`);
+    lines.push(
+      breaks === 0
+        ? "no packet sent (--no-send): the kernel's state has no break on this path"
+        : `no packet sent (--no-send): ${breaks} break${breaks === 1 ? "" : "s"} in the kernel's state`,
+    );
     for (const reason of verdict.reasons) lines.push(`  - ${reason}`);
   } else if (verdict.delivered) {
-    lines.push(`delivered${verdict.totalMs !== undefined ? ` in ${verdict.totalMs.toFixed(3)} ms` : ""}${verdict.lastSeen ? `, last seen at ${hop(verdict.lastSeen)}` : ""}`);
+    lines.push(
+      `delivered${verdict.totalMs !== undefined ? ` in ${verdict.totalMs.toFixed(3)} ms` : ""}${verdict.lastSeen ? `, last seen at ${hop(verdict.lastSeen)}` : ""}`,
+    );
   } else {
     const seen = verdict.lastSeen ? `last seen at ${hop(verdict.lastSeen)}` : "seen nowhere on the path";
     lines.push(`NOT delivered: ${seen}${verdict.stoppedAt ? `; went no further at ${hop(verdict.stoppedAt)}` : ""}`);

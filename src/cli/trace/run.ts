@@ -34,18 +34,27 @@ const COMMON_VXLAN_PORTS = [4789, 8472];
 function integer(raw: string | undefined, name: string, fallback: number, [min, max]: [number, number]): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new CliError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new CliError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
 function packetOf(options: TraceCliOptions, family: 4 | 6): TracePacket {
   const proto = (options.proto ?? "udp") as TraceProto;
-  if (!PROTOS.includes(proto)) throw new CliError(`--proto must be one of ${PROTOS.join(", ")}, got ${JSON.stringify(options.proto)}`);
-  if (proto === "tcp" && options.size !== undefined) throw new CliError("--size is for udp and icmp: the TCP packet traced is the SYN, whose size its options decide");
+  if (!PROTOS.includes(proto))
+    throw new CliError(`--proto must be one of ${PROTOS.join(", ")}, got ${JSON.stringify(options.proto)}`);
+  if (proto === "tcp" && options.size !== undefined)
+    throw new CliError("--size is for udp and icmp: the TCP packet traced is the SYN, whose size its options decide");
   // Room for the headers and our 12-byte token.
   const minimum = (family === 6 ? 48 : 28) + 12;
-  const size = proto === "tcp" ? TCP_SYN_SIZE[family] : integer(options.size, "--size", DEFAULT_SIZE, [minimum, 65_535]);
-  return { proto, family, port: proto === "icmp" ? 0 : integer(options.port, "--port", DEFAULT_PORT, [1, 65_535]), size };
+  const size =
+    proto === "tcp" ? TCP_SYN_SIZE[family] : integer(options.size, "--size", DEFAULT_SIZE, [minimum, 65_535]);
+  return {
+    proto,
+    family,
+    port: proto === "icmp" ? 0 : integer(options.port, "--port", DEFAULT_PORT, [1, 65_535]),
+    size,
+  };
 }
 
 /** --no-send: only the kernel's state; "delivered" then means the path has no break. */
@@ -54,8 +63,18 @@ function staticVerdict(report: Pick<TraceReport, "path">): TraceVerdict {
   const first = breaks[0];
   return {
     delivered: false,
-    ...(first && { stoppedAt: { step: first.index, node: first.node, kind: first.kind, ...(first.ifName !== undefined && { ifName: first.ifName }) } }),
-    reasons: breaks.map((step) => `${step.node} ${step.kind}${step.ifName ? ` ${step.ifName}` : ""}: ${step.reason ?? step.detail} (${step.command})`),
+    ...(first && {
+      stoppedAt: {
+        step: first.index,
+        node: first.node,
+        kind: first.kind,
+        ...(first.ifName !== undefined && { ifName: first.ifName }),
+      },
+    }),
+    reasons: breaks.map(
+      (step) =>
+        `${step.node} ${step.kind}${step.ifName ? ` ${step.ifName}` : ""}: ${step.reason ?? step.detail} (${step.command})`,
+    ),
   };
 }
 
@@ -73,7 +92,12 @@ export async function traceCommand(fromSpec: string, toSpec: string, options: Tr
     let live: LiveResult | undefined;
     let reread = false;
     if (options.send !== false) {
-      const vxlanPorts = [...new Set([...(scope.lab ? [labVxlanPort(scope.lab.topology)] : COMMON_VXLAN_PORTS), ...path.tunnels.map((leg) => leg.port)])];
+      const vxlanPorts = [
+        ...new Set([
+          ...(scope.lab ? [labVxlanPort(scope.lab.topology)] : COMMON_VXLAN_PORTS),
+          ...path.tunnels.map((leg) => leg.port),
+        ]),
+      ];
       const netnsPaths = new Map(scope.namespaces.map((each) => [each.netns, each.netnsPath]));
       live = await sendLive({ from, to, packet, path, view, netnsPaths, vxlanPorts, waitMs });
       // Lost where the state showed no break: what the packet met may show now (a neighbour left INCOMPLETE).

@@ -56,7 +56,8 @@ function mountTracefs(): { root: string; unmount: () => void } {
   const usual = fs.existsSync(DEFAULT_TRACEFS);
   const root = usual ? DEFAULT_TRACEFS : fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-tracefs-"));
   const mounted = spawnSync("mount", ["-t", "tracefs", "nodev", root], { encoding: "utf8", timeout: 5000 });
-  if (mounted.status !== 0) throw new Error(`cannot mount tracefs: ${(mounted.stderr || mounted.error?.message || "").trim()}`);
+  if (mounted.status !== 0)
+    throw new Error(`cannot mount tracefs: ${(mounted.stderr || mounted.error?.message || "").trim()}`);
   return {
     root,
     unmount: () => {
@@ -68,7 +69,10 @@ function mountTracefs(): { root: string; unmount: () => void } {
 
 /** Filters in ftrace's own language: only packets that can be ours reach the buffer. */
 export function eventFilters(options: Pick<TraceKernelOptions, "lengths" | "protocol">): { drop: string; net: string } {
-  return { drop: `protocol == ${options.protocol}`, net: [...new Set(options.lengths)].map((length) => `len == ${length}`).join(" || ") };
+  return {
+    drop: `protocol == ${options.protocol}`,
+    net: [...new Set(options.lengths)].map((length) => `len == ${length}`).join(" || "),
+  };
 }
 
 export async function runTraceKernel(options: TraceKernelOptions): Promise<void> {

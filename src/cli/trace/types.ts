@@ -20,7 +20,19 @@ export interface TracePacket {
   size: number;
 }
 
-export type StepFault = "no-route" | "route-type" | "not-forwarding" | "mtu" | "neighbour" | "link-down" | "not-for-us" | "no-fdb-entry" | "no-vtep" | "hairpin" | "unknown-mac" | "wrong-node";
+export type StepFault =
+  | "no-route"
+  | "route-type"
+  | "not-forwarding"
+  | "mtu"
+  | "neighbour"
+  | "link-down"
+  | "not-for-us"
+  | "no-fdb-entry"
+  | "no-vtep"
+  | "hairpin"
+  | "unknown-mac"
+  | "wrong-node";
 
 export type StepKind = "route" | "neighbour" | "egress" | "ingress" | "bridge" | "vtep" | "decap" | "deliver";
 

@@ -33,7 +33,13 @@ export interface TraceVerdict {
 }
 
 function ref(step: StepView): HopRef {
-  return { step: step.index, node: step.node, kind: step.kind, ...(step.ifName !== undefined && { ifName: step.ifName }), ...(step.seenAtMs !== undefined && { atMs: step.seenAtMs }) };
+  return {
+    step: step.index,
+    node: step.node,
+    kind: step.kind,
+    ...(step.ifName !== undefined && { ifName: step.ifName }),
+    ...(step.seenAtMs !== undefined && { atMs: step.seenAtMs }),
+  };
 }
 
 const SEEN_AS: Partial<Record<PathStep["kind"], "in" | "out">> = { egress: "out", ingress: "in", decap: "in" };
@@ -45,20 +51,44 @@ export function annotate(path: TracePath, live: LiveResult | undefined, impairme
   return path.steps.map((step, position): StepView => {
     const view: StepView = { ...step, index: position + 1 };
     const direction = SEEN_AS[step.kind];
-    const sighting = direction && sightings.find((each) => each.netns === step.netns && each.ifName === step.ifName && each.direction === direction && each.outer === (step.outer === true));
+    const sighting =
+      direction &&
+      sightings.find(
+        (each) =>
+          each.netns === step.netns &&
+          each.ifName === step.ifName &&
+          each.direction === direction &&
+          each.outer === (step.outer === true),
+      );
     if (sighting && start !== undefined) {
       view.seen = sighting.direction;
       view.seenAtMs = Math.round((sighting.time - start) * 1e6) / 1e3;
     }
-    const here = (step.kind === "egress" || step.kind === "ingress") && impairments.filter((each) => each.netns === step.netns && each.ifName === step.ifName);
+    const here =
+      (step.kind === "egress" || step.kind === "ingress") &&
+      impairments.filter((each) => each.netns === step.netns && each.ifName === step.ifName);
     if (here && here.length > 0) view.impairments = here;
     return view;
   });
 }
 
 export function describeIcmp(report: IcmpReport, family: 4 | 6): string {
-  const v4: Record<string, string> = { "3:0": "network unreachable", "3:1": "host unreachable", "3:3": "port unreachable", "3:4": "fragmentation needed", "3:13": "administratively prohibited", "11:0": "time exceeded" };
-  const v6: Record<string, string> = { "1:0": "no route", "1:1": "administratively prohibited", "1:3": "address unreachable", "1:4": "port unreachable", "2:0": "packet too big", "3:0": "time exceeded" };
+  const v4: Record<string, string> = {
+    "3:0": "network unreachable",
+    "3:1": "host unreachable",
+    "3:3": "port unreachable",
+    "3:4": "fragmentation needed",
+    "3:13": "administratively prohibited",
+    "11:0": "time exceeded",
+  };
+  const v6: Record<string, string> = {
+    "1:0": "no route",
+    "1:1": "administratively prohibited",
+    "1:3": "address unreachable",
+    "1:4": "port unreachable",
+    "2:0": "packet too big",
+    "3:0": "time exceeded",
+  };
   const name = (family === 6 ? v6 : v4)[`${report.type}:${report.code}`] ?? `type ${report.type} code ${report.code}`;
   return `ICMP ${name}${report.mtu !== undefined ? ` (mtu ${report.mtu})` : ""} from ${report.from}`;
 }
@@ -83,14 +113,21 @@ function icmpWords(reports: readonly IcmpReport[], family: 4 | 6, nodeOf: (netns
     const key = describeIcmp(report, family);
     byError.set(key, [...(byError.get(key) ?? []), report]);
   }
-  return [...byError].map(([words, seen]) => `${words}, seen at ${seen.map((each) => `${nodeOf(each.netns)}:${each.ifName}`).join(", ")}`);
+  return [...byError].map(
+    ([words, seen]) => `${words}, seen at ${seen.map((each) => `${nodeOf(each.netns)}:${each.ifName}`).join(", ")}`,
+  );
 }
 
 export function decide(steps: StepView[], live: LiveResult, family: 4 | 6): TraceVerdict {
   const seenSteps = steps.filter((step) => step.seenAtMs !== undefined);
   const last = seenSteps[seenSteps.length - 1];
   if (live.delivered) {
-    return { delivered: true, ...(last?.seenAtMs !== undefined && { totalMs: last.seenAtMs }), ...(last && { lastSeen: ref(last) }), reasons: [] };
+    return {
+      delivered: true,
+      ...(last?.seenAtMs !== undefined && { totalMs: last.seenAtMs }),
+      ...(last && { lastSeen: ref(last) }),
+      reasons: [],
+    };
   }
   const lastIndex = last?.index ?? 0;
   const after = steps.filter((step) => step.index > lastIndex);
@@ -113,10 +150,15 @@ export function decide(steps: StepView[], live: LiveResult, family: 4 | 6): Trac
   const usedImpairments = new Set<PathImpairment>();
   for (const drop of live.nftDrops) {
     const where = after.find((step) => step.netns === drop.netns) ?? steps.find((step) => step.netns === drop.netns);
-    const impairment = drop.table === IMPAIR_TABLE ? impaired?.impairments?.find((each) => each.netns === drop.netns && each.lossy) : undefined;
+    const impairment =
+      drop.table === IMPAIR_TABLE
+        ? impaired?.impairments?.find((each) => each.netns === drop.netns && each.lossy)
+        : undefined;
     if (impairment) {
       usedImpairments.add(impairment);
-      reasons.push(`lab impairment on ${impairment.target} (${nodeOf(impairment.netns)}:${impairment.ifName}): ${impairment.what}, carried by nftables: ${nftWords(drop)}`);
+      reasons.push(
+        `lab impairment on ${impairment.target} (${nodeOf(impairment.netns)}:${impairment.ifName}): ${impairment.what}, carried by nftables: ${nftWords(drop)}`,
+      );
       stopAt(impaired);
     } else {
       reasons.push(`nftables in ${nodeOf(drop.netns)} dropped it: ${nftWords(drop)}`);
@@ -143,15 +185,28 @@ export function decide(steps: StepView[], live: LiveResult, family: 4 | 6): Trac
   }
   reasons.push(...suspects);
   // Breaks of another kind further on (a learned path MTU at the source is the echo of a small MTU there).
-  const kindOf = (step: StepView | undefined): string => (step ? `${step.fault ?? ""}:${step.kind === "route" ? "route" : "link"}` : "");
+  const kindOf = (step: StepView | undefined): string =>
+    step ? `${step.fault ?? ""}:${step.kind === "route" ? "route" : "link"}` : "";
   const told = new Set([kindOf(breakStep), ...(live.notSent ? [kindOf(breaks[0])] : [])]);
-  for (const step of breaks.filter((each) => each.index > (stopped?.index ?? lastIndex) && !told.has(kindOf(each))).slice(0, 3)) {
+  for (const step of breaks
+    .filter((each) => each.index > (stopped?.index ?? lastIndex) && !told.has(kindOf(each)))
+    .slice(0, 3)) {
     told.add(kindOf(step));
     reasons.push(`further on, ${breakWords(step)}`);
   }
   for (const drop of live.kernelDrops) reasons.push(kernelWords(drop));
   reasons.push(...icmpWords(live.icmp, family, nodeOf));
-  if (reasons.length === 0) reasons.push(last ? "nothing in the kernel's state, its rules or the lab's impairments explains it" : "it was seen on no interface of the path");
+  if (reasons.length === 0)
+    reasons.push(
+      last
+        ? "nothing in the kernel's state, its rules or the lab's impairments explains it"
+        : "it was seen on no interface of the path",
+    );
   stopAt(after[0]);
-  return { delivered: false, ...(last && { lastSeen: ref(last) }), ...(stopped && { stoppedAt: ref(stopped) }), reasons };
+  return {
+    delivered: false,
+    ...(last && { lastSeen: ref(last) }),
+    ...(stopped && { stoppedAt: ref(stopped) }),
+    reasons,
+  };
 }

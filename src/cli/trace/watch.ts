@@ -24,9 +24,20 @@ export interface Watch {
 const LISTEN_WAIT_MS = 4000;
 const STOP_GRACE_MS = 2000;
 
-function watchOne(target: WatchedNamespace, signature: ProbeSignature, sightings: Sighting[], icmp: IcmpReport[]): TcpdumpRun {
+function watchOne(
+  target: WatchedNamespace,
+  signature: ProbeSignature,
+  sightings: Sighting[],
+  icmp: IcmpReport[],
+): TcpdumpRun {
   // Only IP: ARP and the rest cannot be our packet. The matching is ours, below.
-  const run = startTcpdump({ netnsPath: target.netnsPath, ifName: "any", dataLinkType: "LINUX_SLL2", stayRoot: true, filter: signature.family === 6 ? "ip6" : "ip" });
+  const run = startTcpdump({
+    netnsPath: target.netnsPath,
+    ifName: "any",
+    dataLinkType: "LINUX_SLL2",
+    stayRoot: true,
+    filter: signature.family === 6 ? "ip6" : "ip",
+  });
   const reader = new PcapStreamReader();
   run.child.stdout?.on("data", (chunk: Buffer) => {
     let records;
@@ -41,15 +52,35 @@ function watchOne(target: WatchedNamespace, signature: ProbeSignature, sightings
       const match = matchProbe(cooked.ip, signature);
       if (!match) continue;
       const ifName = target.ifNames.get(cooked.ifIndex) ?? `#${cooked.ifIndex}`;
-      if (match.kind === "probe") sightings.push({ netns: target.netns, ifName, direction: cooked.direction, time: record.timestamp, outer: match.outer });
-      else icmp.push({ netns: target.netns, ifName, from: match.from, type: match.type, code: match.code, ...(match.mtu !== undefined && { mtu: match.mtu }), time: record.timestamp });
+      if (match.kind === "probe")
+        sightings.push({
+          netns: target.netns,
+          ifName,
+          direction: cooked.direction,
+          time: record.timestamp,
+          outer: match.outer,
+        });
+      else
+        icmp.push({
+          netns: target.netns,
+          ifName,
+          from: match.from,
+          type: match.type,
+          code: match.code,
+          ...(match.mtu !== undefined && { mtu: match.mtu }),
+          time: record.timestamp,
+        });
     }
   });
   return run;
 }
 
 /** Starts a watcher per namespace and resolves once every one listens (or has failed). */
-export async function startWatch(targets: WatchedNamespace[], signature: ProbeSignature, limitMs: number): Promise<Watch> {
+export async function startWatch(
+  targets: WatchedNamespace[],
+  signature: ProbeSignature,
+  limitMs: number,
+): Promise<Watch> {
   const sightings: Sighting[] = [];
   const icmp: IcmpReport[] = [];
   const failed: string[] = [];
@@ -73,7 +104,8 @@ export async function startWatch(targets: WatchedNamespace[], signature: ProbeSi
       // A failed start ends the process: its error is kept for the report, never thrown from here.
       run.exited.catch((err: Error) => failed.push(`${target.netns}: ${err.message}`));
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LISTEN_WAIT_MS).unref());
-      if (!(await Promise.race([run.listening, timer]))) failed.push(`${target.netns}: tcpdump did not start listening`);
+      if (!(await Promise.race([run.listening, timer])))
+        failed.push(`${target.netns}: tcpdump did not start listening`);
     }),
   );
   return {

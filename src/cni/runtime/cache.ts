@@ -42,7 +42,8 @@ export class ResultCache {
       networkName: entry.networkName,
       netns: entry.netns || undefined,
       cniArgs: entry.cniArgs?.length ? entry.cniArgs : undefined,
-      capabilityArgs: entry.capabilityArgs && Object.keys(entry.capabilityArgs).length > 0 ? entry.capabilityArgs : undefined,
+      capabilityArgs:
+        entry.capabilityArgs && Object.keys(entry.capabilityArgs).length > 0 ? entry.capabilityArgs : undefined,
       result: entry.result,
     };
     fs.mkdirSync(this.resultsDir, { recursive: true, mode: 0o700 });
@@ -93,13 +94,19 @@ export class ResultCache {
 
 function parseEntry(text: string, file: string): CachedAttachment {
   const raw = JSON.parse(text) as Record<string, unknown>;
-  if (raw.kind !== KIND || typeof raw.containerId !== "string" || typeof raw.ifName !== "string" || typeof raw.networkName !== "string") {
+  if (
+    raw.kind !== KIND ||
+    typeof raw.containerId !== "string" ||
+    typeof raw.ifName !== "string" ||
+    typeof raw.networkName !== "string"
+  ) {
     throw new Error(`${file} is not a ${KIND} cache entry`);
   }
   const entry: CachedAttachment = { networkName: raw.networkName, containerId: raw.containerId, ifName: raw.ifName };
   if (typeof raw.netns === "string") entry.netns = raw.netns;
   if (Array.isArray(raw.cniArgs)) entry.cniArgs = raw.cniArgs as [string, string][];
-  if (typeof raw.capabilityArgs === "object" && raw.capabilityArgs !== null) entry.capabilityArgs = raw.capabilityArgs as Record<string, unknown>;
+  if (typeof raw.capabilityArgs === "object" && raw.capabilityArgs !== null)
+    entry.capabilityArgs = raw.capabilityArgs as Record<string, unknown>;
   if (typeof raw.result === "object" && raw.result !== null) entry.result = raw.result as Record<string, unknown>;
   if (typeof raw.config === "string") entry.config = Buffer.from(raw.config, "base64");
   return entry;

@@ -36,11 +36,16 @@ function flag(raw: Record<string, unknown>, key: string): boolean {
 }
 
 function pluginConfig(value: unknown, index: number): PluginConfig {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`invalid network config list: plugins[${index}]: must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid(`invalid network config list: plugins[${index}]: must be an object`);
   const plugin = value as Record<string, unknown>;
-  if (typeof plugin.type !== "string" || plugin.type === "") throw invalid(`invalid network config list: plugins[${index}].type: is required`);
+  if (typeof plugin.type !== "string" || plugin.type === "")
+    throw invalid(`invalid network config list: plugins[${index}].type: is required`);
   const capabilities = plugin.capabilities;
-  if (capabilities !== undefined && (typeof capabilities !== "object" || capabilities === null || Array.isArray(capabilities))) {
+  if (
+    capabilities !== undefined &&
+    (typeof capabilities !== "object" || capabilities === null || Array.isArray(capabilities))
+  ) {
     throw invalid(`invalid network config list: plugins[${index}].capabilities: must be an object`);
   }
   return plugin as PluginConfig;
@@ -59,9 +64,17 @@ export function networkListFromObject(raw: Record<string, unknown>, bytes?: Buff
   if (raw.plugins === undefined) {
     return { name, cniVersion, disableCheck: false, disableGC: false, plugins: [pluginConfig(raw, 0)], bytes: source };
   }
-  if (!Array.isArray(raw.plugins) || raw.plugins.length === 0) throw invalid("invalid network config list: plugins: must be a non-empty array");
+  if (!Array.isArray(raw.plugins) || raw.plugins.length === 0)
+    throw invalid("invalid network config list: plugins: must be a non-empty array");
   const plugins = raw.plugins.map(pluginConfig);
-  return { name, cniVersion, disableCheck: flag(raw, "disableCheck"), disableGC: flag(raw, "disableGC"), plugins, bytes: source };
+  return {
+    name,
+    cniVersion,
+    disableCheck: flag(raw, "disableCheck"),
+    disableGC: flag(raw, "disableGC"),
+    plugins,
+    bytes: source,
+  };
 }
 
 function isNetworkConfigList(source: Record<string, unknown> | NetworkConfigList): source is NetworkConfigList {
@@ -75,9 +88,12 @@ export function loadNetworkList(source: string | Record<string, unknown> | Netwo
   try {
     bytes = fs.readFileSync(source);
   } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `cannot read network config ${source}: ${(err as Error).message}`, "", { cause: err });
+    throw new CniError(ErrorCode.IoFailure, `cannot read network config ${source}: ${(err as Error).message}`, "", {
+      cause: err,
+    });
   }
   const raw = decodeJsonObject(bytes, `network config ${source}`);
-  if (source.endsWith(".conflist") && raw.plugins === undefined) throw invalid(`invalid network config list ${source}: no 'plugins' key`);
+  if (source.endsWith(".conflist") && raw.plugins === undefined)
+    throw invalid(`invalid network config list ${source}: no 'plugins' key`);
   return networkListFromObject(raw, bytes);
 }

@@ -26,7 +26,12 @@ export interface InvokerOptions {
 }
 
 /** The plugin's config with the list's name and version, the previous result, and the capabilities it asked for. */
-export function buildPluginConfig(list: NetworkConfigList, plugin: PluginConfig, prevResult: Result | undefined, rt: RuntimeConf | undefined): Record<string, unknown> {
+export function buildPluginConfig(
+  list: NetworkConfigList,
+  plugin: PluginConfig,
+  prevResult: Result | undefined,
+  rt: RuntimeConf | undefined,
+): Record<string, unknown> {
   const config: Record<string, unknown> = { ...plugin, name: list.name, cniVersion: list.cniVersion };
   if (prevResult) config.prevResult = convertResult(prevResult, list.cniVersion);
   const runtimeConfig: Record<string, unknown> = {};
@@ -39,20 +44,32 @@ export function buildPluginConfig(list: NetworkConfigList, plugin: PluginConfig,
 }
 
 export function pluginDescription(plugin: PluginConfig): string {
-  return typeof plugin.name === "string" ? `type=${JSON.stringify(plugin.type)} name=${JSON.stringify(plugin.name)}` : `type=${JSON.stringify(plugin.type)}`;
+  return typeof plugin.name === "string"
+    ? `type=${JSON.stringify(plugin.type)} name=${JSON.stringify(plugin.name)}`
+    : `type=${JSON.stringify(plugin.type)}`;
 }
 
 /** Re-raises a plugin's error with the same code and details, saying which plugin and verb failed. */
 export function pluginFailed(plugin: PluginConfig, verb: string, err: unknown): CniError {
-  if (!(err instanceof CniError)) return new CniError(999, `plugin ${pluginDescription(plugin)} failed (${verb}): ${(err as Error).message}`, "", { cause: err });
-  return new CniError(err.code, `plugin ${pluginDescription(plugin)} failed (${verb}): ${err.message}`, err.details, { cause: err });
+  if (!(err instanceof CniError))
+    return new CniError(999, `plugin ${pluginDescription(plugin)} failed (${verb}): ${(err as Error).message}`, "", {
+      cause: err,
+    });
+  return new CniError(err.code, `plugin ${pluginDescription(plugin)} failed (${verb}): ${err.message}`, err.details, {
+    cause: err,
+  });
 }
 
 export class PluginInvoker {
   constructor(private readonly options: InvokerOptions) {}
 
   /** Runs `command` on the plugin `type`; its stdout on success, its CniError otherwise. */
-  run(command: CniCommand, type: string, config: Record<string, unknown>, rt?: RuntimeConf): { stdout: string; stdin: Buffer } {
+  run(
+    command: CniCommand,
+    type: string,
+    config: Record<string, unknown>,
+    rt?: RuntimeConf,
+  ): { stdout: string; stdin: Buffer } {
     const file = findInPath(type, this.options.pluginPaths);
     const stdin = Buffer.from(JSON.stringify(config));
     // As libcni: our environment, then every CNI_* variable (empty where the verb has none).

@@ -69,7 +69,10 @@ export class CniRuntime {
   async checkNetworkList(source: NetworkListSource, rt: RuntimeConf): Promise<void> {
     const list = loadNetworkList(source);
     if (!versionAtLeast(list.cniVersion, "0.4.0")) {
-      throw new CniError(ErrorCode.IncompatibleVersion, `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`);
+      throw new CniError(
+        ErrorCode.IncompatibleVersion,
+        `configuration version ${JSON.stringify(list.cniVersion)} does not support the CHECK command`,
+      );
     }
     if (list.disableCheck) return;
     validateAttachment(rt);
@@ -113,18 +116,35 @@ export class CniRuntime {
     const failures: CniError[] = [];
     for (const cached of this.cache.list(list.name)) {
       if (valid.has(`${cached.containerId}\u0000${cached.ifName}`)) continue;
-      const rt: RuntimeConf = { containerId: cached.containerId, netns: cached.netns ?? "", ifName: cached.ifName, args: cached.cniArgs ?? [], capabilityArgs: cached.capabilityArgs ?? {} };
+      const rt: RuntimeConf = {
+        containerId: cached.containerId,
+        netns: cached.netns ?? "",
+        ifName: cached.ifName,
+        args: cached.cniArgs ?? [],
+        capabilityArgs: cached.capabilityArgs ?? {},
+      };
       try {
         await this.delNetworkList(list, rt);
       } catch (err) {
         const cause = err as CniError;
-        failures.push(new CniError(cause.code ?? ErrorCode.Internal, `failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${cause.message}`, cause.details ?? "", { cause }));
+        failures.push(
+          new CniError(
+            cause.code ?? ErrorCode.Internal,
+            `failed to delete stale attachment ${rt.containerId} ${rt.ifName}: ${cause.message}`,
+            cause.details ?? "",
+            { cause },
+          ),
+        );
       }
     }
     if (versionAtLeast(list.cniVersion, "1.1.0")) {
       const attachments = validAttachments.map(({ containerID, ifname }) => ({ containerID, ifname }));
       for (const plugin of list.plugins) {
-        const config = { ...buildPluginConfig(list, plugin, undefined, undefined), "cni.dev/valid-attachments": attachments, "cni.dev/attachments": attachments };
+        const config = {
+          ...buildPluginConfig(list, plugin, undefined, undefined),
+          "cni.dev/valid-attachments": attachments,
+          "cni.dev/attachments": attachments,
+        };
         try {
           this.invoker.run("GC", plugin.type, config);
         } catch (err) {
@@ -160,7 +180,10 @@ export class CniRuntime {
       return { cniVersion: answer.cniVersion, supportedVersions: supported as string[] };
     }
     if (answer.cniVersion === "0.2.0") return { cniVersion: "0.2.0", supportedVersions: ["0.1.0", "0.2.0"] };
-    throw new CniError(ErrorCode.DecodeFailure, `decoding version info of ${pluginType}: missing field supportedVersions`);
+    throw new CniError(
+      ErrorCode.DecodeFailure,
+      `decoding version info of ${pluginType}: missing field supportedVersions`,
+    );
   }
 
   /** The result ADD cached for this attachment, in the 1.1.0 shape; undefined when there is none. */

@@ -91,7 +91,9 @@ export function splitAttrs(buf: Buffer): RawAttr[] {
     const len = buf.readUInt16LE(offset);
     const rawType = buf.readUInt16LE(offset + 2);
     if (len < NLA_HDRLEN || offset + len > buf.length) {
-      throw new Error(`malformed netlink attribute at offset ${offset}: length ${len}, ${buf.length - offset} bytes left`);
+      throw new Error(
+        `malformed netlink attribute at offset ${offset}: length ${len}, ${buf.length - offset} bytes left`,
+      );
     }
     attrs.push({
       type: rawType & NLA_TYPE_MASK,

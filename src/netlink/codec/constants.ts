@@ -105,10 +105,26 @@ export const BridgeVlanInfo = { MASTER: 1, PVID: 2, UNTAGGED: 4, RANGE_BEGIN: 8,
 export const RTEXT_FILTER_BRVLAN = 2;
 
 /** net_device flags (linux/if.h). */
-export const Iff = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, POINTOPOINT: 0x10, RUNNING: 0x40, NOARP: 0x80, PROMISC: 0x100, LOWER_UP: 0x10000 } as const;
+export const Iff = {
+  UP: 0x1,
+  BROADCAST: 0x2,
+  LOOPBACK: 0x8,
+  POINTOPOINT: 0x10,
+  RUNNING: 0x40,
+  NOARP: 0x80,
+  PROMISC: 0x100,
+  LOWER_UP: 0x10000,
+} as const;
 
 export const Ifa = { ADDRESS: 1, LOCAL: 2, LABEL: 3, BROADCAST: 4, CACHEINFO: 6, FLAGS: 8 } as const;
-export const IfaF = { SECONDARY: 0x01, NODAD: 0x02, DADFAILED: 0x08, TENTATIVE: 0x40, PERMANENT: 0x80, NOPREFIXROUTE: 0x200 } as const;
+export const IfaF = {
+  SECONDARY: 0x01,
+  NODAD: 0x02,
+  DADFAILED: 0x08,
+  TENTATIVE: 0x40,
+  PERMANENT: 0x80,
+  NOPREFIXROUTE: 0x200,
+} as const;
 
 export const Rta = {
   DST: 1,
@@ -146,7 +162,16 @@ export const Nda = {
   LINK_NETNSID: 10,
   SRC_VNI: 11,
 } as const;
-export const Ntf = { USE: 0x01, SELF: 0x02, MASTER: 0x04, PROXY: 0x08, EXT_LEARNED: 0x10, OFFLOADED: 0x20, STICKY: 0x40, ROUTER: 0x80 } as const;
+export const Ntf = {
+  USE: 0x01,
+  SELF: 0x02,
+  MASTER: 0x04,
+  PROXY: 0x08,
+  EXT_LEARNED: 0x10,
+  OFFLOADED: 0x20,
+  STICKY: 0x40,
+  ROUTER: 0x80,
+} as const;
 export const Nud = {
   INCOMPLETE: 0x01,
   REACHABLE: 0x02,

@@ -93,7 +93,11 @@ const EADDRNOTAVAIL = 99;
 
 /** Builds the right class for an errno; `deleting` makes EADDRNOTAVAIL (address absent) a not-found. */
 export function netlinkError(init: NetlinkErrorInit & { deleting?: boolean }): NetlinkError {
-  const missing = init.errno === ENOENT || init.errno === ESRCH || init.errno === ENODEV || (init.deleting === true && init.errno === EADDRNOTAVAIL);
+  const missing =
+    init.errno === ENOENT ||
+    init.errno === ESRCH ||
+    init.errno === ENODEV ||
+    (init.deleting === true && init.errno === EADDRNOTAVAIL);
   return missing ? new NotFoundError(init) : new NetlinkError(init);
 }
 

@@ -43,7 +43,9 @@ export function splitMessages(datagram: Buffer): NlMessage[] {
   while (offset + NLMSG_HDRLEN <= datagram.length) {
     const header = decodeHeader(datagram, offset);
     if (header.length < NLMSG_HDRLEN || offset + header.length > datagram.length) {
-      throw new Error(`malformed netlink message at offset ${offset}: length ${header.length}, ${datagram.length - offset} bytes left`);
+      throw new Error(
+        `malformed netlink message at offset ${offset}: length ${header.length}, ${datagram.length - offset} bytes left`,
+      );
     }
     messages.push({
       type: header.type,

@@ -44,7 +44,10 @@ function parseIpv6(text: string): Buffer {
   const [head = "", rest] = body.split("::");
   const headGroups = head ? head.split(":") : [];
   const restGroups = rest === undefined ? [] : rest ? rest.split(":") : [];
-  const groups = rest === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - restGroups.length).fill("0"), ...restGroups];
+  const groups =
+    rest === undefined
+      ? headGroups
+      : [...headGroups, ...Array<string>(8 - headGroups.length - restGroups.length).fill("0"), ...restGroups];
   groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
   if (tailBytes) tailBytes.copy(out, 12);
   return out;

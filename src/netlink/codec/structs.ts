@@ -57,7 +57,13 @@ export function encodeIfAddr(msg: Partial<IfAddrMsg>): Buffer {
 
 export function decodeIfAddr(b: Buffer): IfAddrMsg {
   requireLength(b, IFADDRMSG_LEN, "ifaddrmsg");
-  return { family: b.readUInt8(0), prefixLen: b.readUInt8(1), flags: b.readUInt8(2), scope: b.readUInt8(3), index: b.readUInt32LE(4) };
+  return {
+    family: b.readUInt8(0),
+    prefixLen: b.readUInt8(1),
+    flags: b.readUInt8(2),
+    scope: b.readUInt8(3),
+    index: b.readUInt32LE(4),
+  };
 }
 
 /** struct rtmsg (12 bytes). */
@@ -127,7 +133,13 @@ export function encodeNd(msg: Partial<NdMsg>): Buffer {
 
 export function decodeNd(b: Buffer): NdMsg {
   requireLength(b, NDMSG_LEN, "ndmsg");
-  return { family: b.readUInt8(0), index: b.readInt32LE(4), state: b.readUInt16LE(8), flags: b.readUInt8(10), type: b.readUInt8(11) };
+  return {
+    family: b.readUInt8(0),
+    index: b.readInt32LE(4),
+    state: b.readUInt16LE(8),
+    flags: b.readUInt8(10),
+    type: b.readUInt8(11),
+  };
 }
 
 function requireLength(b: Buffer, want: number, what: string): void {

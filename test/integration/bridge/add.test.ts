@@ -3,7 +3,20 @@
 // traffic between two containers and from a container to the gateway; DEL undoes it.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec, ping, udpProbe } from "../../../netns-fixtures";
-import { type AddResult, addOk, addressesOf, bridgeNetwork, defaultRoute, leases, linkNamed, masqRules, runBridge, sysctlIn, vethNames, useTestbed } from "./harness";
+import {
+  type AddResult,
+  addOk,
+  addressesOf,
+  bridgeNetwork,
+  defaultRoute,
+  leases,
+  linkNamed,
+  masqRules,
+  runBridge,
+  sysctlIn,
+  vethNames,
+  useTestbed,
+} from "./harness";
 
 const { fixture, dataDir } = useTestbed("add");
 let host: Netns;
@@ -27,7 +40,6 @@ beforeAll(() => {
   resultB = addOk({ host, config, netns: ctrB.path, containerId: "ctr-b" });
 });
 
-
 function containerAddress(result: AddResult): string {
   const address = result.ips?.[0]?.address;
   if (!address) throw new Error(`no address in ${JSON.stringify(result)}`);
@@ -37,8 +49,13 @@ function containerAddress(result: AddResult): string {
 describe("bridge ADD with isGateway, isDefaultGateway, ipMasq", () => {
   it("result lists bridge, host veth, container interface; the address points at the container", () => {
     expect(resultA.interfaces?.map((iface) => iface.name)).toEqual(["ckadd0", expect.stringMatching(/^veth/), "eth0"]);
-    expect(resultA.interfaces?.[2]).toMatchObject({ sandbox: ctrA.path, mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/) });
-    expect(resultA.ips).toEqual([{ interface: 2, address: expect.stringMatching(/^10\.61\.0\.\d+\/24$/), gateway: "10.61.0.1" }]);
+    expect(resultA.interfaces?.[2]).toMatchObject({
+      sandbox: ctrA.path,
+      mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+    });
+    expect(resultA.ips).toEqual([
+      { interface: 2, address: expect.stringMatching(/^10\.61\.0\.\d+\/24$/), gateway: "10.61.0.1" },
+    ]);
     expect(resultA.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.61.0.1" }]);
   });
 
@@ -102,7 +119,10 @@ describe("bridge ADD with isGateway, isDefaultGateway, ipMasq", () => {
   });
 
   it("DEL removes veths, leases and rules, and keeps the bridge", () => {
-    for (const [ctr, id] of [[ctrA, "ctr-a"], [ctrB, "ctr-b"]] as const) {
+    for (const [ctr, id] of [
+      [ctrA, "ctr-a"],
+      [ctrB, "ctr-b"],
+    ] as const) {
       const exit = runBridge({ host, command: "DEL", config, netns: ctr.path, containerId: id });
       expect(exit.status, exit.stdout).toBe(0);
       expect(linkNamed(ctr, "eth0")).toBeUndefined();

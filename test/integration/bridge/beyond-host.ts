@@ -25,7 +25,10 @@ function mustRun(netns: Netns, argv: string[]): void {
  */
 export function linkOutside(link: OutsideLink): OutsideLink {
   mustRun(link.host, ["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up0", "netns", link.outside.name]);
-  for (const [netns, address] of [[link.host, link.hostAddress], [link.outside, link.outsideAddress]] as const) {
+  for (const [netns, address] of [
+    [link.host, link.hostAddress],
+    [link.outside, link.outsideAddress],
+  ] as const) {
     mustRun(netns, ["ip", "addr", "add", `${address}/30`, "dev", "up0"]);
     mustRun(netns, ["ip", "link", "set", "up0", "up"]);
   }
@@ -46,7 +49,10 @@ class Endpoint {
   private readonly closed: Promise<void>;
 
   constructor(netns: Netns, script: string, args: string[]) {
-    this.child = spawn("nsenter", [`--net=${netns.path}`, process.execPath, "-e", script, ...args], { env: nodeEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn("nsenter", [`--net=${netns.path}`, process.execPath, "-e", script, ...args], {
+      env: nodeEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child.stdout?.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
     this.closed = new Promise((resolve) => {
       this.child.on("close", () => resolve());
@@ -107,7 +113,11 @@ export async function udpSourceSeen(probe: SourceProbe): Promise<string | undefi
   const receiver = new Endpoint(probe.to, UDP_RECEIVER, [String(probe.port), token, "3000"]);
   try {
     if (!(await receiver.ready())) throw new Error(`UDP receiver in ${probe.to.name} did not start`);
-    spawnSync("nsenter", [`--net=${probe.from.path}`, process.execPath, "-e", UDP_SENDER, probe.address, String(probe.port), token], { env: nodeEnv(), timeout: 5_000 });
+    spawnSync(
+      "nsenter",
+      [`--net=${probe.from.path}`, process.execPath, "-e", UDP_SENDER, probe.address, String(probe.port), token],
+      { env: nodeEnv(), timeout: 5_000 },
+    );
     return await receiver.report();
   } finally {
     receiver.stop();
@@ -146,20 +156,30 @@ export interface TcpProbe {
 }
 
 /** Connects once; whether the server's greeting came back (else why not) and the peer the server saw. */
-export async function tcpExchange(probe: TcpProbe): Promise<{ answered: boolean; detail: string; peerSeen: string | undefined }> {
+export async function tcpExchange(
+  probe: TcpProbe,
+): Promise<{ answered: boolean; detail: string; peerSeen: string | undefined }> {
   const greeting = `hello-${crypto.randomBytes(4).toString("hex")}`;
   const server = new Endpoint(probe.server, TCP_SERVER, [String(probe.serverPort), greeting, "5000"]);
   try {
     if (!(await server.ready())) throw new Error(`TCP server in ${probe.server.name} did not start`);
-    const client = spawnSync("nsenter", [`--net=${probe.client.path}`, process.execPath, "-e", TCP_CLIENT, probe.address, String(probe.port)], {
-      env: nodeEnv(),
-      encoding: "utf8",
-      timeout: 6_000,
-    });
+    const client = spawnSync(
+      "nsenter",
+      [`--net=${probe.client.path}`, process.execPath, "-e", TCP_CLIENT, probe.address, String(probe.port)],
+      {
+        env: nodeEnv(),
+        encoding: "utf8",
+        timeout: 6_000,
+      },
+    );
     const answered = client.stdout === greeting;
     // A server nobody reached would otherwise wait out its own timeout.
     if (!answered) server.stop();
-    return { answered, detail: `client exit ${String(client.status)}: ${client.stdout} ${client.stderr}`, peerSeen: await server.report() };
+    return {
+      answered,
+      detail: `client exit ${String(client.status)}: ${client.stdout} ${client.stderr}`,
+      peerSeen: await server.report(),
+    };
   } finally {
     server.stop();
   }

@@ -27,7 +27,13 @@ const networkList = {
   cniVersion: "1.0.0",
   name: "chainnet",
   plugins: [
-    { type: "bridge", bridge: "ckchain0", isGateway: true, isDefaultGateway: true, ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.64.0.0/24" }]] } },
+    {
+      type: "bridge",
+      bridge: "ckchain0",
+      isGateway: true,
+      isDefaultGateway: true,
+      ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.64.0.0/24" }]] },
+    },
     { type: "tuning", mtu: 1400, mac: TUNED_MAC, sysctl: { "net.ipv4.conf.eth0.arp_ignore": "1" } },
     { type: "portmap", capabilities: { portMappings: true } },
   ],
@@ -44,7 +50,12 @@ beforeAll(() => {
   client = fixture.createNetns("client");
   linkOutside({ host, hostAddress: HOST_ADDRESS, outside: client, outsideAddress: "198.18.64.2" });
   ctr = fixture.containerNetns();
-  rt = { containerId: "chain-ctr", netns: ctr.path, ifName: "eth0", capabilityArgs: { portMappings: [{ hostPort: HOST_PORT, containerPort: CONTAINER_PORT, protocol: "tcp" }] } };
+  rt = {
+    containerId: "chain-ctr",
+    netns: ctr.path,
+    ifName: "eth0",
+    capabilityArgs: { portMappings: [{ hostPort: HOST_PORT, containerPort: CONTAINER_PORT, protocol: "tcp" }] },
+  };
   runtime = new CniRuntime({
     pluginPaths: [distBin, REFERENCE_DIR],
     cacheDir: path.join(dataDir, "cache"),
@@ -57,7 +68,8 @@ beforeAll(() => {
 function ipv4ToolsDir(): string {
   const dir = path.join(dataDir, "ipv4-tools");
   fs.mkdirSync(dir, { recursive: true });
-  for (const tool of ["iptables", "iptables-save", "iptables-restore"]) fs.symlinkSync(path.join("/usr/sbin", tool), path.join(dir, tool));
+  for (const tool of ["iptables", "iptables-save", "iptables-restore"])
+    fs.symlinkSync(path.join("/usr/sbin", tool), path.join(dir, tool));
   return dir;
 }
 
@@ -70,7 +82,9 @@ function dnatRules(): string[] {
 
 /** portmap's chains (CNI-DN-<hash>) in the host namespace. */
 function portmapChains(): string[] {
-  return nsExec(host, ["iptables-save", "-t", "nat"]).stdout.split("\n").filter((line) => /^:CNI-DN-/.test(line));
+  return nsExec(host, ["iptables-save", "-t", "nat"])
+    .stdout.split("\n")
+    .filter((line) => /^:CNI-DN-/.test(line));
 }
 
 describe.skipIf(!haveChainPlugins)("bridge + host-local, then reference tuning and portmap (cniVersion 1.0.0)", () => {
@@ -97,7 +111,13 @@ describe.skipIf(!haveChainPlugins)("bridge + host-local, then reference tuning a
   });
 
   it("a client beyond the host reaches a server in the container through the host port", async () => {
-    const exchange = await tcpExchange({ server: ctr, serverPort: CONTAINER_PORT, client, address: HOST_ADDRESS, port: HOST_PORT });
+    const exchange = await tcpExchange({
+      server: ctr,
+      serverPort: CONTAINER_PORT,
+      client,
+      address: HOST_ADDRESS,
+      port: HOST_PORT,
+    });
     expect(exchange.answered, exchange.detail).toBe(true);
     // DNAT only: the container sees the client itself.
     expect(exchange.peerSeen).toBe("198.18.64.2");
@@ -110,7 +130,9 @@ describe.skipIf(!haveChainPlugins)("bridge + host-local, then reference tuning a
 
   it("CHECK fails in our bridge when the container's MAC drifts from the cached (tuned) one", async () => {
     expect(nsExec(ctr, ["ip", "link", "set", "eth0", "address", "0a:58:0a:40:00:aa"]).status).toBe(0);
-    await expect(runtime.checkNetworkList(networkList, rt)).rejects.toMatchObject({ message: expect.stringContaining('plugin type="bridge" failed (check)') });
+    await expect(runtime.checkNetworkList(networkList, rt)).rejects.toMatchObject({
+      message: expect.stringContaining('plugin type="bridge" failed (check)'),
+    });
     expect(nsExec(ctr, ["ip", "link", "set", "eth0", "address", TUNED_MAC]).status).toBe(0);
     await runtime.checkNetworkList(networkList, rt);
   });

@@ -11,7 +11,9 @@ import type { IpLink } from "../../../netns-fixtures/inspect";
 import { distBin } from "../../helpers/exec";
 
 export const REFERENCE_DIR = "/usr/lib/cni";
-export const haveReference = ["bridge", "host-local"].every((plugin) => fs.existsSync(path.join(REFERENCE_DIR, plugin)));
+export const haveReference = ["bridge", "host-local"].every((plugin) =>
+  fs.existsSync(path.join(REFERENCE_DIR, plugin)),
+);
 export const ALL_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 
 export type Command = "ADD" | "DEL" | "CHECK" | "STATUS" | "GC" | "VERSION";
@@ -81,7 +83,9 @@ export function runBridgeAsync(call: BridgeCall): Promise<Exit> {
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
     child.on("error", reject);
-    child.on("close", (status) => resolve(toExit(status, Buffer.concat(out).toString("utf8"), Buffer.concat(err).toString("utf8"))));
+    child.on("close", (status) =>
+      resolve(toExit(status, Buffer.concat(out).toString("utf8"), Buffer.concat(err).toString("utf8"))),
+    );
     child.stdin.end(input);
   });
 }
@@ -89,7 +93,8 @@ export function runBridgeAsync(call: BridgeCall): Promise<Exit> {
 /** ADD that must succeed; returns the result. */
 export function addOk(call: Omit<BridgeCall, "command">): AddResult {
   const exit = runBridge({ ...call, command: "ADD" });
-  if (exit.status !== 0 || !exit.json) throw new Error(`ADD failed (exit ${String(exit.status)}): ${exit.stdout} ${exit.stderr}`);
+  if (exit.status !== 0 || !exit.json)
+    throw new Error(`ADD failed (exit ${String(exit.status)}): ${exit.stdout} ${exit.stderr}`);
   return exit.json as unknown as AddResult;
 }
 
@@ -124,7 +129,12 @@ export function bridgeNetwork(options: NetworkOptions): Record<string, unknown> 
     type: "bridge",
     bridge: options.bridge,
     ...options.extra,
-    ipam: { type: "host-local", dataDir: options.dataDir, ranges: [[{ subnet: options.subnet, ...options.range }]], ...options.ipam },
+    ipam: {
+      type: "host-local",
+      dataDir: options.dataDir,
+      ranges: [[{ subnet: options.subnet, ...options.range }]],
+      ...options.ipam,
+    },
   };
 }
 
@@ -160,7 +170,10 @@ export function useTestbed(tag: string): Testbed {
 export function leases(dataDir: string, network: string): string[] {
   const dir = path.join(dataDir, network);
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((name) => /^[0-9.]+$|:/.test(name)).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((name) => /^[0-9.]+$|:/.test(name))
+    .sort();
 }
 
 export function linkNamed(netns: NetnsRef, name: string): IpLink | undefined {
@@ -168,13 +181,17 @@ export function linkNamed(netns: NetnsRef, name: string): IpLink | undefined {
 }
 
 export function vethNames(netns: NetnsRef): string[] {
-  return links(netns).filter((link) => link.linkinfo?.info_kind === "veth").map((link) => link.ifname);
+  return links(netns)
+    .filter((link) => link.linkinfo?.info_kind === "veth")
+    .map((link) => link.ifname);
 }
 
 /** Global IPv4/IPv6 addresses of a link as "a/len" (link-local left out). */
 export function addressesOf(netns: NetnsRef, ifName: string): string[] {
   const entry = addrs(netns).find((link) => link.ifname === ifName);
-  return (entry?.addr_info ?? []).filter((info) => info.scope !== "link").map((info) => `${info.local}/${info.prefixlen}`);
+  return (entry?.addr_info ?? [])
+    .filter((info) => info.scope !== "link")
+    .map((info) => `${info.local}/${info.prefixlen}`);
 }
 
 export function defaultRoute(netns: NetnsRef): { gateway?: string; dev?: string } | undefined {
@@ -199,10 +216,12 @@ export function masqRules(netns: NetnsRef): MasqRule[] {
   const run = nsExec(netns, ["nft", "-j", "list", "table", "inet", "cnikit_masq"]);
   if (run.status !== 0) return [];
   type Expr = { match?: { op: string; left: { payload?: { field: string } }; right: unknown } };
-  const items = (JSON.parse(run.stdout) as { nftables: Array<{ rule?: { comment?: string; expr?: Expr[] } }> }).nftables;
+  const items = (JSON.parse(run.stdout) as { nftables: Array<{ rule?: { comment?: string; expr?: Expr[] } }> })
+    .nftables;
   return items.flatMap((item) => {
     if (!item.rule) return [];
-    const saddr = item.rule.expr?.find((expr) => expr.match?.left.payload?.field === "saddr" && expr.match.op === "==")?.match?.right;
+    const saddr = item.rule.expr?.find((expr) => expr.match?.left.payload?.field === "saddr" && expr.match.op === "==")
+      ?.match?.right;
     return [{ comment: item.rule.comment ?? "", saddr: typeof saddr === "string" ? saddr : undefined }];
   });
 }
@@ -223,6 +242,11 @@ export function portFlags(netns: NetnsRef, ifName: string): Record<string, unkno
 
 /** What a failed ADD or a DEL must leave: no veth on the host, no lease, no masquerade rule. */
 export function expectNothingLeft(where: { host: NetnsRef; dataDir: string; network: string }): void {
-  const left = { veths: vethNames(where.host), leases: leases(where.dataDir, where.network), rules: masqRules(where.host) };
-  if (left.veths.length + left.leases.length + left.rules.length > 0) throw new Error(`left behind: ${JSON.stringify(left)}`);
+  const left = {
+    veths: vethNames(where.host),
+    leases: leases(where.dataDir, where.network),
+    rules: masqRules(where.host),
+  };
+  if (left.veths.length + left.leases.length + left.rules.length > 0)
+    throw new Error(`left behind: ${JSON.stringify(left)}`);
 }

@@ -2,7 +2,17 @@
 // disableContainerInterface, forceAddress, and a non-bridge link with the bridge's name.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec, udpProbe } from "../../../netns-fixtures";
-import { addOk, addressesOf, bridgeNetwork, expectNothingLeft, leases, linkNamed, runBridge, vethNames, useTestbed } from "./harness";
+import {
+  addOk,
+  addressesOf,
+  bridgeNetwork,
+  expectNothingLeft,
+  leases,
+  linkNamed,
+  runBridge,
+  vethNames,
+  useTestbed,
+} from "./harness";
 
 const { fixture, dataDir } = useTestbed("hst");
 let host: Netns;
@@ -16,7 +26,7 @@ function ipIn(netns: Netns, args: string[]): void {
   if (run.status !== 0) throw new Error(`ip ${args.join(" ")}: ${run.stderr}`);
 }
 
-describe("L2 only (\"ipam\": {})", () => {
+describe('L2 only ("ipam": {})', () => {
   const config = { cniVersion: "1.0.0", name: "l2net", type: "bridge", bridge: "ckl2", ipam: {} };
 
   it("result has interfaces only; no addresses anywhere; containers still talk over L2", async () => {
@@ -38,7 +48,14 @@ describe("L2 only (\"ipam\": {})", () => {
 describe("disableContainerInterface", () => {
   it("leaves the container interface down (L2 only)", () => {
     const ctr = fixture.containerNetns();
-    const config = { cniVersion: "1.0.0", name: "downnet", type: "bridge", bridge: "ckdown", disableContainerInterface: true, ipam: {} };
+    const config = {
+      cniVersion: "1.0.0",
+      name: "downnet",
+      type: "bridge",
+      bridge: "ckdown",
+      disableContainerInterface: true,
+      ipam: {},
+    };
     const result = addOk({ host, config, netns: ctr.path, containerId: "down" });
     expect(result.interfaces?.[2]?.name).toBe("eth0");
     expect(linkNamed(ctr, "eth0")?.flags).not.toContain("UP");
@@ -46,8 +63,20 @@ describe("disableContainerInterface", () => {
   });
 
   it("with an IPAM plugin is a config error (code 7), as in the reference, and changes nothing", () => {
-    const config = bridgeNetwork({ name: "downipam", bridge: "ckdownip", subnet: "10.64.1.0/24", dataDir, extra: { disableContainerInterface: true } });
-    const exit = runBridge({ host, command: "ADD", config, netns: fixture.containerNetns().path, containerId: "downip" });
+    const config = bridgeNetwork({
+      name: "downipam",
+      bridge: "ckdownip",
+      subnet: "10.64.1.0/24",
+      dataDir,
+      extra: { disableContainerInterface: true },
+    });
+    const exit = runBridge({
+      host,
+      command: "ADD",
+      config,
+      netns: fixture.containerNetns().path,
+      containerId: "downip",
+    });
     expect(exit.status).not.toBe(0);
     expect(exit.json).toMatchObject({ code: 7, msg: expect.stringContaining("disableContainerInterface") });
     expect(linkNamed(host, "ckdownip")).toBeUndefined();
@@ -62,7 +91,13 @@ describe("forceAddress", () => {
     forceHost = fixture.hostNetns();
   });
   const network = (force: boolean) =>
-    bridgeNetwork({ name: `force${force ? 1 : 0}`, bridge: `ckforce${force ? 1 : 0}`, subnet: "10.64.2.0/24", dataDir, extra: { isGateway: true, forceAddress: force } });
+    bridgeNetwork({
+      name: `force${force ? 1 : 0}`,
+      bridge: `ckforce${force ? 1 : 0}`,
+      subnet: "10.64.2.0/24",
+      dataDir,
+      extra: { isGateway: true, forceAddress: force },
+    });
 
   /** A bridge that already has another address of the subnet, as an admin may have left it. */
   function bridgeWithOtherAddress(name: string): void {
@@ -72,7 +107,13 @@ describe("forceAddress", () => {
 
   it("without it: an error naming the address present, and nothing left behind", () => {
     bridgeWithOtherAddress("ckforce0");
-    const exit = runBridge({ host: forceHost, command: "ADD", config: network(false), netns: fixture.containerNetns().path, containerId: "force0" });
+    const exit = runBridge({
+      host: forceHost,
+      command: "ADD",
+      config: network(false),
+      netns: fixture.containerNetns().path,
+      containerId: "force0",
+    });
     expect(exit.status).not.toBe(0);
     expect(exit.json).toMatchObject({ code: 7, msg: expect.stringContaining("10.64.2.254/24") });
     expect(addressesOf(forceHost, "ckforce0")).toEqual(["10.64.2.254/24"]);
@@ -90,7 +131,13 @@ describe("a link named like the bridge that is not a bridge", () => {
   it("is an error (code 7) naming it, leaving no veth and no lease", () => {
     const ownHost = fixture.hostNetns();
     ipIn(ownHost, ["link", "add", "cknotbr", "type", "veth", "peer", "name", "cknotbr-peer"]);
-    const config = bridgeNetwork({ name: "notbr", bridge: "cknotbr", subnet: "10.64.3.0/24", dataDir, extra: { isGateway: true } });
+    const config = bridgeNetwork({
+      name: "notbr",
+      bridge: "cknotbr",
+      subnet: "10.64.3.0/24",
+      dataDir,
+      extra: { isGateway: true },
+    });
     const ctr = fixture.containerNetns();
     const exit = runBridge({ host: ownHost, command: "ADD", config, netns: ctr.path, containerId: "notbr" });
     expect(exit.status).not.toBe(0);
@@ -103,7 +150,13 @@ describe("a link named like the bridge that is not a bridge", () => {
 
 describe("isGateway on a subnet with no room for a gateway", () => {
   it("a /32 range gets no invented gateway outside it: no gateway in the result, none on the bridge", () => {
-    const config = bridgeNetwork({ name: "slash32", bridge: "ck32", subnet: "10.64.9.7/32", dataDir, extra: { isGateway: true } });
+    const config = bridgeNetwork({
+      name: "slash32",
+      bridge: "ck32",
+      subnet: "10.64.9.7/32",
+      dataDir,
+      extra: { isGateway: true },
+    });
     const result = addOk({ host, config, netns: fixture.containerNetns().path, containerId: "slash32" });
     expect(result.ips).toEqual([{ interface: 2, address: "10.64.9.7/32" }]);
     expect(addressesOf(host, "ck32")).toEqual([]);

@@ -5,14 +5,38 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, ping } from "../../../netns-fixtures";
 import { linkOutside, udpSourceSeen } from "./beyond-host";
-import { type AddResult, addOk, bridgeNetwork, defaultRoute, leases, masqRules, runBridge, sysctlIn, useTestbed, vethNames, withPrevResult } from "./harness";
+import {
+  type AddResult,
+  addOk,
+  bridgeNetwork,
+  defaultRoute,
+  leases,
+  masqRules,
+  runBridge,
+  sysctlIn,
+  useTestbed,
+  vethNames,
+  withPrevResult,
+} from "./harness";
 
 const { fixture, dataDir } = useTestbed("masqtr");
 const HOST_ADDRESS = "198.18.63.1";
 const OUTSIDE_ADDRESS = "198.18.63.2";
 const gatewayOptions = { isGateway: true, isDefaultGateway: true };
-const masqConfig = bridgeNetwork({ name: "masqnet", bridge: "ckmasq0", subnet: "10.63.0.0/24", dataDir, extra: { ...gatewayOptions, ipMasq: true } });
-const plainConfig = bridgeNetwork({ name: "plainnet", bridge: "ckplain0", subnet: "10.63.1.0/24", dataDir, extra: gatewayOptions });
+const masqConfig = bridgeNetwork({
+  name: "masqnet",
+  bridge: "ckmasq0",
+  subnet: "10.63.0.0/24",
+  dataDir,
+  extra: { ...gatewayOptions, ipMasq: true },
+});
+const plainConfig = bridgeNetwork({
+  name: "plainnet",
+  bridge: "ckplain0",
+  subnet: "10.63.1.0/24",
+  dataDir,
+  extra: gatewayOptions,
+});
 
 let host: Netns;
 let outside: Netns;
@@ -51,11 +75,15 @@ describe("ipMasq: a container reaches a namespace beyond the host", () => {
   });
 
   it("with ipMasq, the outside sees the host's address as the source", async () => {
-    expect(await udpSourceSeen({ from: masqCtr, to: outside, address: OUTSIDE_ADDRESS, port: 47_001 })).toBe(HOST_ADDRESS);
+    expect(await udpSourceSeen({ from: masqCtr, to: outside, address: OUTSIDE_ADDRESS, port: 47_001 })).toBe(
+      HOST_ADDRESS,
+    );
   });
 
   it("without ipMasq, the datagram arrives with the container's own source and ping gets no reply", async () => {
-    expect(await udpSourceSeen({ from: plainCtr, to: outside, address: OUTSIDE_ADDRESS, port: 47_002 })).toBe(addressOf(plainResult));
+    expect(await udpSourceSeen({ from: plainCtr, to: outside, address: OUTSIDE_ADDRESS, port: 47_002 })).toBe(
+      addressOf(plainResult),
+    );
     expect(ping(plainCtr, OUTSIDE_ADDRESS, 2)).toBe(false);
   });
 
@@ -64,7 +92,13 @@ describe("ipMasq: a container reaches a namespace beyond the host", () => {
       [masqConfig, masqCtr, "masq-ctr", masqResult],
       [plainConfig, plainCtr, "plain-ctr", plainResult],
     ] as const) {
-      const exit = runBridge({ host, command: "DEL", config: withPrevResult(config, result), netns: ctr.path, containerId });
+      const exit = runBridge({
+        host,
+        command: "DEL",
+        config: withPrevResult(config, result),
+        netns: ctr.path,
+        containerId,
+      });
       expect(exit.status, exit.stdout).toBe(0);
     }
     // up0, the link to the outside, is the test's own veth.

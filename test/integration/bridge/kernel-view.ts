@@ -24,25 +24,52 @@ function globalAddresses(netns: NetnsRef, ifName: string) {
   const entry = addrs(netns).find((link) => link.ifname === ifName);
   return (entry?.addr_info ?? [])
     .filter((info) => info.scope !== "link")
-    .map((info) => ({ family: info.family, local: info.local, prefixlen: info.prefixlen, broadcast: info.broadcast, scope: info.scope }));
+    .map((info) => ({
+      family: info.family,
+      local: info.local,
+      prefixlen: info.prefixlen,
+      broadcast: info.broadcast,
+      scope: info.scope,
+    }));
 }
 
-export function attachmentView(host: NetnsRef, container: NetnsRef, bridgeName: string, ifName = "eth0"): AttachmentView {
+export function attachmentView(
+  host: NetnsRef,
+  container: NetnsRef,
+  bridgeName: string,
+  ifName = "eth0",
+): AttachmentView {
   const containerLink = links(container).find((link) => link.ifname === ifName);
   const hostLinks = links(host);
   const bridge = hostLinks.find((link) => link.ifname === bridgeName);
-  if (!containerLink || !bridge) throw new Error(`attachment incomplete: ${ifName} ${containerLink ? "present" : "missing"}, ${bridgeName} ${bridge ? "present" : "missing"}`);
+  if (!containerLink || !bridge)
+    throw new Error(
+      `attachment incomplete: ${ifName} ${containerLink ? "present" : "missing"}, ${bridgeName} ${bridge ? "present" : "missing"}`,
+    );
   const ports = hostLinks
     .filter((link) => link.master === bridgeName)
     .map((link) => {
       const slave = portFlags(host, link.ifname);
-      return { mtu: link.mtu, up: link.flags.includes("UP"), hairpin: slave.hairpin, isolated: slave.isolated, promiscuity: link.promiscuity };
+      return {
+        mtu: link.mtu,
+        up: link.flags.includes("UP"),
+        hairpin: slave.hairpin,
+        isolated: slave.isolated,
+        promiscuity: link.promiscuity,
+      };
     });
   return {
     container: {
       link: { mtu: containerLink.mtu, up: containerLink.flags.includes("UP"), operstate: containerLink.operstate },
       addresses: globalAddresses(container, ifName),
-      routes: routes(container, 4).map(({ dst, gateway, dev, protocol, scope, prefsrc }) => ({ dst, gateway, dev, protocol, scope, prefsrc })),
+      routes: routes(container, 4).map(({ dst, gateway, dev, protocol, scope, prefsrc }) => ({
+        dst,
+        gateway,
+        dev,
+        protocol,
+        scope,
+        prefsrc,
+      })),
       sysctls: {
         accept_dad: sysctlIn(container, `ipv6/conf/${ifName}/accept_dad`),
         arp_notify: sysctlIn(container, `ipv4/conf/${ifName}/arp_notify`),

@@ -3,7 +3,18 @@
 // veth, no lease and no masquerade rule.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec } from "../../../netns-fixtures";
-import { addOk, bridgeNetwork, expectNothingLeft, leases, linkNamed, masqRules, runBridge, useTestbed, vethNames, withPrevResult } from "./harness";
+import {
+  addOk,
+  bridgeNetwork,
+  expectNothingLeft,
+  leases,
+  linkNamed,
+  masqRules,
+  runBridge,
+  useTestbed,
+  vethNames,
+  withPrevResult,
+} from "./harness";
 
 const testbed = useTestbed("lfc");
 let networkCount = 0;
@@ -27,7 +38,13 @@ function setup(options: CaseOptions = {}) {
     extra: { isGateway: true, ipMasq: true, ...options.extra },
     ...(options.ipam && { ipam: options.ipam }),
   });
-  return { host: testbed.fixture.hostNetns(), config, name, subnetPrefix: `10.68.${index}`, left: { dataDir: testbed.dataDir, network: name } };
+  return {
+    host: testbed.fixture.hostNetns(),
+    config,
+    name,
+    subnetPrefix: `10.68.${index}`,
+    left: { dataDir: testbed.dataDir, network: name },
+  };
 }
 
 describe("DEL", () => {
@@ -36,7 +53,13 @@ describe("DEL", () => {
     const ctr = testbed.fixture.containerNetns();
     const result = addOk({ host, config, netns: ctr.path, containerId: "twice" });
     for (let round = 0; round < 2; round++) {
-      const exit = runBridge({ host, command: "DEL", config: withPrevResult(config, result), netns: ctr.path, containerId: "twice" });
+      const exit = runBridge({
+        host,
+        command: "DEL",
+        config: withPrevResult(config, result),
+        netns: ctr.path,
+        containerId: "twice",
+      });
       expect(exit.status, `DEL #${round + 1}: ${exit.stdout}`).toBe(0);
     }
     expect(linkNamed(ctr, "eth0")).toBeUndefined();
@@ -52,7 +75,13 @@ describe("DEL", () => {
     const deleted = nsExec(host, ["ip", "netns", "del", ctr.name]);
     expect(deleted.status, deleted.stderr).toBe(0);
     for (let round = 0; round < 2; round++) {
-      const exit = runBridge({ host, command: "DEL", config: withPrevResult(config, result), netns: ctr.path, containerId: "gone" });
+      const exit = runBridge({
+        host,
+        command: "DEL",
+        config: withPrevResult(config, result),
+        netns: ctr.path,
+        containerId: "gone",
+      });
       expect(exit.status, exit.stdout).toBe(0);
     }
     expectNothingLeft({ host, ...left });

@@ -56,7 +56,8 @@ describe("bridge options", () => {
     const { config } = network({ portIsolation: true, isGateway: true });
     const [ctrA, ctrB] = [fixture.containerNetns(), fixture.containerNetns()];
     const gateway = addOk({ host, config, netns: ctrA.path, containerId: "iso-a" }).ips?.[0]?.gateway ?? "";
-    const addressB = addOk({ host, config, netns: ctrB.path, containerId: "iso-b" }).ips?.[0]?.address.split("/")[0] ?? "";
+    const addressB =
+      addOk({ host, config, netns: ctrB.path, containerId: "iso-b" }).ips?.[0]?.address.split("/")[0] ?? "";
     expect(ping(ctrA, gateway)).toBe(true);
     expect(await udpProbe({ from: ctrA, to: ctrB, address: addressB, timeoutMs: 1500 })).toBe(false);
   });
@@ -73,7 +74,12 @@ describe("bridge options", () => {
         extra: { args: { cni: { mac: "0a:58:0a:3f:00:05" } }, runtimeConfig: { mac: "0a:58:0a:3f:00:06" } },
         mac: "0a:58:0a:3f:00:06",
       },
-      { label: "args.cni.mac over CNI_ARGS", cniArgs: "IgnoreUnknown=1;MAC=0a:58:0a:3f:00:07", extra: { args: { cni: { mac: "0a:58:0a:3f:00:08" } } }, mac: "0a:58:0a:3f:00:08" },
+      {
+        label: "args.cni.mac over CNI_ARGS",
+        cniArgs: "IgnoreUnknown=1;MAC=0a:58:0a:3f:00:07",
+        extra: { args: { cni: { mac: "0a:58:0a:3f:00:08" } } },
+        mac: "0a:58:0a:3f:00:08",
+      },
     ];
     it.each(cases)("from $label", ({ cniArgs, extra, mac }) => {
       const { config, containerId } = network(extra);
@@ -85,7 +91,14 @@ describe("bridge options", () => {
 
     it("a malformed CNI_ARGS MAC is refused naming it, and leaves no veth", () => {
       const { config } = network({});
-      const exit = runBridge({ host, command: "ADD", config, netns: fixture.containerNetns().path, containerId: "badmac", cniArgs: "MAC=not-a-mac" });
+      const exit = runBridge({
+        host,
+        command: "ADD",
+        config,
+        netns: fixture.containerNetns().path,
+        containerId: "badmac",
+        cniArgs: "MAC=not-a-mac",
+      });
       expect(exit.status).not.toBe(0);
       expect(exit.json).toMatchObject({ code: 4, msg: expect.stringContaining("not-a-mac") });
     });

@@ -2,17 +2,37 @@
 // does, then 50 DELs at once: every call succeeds, and nothing is left.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Netns } from "../../../netns-fixtures";
-import { type Exit, addressesOf, bridgeNetwork, expectNothingLeft, leases, linkNamed, masqRules, runBridgeAsync, useTestbed, vethNames } from "./harness";
+import {
+  type Exit,
+  addressesOf,
+  bridgeNetwork,
+  expectNothingLeft,
+  leases,
+  linkNamed,
+  masqRules,
+  runBridgeAsync,
+  useTestbed,
+  vethNames,
+} from "./harness";
 
 const PARALLEL = 50;
 const testbed = useTestbed("par");
-const config = bridgeNetwork({ name: "parnet", bridge: "ckpar0", subnet: "10.67.0.0/24", dataDir: testbed.dataDir, extra: { isGateway: true, ipMasq: true } });
+const config = bridgeNetwork({
+  name: "parnet",
+  bridge: "ckpar0",
+  subnet: "10.67.0.0/24",
+  dataDir: testbed.dataDir,
+  extra: { isGateway: true, ipMasq: true },
+});
 let host: Netns;
 let containers: Array<{ netns: Netns; containerId: string }>;
 
 beforeAll(() => {
   host = testbed.fixture.hostNetns();
-  containers = Array.from({ length: PARALLEL }, (_, index) => ({ netns: testbed.fixture.containerNetns(), containerId: `par-${index}` }));
+  containers = Array.from({ length: PARALLEL }, (_, index) => ({
+    netns: testbed.fixture.containerNetns(),
+    containerId: `par-${index}`,
+  }));
 });
 
 function failures(exits: Exit[]): string[] {
@@ -24,7 +44,11 @@ describe(`${PARALLEL} parallel calls on one new bridge`, () => {
 
   it(`${PARALLEL} ADDs all succeed, with distinct addresses and no "file exists"`, async () => {
     expect(linkNamed(host, "ckpar0")).toBeUndefined();
-    addExits = await Promise.all(containers.map(({ netns, containerId }) => runBridgeAsync({ host, command: "ADD", config, netns: netns.path, containerId })));
+    addExits = await Promise.all(
+      containers.map(({ netns, containerId }) =>
+        runBridgeAsync({ host, command: "ADD", config, netns: netns.path, containerId }),
+      ),
+    );
     expect(failures(addExits)).toEqual([]);
     for (const exit of addExits) expect(`${exit.stdout} ${exit.stderr}`).not.toMatch(/file exists|EEXIST/i);
     const addresses = addExits.map((exit) => (exit.json?.ips as Array<{ address: string }> | undefined)?.[0]?.address);
@@ -44,7 +68,13 @@ describe(`${PARALLEL} parallel calls on one new bridge`, () => {
     const delExits = await Promise.all(
       containers.map(({ netns, containerId }, index) => {
         const prevResult = addExits[index]?.json;
-        return runBridgeAsync({ host, command: "DEL", config: { ...config, prevResult }, netns: netns.path, containerId });
+        return runBridgeAsync({
+          host,
+          command: "DEL",
+          config: { ...config, prevResult },
+          netns: netns.path,
+          containerId,
+        });
       }),
     );
     expect(failures(delExits)).toEqual([]);

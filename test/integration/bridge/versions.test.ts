@@ -3,7 +3,16 @@
 // what changed behind the plugin's back.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec } from "../../../netns-fixtures";
-import { ALL_VERSIONS, type AddResult, addOk, bridgeNetwork, expectNothingLeft, runBridge, useTestbed, withPrevResult } from "./harness";
+import {
+  ALL_VERSIONS,
+  type AddResult,
+  addOk,
+  bridgeNetwork,
+  expectNothingLeft,
+  runBridge,
+  useTestbed,
+  withPrevResult,
+} from "./harness";
 
 const testbed = useTestbed("ver");
 let host: Netns;
@@ -13,19 +22,32 @@ beforeAll(() => {
 
 const HAS_CHECK = new Set(["0.4.0", "1.0.0", "1.1.0"]);
 const network = (cniVersion: string) =>
-  bridgeNetwork({ name: `ver${cniVersion.replace(/\./g, "")}`, bridge: "ckver0", subnet: "10.65.0.0/24", dataDir: testbed.dataDir, cniVersion, extra: { isDefaultGateway: true } });
+  bridgeNetwork({
+    name: `ver${cniVersion.replace(/\./g, "")}`,
+    bridge: "ckver0",
+    subnet: "10.65.0.0/24",
+    dataDir: testbed.dataDir,
+    cniVersion,
+    extra: { isDefaultGateway: true },
+  });
 
 function expectShape(cniVersion: string, result: AddResult, sandbox: string): void {
   expect(result.cniVersion).toBe(cniVersion);
   if (cniVersion === "0.1.0" || cniVersion === "0.2.0") {
     expect(Object.keys(result).sort()).toEqual(["cniVersion", "ip4"]);
-    expect(result.ip4).toEqual({ ip: expect.stringMatching(/^10\.65\.0\.\d+\/24$/), gateway: "10.65.0.1", routes: [{ dst: "0.0.0.0/0", gw: "10.65.0.1" }] });
+    expect(result.ip4).toEqual({
+      ip: expect.stringMatching(/^10\.65\.0\.\d+\/24$/),
+      gateway: "10.65.0.1",
+      routes: [{ dst: "0.0.0.0/0", gw: "10.65.0.1" }],
+    });
     return;
   }
   expect(result.interfaces?.map((iface) => iface.name)).toEqual(["ckver0", expect.stringMatching(/^veth/), "eth0"]);
   expect(result.interfaces?.[2]?.sandbox).toBe(sandbox);
   const versionField = cniVersion.startsWith("0.") ? { version: "4" } : {};
-  expect(result.ips).toEqual([{ ...versionField, interface: 2, address: expect.stringMatching(/^10\.65\.0\.\d+\/24$/), gateway: "10.65.0.1" }]);
+  expect(result.ips).toEqual([
+    { ...versionField, interface: 2, address: expect.stringMatching(/^10\.65\.0\.\d+\/24$/), gateway: "10.65.0.1" },
+  ]);
   expect(result.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.65.0.1" }]);
 }
 
@@ -49,7 +71,11 @@ describe.each(ALL_VERSIONS)("cniVersion %s", (cniVersion) => {
 });
 
 describe.each(["0.4.0", "1.1.0"])("CHECK at %s notices", (cniVersion) => {
-  const cases: Array<{ label: string; breakIt: (ctr: Netns, result: AddResult) => string[]; names: (result: AddResult) => string[] }> = [
+  const cases: Array<{
+    label: string;
+    breakIt: (ctr: Netns, result: AddResult) => string[];
+    names: (result: AddResult) => string[];
+  }> = [
     {
       label: "a removed address",
       breakIt: (ctr, result) => ["-n", ctr.name, "addr", "del", result.ips?.[0]?.address ?? "", "dev", "eth0"],

@@ -4,12 +4,21 @@
 // leave nothing behind.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec, udpProbe } from "../../../netns-fixtures";
-import { addOk, bridgeNetwork, expectNothingLeft, kernelHasVlanFiltering, linkNamed, runBridge, useTestbed } from "./harness";
+import {
+  addOk,
+  bridgeNetwork,
+  expectNothingLeft,
+  kernelHasVlanFiltering,
+  linkNamed,
+  runBridge,
+  useTestbed,
+} from "./harness";
 
 const testbed = useTestbed("vln");
 // Probed at collection time (skipIf needs the answer then), in a namespace of our own.
 const vlanFiltering = kernelHasVlanFiltering(testbed.fixture.createNetns("vlanprobe"));
-const NO_VLAN_REASON = "kernel lacks CONFIG_BRIDGE_VLAN_FILTERING (ip link add type bridge vlan_filtering 1: EOPNOTSUPP)";
+const NO_VLAN_REASON =
+  "kernel lacks CONFIG_BRIDGE_VLAN_FILTERING (ip link add type bridge vlan_filtering 1: EOPNOTSUPP)";
 
 let host: Netns;
 beforeAll(() => {
@@ -30,30 +39,58 @@ function portVlans(ifName: string): BridgeVlanEntry["vlans"] {
   return (JSON.parse(run.stdout || "[]") as BridgeVlanEntry[]).flatMap((entry) => entry.vlans);
 }
 
-describe.skipIf(!vlanFiltering)(vlanFiltering ? "vlan and vlanTrunk" : `vlan and vlanTrunk: skipped, ${NO_VLAN_REASON}`, () => {
-  it("an access port gets its VLAN as PVID untagged, without the default VLAN 1", () => {
-    const result = addOk({ host, config: network("vlan10", { vlan: 10 }, 10), netns: testbed.fixture.containerNetns().path, containerId: "v10" });
-    expect(linkNamed(host, "ckvlan0")?.linkinfo?.info_data?.vlan_filtering).toBe(1);
-    expect(portVlans(result.interfaces?.[1]?.name ?? "")).toEqual([{ vlan: 10, flags: expect.arrayContaining(["PVID", "Egress Untagged"]) }]);
-  });
+describe.skipIf(!vlanFiltering)(
+  vlanFiltering ? "vlan and vlanTrunk" : `vlan and vlanTrunk: skipped, ${NO_VLAN_REASON}`,
+  () => {
+    it("an access port gets its VLAN as PVID untagged, without the default VLAN 1", () => {
+      const result = addOk({
+        host,
+        config: network("vlan10", { vlan: 10 }, 10),
+        netns: testbed.fixture.containerNetns().path,
+        containerId: "v10",
+      });
+      expect(linkNamed(host, "ckvlan0")?.linkinfo?.info_data?.vlan_filtering).toBe(1);
+      expect(portVlans(result.interfaces?.[1]?.name ?? "")).toEqual([
+        { vlan: 10, flags: expect.arrayContaining(["PVID", "Egress Untagged"]) },
+      ]);
+    });
 
-  it("a trunk port carries the listed VLANs tagged", () => {
-    const result = addOk({ host, config: network("trunk", { vlanTrunk: [{ id: 20 }, { minID: 30, maxID: 31 }] }, 20), netns: testbed.fixture.containerNetns().path, containerId: "trunk" });
-    expect(portVlans(result.interfaces?.[1]?.name ?? "").map((entry) => entry.vlan)).toEqual([20, 30, 31]);
-  });
+    it("a trunk port carries the listed VLANs tagged", () => {
+      const result = addOk({
+        host,
+        config: network("trunk", { vlanTrunk: [{ id: 20 }, { minID: 30, maxID: 31 }] }, 20),
+        netns: testbed.fixture.containerNetns().path,
+        containerId: "trunk",
+      });
+      expect(portVlans(result.interfaces?.[1]?.name ?? "").map((entry) => entry.vlan)).toEqual([20, 30, 31]);
+    });
 
-  it("containers in two VLANs on one bridge cannot talk; in the same VLAN they can", async () => {
-    const ctrs = [testbed.fixture.containerNetns(), testbed.fixture.containerNetns(), testbed.fixture.containerNetns()] as const;
-    // One subnet for all three, so only the VLAN separates them.
-    const sameSubnet = (vlan: number) => bridgeNetwork({ name: "vlaniso", bridge: "ckvlan1", subnet: "10.66.40.0/24", dataDir: testbed.dataDir, extra: { vlan } });
-    addOk({ host, config: sameSubnet(40), netns: ctrs[0].path, containerId: "iso-a" });
-    const sameVlan = addOk({ host, config: sameSubnet(40), netns: ctrs[1].path, containerId: "iso-b" });
-    const otherVlan = addOk({ host, config: sameSubnet(41), netns: ctrs[2].path, containerId: "iso-c" });
-    const addressOf = (result: typeof sameVlan) => result.ips?.[0]?.address.split("/")[0] ?? "";
-    expect(await udpProbe({ from: ctrs[0], to: ctrs[1], address: addressOf(sameVlan) })).toBe(true);
-    expect(await udpProbe({ from: ctrs[0], to: ctrs[2], address: addressOf(otherVlan), timeoutMs: 1500 })).toBe(false);
-  });
-});
+    it("containers in two VLANs on one bridge cannot talk; in the same VLAN they can", async () => {
+      const ctrs = [
+        testbed.fixture.containerNetns(),
+        testbed.fixture.containerNetns(),
+        testbed.fixture.containerNetns(),
+      ] as const;
+      // One subnet for all three, so only the VLAN separates them.
+      const sameSubnet = (vlan: number) =>
+        bridgeNetwork({
+          name: "vlaniso",
+          bridge: "ckvlan1",
+          subnet: "10.66.40.0/24",
+          dataDir: testbed.dataDir,
+          extra: { vlan },
+        });
+      addOk({ host, config: sameSubnet(40), netns: ctrs[0].path, containerId: "iso-a" });
+      const sameVlan = addOk({ host, config: sameSubnet(40), netns: ctrs[1].path, containerId: "iso-b" });
+      const otherVlan = addOk({ host, config: sameSubnet(41), netns: ctrs[2].path, containerId: "iso-c" });
+      const addressOf = (result: typeof sameVlan) => result.ips?.[0]?.address.split("/")[0] ?? "";
+      expect(await udpProbe({ from: ctrs[0], to: ctrs[1], address: addressOf(sameVlan) })).toBe(true);
+      expect(await udpProbe({ from: ctrs[0], to: ctrs[2], address: addressOf(otherVlan), timeoutMs: 1500 })).toBe(
+        false,
+      );
+    });
+  },
+);
 
 describe.skipIf(vlanFiltering)("vlan on a kernel without bridge VLAN filtering", () => {
   it.each([
@@ -61,7 +98,13 @@ describe.skipIf(vlanFiltering)("vlan on a kernel without bridge VLAN filtering",
     ["vlanTrunk", { vlanTrunk: [{ id: 20 }] }],
   ])("%s on a new bridge: CNI error naming vlan, no bridge, veth, lease or rule left", (_label, extra) => {
     const ownHost = testbed.fixture.hostNetns();
-    const config = bridgeNetwork({ name: "novlan", bridge: "cknovlan", subnet: "10.66.50.0/24", dataDir: testbed.dataDir, extra: { ...extra, isGateway: true, ipMasq: true } });
+    const config = bridgeNetwork({
+      name: "novlan",
+      bridge: "cknovlan",
+      subnet: "10.66.50.0/24",
+      dataDir: testbed.dataDir,
+      extra: { ...extra, isGateway: true, ipMasq: true },
+    });
     const ctr = testbed.fixture.containerNetns();
     const exit = runBridge({ host: ownHost, command: "ADD", config, netns: ctr.path, containerId: "novlan" });
     expect(exit.status).not.toBe(0);
@@ -73,11 +116,33 @@ describe.skipIf(vlanFiltering)("vlan on a kernel without bridge VLAN filtering",
 
   it("vlan on an existing bridge (made by an earlier non-VLAN ADD): the same clean error", () => {
     const ownHost = testbed.fixture.hostNetns();
-    const plain = bridgeNetwork({ name: "plainfirst", bridge: "ckmixed", subnet: "10.66.51.0/24", dataDir: testbed.dataDir });
-    const first = addOk({ host: ownHost, config: plain, netns: testbed.fixture.containerNetns().path, containerId: "plain" });
-    const vlanConfig = bridgeNetwork({ name: "vlanlater", bridge: "ckmixed", subnet: "10.66.52.0/24", dataDir: testbed.dataDir, extra: { vlan: 10, ipMasq: true } });
+    const plain = bridgeNetwork({
+      name: "plainfirst",
+      bridge: "ckmixed",
+      subnet: "10.66.51.0/24",
+      dataDir: testbed.dataDir,
+    });
+    const first = addOk({
+      host: ownHost,
+      config: plain,
+      netns: testbed.fixture.containerNetns().path,
+      containerId: "plain",
+    });
+    const vlanConfig = bridgeNetwork({
+      name: "vlanlater",
+      bridge: "ckmixed",
+      subnet: "10.66.52.0/24",
+      dataDir: testbed.dataDir,
+      extra: { vlan: 10, ipMasq: true },
+    });
     const ctr = testbed.fixture.containerNetns();
-    const exit = runBridge({ host: ownHost, command: "ADD", config: vlanConfig, netns: ctr.path, containerId: "vlanlater" });
+    const exit = runBridge({
+      host: ownHost,
+      command: "ADD",
+      config: vlanConfig,
+      netns: ctr.path,
+      containerId: "vlanlater",
+    });
     expect(exit.json).toMatchObject({ code: 2, msg: expect.stringMatching(/vlan.*not support/) });
     expect(linkNamed(ctr, "eth0")).toBeUndefined();
     expect(linkNamed(ownHost, first.interfaces?.[1]?.name ?? "")?.master).toBe("ckmixed");

@@ -16,7 +16,10 @@ export interface BackgroundRun {
 }
 
 export function startCnikit(args: readonly string[], env: Record<string, string> = {}): BackgroundRun {
-  const child = spawn(cnikitBin, [...args], { env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cnikitBin, [...args], {
+    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const out: Buffer[] = [];
   let err = "";
   const listeners = new Set<() => void>();
@@ -50,9 +53,20 @@ export function startCnikit(args: readonly string[], env: Record<string, string>
         const check = (): void => {
           const text = stream === "stdout" ? stdout().toString("utf8") : err;
           if (pattern.test(text)) done(resolve);
-          else if (ended) done(() => reject(new Error(`cnikit ${args.join(" ")} ended before printing ${pattern}; stderr: ${err}`)));
+          else if (ended)
+            done(() => reject(new Error(`cnikit ${args.join(" ")} ended before printing ${pattern}; stderr: ${err}`)));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`cnikit ${args.join(" ")}: no ${pattern} on ${stream} within ${timeoutMs} ms; stderr: ${err}`))), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(
+                new Error(
+                  `cnikit ${args.join(" ")}: no ${pattern} on ${stream} within ${timeoutMs} ms; stderr: ${err}`,
+                ),
+              ),
+            ),
+          timeoutMs,
+        );
         const done = (settle: () => void): void => {
           clearTimeout(timer);
           listeners.delete(check);

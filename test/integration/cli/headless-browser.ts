@@ -54,7 +54,12 @@ export async function launchHeadlessBrowser(netnsPath: string): Promise<Headless
     async close() {
       const pid = browser.process()?.pid;
       try {
-        await Promise.race([browser.close(), new Promise((_, reject) => setTimeout(() => reject(new Error("chromium did not close")), CLOSE_TIMEOUT_MS).unref())]);
+        await Promise.race([
+          browser.close(),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error("chromium did not close")), CLOSE_TIMEOUT_MS).unref(),
+          ),
+        ]);
       } catch {
         // The process group puppeteer started (detached), so chromium's helpers go with it.
         if (pid !== undefined) {

@@ -67,10 +67,14 @@ afterAll(async () => {
 
 /** Starts `lab graph --serve 127.0.0.1:0` in host h2; resolves with the URL it printed. */
 async function startServer(): Promise<string> {
-  const child = spawn("nsenter", [`--net=${serverNetns}`, cnikitBin, "lab", "graph", "--serve", "127.0.0.1:0", "--poll", "300"], {
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    "nsenter",
+    [`--net=${serverNetns}`, cnikitBin, "lab", "graph", "--serve", "127.0.0.1:0", "--poll", "300"],
+    {
+      env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   server = child;
   serverExit = new Promise((resolve) => child.on("close", resolve));
   let stderr = "";
@@ -138,7 +142,18 @@ async function openTab(): Promise<{ page: Page; requests: string[]; errors: stri
 
 function expectEveryNode(shown: Seen): void {
   expect(shown.nodes.sort()).toEqual([...NODES].sort());
-  for (const label of ["host h1", "host h2", "h1/c1", "h1/c2", "h2/c1", `${lab}-h1-c2:eth0`, "ul0 198.18.0.1/24", "ul0 198.18.0.2/24", "underlay switch"]) expect(shown.text).toContain(label);
+  for (const label of [
+    "host h1",
+    "host h2",
+    "h1/c1",
+    "h1/c2",
+    "h2/c1",
+    `${lab}-h1-c2:eth0`,
+    "ul0 198.18.0.1/24",
+    "ul0 198.18.0.2/24",
+    "underlay switch",
+  ])
+    expect(shown.text).toContain(label);
 }
 
 describe("cnikit lab graph", () => {
@@ -146,9 +161,15 @@ describe("cnikit lab graph", () => {
     expect(cnikitOk(["lab", "graph", "--format", "mermaid"], { env })).toMatch(/^flowchart TB\n/);
     expect(cnikitOk(["lab", "graph", "--format", "dot", lab], { env })).toMatch(/^graph lab \{\n/);
     expect(cnikitOk(["lab", "graph"], { env })).toMatch(/^<!DOCTYPE html>\n/);
-    expect(expectOneLineFailure(run(["lab", "graph", "--serve", "0.0.0.0:8080"]))).toMatch(/0\.0\.0\.0 is not a loopback address/);
-    expect(expectOneLineFailure(run(["lab", "graph", "--serve", "198.18.0.2:8080"]))).toMatch(/198\.18\.0\.2 is not a loopback address/);
-    expect(expectOneLineFailure(run(["lab", "graph", "--format", "png"]))).toMatch(/--format must be html, mermaid, dot/);
+    expect(expectOneLineFailure(run(["lab", "graph", "--serve", "0.0.0.0:8080"]))).toMatch(
+      /0\.0\.0\.0 is not a loopback address/,
+    );
+    expect(expectOneLineFailure(run(["lab", "graph", "--serve", "198.18.0.2:8080"]))).toMatch(
+      /198\.18\.0\.2 is not a loopback address/,
+    );
+    expect(expectOneLineFailure(run(["lab", "graph", "--format", "png"]))).toMatch(
+      /--format must be html, mermaid, dot/,
+    );
   });
 
   it("the page written to a file shows every host and container and the last probe, all ok, loading nothing else", async () => {
@@ -185,10 +206,14 @@ describe("cnikit lab graph", () => {
 
       cnikitOk(["lab", "link", "down", "h1/c1"], { env });
       expect(probe().status).toBe(1);
-      await page.waitForFunction(`document.querySelector('td[data-pair="h1/c1>h2/c1"]')?.getAttribute("data-verdict") === "unreachable"`, { timeout: 10_000 });
+      await page.waitForFunction(
+        `document.querySelector('td[data-pair="h1/c1>h2/c1"]')?.getAttribute("data-verdict") === "unreachable"`,
+        { timeout: 10_000 },
+      );
       const shown = await seen(page);
       expect(await page.evaluate("window.notReloaded")).toBe(true);
-      for (const [pair, verdict] of Object.entries(shown.verdicts)) expect(verdict, pair).toBe(pair.includes("h1/c1") ? "unreachable" : "ok");
+      for (const [pair, verdict] of Object.entries(shown.verdicts))
+        expect(verdict, pair).toBe(pair.includes("h1/c1") ? "unreachable" : "ok");
       expect(shown.health).toEqual({ "h1/c1": "failed", "h1/c2": "partial", "h2/c1": "partial" });
       expect(shown.linkStates["h1/c1"]).toBe("down");
       expect(shown.text).toMatch(/4 of 6 pairs FAILED/);

@@ -50,7 +50,10 @@ function start(args: string[]): BackgroundRun {
 
 beforeAll(() => {
   const topology = path.join(workDir, "topology.yaml");
-  fs.writeFileSync(topology, `name: ${lab}\nnetwork: { vni: ${VNI}, vxlanPort: ${VXLAN_PORT} }\nhosts: 2\ncontainersPerHost: 1\n`);
+  fs.writeFileSync(
+    topology,
+    `name: ${lab}\nnetwork: { vni: ${VNI}, vxlanPort: ${VXLAN_PORT} }\nhosts: 2\ncontainersPerHost: 1\n`,
+  );
   const up = run(["lab", "up", "--quiet", topology]);
   if (up.status !== 0) throw new Error(`lab up failed: ${up.stderr}`);
 });
@@ -70,9 +73,13 @@ afterAll(async () => {
 describe("a lab with its own VXLAN port and VNI", () => {
   it("has VTEPs with that VNI and port in every host", () => {
     for (const host of ["h1", "h2"]) {
-      const shown = spawnSync("ip", ["-n", `${lab}-${host}`, "-j", "-d", "link", "show", `vx${VNI}`], { encoding: "utf8" });
+      const shown = spawnSync("ip", ["-n", `${lab}-${host}`, "-j", "-d", "link", "show", `vx${VNI}`], {
+        encoding: "utf8",
+      });
       expect(shown.status, shown.stderr).toBe(0);
-      const [vtep] = JSON.parse(shown.stdout) as { linkinfo: { info_kind: string; info_data: { id: number; port: number } } }[];
+      const [vtep] = JSON.parse(shown.stdout) as {
+        linkinfo: { info_kind: string; info_data: { id: number; port: number } };
+      }[];
       expect(vtep?.linkinfo).toMatchObject({ info_kind: "vxlan", info_data: { id: VNI, port: VXLAN_PORT } });
     }
   });
@@ -92,15 +99,21 @@ describe("a lab with its own VXLAN port and VNI", () => {
 
 describe("cnikit lab exec", () => {
   it("runs the command in the node's namespace, with its exit status", () => {
-    const container = JSON.parse(cnikitOk(["lab", "exec", "h2/c1", "--", "ip", "-j", "addr", "show", "dev", "eth0"], { env })) as { addr_info: { local: string }[] }[];
+    const container = JSON.parse(
+      cnikitOk(["lab", "exec", "h2/c1", "--", "ip", "-j", "addr", "show", "dev", "eth0"], { env }),
+    ) as { addr_info: { local: string }[] }[];
     expect(container[0]?.addr_info.map((info) => info.local)).toContain("10.10.2.2");
-    const host = JSON.parse(cnikitOk(["lab", "exec", "--lab", lab, "h1", "--", "ip", "-j", "addr", "show", "dev", "ul0"], { env })) as { addr_info: { local: string }[] }[];
+    const host = JSON.parse(
+      cnikitOk(["lab", "exec", "--lab", lab, "h1", "--", "ip", "-j", "addr", "show", "dev", "ul0"], { env }),
+    ) as { addr_info: { local: string }[] }[];
     expect(host[0]?.addr_info.map((info) => info.local)).toContain("198.18.0.1");
     expect(run(["lab", "exec", "h1", "--", "sh", "-c", "exit 3"]).status).toBe(3);
   });
 
   it("names the nodes there are when the node is unknown", () => {
-    expect(expectOneLineFailure(run(["lab", "exec", "h9", "--", "true"]))).toMatch(new RegExp(`lab ${lab} has no node "h9" \\(nodes: h1, h2, h1/c1, h2/c1, underlay\\)`));
+    expect(expectOneLineFailure(run(["lab", "exec", "h9", "--", "true"]))).toMatch(
+      new RegExp(`lab ${lab} has no node "h9" \\(nodes: h1, h2, h1/c1, h2/c1, underlay\\)`),
+    );
     expect(expectOneLineFailure(run(["lab", "exec", "h1"]))).toMatch(/missing required argument 'command'/);
   });
 });
@@ -121,9 +134,15 @@ describe("cnikit capture", () => {
 
     // tcpdump decodes our port as VXLAN when told to (-T vxlan): the probe's datagrams between the
     // containers inside. (-T applies to the inner UDP too, so that one is "VXLAN" as well.)
-    const readBack = spawnSync("tcpdump", ["-n", "-r", pcapFile, "-T", "vxlan", `udp port ${VXLAN_PORT}`], { encoding: "utf8" });
+    const readBack = spawnSync("tcpdump", ["-n", "-r", pcapFile, "-T", "vxlan", `udp port ${VXLAN_PORT}`], {
+      encoding: "utf8",
+    });
     expect(readBack.status, readBack.stderr).toBe(0);
-    expect(readBack.stdout).toMatch(new RegExp(`198\\.18\\.0\\.1\\.\\d+ > 198\\.18\\.0\\.2\\.${VXLAN_PORT}: VXLAN, flags \\[I\\] \\(0x08\\), vni ${VNI}\\nIP 10\\.10\\.1\\.2\\.\\d+ > 10\\.10\\.2\\.2\\.\\d+: `));
+    expect(readBack.stdout).toMatch(
+      new RegExp(
+        `198\\.18\\.0\\.1\\.\\d+ > 198\\.18\\.0\\.2\\.${VXLAN_PORT}: VXLAN, flags \\[I\\] \\(0x08\\), vni ${VNI}\\nIP 10\\.10\\.1\\.2\\.\\d+ > 10\\.10\\.2\\.2\\.\\d+: `,
+      ),
+    );
 
     const streamed = spawnSync("tcpdump", ["-n", "-r", "-"], { input: toStdout.stdout(), encoding: "utf8" });
     expect(streamed.status, streamed.stderr).toBe(0);
@@ -135,8 +154,11 @@ describe("cnikit capture", () => {
     // 3 datagrams and their answers per pair (and maybe ARP), each a line.
     expect(lines.length).toBeGreaterThanOrEqual(12);
     const outer = `IPv4 198\\.18\\.0\\.1\\.\\d+ > 198\\.18\\.0\\.2\\.${VXLAN_PORT} UDP length \\d+`;
-    const inner = "([0-9a-f]{2}:){5}[0-9a-f]{2} > ([0-9a-f]{2}:){5}[0-9a-f]{2} IPv4 10\\.10\\.1\\.2\\.\\d+ > 10\\.10\\.2\\.2\\.\\d+ UDP";
-    expect(summaryText).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{6} \\S+ > \\S+ ${outer} \\| vxlan vni ${VNI} \\| ${inner}`, "m"));
+    const inner =
+      "([0-9a-f]{2}:){5}[0-9a-f]{2} > ([0-9a-f]{2}:){5}[0-9a-f]{2} IPv4 10\\.10\\.1\\.2\\.\\d+ > 10\\.10\\.2\\.2\\.\\d+ UDP";
+    expect(summaryText).toMatch(
+      new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{6} \\S+ > \\S+ ${outer} \\| vxlan vni ${VNI} \\| ${inner}`, "m"),
+    );
     expect(summary.stderr()).toContain(`capture: ${lines.length} packets on h2:ul0`);
   });
 
@@ -145,13 +167,20 @@ describe("cnikit capture", () => {
     await capture.waitFor("stderr", /capture: listening on /);
     const inode = fs.statSync(`/run/netns/${lab}-h1`).ino;
     const tcpdumpsInH1 = (): number[] =>
-      fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "tcpdump" && fs.statSync(`/proc/${pid}/ns/net`).ino === inode;
-        } catch {
-          return false; // gone meanwhile, or not ours to read
-        }
-      });
+      fs
+        .readdirSync("/proc")
+        .filter((entry) => /^\d+$/.test(entry))
+        .map(Number)
+        .filter((pid) => {
+          try {
+            return (
+              fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "tcpdump" &&
+              fs.statSync(`/proc/${pid}/ns/net`).ino === inode
+            );
+          } catch {
+            return false; // gone meanwhile, or not ours to read
+          }
+        });
     expect(tcpdumpsInH1().length).toBe(1);
     await capture.stop("SIGKILL");
     const deadline = Date.now() + 5000;
@@ -161,7 +190,9 @@ describe("cnikit capture", () => {
 
   it("names a missing interface, and the namespace when there is no such node", () => {
     expect(expectOneLineFailure(run(["capture", "h1:ul9"]))).toMatch(/h1 has no interface ul9 \(it has lo, ul0, /);
-    expect(expectOneLineFailure(run(["capture", `${fixture.prefix}none:eth0`]))).toMatch(/does not exist; nor a node of lab/);
+    expect(expectOneLineFailure(run(["capture", `${fixture.prefix}none:eth0`]))).toMatch(
+      /does not exist; nor a node of lab/,
+    );
     expect(expectOneLineFailure(run(["capture", "h1"]))).toMatch(/want NODE:INTERFACE/);
   });
 });
@@ -180,9 +211,14 @@ describe("cnikit lab events", () => {
     const hostDir = path.join(labDir, lab, "h1");
     const attach = ["--host-netns", host, "--cache-dir", path.join(hostDir, "cache"), "--container-id", `${lab}-x1`];
     cnikitOk(["add", path.join(hostDir, "net.conflist"), ctrNetns, ...attach], { env });
-    const address = addrs(ctrNetns).find((link) => link.ifname === "eth0")?.addr_info.find((info) => info.family === "inet");
+    const address = addrs(ctrNetns)
+      .find((link) => link.ifname === "eth0")
+      ?.addr_info.find((info) => info.family === "inet");
     expect(address?.local).toMatch(/^10\.10\.1\.\d+$/);
-    await events.waitFor("stdout", new RegExp(`"netns":"${ctrNetns}".*"kind":"route","action":"new".*"dst":"10\\.10\\.0\\.0/16"`));
+    await events.waitFor(
+      "stdout",
+      new RegExp(`"netns":"${ctrNetns}".*"kind":"route","action":"new".*"dst":"10\\.10\\.0\\.0/16"`),
+    );
     cnikitOk(["del", path.join(hostDir, "net.conflist"), ctrNetns, ...attach], { env });
     cnikitOk(["netns", "del", ctrNetns]);
     await events.waitFor("stdout", new RegExp(`"netns":"${ctrNetns}","kind":"netns","action":"del"`));
@@ -190,12 +226,23 @@ describe("cnikit lab events", () => {
     expect(await events.stop("SIGTERM")).toBe(0);
     expect(await text.stop("SIGINT")).toBe(0);
 
-    const lines = events.stdout().toString("utf8").trim().split("\n").map((line) => JSON.parse(line) as LabEvent);
+    const lines = events
+      .stdout()
+      .toString("utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as LabEvent);
     const inContainer = lines.filter((event) => event.netns === ctrNetns);
     expect(inContainer).toContainEqual(expect.objectContaining({ kind: "link", action: "new", ifname: "eth0" }));
-    expect(inContainer).toContainEqual(expect.objectContaining({ kind: "addr", action: "new", ifname: "eth0", local: `${address?.local}/16` }));
-    expect(inContainer).toContainEqual(expect.objectContaining({ kind: "route", action: "new", ifname: "eth0", dst: "10.10.0.0/16" }));
-    expect(inContainer).toContainEqual(expect.objectContaining({ kind: "addr", action: "del", ifname: "eth0", local: `${address?.local}/16` }));
+    expect(inContainer).toContainEqual(
+      expect.objectContaining({ kind: "addr", action: "new", ifname: "eth0", local: `${address?.local}/16` }),
+    );
+    expect(inContainer).toContainEqual(
+      expect.objectContaining({ kind: "route", action: "new", ifname: "eth0", dst: "10.10.0.0/16" }),
+    );
+    expect(inContainer).toContainEqual(
+      expect.objectContaining({ kind: "addr", action: "del", ifname: "eth0", local: `${address?.local}/16` }),
+    );
     // The host side: a veth enslaved to the lab's bridge, and its MAC in the bridge's FDB.
     const inHost = lines.filter((event) => event.node === "h1");
     expect(inHost).toContainEqual(expect.objectContaining({ kind: "link", action: "new", master: "lab0" }));
@@ -204,7 +251,9 @@ describe("cnikit lab events", () => {
     const textLines = text.stdout().toString("utf8");
     const at = `^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${ctrNetns}`;
     expect(textLines).toMatch(new RegExp(`${at} link  new eth0 veth mtu 1450 (up|down) \\S+ mac `, "m"));
-    expect(textLines).toMatch(new RegExp(`${at} addr  new ${address?.local?.replace(/\./g, "\\.")}/16 dev eth0 scope global$`, "m"));
+    expect(textLines).toMatch(
+      new RegExp(`${at} addr  new ${address?.local?.replace(/\./g, "\\.")}/16 dev eth0 scope global$`, "m"),
+    );
     expect(textLines).toMatch(new RegExp(`${at} route new 10\\.10\\.0\\.0/16 dev eth0 proto kernel scope link$`, "m"));
   });
 
@@ -219,6 +268,7 @@ describe("cnikit lab events", () => {
     const lines = events.stdout().toString("utf8").trim().split("\n");
     // A live lab has other changes going on (IPv6 DAD finishing...), so any two lines will do.
     expect(lines).toHaveLength(2);
-    for (const line of lines) expect(line).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \S+\s+(link|addr|route|neigh|fdb|netns)\s+(new|del) /);
+    for (const line of lines)
+      expect(line).toMatch(/^\d\d:\d\d:\d\d\.\d{3} \S+\s+(link|addr|route|neigh|fdb|netns)\s+(new|del) /);
   });
 });

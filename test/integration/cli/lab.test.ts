@@ -31,7 +31,10 @@ afterAll(() => {
   }
 });
 
-const labNamespaces = (lab: string): string[] => listNetnsNames().filter((name) => name.startsWith(`${lab}-`)).sort();
+const labNamespaces = (lab: string): string[] =>
+  listNetnsNames()
+    .filter((name) => name.startsWith(`${lab}-`))
+    .sort();
 
 /** What ip -j sees in every namespace of the lab (learned FDB entries left out: traffic changes them). */
 function kernelView(lab: string): unknown {
@@ -59,9 +62,16 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     const run = cnikit(["lab", "up", "--name", overlayLab]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/^\+ container /m);
-    for (const label of ["h1/c1", "h1/c2", "h2/c1", "h2/c2"]) expect(run.stdout).toMatch(new RegExp(`^${label}\\s+h\\d\\s+${overlayLab}-\\S+\\s+10\\.10\\.\\d+\\.\\d+/16$`, "m"));
-    expect(labNamespaces(overlayLab)).toEqual(["h1", "h1-c1", "h1-c2", "h2", "h2-c1", "h2-c2", "underlay"].map((suffix) => `${overlayLab}-${suffix}`));
-    const ctrAddresses = addrs(`${overlayLab}-h2-c1`).find((link) => link.ifname === "eth0")?.addr_info.map((info) => info.local);
+    for (const label of ["h1/c1", "h1/c2", "h2/c1", "h2/c2"])
+      expect(run.stdout).toMatch(
+        new RegExp(`^${label}\\s+h\\d\\s+${overlayLab}-\\S+\\s+10\\.10\\.\\d+\\.\\d+/16$`, "m"),
+      );
+    expect(labNamespaces(overlayLab)).toEqual(
+      ["h1", "h1-c1", "h1-c2", "h2", "h2-c1", "h2-c2", "underlay"].map((suffix) => `${overlayLab}-${suffix}`),
+    );
+    const ctrAddresses = addrs(`${overlayLab}-h2-c1`)
+      .find((link) => link.ifname === "eth0")
+      ?.addr_info.map((info) => info.local);
     expect(ctrAddresses).toContain("10.10.2.2");
   });
 
@@ -81,7 +91,10 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
   });
 
   it("runs a daemon in each host that served its plugin calls; status shows them", () => {
-    const status = JSON.parse(cnikitOk(["lab", "status", "--json", overlayLab])) as { healthy: boolean; daemons: Array<{ host: string; pid: number; answering: boolean; served: number }> };
+    const status = JSON.parse(cnikitOk(["lab", "status", "--json", overlayLab])) as {
+      healthy: boolean;
+      daemons: Array<{ host: string; pid: number; answering: boolean; served: number }>;
+    };
     expect(status.healthy).toBe(true);
     expect(status.daemons.map((daemon) => [daemon.host, daemon.answering])).toEqual([
       ["h1", true],
@@ -89,7 +102,8 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     ]);
     // Two containers per host, each ADD through the host's daemon (host-local in-process).
     for (const daemon of status.daemons) expect(daemon.served).toBeGreaterThanOrEqual(2);
-    for (const daemon of status.daemons) expect(fs.readFileSync(`/proc/${daemon.pid}/cmdline`, "utf8")).toContain("daemon");
+    for (const daemon of status.daemons)
+      expect(fs.readFileSync(`/proc/${daemon.pid}/cmdline`, "utf8")).toContain("daemon");
     daemonPids.push(...status.daemons.map((daemon) => daemon.pid));
     expect(cnikitOk(["lab", "status", overlayLab])).toMatch(/^h1\s+\d+\s+yes\s+\d+$/m);
   });
@@ -125,7 +139,8 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     for (const ns of labNamespaces(overlayLab)) runChecked(["ip", "-n", ns, "neigh", "flush", "all"]);
     const { status, reports } = probeLab(overlayLab, ["--no-sizes", "--timeout", "300"]);
     expect(status).toBe(1);
-    for (const report of reports) expect(report.verdict).toBe(hostOf(report.from) === hostOf(report.to) ? "ok" : "unreachable");
+    for (const report of reports)
+      expect(report.verdict).toBe(hostOf(report.from) === hostOf(report.to) ? "ok" : "unreachable");
     const inspect = cnikit(["inspect", overlayLab]);
     expect(inspect.status).toBe(1);
     expect(inspect.stdout).toMatch(/^h1\s+vx42\s+-\s+198\.18\.0\.2\s+-$/m);
@@ -136,10 +151,18 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
     const stateDir = `/run/cnikit/labs/${overlayLab}`;
     expect(fs.readdirSync(path.join(stateDir, "h1", "ipam", `${overlayLab}-net`)).length).toBeGreaterThan(0);
     const hostInodes = ["h1", "h2"].map((host) => fs.statSync(`/run/netns/${overlayLab}-${host}`).ino);
-    const lockFiles = (): string[] => (fs.existsSync(LOCK_DIR) ? fs.readdirSync(LOCK_DIR).filter((file) => hostInodes.some((inode) => file.startsWith(`${inode}-`))) : []);
+    const lockFiles = (): string[] =>
+      fs.existsSync(LOCK_DIR)
+        ? fs.readdirSync(LOCK_DIR).filter((file) => hostInodes.some((inode) => file.startsWith(`${inode}-`)))
+        : [];
     expect(lockFiles().length).toBeGreaterThan(0);
     cnikitOk(["lab", "down", overlayLab]);
-    expect(daemonPids.filter((pid) => fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("daemon"))).toEqual([]);
+    expect(
+      daemonPids.filter(
+        (pid) =>
+          fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("daemon"),
+      ),
+    ).toEqual([]);
     expect(lockFiles()).toEqual([]);
     expect(labNamespaces(overlayLab)).toEqual([]);
     expect(fs.existsSync(stateDir)).toBe(false);
@@ -152,14 +175,19 @@ describe("cnikit lab, default topology (vxlan-overlay)", () => {
 
 describe("cnikit lab with a bridge topology file", () => {
   const topology = path.join(workDir, "bridge.yaml");
-  fs.writeFileSync(topology, `name: ${bridgeLab}\nplugin: bridge\ndaemon: false\nhosts:\n  - name: a\n    containers: [web, db]\n  - b\ncontainersPerHost: 1\n`);
+  fs.writeFileSync(
+    topology,
+    `name: ${bridgeLab}\nplugin: bridge\ndaemon: false\nhosts:\n  - name: a\n    containers: [web, db]\n  - b\ncontainersPerHost: 1\n`,
+  );
 
   it("routes every slice between hosts, and probe names an MTU black hole", () => {
     const up = cnikit(["lab", "up", "--quiet", topology]);
     expect(up.status, up.stderr).toBe(0);
     expect(up.stderr).toBe("");
     expect(up.stdout).toMatch(/^a\/web\s+a\s+\S+\s+10\.10\.1\.2\/24$/m);
-    expect(routes(`${bridgeLab}-a`, 4)).toContainEqual(expect.objectContaining({ dst: "10.10.2.0/24", gateway: "198.18.0.2" }));
+    expect(routes(`${bridgeLab}-a`, 4)).toContainEqual(
+      expect.objectContaining({ dst: "10.10.2.0/24", gateway: "198.18.0.2" }),
+    );
     expect(probeLab(bridgeLab).status).toBe(0);
     // daemon: false: the calls ran standalone, and no daemon answers in the hosts.
     expect(cnikitOk(["lab", "status", bridgeLab])).toMatch(/no daemons: plugin calls run standalone/);
@@ -170,7 +198,9 @@ describe("cnikit lab with a bridge topology file", () => {
     expect(status).toBe(1);
     for (const report of reports) expect(report.verdict).toBe(report.to === "b/c1" ? "mtu-black-hole" : "ok");
     const text = cnikit(["probe", "--lab", bridgeLab]);
-    expect(text.stdout).toMatch(/^a\/web\s+b\/c1\s+10\.10\.2\.2\s.*mtu-black-hole: datagrams over 1\d\d\d bytes are lost/m);
+    expect(text.stdout).toMatch(
+      /^a\/web\s+b\/c1\s+10\.10\.2\.2\s.*mtu-black-hole: datagrams over 1\d\d\d bytes are lost/m,
+    );
   });
 
   it("refuses another topology under the same name, and down removes it", () => {

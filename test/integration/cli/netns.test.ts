@@ -40,8 +40,12 @@ describe("cnikit netns", () => {
   it("refuses bad arguments with one line", () => {
     expect(expectOneLineFailure(cnikit(["netns", "add"]))).toMatch(/missing required argument/);
     expect(expectOneLineFailure(cnikit(["netns", "add", "a/b"]))).toMatch(/invalid namespace name/);
-    expect(expectOneLineFailure(cnikit(["netns", "exec", `${fixture.prefix}absent`, "--", "true"]))).toMatch(/does not exist/);
-    expect(expectOneLineFailure(cnikit(["netns", "exec", `${fixture.prefix}absent`]))).toMatch(/missing required argument/);
+    expect(expectOneLineFailure(cnikit(["netns", "exec", `${fixture.prefix}absent`, "--", "true"]))).toMatch(
+      /does not exist/,
+    );
+    expect(expectOneLineFailure(cnikit(["netns", "exec", `${fixture.prefix}absent`]))).toMatch(
+      /missing required argument/,
+    );
     expect(expectOneLineFailure(cnikit(["netns", "frobnicate"]))).toMatch(/unknown command/);
     expect(expectOneLineFailure(cnikit(["--no-such-flag"]))).toMatch(/unknown option/);
   });

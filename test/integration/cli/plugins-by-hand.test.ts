@@ -41,7 +41,9 @@ function writeNetwork(spec: NetworkSpec): string {
     ipam: { type: "host-local", dataDir: path.join(workDir, "ipam"), ranges: [[{ subnet: spec.subnet }]] },
   };
   const cniVersion = spec.cniVersion ?? "1.0.0";
-  const body = spec.single ? { cniVersion, name: spec.name, ...plugin } : { cniVersion, name: spec.name, plugins: [plugin] };
+  const body = spec.single
+    ? { cniVersion, name: spec.name, ...plugin }
+    : { cniVersion, name: spec.name, plugins: [plugin] };
   const file = path.join(workDir, spec.file);
   fs.writeFileSync(file, JSON.stringify(body));
   return file;
@@ -56,7 +58,10 @@ function cacheDir(): string {
 }
 
 function addIn(host: Netns, configFile: string, ctr: Netns, cniPath: string, extra: string[] = []): Attached {
-  const stdout = cnikitOk(["add", "--cache-dir", cacheDir(), ...extra, configFile, ctr.name], { inNetns: host.path, env: { CNI_PATH: cniPath } });
+  const stdout = cnikitOk(["add", "--cache-dir", cacheDir(), ...extra, configFile, ctr.name], {
+    inNetns: host.path,
+    env: { CNI_PATH: cniPath },
+  });
   const result = JSON.parse(stdout) as { ips: { address: string }[] };
   const address = result.ips[0]?.address.split("/")[0];
   if (!address) throw new Error(`no address in ${stdout}`);
@@ -94,10 +99,16 @@ describe("cnikit add/check/del", () => {
     expect(links(host).find((link) => link.ifname === "gobr0")?.linkinfo?.info_kind).toBe("bridge");
     expect(cachedAttachments()).toHaveLength(1);
 
-    cnikitOk(["check", "--cache-dir", cacheDir(), config, ctr.name], { inNetns: host.path, env: { CNI_PATH: GO_PLUGINS } });
+    cnikitOk(["check", "--cache-dir", cacheDir(), config, ctr.name], {
+      inNetns: host.path,
+      env: { CNI_PATH: GO_PLUGINS },
+    });
 
     for (let round = 0; round < 2; round++) {
-      cnikitOk(["del", "--cache-dir", cacheDir(), config, ctr.name], { inNetns: host.path, env: { CNI_PATH: GO_PLUGINS } });
+      cnikitOk(["del", "--cache-dir", cacheDir(), config, ctr.name], {
+        inNetns: host.path,
+        env: { CNI_PATH: GO_PLUGINS },
+      });
       expect(containerAddresses(ctr)).toEqual([]);
       expect(links(host).filter((link) => link.linkinfo?.info_slave_kind === "bridge")).toEqual([]);
       expect(cachedAttachments()).toEqual([]);
@@ -107,8 +118,24 @@ describe("cnikit add/check/del", () => {
   it("runs plugins inside --host-netns itself, and a .conf with an explicit ifname and container id", () => {
     const host = fixture.hostNetns();
     const ctr = fixture.containerNetns();
-    const config = writeNetwork({ file: "single.conf", name: "single", bridge: "onebr0", subnet: "10.232.0.0/24", cniVersion: "0.4.0", single: true });
-    const common = ["--cache-dir", cacheDir(), "--host-netns", host.name, "--ifname", "net1", "--container-id", "ctr-one"];
+    const config = writeNetwork({
+      file: "single.conf",
+      name: "single",
+      bridge: "onebr0",
+      subnet: "10.232.0.0/24",
+      cniVersion: "0.4.0",
+      single: true,
+    });
+    const common = [
+      "--cache-dir",
+      cacheDir(),
+      "--host-netns",
+      host.name,
+      "--ifname",
+      "net1",
+      "--container-id",
+      "ctr-one",
+    ];
     const stdout = cnikitOk(["add", ...common, config, ctr.path], { env: { CNI_PATH: GO_PLUGINS } });
     expect(JSON.parse(stdout)).toMatchObject({ cniVersion: "0.4.0" });
     expect(containerAddresses(ctr, "net1")).toHaveLength(1);
@@ -127,7 +154,10 @@ describe("cnikit add/check/del", () => {
     const { address } = addIn(host, config, ctr, pluginDir);
     expect(containerAddresses(ctr)).toEqual([address]);
     expect(fs.readdirSync(path.join(workDir, "ipam", "mixed")).join(" ")).toContain(address);
-    cnikitOk(["del", "--cache-dir", cacheDir(), config, ctr.name], { inNetns: host.path, env: { CNI_PATH: pluginDir } });
+    cnikitOk(["del", "--cache-dir", cacheDir(), config, ctr.name], {
+      inNetns: host.path,
+      env: { CNI_PATH: pluginDir },
+    });
     expect(containerAddresses(ctr)).toEqual([]);
     expect(fs.readdirSync(path.join(workDir, "ipam", "mixed")).join(" ")).not.toContain(address);
   });
@@ -135,7 +165,13 @@ describe("cnikit add/check/del", () => {
   it("drives our bridge + host-local from beside the executable (no CNI_PATH)", () => {
     const host = fixture.hostNetns();
     const ctr = fixture.containerNetns();
-    const config = writeNetwork({ file: "ours.conflist", name: "ours", bridge: "ourbr0", subnet: "10.234.0.0/24", cniVersion: "1.1.0" });
+    const config = writeNetwork({
+      file: "ours.conflist",
+      name: "ours",
+      bridge: "ourbr0",
+      subnet: "10.234.0.0/24",
+      cniVersion: "1.1.0",
+    });
     const stdout = cnikitOk(["add", "--cache-dir", cacheDir(), config, ctr.name], { inNetns: host.path });
     const address = (JSON.parse(stdout) as { ips: { address: string }[] }).ips[0]?.address.split("/")[0];
     expect(containerAddresses(ctr)).toEqual([address]);
@@ -152,20 +188,36 @@ describe("cnikit add/check/del", () => {
     const config = writeNetwork({ file: "gc.conflist", name: "gcnet", bridge: "gcbr0", subnet: "10.235.0.0/24" });
     addIn(host, config, kept, GO_PLUGINS, ["--container-id", "kept"]);
     addIn(host, config, stale, GO_PLUGINS, ["--container-id", "stale"]);
-    cnikitOk(["gc", "--cache-dir", cacheDir(), "--valid-attachments", "kept/eth0", config], { inNetns: host.path, env: { CNI_PATH: GO_PLUGINS } });
+    cnikitOk(["gc", "--cache-dir", cacheDir(), "--valid-attachments", "kept/eth0", config], {
+      inNetns: host.path,
+      env: { CNI_PATH: GO_PLUGINS },
+    });
     expect(cachedAttachments()).toEqual(["gcnet-kept-eth0"]);
     expect(containerAddresses(kept)).toHaveLength(1);
     expect(containerAddresses(stale)).toEqual([]);
-    cnikitOk(["del", "--cache-dir", cacheDir(), "--container-id", "kept", config, kept.name], { inNetns: host.path, env: { CNI_PATH: GO_PLUGINS } });
+    cnikitOk(["del", "--cache-dir", cacheDir(), "--container-id", "kept", config, kept.name], {
+      inNetns: host.path,
+      env: { CNI_PATH: GO_PLUGINS },
+    });
   });
 });
 
 describe("cnikit status/version", () => {
   it("prints every plugin's VERSION answer as JSON and says ready", () => {
-    const config = writeNetwork({ file: "ver.conflist", name: "ver", bridge: "verbr0", subnet: "10.236.0.0/24", cniVersion: "1.1.0" });
+    const config = writeNetwork({
+      file: "ver.conflist",
+      name: "ver",
+      bridge: "verbr0",
+      subnet: "10.236.0.0/24",
+      cniVersion: "1.1.0",
+    });
     const versions = JSON.parse(cnikitOk(["version", config])) as { type: string; supportedVersions: string[] }[];
-    expect(versions).toEqual([expect.objectContaining({ type: "bridge", supportedVersions: expect.arrayContaining(["1.1.0"]) })]);
-    const goVersions = JSON.parse(cnikitOk(["version", config], { env: { CNI_PATH: GO_PLUGINS } })) as { supportedVersions: string[] }[];
+    expect(versions).toEqual([
+      expect.objectContaining({ type: "bridge", supportedVersions: expect.arrayContaining(["1.1.0"]) }),
+    ]);
+    const goVersions = JSON.parse(cnikitOk(["version", config], { env: { CNI_PATH: GO_PLUGINS } })) as {
+      supportedVersions: string[];
+    }[];
     expect(goVersions[0]?.supportedVersions).not.toContain("1.1.0");
     expect(cnikitOk(["status", config])).toBe("ver: ready\n");
   });
@@ -189,8 +241,12 @@ describe("bad arguments and failing plugins: one line, non-zero", () => {
     expect(expectOneLineFailure(badIfname)).toMatch(/^cnikit: CNI error 4: .*CNI_IFNAME/);
     const missingPlugin = cnikit(["add", "--cache-dir", cacheDir(), config, ctr.name], { env: { CNI_PATH: workDir } });
     expect(expectOneLineFailure(missingPlugin)).toMatch(/^cnikit: CNI error 50: .*failed to find plugin "bridge"/);
-    expect(expectOneLineFailure(cnikit(["add", "--args", "novalue", config, ctr.name]))).toMatch(/CNI error 4: CNI_ARGS: invalid pair/);
-    expect(expectOneLineFailure(cnikit(["add", "--capability-args", "[1]", config, ctr.name]))).toMatch(/must be a JSON object/);
+    expect(expectOneLineFailure(cnikit(["add", "--args", "novalue", config, ctr.name]))).toMatch(
+      /CNI error 4: CNI_ARGS: invalid pair/,
+    );
+    expect(expectOneLineFailure(cnikit(["add", "--capability-args", "[1]", config, ctr.name]))).toMatch(
+      /must be a JSON object/,
+    );
     expect(expectOneLineFailure(cnikit(["add", config, `${fixture.prefix}absent`]))).toMatch(/does not exist/);
   });
 });

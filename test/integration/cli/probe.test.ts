@@ -59,7 +59,16 @@ describe("cnikit probe", () => {
     // The receiver's link takes at most 1400-byte packets; the sender still sends 1500.
     runChecked(["ip", "-n", receiver.name, "link", "set", receiver.underlayIf, "mtu", "1400"]);
     try {
-      const run = cnikit(["probe", "--json", "--from", sender.name, "--to", receiver.name, "--address", receiver.address]);
+      const run = cnikit([
+        "probe",
+        "--json",
+        "--from",
+        sender.name,
+        "--to",
+        receiver.name,
+        "--address",
+        receiver.address,
+      ]);
       expect(run.status).toBe(1);
       const [report] = JSON.parse(run.stdout) as PairReport[];
       expect(report?.verdict).toBe("mtu-black-hole");
@@ -77,7 +86,18 @@ describe("cnikit probe", () => {
 
   it("names an unreachable pair and exits 1", () => {
     const [sender, receiver] = hosts as [UnderlayHost, UnderlayHost];
-    const run = cnikit(["probe", "--json", "--timeout", "200", "--from", sender.name, "--to", receiver.name, "--address", "198.18.0.99"]);
+    const run = cnikit([
+      "probe",
+      "--json",
+      "--timeout",
+      "200",
+      "--from",
+      sender.name,
+      "--to",
+      receiver.name,
+      "--address",
+      "198.18.0.99",
+    ]);
     expect(run.status).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual([expect.objectContaining({ verdict: "unreachable", received: 0 })]);
     expect(agentsLeft()).toEqual([]);
@@ -86,11 +106,21 @@ describe("cnikit probe", () => {
   it("refuses bad arguments with one line", () => {
     const [sender] = hosts as [UnderlayHost];
     // No arguments means "the only lab up": point at a lab directory with none, whatever else runs here.
-    expect(expectOneLineFailure(cnikit(["probe"], { env: { CNIKIT_LAB_DIR: "/nonexistent/cnikit-labs" } }))).toMatch(/nothing to probe: no lab is up/);
+    expect(expectOneLineFailure(cnikit(["probe"], { env: { CNIKIT_LAB_DIR: "/nonexistent/cnikit-labs" } }))).toMatch(
+      /nothing to probe: no lab is up/,
+    );
     expect(expectOneLineFailure(cnikit(["probe", "--from", sender.name]))).toMatch(/go together/);
-    expect(expectOneLineFailure(cnikit(["probe", `${sender.name}=not-an-ip`, `${sender.name}=198.18.0.1`]))).toMatch(/not an IP address/);
-    expect(expectOneLineFailure(cnikit(["probe", "justaname", `${sender.name}=198.18.0.1`]))).toMatch(/want NETNS=ADDRESS/);
-    expect(expectOneLineFailure(cnikit(["probe", `${fixture.prefix}absent=10.1.1.1`, `${sender.name}=198.18.0.1`]))).toMatch(/does not exist/);
-    expect(expectOneLineFailure(cnikit(["probe", "--port", "70000", ...endpoints()]))).toMatch(/--port must be an integer/);
+    expect(expectOneLineFailure(cnikit(["probe", `${sender.name}=not-an-ip`, `${sender.name}=198.18.0.1`]))).toMatch(
+      /not an IP address/,
+    );
+    expect(expectOneLineFailure(cnikit(["probe", "justaname", `${sender.name}=198.18.0.1`]))).toMatch(
+      /want NETNS=ADDRESS/,
+    );
+    expect(
+      expectOneLineFailure(cnikit(["probe", `${fixture.prefix}absent=10.1.1.1`, `${sender.name}=198.18.0.1`])),
+    ).toMatch(/does not exist/);
+    expect(expectOneLineFailure(cnikit(["probe", "--port", "70000", ...endpoints()]))).toMatch(
+      /--port must be an integer/,
+    );
   });
 });

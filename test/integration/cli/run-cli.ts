@@ -46,6 +46,7 @@ export function cnikitOk(args: readonly string[], options: CliOptions = {}): str
 export function expectOneLineFailure(run: CliRun): string {
   if (run.status === 0) throw new Error(`expected a failure, got status 0 and stdout ${run.stdout}`);
   const lines = run.stderr.trim().split("\n");
-  if (lines.length !== 1 || run.stderr.includes("    at ")) throw new Error(`expected one line on stderr, got:\n${run.stderr}`);
+  if (lines.length !== 1 || run.stderr.includes("    at "))
+    throw new Error(`expected one line on stderr, got:\n${run.stderr}`);
   return lines[0] ?? "";
 }

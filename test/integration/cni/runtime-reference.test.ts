@@ -39,7 +39,12 @@ function networkList(cniVersion: string, index: number) {
         bridge: `cktest${index}`,
         isGateway: true,
         ipMasq: false,
-        ipam: { type: "host-local", dataDir: path.join(workDir, "ipam"), ranges: [[{ subnet: `10.77.${index}.0/24` }]], routes: [{ dst: "0.0.0.0/0" }] },
+        ipam: {
+          type: "host-local",
+          dataDir: path.join(workDir, "ipam"),
+          ranges: [[{ subnet: `10.77.${index}.0/24` }]],
+          routes: [{ dst: "0.0.0.0/0" }],
+        },
       },
       { type: "tuning", mtu: 1400, capabilities: { mac: true } },
     ],
@@ -47,7 +52,11 @@ function networkList(cniVersion: string, index: number) {
 }
 
 function runtime(): CniRuntime {
-  return new CniRuntime({ pluginPaths: [REFERENCE_DIR], cacheDir: path.join(workDir, "cache"), commandPrefix: ["ip", "netns", "exec", host.name] });
+  return new CniRuntime({
+    pluginPaths: [REFERENCE_DIR],
+    cacheDir: path.join(workDir, "cache"),
+    commandPrefix: ["ip", "netns", "exec", host.name],
+  });
 }
 
 function containerLink(ctr: Netns, ifName: string) {
@@ -64,17 +73,29 @@ describe.skipIf(!haveReference).each([
 
   beforeAll(() => {
     ctr = fixture.containerNetns();
-    rt = { containerId: `refctr${index}`, netns: ctr.path, ifName: "eth0", capabilityArgs: { mac: "0a:58:0a:4d:00:99" } };
+    rt = {
+      containerId: `refctr${index}`,
+      netns: ctr.path,
+      ifName: "eth0",
+      capabilityArgs: { mac: "0a:58:0a:4d:00:99" },
+    };
   });
 
   it("ADD runs bridge (+ host-local) then tuning, and caches the result", async () => {
     const result = await runtime().addNetworkList(list, rt);
     expect(result.interfaces?.map((i) => i.name)).toEqual(expect.arrayContaining([`cktest${index}`, "eth0"]));
-    expect(result.ips?.[0]).toMatchObject({ address: expect.stringMatching(new RegExp(`^10\\.77\\.${index}\\.\\d+/24$`)), gateway: `10.77.${index}.1` });
+    expect(result.ips?.[0]).toMatchObject({
+      address: expect.stringMatching(new RegExp(`^10\\.77\\.${index}\\.\\d+/24$`)),
+      gateway: `10.77.${index}.1`,
+    });
     // tuning applied the capability (mac) and its own mtu inside the container.
     const eth0 = containerLink(ctr, "eth0");
     expect(eth0).toMatchObject({ mtu: 1400, address: "0a:58:0a:4d:00:99" });
-    expect(addrs(ctr).find((a) => a.ifname === "eth0")?.addr_info.map((i) => `${i.local}/${i.prefixlen}`)).toContain(result.ips?.[0]?.address);
+    expect(
+      addrs(ctr)
+        .find((a) => a.ifname === "eth0")
+        ?.addr_info.map((i) => `${i.local}/${i.prefixlen}`),
+    ).toContain(result.ips?.[0]?.address);
     // The bridge lives in the host namespace, not in the one this test runs in.
     expect(links(host).some((link) => link.ifname === `cktest${index}`)).toBe(true);
     expect(links(`/proc/${process.pid}/ns/net`).some((link) => link.ifname === `cktest${index}`)).toBe(false);
@@ -89,7 +110,9 @@ describe.skipIf(!haveReference).each([
   it("CHECK passes with the cached prevResult, and fails when the container drifted", async () => {
     await runtime().checkNetworkList(list, rt);
     nsExec(ctr, ["ip", "link", "set", "eth0", "mtu", "1300"]);
-    await expect(runtime().checkNetworkList(list, rt)).rejects.toMatchObject({ message: expect.stringContaining('plugin type="tuning" failed (check)') });
+    await expect(runtime().checkNetworkList(list, rt)).rejects.toMatchObject({
+      message: expect.stringContaining('plugin type="tuning" failed (check)'),
+    });
     nsExec(ctr, ["ip", "link", "set", "eth0", "mtu", "1400"]);
     await runtime().checkNetworkList(list, rt);
   });

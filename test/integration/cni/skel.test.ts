@@ -22,7 +22,9 @@ describe.each(PLUGINS)("%s", (plugin) => {
     const run = runPlugin({ plugin, command: "", stdin: "" });
     expect(run.status).toBe(0);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toMatch(new RegExp(`^CNI ${plugin} plugin [^\\n]*CNI protocol versions supported: ${SUPPORTED.join(", ")}\\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(`^CNI ${plugin} plugin [^\\n]*CNI protocol versions supported: ${SUPPORTED.join(", ")}\\n$`),
+    );
   });
 
   it("answers VERSION with every version we speak", () => {
@@ -63,11 +65,21 @@ describe.each(PLUGINS)("%s", (plugin) => {
 
   it("answers CHECK at 0.3.1 in the config's version, with details", () => {
     const run = runPlugin({ plugin, command: "CHECK", config: config("0.3.1", plugin), env: attachment });
-    expect(singleDocument(run)).toEqual({ cniVersion: "0.3.1", code: 1, msg: "config version does not allow CHECK", details: "CHECK needs cniVersion 0.4.0 or later, config is 0.3.1" });
+    expect(singleDocument(run)).toEqual({
+      cniVersion: "0.3.1",
+      code: 1,
+      msg: "config version does not allow CHECK",
+      details: "CHECK needs cniVersion 0.4.0 or later, config is 0.3.1",
+    });
   });
 });
 
 it("vxlan-overlay refuses a config without its vni with code 7 naming the field, before any kernel work", () => {
-  const run = runPlugin({ plugin: "vxlan-overlay", command: "DEL", config: config("1.0.0", "vxlan-overlay"), env: attachment });
+  const run = runPlugin({
+    plugin: "vxlan-overlay",
+    command: "DEL",
+    config: config("1.0.0", "vxlan-overlay"),
+    env: attachment,
+  });
   expect(singleDocument(run)).toMatchObject({ code: 7, msg: expect.stringContaining("vni") });
 });

@@ -44,12 +44,30 @@ function stop(daemon: { pid: number }): void {
 }
 
 function status(host: Netns): { served: number; workerRestarts: number; build: string } | undefined {
-  const run = spawnSync(path.join(distBin, "cnikit"), ["daemon", "status", "--netns", host.name, "--json"], { encoding: "utf8", timeout: 10_000 });
+  const run = spawnSync(path.join(distBin, "cnikit"), ["daemon", "status", "--netns", host.name, "--json"], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
   return run.status === 0 ? JSON.parse(run.stdout) : undefined;
 }
 
-function call(host: Netns, command: HostCall["command"], containerId: string, netns: Netns | undefined, extra: Partial<HostCall> = {}): Promise<HostExit> {
-  return runInHost({ hostNetns: host.path, plugin: "bridge", command, config: config("dmnet"), containerId, containerNetns: netns?.path, timeoutMs: 30_000, ...extra });
+function call(
+  host: Netns,
+  command: HostCall["command"],
+  containerId: string,
+  netns: Netns | undefined,
+  extra: Partial<HostCall> = {},
+): Promise<HostExit> {
+  return runInHost({
+    hostNetns: host.path,
+    plugin: "bridge",
+    command,
+    config: config("dmnet"),
+    containerId,
+    containerNetns: netns?.path,
+    timeoutMs: 30_000,
+    ...extra,
+  });
 }
 
 function leases(network: string): string[] {
@@ -120,12 +138,23 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
         const env = Object.keys(extra).length === 0 ? { CNI_COMMAND: undefined } : {};
         const viaDaemon = await call(hostA, command, "dmx", ctrA, { ...extra, env });
         const standalone = await call(hostB, command, "dmx", ctrB, { ...extra, env });
-        expect({ status: viaDaemon.status, stdout: viaDaemon.stdout, stderr: viaDaemon.stderr }).toEqual({ status: standalone.status, stdout: standalone.stdout, stderr: standalone.stderr });
+        expect({ status: viaDaemon.status, stdout: viaDaemon.stdout, stderr: viaDaemon.stderr }).toEqual({
+          status: standalone.status,
+          stdout: standalone.stdout,
+          stderr: standalone.stderr,
+        });
       }
     }
     await waitFor(() => logLines(daemon).some((line) => line.event === "request" && line.containerId === "dma"), 5000);
     const log = logLines(daemon).find((line) => line.event === "request" && line.containerId === "dma");
-    expect(log).toMatchObject({ plugin: "bridge", command: "ADD", containerId: "dma", ifName: "eth0", netns: ctrA.path, code: 0 });
+    expect(log).toMatchObject({
+      plugin: "bridge",
+      command: "ADD",
+      containerId: "dma",
+      ifName: "eth0",
+      netns: ctrA.path,
+      code: 0,
+    });
     expect(typeof log?.durationMs).toBe("number");
     expect(failures([await call(hostA, "DEL", "dma", ctrA), await call(hostB, "DEL", "dmb", ctrB)])).toEqual([]);
     stop(daemon);
@@ -134,16 +163,28 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
   it("tells systemd it is ready, serves Prometheus metrics in its namespace, stops on SIGTERM with status 0", async () => {
     // A stand-in for systemd's notify socket (Type=notify in contrib/systemd).
     const notifySocket = path.join(dataDir, "notify.sock");
-    const listener = spawn("python3", ["-c", `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\ns.settimeout(20)\nprint(s.recv(256).decode(),flush=True)`, notifySocket], { stdio: ["ignore", "pipe", "inherit"] });
+    const listener = spawn(
+      "python3",
+      [
+        "-c",
+        `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("bound",flush=True)\ns.settimeout(20)\nprint(s.recv(256).decode(),flush=True)`,
+        notifySocket,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     let notified = "";
     listener.stdout.on("data", (chunk: Buffer) => (notified += chunk.toString()));
     await waitFor(() => notified.includes("bound"));
     const port = 19000 + Math.floor(Math.random() * 1000);
     const logFile = path.join(dataDir, "metrics-daemon.log");
-    const daemon = spawn(path.join(distBin, "cnikit"), ["daemon", "--netns", hostA.name, "--metrics", `127.0.0.1:${port}`], {
-      stdio: ["ignore", "ignore", fs.openSync(logFile, "w")],
-      env: { PATH: process.env.PATH, NOTIFY_SOCKET: notifySocket },
-    });
+    const daemon = spawn(
+      path.join(distBin, "cnikit"),
+      ["daemon", "--netns", hostA.name, "--metrics", `127.0.0.1:${port}`],
+      {
+        stdio: ["ignore", "ignore", fs.openSync(logFile, "w")],
+        env: { PATH: process.env.PATH, NOTIFY_SOCKET: notifySocket },
+      },
+    );
     const exited = new Promise<number | null>((resolve) => daemon.on("exit", (status) => resolve(status)));
     let code: number | null | string = null;
     try {
@@ -151,14 +192,29 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
       expect(notified).toContain("READY=1");
       const ctr = fixture.containerNetns();
       expect(failures([await call(hostA, "ADD", "dmmetrics", ctr)])).toEqual([]);
-      const metrics = spawnSync("nsenter", [`--net=${hostA.path}`, process.execPath, "-e", `fetch("http://127.0.0.1:${port}/metrics").then(r=>r.text()).then(t=>process.stdout.write(t))`], { encoding: "utf8", timeout: 20_000 });
+      const metrics = spawnSync(
+        "nsenter",
+        [
+          `--net=${hostA.path}`,
+          process.execPath,
+          "-e",
+          `fetch("http://127.0.0.1:${port}/metrics").then(r=>r.text()).then(t=>process.stdout.write(t))`,
+        ],
+        { encoding: "utf8", timeout: 20_000 },
+      );
       expect(metrics.stdout).toMatch(/cnikit_requests_total\{plugin="bridge",command="ADD",code="0"\} 1/);
       expect(metrics.stdout).toMatch(/cnikit_request_duration_seconds_count\{plugin="bridge",command="ADD"\} 1/);
       expect(metrics.stdout).toMatch(/cnikit_requests_in_flight 0/);
-      expect(metrics.stdout).toMatch(/cnikit_hostlocal_addresses\{network="dmnet",range="10\.71\.0\.0\/16 \(10\.71\.0\.1-10\.71\.255\.254\)",state="used"\} 1/);
+      expect(metrics.stdout).toMatch(
+        /cnikit_hostlocal_addresses\{network="dmnet",range="10\.71\.0\.0\/16 \(10\.71\.0\.1-10\.71\.255\.254\)",state="used"\} 1/,
+      );
       expect(metrics.stdout).toMatch(/cnikit_hostlocal_addresses\{network="dmnet",range="[^"]+",state="free"\} 65532/);
       // Nothing listens in the root namespace: the port is the daemon namespace's.
-      const rootFetch = spawnSync(process.execPath, ["-e", `fetch("http://127.0.0.1:${port}/metrics").then(()=>process.exit(0),()=>process.exit(3))`], { timeout: 20_000 });
+      const rootFetch = spawnSync(
+        process.execPath,
+        ["-e", `fetch("http://127.0.0.1:${port}/metrics").then(()=>process.exit(0),()=>process.exit(3))`],
+        { timeout: 20_000 },
+      );
       expect(rootFetch.status).toBe(3);
       expect(failures([await call(hostA, "DEL", "dmmetrics", ctr)])).toEqual([]);
     } finally {
@@ -172,19 +228,41 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
       }
     }
     expect(code).toBe(0);
-    expect(logLines({ logFile }).map((line) => line.event)).toEqual(expect.arrayContaining(["ready", "request", "stopping", "stopped"]));
+    expect(logLines({ logFile }).map((line) => line.event)).toEqual(
+      expect.arrayContaining(["ready", "request", "stopping", "stopped"]),
+    );
   });
 
   it("refuses a caller of another uid: nothing configured, a log line", async () => {
     const daemon = daemonIn(hostA);
     const ctr = fixture.containerNetns();
     const served = status(hostA)?.served;
-    const run = spawnSync("nsenter", [`--net=${hostA.path}`, "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", path.join(distBin, "bridge")], {
-      input: JSON.stringify(config("dmuid")),
-      env: { PATH: process.env.PATH, CNI_COMMAND: "ADD", CNI_CONTAINERID: "dmuid", CNI_NETNS: ctr.path, CNI_IFNAME: "eth0", CNI_PATH: distBin },
-      encoding: "utf8",
-      timeout: 30_000,
-    });
+    const run = spawnSync(
+      "nsenter",
+      [
+        `--net=${hostA.path}`,
+        "setpriv",
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        path.join(distBin, "bridge"),
+      ],
+      {
+        input: JSON.stringify(config("dmuid")),
+        env: {
+          PATH: process.env.PATH,
+          CNI_COMMAND: "ADD",
+          CNI_CONTAINERID: "dmuid",
+          CNI_NETNS: ctr.path,
+          CNI_IFNAME: "eth0",
+          CNI_PATH: distBin,
+        },
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
     expect(run.status).not.toBe(0);
     expect(links(ctr).map((link) => link.ifname)).toEqual(["lo"]);
     expect(leases("dmuid")).toEqual([]);
@@ -200,8 +278,13 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
     const added = await call(hostA, "ADD", "dmbuild", ctr);
     expect(failures([added])).toEqual([]);
     expect(status(hostA)).toMatchObject({ build: "another-build", served: 0 });
-    await waitFor(() => logLines(daemon).some((line) => line.event === "refused" && String(line.reason).includes("another-build")), 5000);
-    expect(logLines(daemon).some((line) => line.event === "refused" && String(line.reason).includes("another-build"))).toBe(true);
+    await waitFor(
+      () => logLines(daemon).some((line) => line.event === "refused" && String(line.reason).includes("another-build")),
+      5000,
+    );
+    expect(
+      logLines(daemon).some((line) => line.event === "refused" && String(line.reason).includes("another-build")),
+    ).toBe(true);
     expect(failures([await call(hostA, "DEL", "dmbuild", ctr)])).toEqual([]);
     stop(daemon);
   });
@@ -259,7 +342,10 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
     fs.rmSync(lockDir, { recursive: true, force: true });
   });
 
-  async function burst(count: number, during: (done: () => number) => Promise<void>): Promise<{ exits: HostExit[]; netns: Netns[] }> {
+  async function burst(
+    count: number,
+    during: (done: () => number) => Promise<void>,
+  ): Promise<{ exits: HostExit[]; netns: Netns[] }> {
     const netns = Array.from({ length: count }, () => fixture.containerNetns());
     let finished = 0;
     const calls = netns.map((ns, index) =>
@@ -283,7 +369,8 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
       });
       const failed = exits.flatMap((exit, index) => (exit.status === 0 ? [] : [index]));
       if (signal === "SIGTERM") expect(failures(exits)).toEqual([]);
-      for (const index of failed) expect(exits[index]?.json, `call ${index} after ${signal}`).toMatchObject({ code: 11 });
+      for (const index of failed)
+        expect(exits[index]?.json, `call ${index} after ${signal}`).toMatchObject({ code: 11 });
       // The runtime DELs what failed and tries again.
       for (const index of failed) {
         expect(failures([await call(hostA, "DEL", `dmburst${index}`, netns[index])])).toEqual([]);
@@ -304,10 +391,22 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
     const daemon = daemonIn(hostA, ["--workers", "2"]);
     const buildId = BUILD_ID();
     const env = { CNI_COMMAND: "VERSION", CNI_PATH: distBin };
-    const badAdd = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "dmrss", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: distBin };
+    const badAdd = {
+      CNI_COMMAND: "ADD",
+      CNI_CONTAINERID: "dmrss",
+      CNI_NETNS: "/nonexistent",
+      CNI_IFNAME: "eth0",
+      CNI_PATH: distBin,
+    };
     const send = async (count: number): Promise<number> => {
       for (let index = 0; index < count; index++) {
-        const answer = rawRequest({ netnsPath: hostA.path, buildId, plugin: "bridge", env: index % 2 ? env : badAdd, stdin: JSON.stringify(config("dmrss")) });
+        const answer = rawRequest({
+          netnsPath: hostA.path,
+          buildId,
+          plugin: "bridge",
+          env: index % 2 ? env : badAdd,
+          stdin: JSON.stringify(config("dmrss")),
+        });
         expect(answer.status).toBe(index % 2 ? 0 : 1);
       }
       await sleep(700); // idle: the workers collect garbage (src/daemon/worker.ts)
@@ -320,7 +419,9 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
     const after1k = await send(900);
     const after10k = await send(9000);
     const after20k = await send(10_000);
-    console.info(`daemon RSS (kB) after 100, 1,000, 10,000, 20,000 requests: ${after100} ${after1k} ${after10k} ${after20k}`);
+    console.info(
+      `daemon RSS (kB) after 100, 1,000, 10,000, 20,000 requests: ${after100} ${after1k} ${after10k} ${after20k}`,
+    );
     expect(after10k - after1k).toBeLessThan(20 * 1024);
     expect(after20k - after10k).toBeLessThan(10 * 1024);
     expect(status(hostA)?.served).toBe(20_000);

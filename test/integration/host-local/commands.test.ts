@@ -15,7 +15,18 @@ beforeEach(() => {
 });
 
 function config(extra: Record<string, unknown> = {}, cniVersion = "1.1.0"): Record<string, unknown> {
-  return { cniVersion, name: "hlnet", type: "bridge", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.1.0.0/24" }], [{ subnet: "fd00:1::/64" }]], routes: [{ dst: "0.0.0.0/0" }] }, ...extra };
+  return {
+    cniVersion,
+    name: "hlnet",
+    type: "bridge",
+    ipam: {
+      type: "host-local",
+      dataDir,
+      ranges: [[{ subnet: "10.1.0.0/24" }], [{ subnet: "fd00:1::/64" }]],
+      routes: [{ dst: "0.0.0.0/0" }],
+    },
+    ...extra,
+  };
 }
 
 const run = (command: "ADD" | "DEL" | "CHECK" | "STATUS" | "GC", conf: unknown, containerId = "c1", cniArgs = "") =>
@@ -44,15 +55,24 @@ describe("host-local executable", () => {
   for (const version of ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]) {
     it(`answers in the config's version ${version}`, async () => {
       const add = await run("ADD", config({}, version));
-      expect(add.json).toMatchObject({ cniVersion: version, ips: [{ address: "10.1.0.2/24" }, { address: "fd00:1::2/64" }] });
+      expect(add.json).toMatchObject({
+        cniVersion: version,
+        ips: [{ address: "10.1.0.2/24" }, { address: "fd00:1::2/64" }],
+      });
     });
   }
 
   it("a second ADD for the same attachment fails; a requested address is honoured or refused with 101", async () => {
     await run("ADD", config());
-    expect((await run("ADD", config())).json).toMatchObject({ code: 4, msg: expect.stringContaining("duplicate allocation") });
+    expect((await run("ADD", config())).json).toMatchObject({
+      code: 4,
+      msg: expect.stringContaining("duplicate allocation"),
+    });
     expect(firstAddress(await run("ADD", config(), "c2", "IP=10.1.0.50"))).toBe("10.1.0.50");
-    expect((await run("ADD", config(), "c3", "IP=10.1.0.50")).json).toMatchObject({ code: 101, msg: expect.stringContaining("10.1.0.50") });
+    expect((await run("ADD", config(), "c3", "IP=10.1.0.50")).json).toMatchObject({
+      code: 101,
+      msg: expect.stringContaining("10.1.0.50"),
+    });
   });
 
   it("GC keeps exactly the valid attachments", async () => {
@@ -63,7 +83,9 @@ describe("host-local executable", () => {
       { containerID: "a", ifname: "eth9" },
     ];
     expect((await run("GC", config({ "cni.dev/valid-attachments": valid }))).status).toBe(0);
-    const owners = leaseFiles(path.join(dataDir, "hlnet")).map((file) => fs.readFileSync(path.join(dataDir, "hlnet", file), "utf8"));
+    const owners = leaseFiles(path.join(dataDir, "hlnet")).map((file) =>
+      fs.readFileSync(path.join(dataDir, "hlnet", file), "utf8"),
+    );
     expect(owners.sort()).toEqual(["b\r\neth0", "b\r\neth0", "d\r\neth0", "d\r\neth0"]);
     expect((await run("CHECK", config(), "b")).status).toBe(0);
   });
@@ -73,9 +95,17 @@ describe("host-local executable", () => {
     expect((await run("STATUS", tiny)).status).toBe(0);
     expect((await run("ADD", tiny)).status).toBe(0);
     expect((await run("STATUS", tiny)).json).toMatchObject({ code: 50, msg: expect.stringContaining("is full") });
-    expect((await run("ADD", tiny, "c2")).json).toMatchObject({ code: 100, msg: expect.stringContaining("10.1.0.0/30") });
-    const readOnly = config({ ipam: { type: "host-local", dataDir: "/proc/cnikit-no-such-dir", ranges: [[{ subnet: "10.1.0.0/30" }]] } });
-    expect((await run("STATUS", readOnly)).json).toMatchObject({ code: 50, msg: expect.stringContaining("not writable") });
+    expect((await run("ADD", tiny, "c2")).json).toMatchObject({
+      code: 100,
+      msg: expect.stringContaining("10.1.0.0/30"),
+    });
+    const readOnly = config({
+      ipam: { type: "host-local", dataDir: "/proc/cnikit-no-such-dir", ranges: [[{ subnet: "10.1.0.0/30" }]] },
+    });
+    expect((await run("STATUS", readOnly)).json).toMatchObject({
+      code: 50,
+      msg: expect.stringContaining("not writable"),
+    });
   });
 
   it("a truncated or foreign lease file is never handed out again", async () => {
@@ -91,7 +121,10 @@ describe("host-local executable", () => {
   });
 
   it("refuses a network name that would leave the data directory (code 7)", async () => {
-    expect((await run("ADD", config({ name: "../../etc" }))).json).toMatchObject({ code: 7, msg: expect.stringContaining("name") });
+    expect((await run("ADD", config({ name: "../../etc" }))).json).toMatchObject({
+      code: 7,
+      msg: expect.stringContaining("name"),
+    });
     expect(fs.existsSync(dataDir)).toBe(false);
   });
 });

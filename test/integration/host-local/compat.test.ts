@@ -11,11 +11,17 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function network(name: string): { config: Record<string, unknown>; dir: string } {
   // The reference (1.1.1 in Debian) speaks up to 1.0.0.
-  const config = { cniVersion: "1.0.0", name, type: "bridge", ipam: { type: "host-local", dataDir: root, ranges: [[{ subnet: "10.2.0.0/24" }], [{ subnet: "fd00:2::/120" }]] } };
+  const config = {
+    cniVersion: "1.0.0",
+    name,
+    type: "bridge",
+    ipam: { type: "host-local", dataDir: root, ranges: [[{ subnet: "10.2.0.0/24" }], [{ subnet: "fd00:2::/120" }]] },
+  };
   return { config, dir: path.join(root, name) };
 }
 
-const call = (executable: string, command: Call["command"], config: unknown, containerId: string) => callPlugin({ executable, command, config, containerId });
+const call = (executable: string, command: Call["command"], config: unknown, containerId: string) =>
+  callPlugin({ executable, command, config, containerId });
 
 describe.skipIf(!hasReference)("compatibility with the Go reference host-local (/usr/lib/cni/host-local)", () => {
   it("ours allocates; the reference sees the lease, does not reuse it, and releases it", async () => {
@@ -23,7 +29,9 @@ describe.skipIf(!hasReference)("compatibility with the Go reference host-local (
     expect(firstAddress(await call(ours, "ADD", config, "ours1"))).toBe("10.2.0.2");
     expect((await call(reference, "CHECK", config, "ours1")).status).toBe(0);
     expect(firstAddress(await call(reference, "ADD", config, "theirs1"))).toBe("10.2.0.3");
-    expect((await call(reference, "ADD", config, "ours1")).json).toMatchObject({ msg: expect.stringContaining("duplicate allocation") });
+    expect((await call(reference, "ADD", config, "ours1")).json).toMatchObject({
+      msg: expect.stringContaining("duplicate allocation"),
+    });
     expect((await call(reference, "DEL", config, "ours1")).status).toBe(0);
     expect(leaseFiles(dir)).toEqual(["10.2.0.3", "fd00:2::3"]);
     // Ours notices the release made behind its index's back.
@@ -36,7 +44,9 @@ describe.skipIf(!hasReference)("compatibility with the Go reference host-local (
     expect(firstAddress(await call(reference, "ADD", config, "theirs1"))).toBe("10.2.0.2");
     expect((await call(ours, "CHECK", config, "theirs1")).status).toBe(0);
     expect(firstAddress(await call(ours, "ADD", config, "ours1"))).toBe("10.2.0.3");
-    expect((await call(ours, "ADD", config, "theirs1")).json).toMatchObject({ msg: expect.stringContaining("duplicate allocation") });
+    expect((await call(ours, "ADD", config, "theirs1")).json).toMatchObject({
+      msg: expect.stringContaining("duplicate allocation"),
+    });
     expect((await call(ours, "DEL", config, "theirs1")).status).toBe(0);
     expect(leaseFiles(dir)).toEqual(["10.2.0.3", "fd00:2::3"]);
     expect((await call(reference, "CHECK", config, "ours1")).status).toBe(0);

@@ -66,5 +66,8 @@ export function firstAddress(exit: Exit): string {
 /** The lease files of a network directory (names that are addresses). */
 export function leaseFiles(networkDir: string): string[] {
   if (!fs.existsSync(networkDir)) return [];
-  return fs.readdirSync(networkDir).filter((name) => /^[0-9.]+$|:/.test(name)).sort();
+  return fs
+    .readdirSync(networkDir)
+    .filter((name) => /^[0-9.]+$|:/.test(name))
+    .sort();
 }

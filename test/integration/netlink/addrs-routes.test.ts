@@ -25,22 +25,36 @@ afterAll(() => {
   fixture.cleanup();
 });
 
-const addrInfo = (local: string) => addrs(ns).flatMap((link) => link.addr_info.map((a) => ({ ...a, ifname: link.ifname }))).find((a) => a.local === local);
+const addrInfo = (local: string) =>
+  addrs(ns)
+    .flatMap((link) => link.addr_info.map((a) => ({ ...a, ifname: link.ifname })))
+    .find((a) => a.local === local);
 
 describe("addresses", () => {
   it("IPv4 with broadcast, IPv6 with nodad, a link-scoped one", () => {
     addAddr(h, { link: "d0", cidr: "10.10.0.2/24", broadcast: true });
     addAddr(h, { link: "d0", cidr: "fd00:10::2/64", nodad: true });
     addAddr(h, { link: "d0", cidr: "10.11.0.2/16", scope: RtScope.LINK });
-    expect(addrInfo("10.10.0.2")).toMatchObject({ ifname: "d0", family: "inet", prefixlen: 24, broadcast: "10.10.0.255", scope: "global" });
+    expect(addrInfo("10.10.0.2")).toMatchObject({
+      ifname: "d0",
+      family: "inet",
+      prefixlen: 24,
+      broadcast: "10.10.0.255",
+      scope: "global",
+    });
     expect(addrInfo("fd00:10::2")).toMatchObject({ family: "inet6", prefixlen: 64, nodad: true });
     expect(addrInfo("fd00:10::2")).not.toHaveProperty("tentative");
     expect(addrInfo("10.11.0.2")).toMatchObject({ prefixlen: 16, scope: "link" });
   });
 
   it("list agrees with ip", () => {
-    const ours = listAddrs(h, { link: "d0" }).map((a) => a.cidr).sort();
-    const ip = addrs(ns).filter((l) => l.ifname === "d0").flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).sort();
+    const ours = listAddrs(h, { link: "d0" })
+      .map((a) => a.cidr)
+      .sort();
+    const ip = addrs(ns)
+      .filter((l) => l.ifname === "d0")
+      .flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`))
+      .sort();
     expect(ours).toEqual(ip);
     expect(listAddrs(h, { family: 6 }).every((a) => a.family === 6)).toBe(true);
   });
@@ -71,7 +85,12 @@ describe("routes", () => {
 
   it("via a gateway with metric, mtu and advmss", () => {
     addRoute(h, { dst: "10.20.0.0/16", gw: "10.10.0.1", priority: 50, mtu: 1300, advmss: 1200 });
-    expect(find("10.20.0.0/16")).toMatchObject({ gateway: "10.10.0.1", dev: "d0", metric: 50, metrics: [{ mtu: 1300, advmss: 1200 }] });
+    expect(find("10.20.0.0/16")).toMatchObject({
+      gateway: "10.10.0.1",
+      dev: "d0",
+      metric: 50,
+      metrics: [{ mtu: 1300, advmss: 1200 }],
+    });
   });
 
   it("device route (scope link), onlink gateway, host route", () => {
@@ -108,8 +127,12 @@ describe("routes", () => {
 
   it("list agrees with ip (main table, both families)", () => {
     const key = (dst: string, gw?: string) => `${dst.replace(/\/(32|128)$/, "")} ${gw ?? "-"}`;
-    const ours = listRoutes(h).map((r) => key(r.dst, r.gw)).sort();
-    const ip = routes(ns).map((r) => key(r.dst, r.gateway)).sort();
+    const ours = listRoutes(h)
+      .map((r) => key(r.dst, r.gw))
+      .sort();
+    const ip = routes(ns)
+      .map((r) => key(r.dst, r.gateway))
+      .sort();
     expect(ours).toEqual(ip);
     const v6 = listRoutes(h, { family: 6, oif: "d0" });
     expect(v6.some((r) => r.dst === "default" && r.gw === "fd00:10::1")).toBe(true);

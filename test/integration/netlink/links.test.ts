@@ -27,9 +27,24 @@ const ipLink = (ns: Netns, name: string) => links(ns).find((l) => l.ifname === n
 
 describe("links", () => {
   it("veth from the host with its peer created directly in the container (path)", () => {
-    addVeth(h, { name: "hv0", peerName: "eth0", peerNetns: ctr.path, mtu: 1400, mac: "02:00:00:00:01:01", peerMac: "02:00:00:00:01:02" });
-    expect(ipLink(host, "hv0")).toMatchObject({ mtu: 1400, address: "02:00:00:00:01:01", linkinfo: { info_kind: "veth" } });
-    expect(ipLink(ctr, "eth0")).toMatchObject({ mtu: 1400, address: "02:00:00:00:01:02", linkinfo: { info_kind: "veth" } });
+    addVeth(h, {
+      name: "hv0",
+      peerName: "eth0",
+      peerNetns: ctr.path,
+      mtu: 1400,
+      mac: "02:00:00:00:01:01",
+      peerMac: "02:00:00:00:01:02",
+    });
+    expect(ipLink(host, "hv0")).toMatchObject({
+      mtu: 1400,
+      address: "02:00:00:00:01:01",
+      linkinfo: { info_kind: "veth" },
+    });
+    expect(ipLink(ctr, "eth0")).toMatchObject({
+      mtu: 1400,
+      address: "02:00:00:00:01:02",
+      linkinfo: { info_kind: "veth" },
+    });
     expect(ipLink(host, "eth0")).toBeUndefined();
     expect(ipLink(ctr, "hv0")).toBeUndefined();
   });
@@ -47,9 +62,20 @@ describe("links", () => {
   it("a handle sees only its own namespace's links", () => {
     const inCtr = Handle.at(ctr.path);
     try {
-      const names = (handle: Handle) => listLinks(handle).map((l) => l.name).sort();
-      expect(names(inCtr)).toEqual(links(ctr).map((l) => l.ifname).sort());
-      expect(names(h)).toEqual(links(host).map((l) => l.ifname).sort());
+      const names = (handle: Handle) =>
+        listLinks(handle)
+          .map((l) => l.name)
+          .sort();
+      expect(names(inCtr)).toEqual(
+        links(ctr)
+          .map((l) => l.ifname)
+          .sort(),
+      );
+      expect(names(h)).toEqual(
+        links(host)
+          .map((l) => l.ifname)
+          .sort(),
+      );
       expect(names(inCtr)).not.toContain("hv0");
     } finally {
       inCtr.close();
@@ -77,22 +103,72 @@ describe("links", () => {
   it("bridge port flags: hairpin, isolated, learning", () => {
     setLink(h, "hv0", { master: "br0" });
     setBridgePort(h, "hv0", { hairpin: true, isolated: true, learning: false });
-    const slave = ipJson<{ linkinfo: { info_slave_data: Record<string, unknown> } }[]>(host, ["-d", "link", "show", "hv0"])[0]?.linkinfo.info_slave_data;
+    const slave = ipJson<{ linkinfo: { info_slave_data: Record<string, unknown> } }[]>(host, [
+      "-d",
+      "link",
+      "show",
+      "hv0",
+    ])[0]?.linkinfo.info_slave_data;
     expect(slave).toMatchObject({ hairpin: true, isolated: true, learning: false });
     setBridgePort(h, "hv0", { hairpin: false });
-    expect(ipJson<{ linkinfo: { info_slave_data: Record<string, unknown> } }[]>(host, ["-d", "link", "show", "hv0"])[0]?.linkinfo.info_slave_data).toMatchObject({ hairpin: false, isolated: true });
+    expect(
+      ipJson<{ linkinfo: { info_slave_data: Record<string, unknown> } }[]>(host, ["-d", "link", "show", "hv0"])[0]
+        ?.linkinfo.info_slave_data,
+    ).toMatchObject({ hairpin: false, isolated: true });
     expect(getLink(h, "hv0").bridgePort).toEqual({ hairpin: false, isolated: true, learning: false });
   });
 
   it("vxlan over IPv4 with every option, and over IPv6", () => {
     addVeth(h, { name: "ul0", peerName: "ul0p" });
-    addVxlan(h, { name: "vx0", vni: 4242, local: "198.18.0.1", underlay: "ul0", port: 4789, learning: false, proxy: true, l2miss: true, l3miss: true, ttl: 8, udpCsum: false, mtu: 1450 });
+    addVxlan(h, {
+      name: "vx0",
+      vni: 4242,
+      local: "198.18.0.1",
+      underlay: "ul0",
+      port: 4789,
+      learning: false,
+      proxy: true,
+      l2miss: true,
+      l3miss: true,
+      ttl: 8,
+      udpCsum: false,
+      mtu: 1450,
+    });
     const vx0 = ipLink(host, "vx0");
     expect(vx0?.mtu).toBe(1450);
-    expect(vx0?.linkinfo?.info_data).toMatchObject({ id: 4242, local: "198.18.0.1", link: "ul0", port: 4789, learning: false, proxy: true, l2miss: true, l3miss: true, ttl: 8, udp_csum: false });
-    addVxlan(h, { name: "vx6", vni: 7, local: "fd00:198::1", group: "fd00:198::2", udp6ZeroCsumTx: true, udp6ZeroCsumRx: true });
-    expect(ipLink(host, "vx6")?.linkinfo?.info_data).toMatchObject({ id: 7, local6: "fd00:198::1", remote6: "fd00:198::2", udp_zero_csum6_tx: true, udp_zero_csum6_rx: true });
-    expect(getLink(h, "vx0").vxlan).toMatchObject({ vni: 4242, local: "198.18.0.1", underlayIndex: ipLink(host, "ul0")?.ifindex, port: 4789 });
+    expect(vx0?.linkinfo?.info_data).toMatchObject({
+      id: 4242,
+      local: "198.18.0.1",
+      link: "ul0",
+      port: 4789,
+      learning: false,
+      proxy: true,
+      l2miss: true,
+      l3miss: true,
+      ttl: 8,
+      udp_csum: false,
+    });
+    addVxlan(h, {
+      name: "vx6",
+      vni: 7,
+      local: "fd00:198::1",
+      group: "fd00:198::2",
+      udp6ZeroCsumTx: true,
+      udp6ZeroCsumRx: true,
+    });
+    expect(ipLink(host, "vx6")?.linkinfo?.info_data).toMatchObject({
+      id: 7,
+      local6: "fd00:198::1",
+      remote6: "fd00:198::2",
+      udp_zero_csum6_tx: true,
+      udp_zero_csum6_rx: true,
+    });
+    expect(getLink(h, "vx0").vxlan).toMatchObject({
+      vni: 4242,
+      local: "198.18.0.1",
+      underlayIndex: ipLink(host, "ul0")?.ifindex,
+      port: 4789,
+    });
   });
 
   it("moves a link to another namespace", () => {
@@ -105,7 +181,12 @@ describe("links", () => {
   it("get/list agree with ip", () => {
     for (const ip of links(host)) {
       const ours = getLink(h, ip.ifname);
-      expect({ index: ours.index, mtu: ours.mtu, mac: ours.mac, operstate: ours.operstate }).toEqual({ index: ip.ifindex, mtu: ip.mtu, mac: ip.address, operstate: ip.operstate });
+      expect({ index: ours.index, mtu: ours.mtu, mac: ours.mac, operstate: ours.operstate }).toEqual({
+        index: ip.ifindex,
+        mtu: ip.mtu,
+        mac: ip.address,
+        operstate: ip.operstate,
+      });
       expect(getLink(h, ip.ifindex).name).toBe(ip.ifname);
     }
   });

@@ -5,7 +5,15 @@ import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { runPrefix } from "../../../netns-fixtures";
 import { NetnsError, isNetnsMissing } from "../../../src/netns/errors";
-import { checkNetnsPath, closeNetns, createNamedNetns, currentNetnsPath, deleteNamedNetns, openNetns, sameNetns } from "../../../src/netns/netns";
+import {
+  checkNetnsPath,
+  closeNetns,
+  createNamedNetns,
+  currentNetnsPath,
+  deleteNamedNetns,
+  openNetns,
+  sameNetns,
+} from "../../../src/netns/netns";
 
 const name = `${runPrefix()}${randomBytes(2).toString("hex")}-nsapi`;
 afterAll(() => deleteNamedNetns(name));

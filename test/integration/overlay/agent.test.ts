@@ -16,8 +16,17 @@ let hosts: UnderlayHost[] = [];
 let etcdHost: UnderlayHost;
 let etcd: EtcdMember;
 
-function startAgent(host: UnderlayHost, options: { network?: string; ttl?: number; extraArgs?: string[] } = {}): AgentProcess {
-  const agent = new AgentProcess({ host, endpoint: etcd.endpoint, network: options.network ?? NETWORK, stateDir: path.join(stateDir, options.network ?? NETWORK), ...options });
+function startAgent(
+  host: UnderlayHost,
+  options: { network?: string; ttl?: number; extraArgs?: string[] } = {},
+): AgentProcess {
+  const agent = new AgentProcess({
+    host,
+    endpoint: etcd.endpoint,
+    network: options.network ?? NETWORK,
+    stateDir: path.join(stateDir, options.network ?? NETWORK),
+    ...options,
+  });
   agents.push(agent);
   return agent;
 }
@@ -28,8 +37,21 @@ beforeAll(async () => {
   const all = fixture.underlay({ hosts: 8 });
   etcdHost = all[0]!;
   hosts = all.slice(1);
-  etcd = await EtcdMember.start({ netnsPath: etcdHost.path, address: etcdHost.address, dataDir: path.join(stateDir, "etcd"), logFile: path.join(stateDir, "etcd.log") });
-  const config = overlayCli(etcdHost, ["config", "--etcd", etcd.endpoint, "--network", NETWORK, "--set", JSON.stringify({ network: "10.20.0.0/16", subnetLen: 24 })]);
+  etcd = await EtcdMember.start({
+    netnsPath: etcdHost.path,
+    address: etcdHost.address,
+    dataDir: path.join(stateDir, "etcd"),
+    logFile: path.join(stateDir, "etcd.log"),
+  });
+  const config = overlayCli(etcdHost, [
+    "config",
+    "--etcd",
+    etcd.endpoint,
+    "--network",
+    NETWORK,
+    "--set",
+    JSON.stringify({ network: "10.20.0.0/16", subnetLen: 24 }),
+  ]);
   expect(config.stderr).toBe("");
   expect(config.status).toBe(0);
 });
@@ -55,14 +77,20 @@ describe("overlay agent on etcd", () => {
       expect(file?.subnet).toMatch(/^10\.20\.\d+\.0\/24$/);
     }
     const listing = overlayCli(etcdHost, ["leases", "--etcd", etcd.endpoint, "--network", NETWORK, "--json"]);
-    expect((JSON.parse(listing.stdout) as { subnet: string }[]).map((lease) => lease.subnet).sort()).toEqual(subnets.map((file) => file?.subnet).sort());
+    expect((JSON.parse(listing.stdout) as { subnet: string }[]).map((lease) => lease.subnet).sort()).toEqual(
+      subnets.map((file) => file?.subnet).sort(),
+    );
   });
 
   it("a fourth host appears in every other peersFile within a couple of seconds", async () => {
     const fourth = startAgent(hosts[3]!);
     await waitFor("the fourth agent's lease", () => fourth.subnet() !== undefined, 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     const expected = addressesOf(hosts.slice(0, 4));
-    await waitFor("the fourth host everywhere", () => [...first, fourth].every((agent) => sameMembers(agent.peers(), expected)), 10_000); // "within a few seconds" (issue 10), with room for a loaded CI machine
+    await waitFor(
+      "the fourth host everywhere",
+      () => [...first, fourth].every((agent) => sameMembers(agent.peers(), expected)),
+      10_000,
+    ); // "within a few seconds" (issue 10), with room for a loaded CI machine
   });
 
   it("an agent restarted within the TTL gets its subnet back and the others never see it leave", async () => {
@@ -81,15 +109,27 @@ describe("overlay agent on etcd", () => {
     const subnet = fourth.subnet()?.subnet;
     await fourth.stop("SIGKILL");
     const expected = addressesOf(hosts.slice(0, 3));
-    await waitFor("the killed host gone everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
+    await waitFor(
+      "the killed host gone everywhere",
+      () => first.every((agent) => sameMembers(agent.peers(), expected)),
+      30_000,
+    ); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(first[0]!.log).toContain(`host left: ${hosts[3]!.address}`);
     // Long TTL: its disappearance below can only come from the revocation.
     const back = startAgent(hosts[3]!, { ttl: 60, extraArgs: ["--revoke-on-exit"] });
-    await waitFor("the host back everywhere", () => first.every((agent) => sameMembers(agent.peers(), addressesOf(hosts.slice(0, 4)))), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
+    await waitFor(
+      "the host back everywhere",
+      () => first.every((agent) => sameMembers(agent.peers(), addressesOf(hosts.slice(0, 4)))),
+      30_000,
+    ); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(back.subnet()?.subnet).toBe(subnet);
     expect(await back.stop("SIGTERM")).toEqual({ code: 0, signal: null });
     expect(back.log).toContain("lease revoked");
-    await waitFor("the revoked host gone everywhere", () => first.every((agent) => sameMembers(agent.peers(), expected)), 10_000); // "within a few seconds" (issue 10), with room for a loaded CI machine
+    await waitFor(
+      "the revoked host gone everywhere",
+      () => first.every((agent) => sameMembers(agent.peers(), expected)),
+      10_000,
+    ); // "within a few seconds" (issue 10), with room for a loaded CI machine
   });
 
   it("etcd restarted: nothing is lost meanwhile and a host that started during the outage joins after", async () => {
@@ -103,7 +143,11 @@ describe("overlay agent on etcd", () => {
     expect(first[0]!.log).toContain("etcd unreachable: keeping the last known 3 host(s)");
     await etcd.restart();
     const expected = addressesOf([...hosts.slice(0, 3), hosts[4]!]);
-    await waitFor("all four after the restart", () => [...first, late].every((agent) => sameMembers(agent.peers(), expected)), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
+    await waitFor(
+      "all four after the restart",
+      () => [...first, late].every((agent) => sameMembers(agent.peers(), expected)),
+      30_000,
+    ); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(first.map((agent) => agent.subnet()?.subnet)).toEqual(subnetsBefore);
     expect(first[0]!.log).not.toMatch(/host left: 198\.18\.0\.[234] /);
   });
@@ -112,11 +156,18 @@ describe("overlay agent on etcd", () => {
     const network = "race";
     // Exactly as many subnets as agents: any double grant would leave one without.
     const pool = { network: "10.30.0.0/24", subnetLen: 27, subnetMin: "10.30.0.32", subnetMax: "10.30.0.224" };
-    expect(overlayCli(etcdHost, ["config", "--etcd", etcd.endpoint, "--network", network, "--set", JSON.stringify(pool)]).status).toBe(0);
+    expect(
+      overlayCli(etcdHost, ["config", "--etcd", etcd.endpoint, "--network", network, "--set", JSON.stringify(pool)])
+        .status,
+    ).toBe(0);
     const racers = hosts.map((host) => startAgent(host, { network }));
     await waitFor("every racer leased", () => racers.every((agent) => agent.subnet() !== undefined), 20_000);
     const subnets = racers.map((agent) => agent.subnet()?.subnet);
     expect(new Set(subnets).size).toBe(hosts.length);
-    await waitFor("every racer sees all", () => racers.every((agent) => sameMembers(agent.peers(), addressesOf(hosts))), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
+    await waitFor(
+      "every racer sees all",
+      () => racers.every((agent) => sameMembers(agent.peers(), addressesOf(hosts))),
+      30_000,
+    ); // generous: returns as soon as it holds; etcd lease expiry lags under load
   });
 });

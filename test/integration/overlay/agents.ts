@@ -26,8 +26,14 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs:
 }
 
 /** Runs `cnikit overlay <args>` inside `host` (a one-shot admin command). */
-export function overlayCli(host: UnderlayHost, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync("nsenter", [`--net=${host.path}`, CNIKIT, "overlay", ...args], { encoding: "utf8", timeout: 30_000 });
+export function overlayCli(
+  host: UnderlayHost,
+  args: string[],
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync("nsenter", [`--net=${host.path}`, CNIKIT, "overlay", ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -35,18 +35,26 @@ describe("cnikit lab with membership etcd", () => {
     const run = cnikit(["lab", "up", topology], { timeoutMs: 90_000 });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/^\+ etcd http:\/\/198\.18\.0\.254:2379/m);
-    const state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as { membership: { etcdPid: number; agents: Record<string, number> }; plan: { stateDir: string } };
+    const state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as {
+      membership: { etcdPid: number; agents: Record<string, number> };
+      plan: { stateDir: string };
+    };
     pids = [state.membership.etcdPid, ...Object.values(state.membership.agents)];
     stateDir = state.plan.stateDir;
     expect(pids.every(alive)).toBe(true);
-    const peers = JSON.parse(fs.readFileSync(path.join(stateDir, "h1", "overlay", "peers.json"), "utf8")) as { address: string; subnet: string }[];
+    const peers = JSON.parse(fs.readFileSync(path.join(stateDir, "h1", "overlay", "peers.json"), "utf8")) as {
+      address: string;
+      subnet: string;
+    }[];
     // The agents asked for the lab's planned slices, so tables and leases agree.
     expect(peers).toEqual([
       { address: "198.18.0.1", subnet: "10.10.1.0/24" },
       { address: "198.18.0.2", subnet: "10.10.2.0/24" },
       { address: "198.18.0.3", subnet: "10.10.3.0/24" },
     ]);
-    const reports = JSON.parse(cnikitOk(["probe", "--json", "--lab", lab], { timeoutMs: 90_000 })) as { verdict: string }[];
+    const reports = JSON.parse(cnikitOk(["probe", "--json", "--lab", lab], { timeoutMs: 90_000 })) as {
+      verdict: string;
+    }[];
     expect(reports).toHaveLength(6);
     expect(reports.every((report) => report.verdict === "ok")).toBe(true);
   });

@@ -23,7 +23,13 @@ let hosts: UnderlayHost[] = [];
 let etcd: EtcdMember;
 
 function startAgent(host: UnderlayHost): AgentProcess {
-  const agent = new AgentProcess({ host, endpoint: etcd.endpoint, network: NETWORK, stateDir, extraArgs: ["--vni", String(VNI), "--mode", "l3"] });
+  const agent = new AgentProcess({
+    host,
+    endpoint: etcd.endpoint,
+    network: NETWORK,
+    stateDir,
+    extraArgs: ["--vni", String(VNI), "--mode", "l3"],
+  });
   agents.set(host, agent);
   return agent;
 }
@@ -64,7 +70,11 @@ beforeAll(async () => {
   const all = fixture.underlay({ hosts: 5 });
   const etcdHost = all[0]!;
   hosts = all.slice(1);
-  etcd = await EtcdMember.start({ netnsPath: etcdHost.path, address: etcdHost.address, dataDir: path.join(stateDir, "etcd") });
+  etcd = await EtcdMember.start({
+    netnsPath: etcdHost.path,
+    address: etcdHost.address,
+    dataDir: path.join(stateDir, "etcd"),
+  });
   const pool = JSON.stringify({ network: "10.40.0.0/16", subnetLen: 24 });
   expect(overlayCli(etcdHost, ["config", "--etcd", etcd.endpoint, "--network", NETWORK, "--set", pool]).status).toBe(0);
 });
@@ -84,9 +94,22 @@ describe("overlay agent + vxlan-overlay (l3)", () => {
     for (const host of first()) startAgent(host);
     await waitFor("three leases", () => first().every((host) => agents.get(host)!.peers()?.length === 3), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     for (const host of first()) attached.push(await attach(host));
-    for (const item of attached) expect(item.address.startsWith(agents.get(item.host)!.subnet()!.subnet!.replace(/0\/24$/, ""))).toBe(true);
-    for (const host of first()) expect(l3Entries(host, VTEP)).toEqual(expectedFor(first().filter((peer) => peer !== host)));
-    expect(await failingPairs(attached, (from, to) => udpProbe({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
+    for (const item of attached)
+      expect(
+        item.address.startsWith(
+          agents
+            .get(item.host)!
+            .subnet()!
+            .subnet!.replace(/0\/24$/, ""),
+        ),
+      ).toBe(true);
+    for (const host of first())
+      expect(l3Entries(host, VTEP)).toEqual(expectedFor(first().filter((peer) => peer !== host)));
+    expect(
+      await failingPairs(attached, (from, to) =>
+        udpProbe({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
   });
 
   it("a fourth host is programmed on the others by their agents and reachable from all", async () => {
@@ -95,17 +118,32 @@ describe("overlay agent + vxlan-overlay (l3)", () => {
     await waitFor("the fourth lease", () => agents.get(fourth)!.subnet() !== undefined, 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
     const all = hosts.slice(0, 4);
     // No ADD runs on the first three: only their agents can have added the entries.
-    await waitFor("the fourth host's entries everywhere", () => first().every((host) => sameEntries(l3Entries(host, VTEP), expectedFor(all.filter((peer) => peer !== host)))), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
+    await waitFor(
+      "the fourth host's entries everywhere",
+      () =>
+        first().every((host) => sameEntries(l3Entries(host, VTEP), expectedFor(all.filter((peer) => peer !== host)))),
+      30_000,
+    ); // generous: returns as soon as it holds; etcd lease expiry lags under load
     const newcomer = await attach(fourth);
-    for (const item of attached) expect(await udpProbe({ from: item.container, to: newcomer.container, address: newcomer.address })).toBe(true);
-    expect(await udpProbe({ from: newcomer.container, to: attached[0]!.container, address: attached[0]!.address })).toBe(true);
+    for (const item of attached)
+      expect(await udpProbe({ from: item.container, to: newcomer.container, address: newcomer.address })).toBe(true);
+    expect(
+      await udpProbe({ from: newcomer.container, to: attached[0]!.container, address: attached[0]!.address }),
+    ).toBe(true);
     attached.push(newcomer);
   });
 
   it("a host whose agent is killed loses its entries on the others when its lease expires", async () => {
     const gone = hosts[3]!;
     await agents.get(gone)!.stop("SIGKILL");
-    await waitFor("the killed host's entries removed", () => first().every((host) => sameEntries(l3Entries(host, VTEP), expectedFor(first().filter((peer) => peer !== host)))), 30_000); // generous: returns as soon as it holds; etcd lease expiry lags under load
+    await waitFor(
+      "the killed host's entries removed",
+      () =>
+        first().every((host) =>
+          sameEntries(l3Entries(host, VTEP), expectedFor(first().filter((peer) => peer !== host))),
+        ),
+      30_000,
+    ); // generous: returns as soon as it holds; etcd lease expiry lags under load
     expect(agents.get(hosts[0]!)!.log).toMatch(new RegExp(`${VTEP}: .*removed route`));
   });
 });

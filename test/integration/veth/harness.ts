@@ -5,7 +5,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll } from "vitest";
-import { type IpAddr, type IpRoute, type Netns, NetnsFixture, addrs, links, nsExec, routes } from "../../../netns-fixtures";
+import {
+  type IpAddr,
+  type IpRoute,
+  type Netns,
+  NetnsFixture,
+  addrs,
+  links,
+  nsExec,
+  routes,
+} from "../../../netns-fixtures";
 import { distBin, runPluginAsync } from "../../helpers/exec";
 
 export const REFERENCE_DIR = "/usr/lib/cni";
@@ -46,7 +55,11 @@ export async function callVeth(call: VethCall): Promise<VethExit> {
     binDir: impl.dir,
     command: call.command,
     netns: call.host.path,
-    env: { CNI_CONTAINERID: call.containerId ?? "ctr0", CNI_NETNS: call.netns ?? "", CNI_IFNAME: call.ifName ?? "eth0" },
+    env: {
+      CNI_CONTAINERID: call.containerId ?? "ctr0",
+      CNI_NETNS: call.netns ?? "",
+      CNI_IFNAME: call.ifName ?? "eth0",
+    },
     config: { ...call.config, type: impl.plugin },
   });
   const json = typeof run.json === "object" && run.json !== null ? (run.json as Record<string, unknown>) : undefined;
@@ -56,7 +69,10 @@ export async function callVeth(call: VethCall): Promise<VethExit> {
 /** Resolves to the result of a call that must succeed; a failure shows the plugin's output. */
 export async function succeed(call: VethCall): Promise<Record<string, unknown>> {
   const exit = await callVeth(call);
-  if (exit.status !== 0) throw new Error(`${call.impl?.plugin ?? "veth"} ${call.command} failed (${String(exit.status)}): ${exit.stdout} ${exit.stderr}`);
+  if (exit.status !== 0)
+    throw new Error(
+      `${call.impl?.plugin ?? "veth"} ${call.command} failed (${String(exit.status)}): ${exit.stdout} ${exit.stderr}`,
+    );
   return exit.json ?? {};
 }
 
@@ -109,12 +125,22 @@ export function leases(dataDir: string, networkName: string): string[] {
 export function routingView(netns: Netns): { routes: string[]; addresses: string[] } {
   const name = (dev: string | undefined): string => (dev?.startsWith("veth") ? "<veth>" : (dev ?? ""));
   const routeLines = routes(netns).map((route: IpRoute) =>
-    [route.dst, route.gateway && `via ${route.gateway}`, `dev ${name(route.dev)}`, route.protocol && `proto ${route.protocol}`, route.scope && `scope ${route.scope}`, route.prefsrc && `src ${route.prefsrc}`, route.metric !== undefined && `metric ${String(route.metric)}`]
+    [
+      route.dst,
+      route.gateway && `via ${route.gateway}`,
+      `dev ${name(route.dev)}`,
+      route.protocol && `proto ${route.protocol}`,
+      route.scope && `scope ${route.scope}`,
+      route.prefsrc && `src ${route.prefsrc}`,
+      route.metric !== undefined && `metric ${String(route.metric)}`,
+    ]
       .filter(Boolean)
       .join(" "),
   );
   const addressLines = addrs(netns).flatMap((link: IpAddr) =>
-    link.addr_info.filter((info) => info.scope !== "link").map((info) => `${name(link.ifname)} ${info.local}/${info.prefixlen} scope ${info.scope}`),
+    link.addr_info
+      .filter((info) => info.scope !== "link")
+      .map((info) => `${name(link.ifname)} ${info.local}/${info.prefixlen} scope ${info.scope}`),
   );
   return { routes: routeLines.sort(), addresses: addressLines.sort() };
 }
@@ -143,7 +169,8 @@ export function hostVeths(host: Netns): string[] {
 /** Comments of the nftables rules in a namespace that mention `text` (ours carry the network name). */
 export function nftRuleComments(netns: Netns, text: string): string[] {
   const listed = nsExec(netns, ["nft", "-j", "list", "ruleset"]);
-  const items = (JSON.parse(listed.stdout || '{"nftables":[]}') as { nftables: Array<{ rule?: { comment?: string } }> }).nftables;
+  const items = (JSON.parse(listed.stdout || '{"nftables":[]}') as { nftables: Array<{ rule?: { comment?: string } }> })
+    .nftables;
   return items.flatMap((item) => (item.rule?.comment?.includes(text) ? [item.rule.comment] : []));
 }
 

@@ -70,12 +70,22 @@ describe("CHECK", () => {
     await succeed({ command: "DEL", host, netns: ctr.path, containerId: "check", config });
   });
 
-  const check = () => callVeth({ command: "CHECK", host, netns: ctr.path, containerId: "check", config: { ...config, prevResult: result } });
+  const check = () =>
+    callVeth({
+      command: "CHECK",
+      host,
+      netns: ctr.path,
+      containerId: "check",
+      config: { ...config, prevResult: result },
+    });
 
   it("fails with code 104 when the subnet route through the gateway is gone, and passes once it is back", async () => {
     expect(await check()).toMatchObject({ status: 0 });
     nsExec(ctr, ["ip", "route", "del", "10.66.21.0/24"]);
-    expect((await check()).json).toMatchObject({ code: 104, msg: expect.stringContaining("10.66.21.0/24 via 10.66.21.1") });
+    expect((await check()).json).toMatchObject({
+      code: 104,
+      msg: expect.stringContaining("10.66.21.0/24 via 10.66.21.1"),
+    });
     nsExec(ctr, ["ip", "route", "add", "10.66.21.0/24", "via", "10.66.21.1", "dev", "eth0", "src", "10.66.21.2"]);
     expect(await check()).toMatchObject({ status: 0 });
   });
@@ -94,7 +104,9 @@ describe("CHECK", () => {
   });
 
   it("without prevResult is a config error", async () => {
-    expect((await callVeth({ command: "CHECK", host, netns: ctr.path, containerId: "check", config })).json).toMatchObject({ code: 7 });
+    expect(
+      (await callVeth({ command: "CHECK", host, netns: ctr.path, containerId: "check", config })).json,
+    ).toMatchObject({ code: 7 });
   });
 });
 
@@ -108,7 +120,12 @@ describe("a failed ADD leaves nothing behind", () => {
 
   it("when the IPAM range is exhausted (after the veth pair was made)", async () => {
     const dataDir = path.join(workDir, "exhausted");
-    const config = network({ dataDir, subnet: 22, extra: { ipMasq: true }, ipamExtra: { ranges: [[{ subnet: "10.66.22.0/30" }]] } });
+    const config = network({
+      dataDir,
+      subnet: 22,
+      extra: { ipMasq: true },
+      ipamExtra: { ranges: [[{ subnet: "10.66.22.0/30" }]] },
+    });
     const first = fixture.containerNetns();
     const second = fixture.containerNetns();
     await succeed({ command: "ADD", host, netns: first.path, containerId: "full-1", config });
@@ -134,7 +151,12 @@ describe("a failed ADD leaves nothing behind", () => {
 
   it("when an IPAM route cannot be installed (after addresses and point-to-point routes)", async () => {
     const dataDir = path.join(workDir, "route");
-    const config = network({ dataDir, subnet: 24, extra: { ipMasq: true }, ipamExtra: { routes: [{ dst: "10.99.0.0/16", gw: "10.200.0.1" }] } });
+    const config = network({
+      dataDir,
+      subnet: 24,
+      extra: { ipMasq: true },
+      ipamExtra: { routes: [{ dst: "10.99.0.0/16", gw: "10.200.0.1" }] },
+    });
     const ctr = fixture.containerNetns();
     const exit = await callVeth({ command: "ADD", host, netns: ctr.path, containerId: "route", config });
     expect(exit.json).toMatchObject({ code: 102, msg: expect.stringContaining("10.99.0.0/16") });
@@ -157,9 +179,19 @@ describe("a failed ADD leaves nothing behind", () => {
   it("refuses an MTU below 68 and a config without IPAM before touching anything", async () => {
     const dataDir = path.join(workDir, "config");
     const ctr = fixture.containerNetns();
-    const tooSmall = await callVeth({ command: "ADD", host, netns: ctr.path, config: network({ dataDir, subnet: 26, extra: { mtu: 10 } }) });
+    const tooSmall = await callVeth({
+      command: "ADD",
+      host,
+      netns: ctr.path,
+      config: network({ dataDir, subnet: 26, extra: { mtu: 10 } }),
+    });
     expect(tooSmall.json).toMatchObject({ code: 7, msg: expect.stringContaining("mtu") });
-    const noIpam = await callVeth({ command: "ADD", host, netns: ctr.path, config: { cniVersion: "1.0.0", name: "noipam", type: "veth" } });
+    const noIpam = await callVeth({
+      command: "ADD",
+      host,
+      netns: ctr.path,
+      config: { cniVersion: "1.0.0", name: "noipam", type: "veth" },
+    });
     expect(noIpam.json).toMatchObject({ code: 7, msg: expect.stringContaining("ipam") });
     expectNothingLeft(ctr, dataDir, "vnet26");
   });

@@ -21,7 +21,9 @@ function ruleCount(): number {
 }
 
 function callAll(command: "ADD" | "DEL") {
-  return Promise.all(containers.map((ctr, index) => callVeth({ command, host, netns: ctr.path, containerId: `par-${index}`, config })));
+  return Promise.all(
+    containers.map((ctr, index) => callVeth({ command, host, netns: ctr.path, containerId: `par-${index}`, config })),
+  );
 }
 
 describe(`veth under ${PARALLEL} parallel invocations`, () => {

@@ -4,12 +4,27 @@
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, links, nsExec, ping, udpProbe } from "../../../netns-fixtures";
-import { hasReference, hostVeths, maskedResult, network, reference, resultAddresses, routingView, succeed, testBed } from "./harness";
+import {
+  hasReference,
+  hostVeths,
+  maskedResult,
+  network,
+  reference,
+  resultAddresses,
+  routingView,
+  succeed,
+  testBed,
+} from "./harness";
 
 const { fixture, workDir } = testBed("routing");
 
 function config(dataDir: string): Record<string, unknown> {
-  return network({ dataDir, subnet: 1, ipv6: true, extra: { mtu: 1400, dns: { nameservers: ["10.66.1.1"], search: ["example.test"] } } });
+  return network({
+    dataDir,
+    subnet: 1,
+    ipv6: true,
+    extra: { mtu: 1400, dns: { nameservers: ["10.66.1.1"], search: ["example.test"] } },
+  });
 }
 
 function sysctl(netns: Netns, key: string): string {
@@ -30,9 +45,21 @@ describe("veth: two containers on one host", () => {
     host = fixture.hostNetns();
     first = fixture.containerNetns();
     second = fixture.containerNetns();
-    firstResult = await succeed({ command: "ADD", host, netns: first.path, containerId: "ctr-a", config: config(dataDir) });
+    firstResult = await succeed({
+      command: "ADD",
+      host,
+      netns: first.path,
+      containerId: "ctr-a",
+      config: config(dataDir),
+    });
     hostWithFirst = routingView(host);
-    secondResult = await succeed({ command: "ADD", host, netns: second.path, containerId: "ctr-b", config: config(dataDir) });
+    secondResult = await succeed({
+      command: "ADD",
+      host,
+      netns: second.path,
+      containerId: "ctr-b",
+      config: config(dataDir),
+    });
   });
 
   it("gives each container its addresses and both ends the MTU, and turns forwarding on", () => {
@@ -69,7 +96,14 @@ describe("veth: two containers on one host", () => {
     beforeAll(async () => {
       refHost = fixture.hostNetns();
       refContainer = fixture.containerNetns();
-      refResult = await succeed({ impl: reference, command: "ADD", host: refHost, netns: refContainer.path, containerId: "ctr-a", config: config(path.join(workDir, "ref")) });
+      refResult = await succeed({
+        impl: reference,
+        command: "ADD",
+        host: refHost,
+        netns: refContainer.path,
+        containerId: "ctr-a",
+        config: config(path.join(workDir, "ref")),
+      });
     });
 
     it("installs the same routes and addresses in the container", () => {

@@ -34,8 +34,18 @@ describe.each([
 
   it("ADD answers in that version's result shape", () => {
     const legacy = cniVersion.startsWith("0.");
-    const v4 = { address: `10.66.${subnet}.2/24`, gateway: `10.66.${subnet}.1`, interface: 1, ...(legacy && { version: "4" }) };
-    const v6 = { address: `fd66:${subnet}::2/64`, gateway: `fd66:${subnet}::1`, interface: 1, ...(legacy && { version: "6" }) };
+    const v4 = {
+      address: `10.66.${subnet}.2/24`,
+      gateway: `10.66.${subnet}.1`,
+      interface: 1,
+      ...(legacy && { version: "4" }),
+    };
+    const v6 = {
+      address: `fd66:${subnet}::2/64`,
+      gateway: `fd66:${subnet}::1`,
+      interface: 1,
+      ...(legacy && { version: "6" }),
+    };
     expect(result).toEqual({
       cniVersion,
       interfaces: [
@@ -47,15 +57,31 @@ describe.each([
     });
   });
 
-  it.skipIf(!hasReference || !REFERENCE_VERSIONS.has(cniVersion))("ADD's result has the shape the reference ptp prints", async () => {
-    const refHost = fixture.hostNetns();
-    const refCtr = fixture.containerNetns();
-    const refResult = await succeed({ impl: reference, command: "ADD", host: refHost, netns: refCtr.path, containerId: `v${subnet}`, config: { ...config, ipam: { ...(config.ipam as object), dataDir: path.join(dataDir, "ref") } } });
-    expect(maskedResult(result)).toEqual(maskedResult(refResult));
-  });
+  it.skipIf(!hasReference || !REFERENCE_VERSIONS.has(cniVersion))(
+    "ADD's result has the shape the reference ptp prints",
+    async () => {
+      const refHost = fixture.hostNetns();
+      const refCtr = fixture.containerNetns();
+      const refResult = await succeed({
+        impl: reference,
+        command: "ADD",
+        host: refHost,
+        netns: refCtr.path,
+        containerId: `v${subnet}`,
+        config: { ...config, ipam: { ...(config.ipam as object), dataDir: path.join(dataDir, "ref") } },
+      });
+      expect(maskedResult(result)).toEqual(maskedResult(refResult));
+    },
+  );
 
   it("CHECK passes with the result as prevResult where the version has CHECK", async () => {
-    const exit = await callVeth({ command: "CHECK", host, netns: ctr.path, containerId: `v${subnet}`, config: { ...config, prevResult: result } });
+    const exit = await callVeth({
+      command: "CHECK",
+      host,
+      netns: ctr.path,
+      containerId: `v${subnet}`,
+      config: { ...config, prevResult: result },
+    });
     if (cniVersion === "0.3.0" || cniVersion === "0.3.1") {
       expect(exit.json).toMatchObject({ code: 1 });
     } else {
@@ -80,7 +106,9 @@ describe("STATUS and GC (1.1.0) are host-local's", () => {
 
   it("STATUS succeeds, and is refused below 1.1.0", async () => {
     expect(await callVeth({ command: "STATUS", host, config })).toMatchObject({ status: 0, stdout: "" });
-    expect((await callVeth({ command: "STATUS", host, config: { ...config, cniVersion: "1.0.0" } })).json).toMatchObject({ code: 1 });
+    expect(
+      (await callVeth({ command: "STATUS", host, config: { ...config, cniVersion: "1.0.0" } })).json,
+    ).toMatchObject({ code: 1 });
   });
 
   it("GC releases the leases of attachments the runtime no longer knows", async () => {
@@ -89,7 +117,11 @@ describe("STATUS and GC (1.1.0) are host-local's", () => {
     await succeed({ command: "ADD", host, netns: keep.path, containerId: "gc-keep", config });
     await succeed({ command: "ADD", host, netns: drop.path, containerId: "gc-drop", config });
     expect(leases(dataDir, "vnet15")).toHaveLength(2);
-    await succeed({ command: "GC", host, config: { ...config, "cni.dev/valid-attachments": [{ containerID: "gc-keep", ifname: "eth0" }] } });
+    await succeed({
+      command: "GC",
+      host,
+      config: { ...config, "cni.dev/valid-attachments": [{ containerID: "gc-keep", ifname: "eth0" }] },
+    });
     expect(leases(dataDir, "vnet15")).toEqual(["10.66.15.2"]);
     await succeed({ command: "DEL", host, netns: keep.path, containerId: "gc-keep", config });
     await succeed({ command: "DEL", host, netns: drop.path, containerId: "gc-drop", config });

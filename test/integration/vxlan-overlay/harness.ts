@@ -32,18 +32,25 @@ export async function runOverlay(call: OverlayCall): Promise<OverlayExit> {
     command: call.command,
     netns: call.host.path,
     config: call.config,
-    env: { CNI_CONTAINERID: call.containerId ?? "", CNI_NETNS: call.container?.path ?? "", CNI_IFNAME: call.ifName ?? "eth0" },
+    env: {
+      CNI_CONTAINERID: call.containerId ?? "",
+      CNI_NETNS: call.container?.path ?? "",
+      CNI_IFNAME: call.ifName ?? "eth0",
+    },
   });
   const json = typeof run.json === "object" && run.json !== null ? (run.json as Record<string, unknown>) : undefined;
   return { ...run, json };
 }
 
 /** ADD that must succeed; returns the container's overlay address (no prefix length). */
-export async function addContainer(call: Omit<OverlayCall, "command">): Promise<{ address: string; result: Record<string, unknown> }> {
+export async function addContainer(
+  call: Omit<OverlayCall, "command">,
+): Promise<{ address: string; result: Record<string, unknown> }> {
   const exit = await runOverlay({ ...call, command: "ADD" });
   const ips = exit.json?.ips as Array<{ address: string }> | undefined;
   const address = ips?.[0]?.address;
-  if (exit.status !== 0 || !address) throw new Error(`ADD on ${call.host.name} failed (${exit.status}): ${exit.stdout} ${exit.stderr}`);
+  if (exit.status !== 0 || !address)
+    throw new Error(`ADD on ${call.host.name} failed (${exit.status}): ${exit.stdout} ${exit.stderr}`);
   return { address: address.split("/")[0] ?? "", result: exit.json ?? {} };
 }
 
@@ -102,21 +109,37 @@ export interface L3LabPeer {
  * FDB "mac dst state", neighbours "address lladdr" (permanent only), routes
  * "subnet via address onlink" (the kernel's own routes left out).
  */
-export function l3Entries(host: Netns | UnderlayHost, vtep: string): { fdb: string[]; neighbours: string[]; routes: string[] } {
+export function l3Entries(
+  host: Netns | UnderlayHost,
+  vtep: string,
+): { fdb: string[]; neighbours: string[]; routes: string[] } {
   const fdbLines = fdb(host, vtep)
     .filter((entry) => entry.dst !== undefined)
     .map((entry) => `${entry.mac} ${entry.dst ?? ""} ${entry.state ?? ""}`);
-  const neighbours = ipJson<Array<{ dst: string; lladdr?: string; state: string[] }>>(host, ["neigh", "show", "dev", vtep])
+  const neighbours = ipJson<Array<{ dst: string; lladdr?: string; state: string[] }>>(host, [
+    "neigh",
+    "show",
+    "dev",
+    vtep,
+  ])
     .filter((entry) => entry.state.includes("PERMANENT"))
     .map((entry) => `${entry.dst} ${entry.lladdr ?? ""}`);
-  const routeLines = ipJson<Array<{ dst: string; gateway?: string; protocol?: string; flags: string[] }>>(host, ["route", "show", "dev", vtep])
+  const routeLines = ipJson<Array<{ dst: string; gateway?: string; protocol?: string; flags: string[] }>>(host, [
+    "route",
+    "show",
+    "dev",
+    vtep,
+  ])
     .filter((route) => route.protocol !== "kernel")
     .map((route) => `${route.dst} via ${route.gateway ?? "-"}${route.flags.includes("onlink") ? " onlink" : ""}`);
   return { fdb: fdbLines.sort(), neighbours: neighbours.sort(), routes: routeLines.sort() };
 }
 
 /** What l3Entries must show for `peers` (the remote ones), given each peer's VTEP MAC. */
-export function expectedL3Entries(peers: readonly L3LabPeer[], macOf: (address: string) => string): ReturnType<typeof l3Entries> {
+export function expectedL3Entries(
+  peers: readonly L3LabPeer[],
+  macOf: (address: string) => string,
+): ReturnType<typeof l3Entries> {
   const network = (subnet: string) => subnet.split("/")[0] ?? "";
   return {
     fdb: peers.map((peer) => `${macOf(peer.address)} ${peer.address} permanent`).sort(),
@@ -149,7 +172,12 @@ export async function attachContainers(options: {
     for (let slot = 0; slot < options.perHost; slot++) {
       const container = options.fixture.containerNetns();
       const containerId = `${options.idPrefix}-${hostIndex}-${slot}`;
-      const { address, result } = await addContainer({ host, config: options.configFor(hostIndex), container, containerId });
+      const { address, result } = await addContainer({
+        host,
+        config: options.configFor(hostIndex),
+        container,
+        containerId,
+      });
       attached.push({ host, hostIndex, container, containerId, address, result });
     }
   }
@@ -157,7 +185,10 @@ export async function attachContainers(options: {
 }
 
 /** Runs `probe` from every container to every other one; returns the pairs that failed ("a -> b"). */
-export async function failingPairs(attached: readonly Attached[], probe: (from: Attached, to: Attached) => Promise<boolean>): Promise<string[]> {
+export async function failingPairs(
+  attached: readonly Attached[],
+  probe: (from: Attached, to: Attached) => Promise<boolean>,
+): Promise<string[]> {
   const failures: string[] = [];
   for (const from of attached) {
     for (const to of attached) {
@@ -168,7 +199,13 @@ export async function failingPairs(attached: readonly Attached[], probe: (from: 
 }
 
 /** An l3 network config for one host: its own IPAM subnet, the shared peers file. */
-export function l3Config(options: { vni: number; ipamSubnet: string; dataDir: string; peersFile: string; [extra: string]: unknown }): Record<string, unknown> {
+export function l3Config(options: {
+  vni: number;
+  ipamSubnet: string;
+  dataDir: string;
+  peersFile: string;
+  [extra: string]: unknown;
+}): Record<string, unknown> {
   const { vni, ipamSubnet, dataDir, peersFile, ...extra } = options;
   return {
     cniVersion: "1.0.0",

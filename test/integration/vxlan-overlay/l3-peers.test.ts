@@ -20,18 +20,35 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
   let allPeers: L3LabPeer[] = [];
   const host = (index: number) => hosts[index] as UnderlayHost;
   const writePeers = (peers: L3LabPeer[]) => fs.writeFileSync(peersFile, JSON.stringify(peers));
-  const configFor = (hostIndex: number) => l3Config({ vni: VNI, ipamSubnet: `10.79.${hostIndex + 1}.0/24`, dataDir: path.join(temp.dir, `host${hostIndex}`), peersFile });
+  const configFor = (hostIndex: number) =>
+    l3Config({
+      vni: VNI,
+      ipamSubnet: `10.79.${hostIndex + 1}.0/24`,
+      dataDir: path.join(temp.dir, `host${hostIndex}`),
+      peersFile,
+    });
   const macs = new Map<string, string>();
   const macOf = (address: string) => macs.get(address) ?? "?";
   const remoteOf = (index: number, peers: L3LabPeer[]) => peers.filter((peer) => peer.address !== host(index).address);
-  const vxlanDevices = (index: number) => links(host(index)).filter((link) => link.linkinfo?.info_kind === "vxlan").map((link) => link.ifname);
+  const vxlanDevices = (index: number) =>
+    links(host(index))
+      .filter((link) => link.linkinfo?.info_kind === "vxlan")
+      .map((link) => link.ifname);
 
   beforeAll(async () => {
     hosts = fixture.underlay({ hosts: 3 });
-    allPeers = hosts.map((underlayHost, index) => ({ address: underlayHost.address, subnet: `10.79.${index + 1}.0/24` }));
+    allPeers = hosts.map((underlayHost, index) => ({
+      address: underlayHost.address,
+      subnet: `10.79.${index + 1}.0/24`,
+    }));
     writePeers(allPeers);
     for (const index of [0, 1, 2]) {
-      await addContainer({ host: host(index), config: configFor(index), container: fixture.containerNetns(), containerId: `first-${index}` });
+      await addContainer({
+        host: host(index),
+        config: configFor(index),
+        container: fixture.containerNetns(),
+        containerId: `first-${index}`,
+      });
       macs.set(host(index).address, linkNamed(host(index), VTEP)?.address ?? "");
     }
   });
@@ -46,7 +63,12 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
 
   it("drops the three entries of a peer removed from the peersFile on the next ADD, and adds them back when it returns", async () => {
     writePeers(allPeers.filter((peer) => peer.address !== host(2).address));
-    await addContainer({ host: host(0), config: configFor(0), container: fixture.containerNetns(), containerId: "drop-0" });
+    await addContainer({
+      host: host(0),
+      config: configFor(0),
+      container: fixture.containerNetns(),
+      containerId: "drop-0",
+    });
     const dropped = l3Entries(host(0), VTEP);
     expect(dropped).toEqual(expectedL3Entries([allPeers[1] as L3LabPeer], macOf));
     expect(JSON.stringify(dropped)).not.toContain(host(2).address);
@@ -55,7 +77,12 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
     expect(l3Entries(host(1), VTEP)).toEqual(expectedL3Entries(remoteOf(1, allPeers), macOf));
 
     writePeers(allPeers);
-    await addContainer({ host: host(0), config: configFor(0), container: fixture.containerNetns(), containerId: "back-0" });
+    await addContainer({
+      host: host(0),
+      config: configFor(0),
+      container: fixture.containerNetns(),
+      containerId: "back-0",
+    });
     expect(l3Entries(host(0), VTEP)).toEqual(expectedL3Entries(remoteOf(0, allPeers), macOf));
   });
 
@@ -63,7 +90,12 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
     writePeers(allPeers.slice(0, 2));
     const lateHost = host(2);
     nsExec(lateHost, ["ip", "link", "del", VTEP]);
-    await addContainer({ host: host(1), config: configFor(1), container: fixture.containerNetns(), containerId: "without-2" });
+    await addContainer({
+      host: host(1),
+      config: configFor(1),
+      container: fixture.containerNetns(),
+      containerId: "without-2",
+    });
     expect(l3Entries(host(1), VTEP)).toEqual(expectedL3Entries(remoteOf(1, allPeers.slice(0, 2)), macOf));
 
     writePeers(allPeers);
@@ -81,7 +113,11 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
     const target = host(1);
     nsExec(target, ["ip", "link", "del", VTEP]);
     const containers = Array.from({ length: 6 }, () => fixture.containerNetns());
-    const added = await Promise.all(containers.map((container, index) => addContainer({ host: target, config: configFor(1), container, containerId: `par-${index}` })));
+    const added = await Promise.all(
+      containers.map((container, index) =>
+        addContainer({ host: target, config: configFor(1), container, containerId: `par-${index}` }),
+      ),
+    );
     expect(new Set(added.map((result) => result.address)).size).toBe(6);
     expect(vxlanDevices(1)).toEqual([VTEP]);
     expect(linkNamed(target, VTEP)?.address).toBe(macOf(target.address));
@@ -97,8 +133,30 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
   it("replaces a VTEP with the wrong port, keeping it standalone with its derived MAC", async () => {
     const target = host(2);
     nsExec(target, ["ip", "link", "del", VTEP]);
-    expect(nsExec(target, ["ip", "link", "add", VTEP, "type", "vxlan", "id", String(VNI), "dstport", "8472", "local", target.address, "dev", "ul0"]).status).toBe(0);
-    await addContainer({ host: target, config: configFor(2), container: fixture.containerNetns(), containerId: "replace-2" });
+    expect(
+      nsExec(target, [
+        "ip",
+        "link",
+        "add",
+        VTEP,
+        "type",
+        "vxlan",
+        "id",
+        String(VNI),
+        "dstport",
+        "8472",
+        "local",
+        target.address,
+        "dev",
+        "ul0",
+      ]).status,
+    ).toBe(0);
+    await addContainer({
+      host: target,
+      config: configFor(2),
+      container: fixture.containerNetns(),
+      containerId: "replace-2",
+    });
     const vtep = linkNamed(target, VTEP);
     expect(vtep?.linkinfo?.info_data).toMatchObject({ id: VNI, port: 4789, learning: false });
     expect(vtep?.master).toBeUndefined();

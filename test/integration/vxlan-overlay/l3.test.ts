@@ -7,14 +7,24 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetnsFixture, type UnderlayHost, ipJson, nsExec, ping, routes, udpProbe } from "../../../netns-fixtures";
-import { type Attached, type L3LabPeer, addContainer, l3Config, attachContainers, failingPairs, expectedL3Entries, l3Entries, linkNamed, runOverlay, tempDir } from "./harness";
+import {
+  type Attached,
+  type L3LabPeer,
+  addContainer,
+  l3Config,
+  attachContainers,
+  failingPairs,
+  expectedL3Entries,
+  l3Entries,
+  linkNamed,
+  runOverlay,
+  tempDir,
+} from "./harness";
 import { tcpEcho } from "./tcp";
 
 const VNI = 5151;
 const VTEP = `vx${VNI}`;
 const BRIDGE = `vxbr${VNI}`;
-
-
 
 describe("vxlan-overlay l3 across three hosts", () => {
   const fixture = new NetnsFixture();
@@ -26,8 +36,15 @@ describe("vxlan-overlay l3 across three hosts", () => {
   const subnetOf = (hostIndex: number) => `10.78.${hostIndex + 1}.0/24`;
   // Host 0 names its subnet; the others take theirs from their own entry in the peer list.
   const configFor = (hostIndex: number) =>
-    l3Config({ vni: VNI, ipamSubnet: subnetOf(hostIndex), dataDir: path.join(temp.dir, `host${hostIndex}`), peersFile, ...(hostIndex === 0 && { subnet: subnetOf(0) }) });
-  const vtepMacOf = (address: string) => linkNamed(hosts.find((host) => host.address === address) as UnderlayHost, VTEP)?.address ?? "?";
+    l3Config({
+      vni: VNI,
+      ipamSubnet: subnetOf(hostIndex),
+      dataDir: path.join(temp.dir, `host${hostIndex}`),
+      peersFile,
+      ...(hostIndex === 0 && { subnet: subnetOf(0) }),
+    });
+  const vtepMacOf = (address: string) =>
+    linkNamed(hosts.find((host) => host.address === address) as UnderlayHost, VTEP)?.address ?? "?";
   const othersOf = (host: UnderlayHost) => peers.filter((peer) => peer.address !== host.address);
 
   beforeAll(async () => {
@@ -49,26 +66,50 @@ describe("vxlan-overlay l3 across three hosts", () => {
     const macs = new Set<string>();
     for (const [index, host] of hosts.entries()) {
       const vtep = linkNamed(host, VTEP);
-      expect(vtep?.linkinfo?.info_data).toMatchObject({ id: VNI, port: 4789, local: host.address, link: "ul0", learning: false });
+      expect(vtep?.linkinfo?.info_data).toMatchObject({
+        id: VNI,
+        port: 4789,
+        local: host.address,
+        link: "ul0",
+        learning: false,
+      });
       expect(vtep?.master).toBeUndefined();
       expect(vtep?.flags).toContain("UP");
       expect(vtep?.mtu).toBe(1450);
       expect(Number.parseInt((vtep?.address ?? "").slice(0, 2), 16) & 0x03).toBe(0x02);
       macs.add(vtep?.address ?? "");
-      const vtepAddresses = ipJson<Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>>(host, ["-4", "addr", "show", "dev", VTEP]);
-      expect(vtepAddresses.flatMap((link) => link.addr_info.map((info) => `${info.local}/${info.prefixlen}`))).toEqual([`10.78.${index + 1}.0/32`]);
+      const vtepAddresses = ipJson<Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>>(host, [
+        "-4",
+        "addr",
+        "show",
+        "dev",
+        VTEP,
+      ]);
+      expect(vtepAddresses.flatMap((link) => link.addr_info.map((info) => `${info.local}/${info.prefixlen}`))).toEqual([
+        `10.78.${index + 1}.0/32`,
+      ]);
     }
     expect(macs.size).toBe(3);
   });
 
   it("puts the subnet's gateway on the bridge, turns forwarding on, and routes the containers through it", () => {
     for (const [index, host] of hosts.entries()) {
-      const bridgeAddresses = ipJson<Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>>(host, ["-4", "addr", "show", "dev", BRIDGE]);
-      expect(bridgeAddresses.flatMap((link) => link.addr_info.map((info) => `${info.local}/${info.prefixlen}`))).toEqual([`10.78.${index + 1}.1/24`]);
+      const bridgeAddresses = ipJson<Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>>(host, [
+        "-4",
+        "addr",
+        "show",
+        "dev",
+        BRIDGE,
+      ]);
+      expect(
+        bridgeAddresses.flatMap((link) => link.addr_info.map((info) => `${info.local}/${info.prefixlen}`)),
+      ).toEqual([`10.78.${index + 1}.1/24`]);
       expect(nsExec(host, ["cat", "/proc/sys/net/ipv4/ip_forward"]).stdout.trim()).toBe("1");
     }
     for (const entry of attached) {
-      expect(routes(entry.container, 4).find((route) => route.dst === "default")?.gateway).toBe(`10.78.${entry.hostIndex + 1}.1`);
+      expect(routes(entry.container, 4).find((route) => route.dst === "default")?.gateway).toBe(
+        `10.78.${entry.hostIndex + 1}.1`,
+      );
     }
   });
 
@@ -79,11 +120,19 @@ describe("vxlan-overlay l3 across three hosts", () => {
   });
 
   it("carries UDP from every container to every other one", async () => {
-    expect(await failingPairs(attached, (from, to) => udpProbe({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
+    expect(
+      await failingPairs(attached, (from, to) =>
+        udpProbe({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
   });
 
   it("carries TCP from every container to every other one", async () => {
-    expect(await failingPairs(attached, (from, to) => tcpEcho({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
+    expect(
+      await failingPairs(attached, (from, to) =>
+        tcpEcho({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
   });
 
   it("lets a host reach containers on other hosts through its VTEP address", () => {
@@ -95,21 +144,48 @@ describe("vxlan-overlay l3 across three hosts", () => {
     if (!from || !to) throw new Error("lab incomplete");
     expect(linkNamed(from.container, "eth0")?.mtu).toBe(1450);
     const icmpPayload = 1450 - 20 - 8;
-    expect(nsExec(from.container, ["ping", "-n", "-c", "2", "-W", "2", "-M", "do", "-s", String(icmpPayload), to.address]).status).toBe(0);
-    const tooBig = nsExec(from.container, ["ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", String(icmpPayload + 1), to.address]);
+    expect(
+      nsExec(from.container, ["ping", "-n", "-c", "2", "-W", "2", "-M", "do", "-s", String(icmpPayload), to.address])
+        .status,
+    ).toBe(0);
+    const tooBig = nsExec(from.container, [
+      "ping",
+      "-n",
+      "-c",
+      "1",
+      "-W",
+      "1",
+      "-M",
+      "do",
+      "-s",
+      String(icmpPayload + 1),
+      to.address,
+    ]);
     expect(tooBig.status).not.toBe(0);
     expect(tooBig.stdout + tooBig.stderr).toMatch(/message too long|mtu ?= ?1450/i);
   });
 
   it("CHECK passes on a healthy attachment, fails naming a missing entry, and the next ADD restores it", async () => {
     const entry = attached[2] as Attached;
-    const check = () => runOverlay({ host: entry.host, command: "CHECK", config: { ...configFor(entry.hostIndex), prevResult: entry.result }, container: entry.container, containerId: entry.containerId });
+    const check = () =>
+      runOverlay({
+        host: entry.host,
+        command: "CHECK",
+        config: { ...configFor(entry.hostIndex), prevResult: entry.result },
+        container: entry.container,
+        containerId: entry.containerId,
+      });
     expect((await check()).status).toBe(0);
     expect(nsExec(entry.host, ["ip", "neigh", "del", "10.78.3.0", "dev", VTEP]).status).toBe(0);
     const broken = await check();
     expect(broken.json).toMatchObject({ code: 104 });
     expect(String(broken.json?.msg)).toContain("missing neighbour 10.78.3.0");
-    await addContainer({ host: entry.host, config: configFor(entry.hostIndex), container: fixture.containerNetns(), containerId: "l3-1-extra" });
+    await addContainer({
+      host: entry.host,
+      config: configFor(entry.hostIndex),
+      container: fixture.containerNetns(),
+      containerId: "l3-1-extra",
+    });
     expect(l3Entries(entry.host, VTEP)).toEqual(expectedL3Entries(othersOf(entry.host), vtepMacOf));
     expect((await check()).status).toBe(0);
   });
@@ -117,11 +193,21 @@ describe("vxlan-overlay l3 across three hosts", () => {
   it("DEL keeps the VTEP and its entries; GC with no valid attachment removes VTEP, bridge and routes", async () => {
     const host = hosts[2] as UnderlayHost;
     for (const entry of attached.filter((candidate) => candidate.hostIndex === 2)) {
-      const del = await runOverlay({ host, command: "DEL", config: configFor(2), container: entry.container, containerId: entry.containerId });
+      const del = await runOverlay({
+        host,
+        command: "DEL",
+        config: configFor(2),
+        container: entry.container,
+        containerId: entry.containerId,
+      });
       expect(del.status, del.stdout).toBe(0);
     }
     expect(l3Entries(host, VTEP)).toEqual(expectedL3Entries(othersOf(host), vtepMacOf));
-    const gc = await runOverlay({ host, command: "GC", config: { ...configFor(2), cniVersion: "1.1.0", "cni.dev/valid-attachments": [] } });
+    const gc = await runOverlay({
+      host,
+      command: "GC",
+      config: { ...configFor(2), cniVersion: "1.1.0", "cni.dev/valid-attachments": [] },
+    });
     expect(gc.status, gc.stdout).toBe(0);
     expect(linkNamed(host, VTEP)).toBeUndefined();
     expect(linkNamed(host, BRIDGE)).toBeUndefined();

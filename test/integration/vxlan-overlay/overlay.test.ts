@@ -4,13 +4,22 @@
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetnsFixture, type UnderlayHost, fdb, ipJson, nsExec, ping, udpProbe } from "../../../netns-fixtures";
-import { type Attached, addContainer, attachContainers, failingPairs, floodDsts, labConfig, linkNamed, runOverlay, tempDir } from "./harness";
+import {
+  type Attached,
+  addContainer,
+  attachContainers,
+  failingPairs,
+  floodDsts,
+  labConfig,
+  linkNamed,
+  runOverlay,
+  tempDir,
+} from "./harness";
 import { tcpEcho } from "./tcp";
 
 const VNI = 4242;
 const VTEP = `vx${VNI}`;
 const BRIDGE = `vxbr${VNI}`;
-
 
 describe("vxlan-overlay l2 across three hosts", () => {
   const fixture = new NetnsFixture();
@@ -47,7 +56,13 @@ describe("vxlan-overlay l2 across three hosts", () => {
     for (const host of hosts) {
       const vtep = linkNamed(host, VTEP);
       expect(vtep?.linkinfo?.info_kind).toBe("vxlan");
-      expect(vtep?.linkinfo?.info_data).toMatchObject({ id: VNI, port: 4789, local: host.address, link: "ul0", learning: true });
+      expect(vtep?.linkinfo?.info_data).toMatchObject({
+        id: VNI,
+        port: 4789,
+        local: host.address,
+        link: "ul0",
+        learning: true,
+      });
       expect(vtep?.master).toBe(BRIDGE);
       expect(vtep?.flags).toContain("UP");
     }
@@ -55,7 +70,10 @@ describe("vxlan-overlay l2 across three hosts", () => {
 
   it("programs one flood entry per other host, none for itself", () => {
     for (const host of hosts) {
-      const others = hosts.filter((other) => other !== host).map((other) => other.address).sort();
+      const others = hosts
+        .filter((other) => other !== host)
+        .map((other) => other.address)
+        .sort();
       expect(floodDsts(fdb(host, VTEP))).toEqual(others);
     }
   });
@@ -64,33 +82,60 @@ describe("vxlan-overlay l2 across three hosts", () => {
     for (const entry of attached) {
       expect(linkNamed(entry.host, VTEP)?.mtu).toBe(1450);
       expect(linkNamed(entry.host, BRIDGE)?.mtu).toBe(1450);
-      const hostEnd = (entry.result.interfaces as Array<{ name: string; sandbox?: string }>).find((iface) => !iface.sandbox && iface.name !== BRIDGE);
+      const hostEnd = (entry.result.interfaces as Array<{ name: string; sandbox?: string }>).find(
+        (iface) => !iface.sandbox && iface.name !== BRIDGE,
+      );
       expect(linkNamed(entry.host, hostEnd?.name ?? "?")?.mtu).toBe(1450);
       expect(linkNamed(entry.container, "eth0")?.mtu).toBe(1450);
     }
   });
 
   it("carries UDP from every container to every other one", async () => {
-    expect(await failingPairs(attached, (from, to) => udpProbe({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
+    expect(
+      await failingPairs(attached, (from, to) =>
+        udpProbe({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
   });
 
   it("carries TCP from every container to every other one", async () => {
-    expect(await failingPairs(attached, (from, to) => tcpEcho({ from: from.container, to: to.container, address: to.address }))).toEqual([]);
+    expect(
+      await failingPairs(attached, (from, to) =>
+        tcpEcho({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
   });
 
   it("carries a datagram of exactly the container MTU across hosts and refuses a larger one with DF locally", () => {
     const [from, to] = [attached[0], attached[5]];
     if (!from || !to) throw new Error("lab incomplete");
     const icmpPayload = 1450 - 20 - 8;
-    expect(nsExec(from.container, ["ping", "-n", "-c", "2", "-W", "2", "-M", "do", "-s", String(icmpPayload), to.address]).status).toBe(0);
-    const tooBig = nsExec(from.container, ["ping", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", String(icmpPayload + 1), to.address]);
+    expect(
+      nsExec(from.container, ["ping", "-n", "-c", "2", "-W", "2", "-M", "do", "-s", String(icmpPayload), to.address])
+        .status,
+    ).toBe(0);
+    const tooBig = nsExec(from.container, [
+      "ping",
+      "-n",
+      "-c",
+      "1",
+      "-W",
+      "1",
+      "-M",
+      "do",
+      "-s",
+      String(icmpPayload + 1),
+      to.address,
+    ]);
     expect(tooBig.status).not.toBe(0);
     expect(tooBig.stdout + tooBig.stderr).toMatch(/message too long|mtu ?= ?1450/i);
   });
 
   it("puts hostAddress on host 0's bridge only, so host 0 reaches containers on other hosts", () => {
     const bridgeAddresses = (host: UnderlayHost) =>
-      ipJson<Array<{ addr_info: Array<{ local: string }> }>>(host, ["-4", "addr", "show", "dev", BRIDGE]).flatMap((link) => link.addr_info.map((info) => info.local));
+      ipJson<Array<{ addr_info: Array<{ local: string }> }>>(host, ["-4", "addr", "show", "dev", BRIDGE]).flatMap(
+        (link) => link.addr_info.map((info) => info.local),
+      );
     expect(bridgeAddresses(hosts[0] as UnderlayHost)).toEqual(["10.77.0.1"]);
     expect(bridgeAddresses(hosts[1] as UnderlayHost)).toEqual([]);
     expect(ping(hosts[0] as UnderlayHost, attached[4]?.address ?? "?")).toBe(true);
@@ -98,7 +143,14 @@ describe("vxlan-overlay l2 across three hosts", () => {
 
   it("CHECK passes on a healthy attachment and fails once a flood entry is gone", async () => {
     const entry = attached[2] as Attached;
-    const check = () => runOverlay({ host: entry.host, command: "CHECK", config: { ...configFor(entry.hostIndex), prevResult: entry.result }, container: entry.container, containerId: entry.containerId });
+    const check = () =>
+      runOverlay({
+        host: entry.host,
+        command: "CHECK",
+        config: { ...configFor(entry.hostIndex), prevResult: entry.result },
+        container: entry.container,
+        containerId: entry.containerId,
+      });
     expect((await check()).status).toBe(0);
     const missingPeer = hosts[2]?.address ?? "?";
     nsExec(entry.host, ["bridge", "fdb", "del", "00:00:00:00:00:00", "dev", VTEP, "dst", missingPeer]);
@@ -107,7 +159,12 @@ describe("vxlan-overlay l2 across three hosts", () => {
     expect(broken.json).toMatchObject({ code: 104 });
     expect(String(broken.json?.msg)).toContain(missingPeer);
     // The next ADD on that host puts it back.
-    const extra = await addContainer({ host: entry.host, config: configFor(entry.hostIndex), container: fixture.containerNetns(), containerId: "ctr-1-extra" });
+    const extra = await addContainer({
+      host: entry.host,
+      config: configFor(entry.hostIndex),
+      container: fixture.containerNetns(),
+      containerId: "ctr-1-extra",
+    });
     expect(extra.address).toMatch(/^10\.77\.2\./);
     expect(floodDsts(fdb(entry.host, VTEP))).toContain(missingPeer);
     expect((await check()).status).toBe(0);
@@ -135,9 +192,18 @@ describe("vxlan-overlay l2 across three hosts", () => {
 
   it("DEL is idempotent, removes the attachment and its lease, and keeps the VTEP while others are attached", async () => {
     const entry = attached[0] as Attached;
-    const hostEnd = (entry.result.interfaces as Array<{ name: string; sandbox?: string }>).find((iface) => !iface.sandbox && iface.name !== BRIDGE)?.name ?? "?";
+    const hostEnd =
+      (entry.result.interfaces as Array<{ name: string; sandbox?: string }>).find(
+        (iface) => !iface.sandbox && iface.name !== BRIDGE,
+      )?.name ?? "?";
     for (let round = 0; round < 2; round++) {
-      const del = await runOverlay({ host: entry.host, command: "DEL", config: configFor(0), container: entry.container, containerId: entry.containerId });
+      const del = await runOverlay({
+        host: entry.host,
+        command: "DEL",
+        config: configFor(0),
+        container: entry.container,
+        containerId: entry.containerId,
+      });
       expect(del.status, del.stdout).toBe(0);
     }
     expect(linkNamed(entry.host, hostEnd)).toBeUndefined();
@@ -150,7 +216,15 @@ describe("vxlan-overlay l2 across three hosts", () => {
     const host = hosts[2] as UnderlayHost;
     const survivor = attached.find((entry) => entry.hostIndex === 2) as Attached;
     const gc = (valid: Attached[]) =>
-      runOverlay({ host, command: "GC", config: { ...configFor(2), cniVersion: "1.1.0", "cni.dev/valid-attachments": valid.map((entry) => ({ containerID: entry.containerId, ifname: "eth0" })) } });
+      runOverlay({
+        host,
+        command: "GC",
+        config: {
+          ...configFor(2),
+          cniVersion: "1.1.0",
+          "cni.dev/valid-attachments": valid.map((entry) => ({ containerID: entry.containerId, ifname: "eth0" })),
+        },
+      });
     expect((await gc([survivor])).status).toBe(0);
     expect(linkNamed(host, VTEP)).toBeDefined();
     expect((await gc([])).status).toBe(0);

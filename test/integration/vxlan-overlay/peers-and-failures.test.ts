@@ -38,7 +38,9 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
   });
 
   it("answers code 7 naming the field for bad values, and changes nothing on the host", async () => {
-    const before = links(host(0)).map((link) => link.ifname).sort();
+    const before = links(host(0))
+      .map((link) => link.ifname)
+      .sort();
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ vni: 0 }, "vni"],
       [{ vni: 16777216 }, "vni"],
@@ -59,12 +61,22 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
     writePeers(hosts.map((h) => h.address));
     for (const [override, field] of cases) {
       const container = fixture.containerNetns();
-      const exit = await runOverlay({ host: host(0), command: "ADD", config: { ...configFor(0), ...override }, container, containerId: "bad" });
+      const exit = await runOverlay({
+        host: host(0),
+        command: "ADD",
+        config: { ...configFor(0), ...override },
+        container,
+        containerId: "bad",
+      });
       expect(exit.json, JSON.stringify(override)).toMatchObject({ code: 7 });
       expect(String(exit.json?.msg), JSON.stringify(override)).toContain(field);
       expect(links(container).map((link) => link.ifname)).toEqual(["lo"]);
     }
-    expect(links(host(0)).map((link) => link.ifname).sort()).toEqual(before);
+    expect(
+      links(host(0))
+        .map((link) => link.ifname)
+        .sort(),
+    ).toEqual(before);
     expect(leaseCount(0)).toBe(0);
   });
 
@@ -72,10 +84,22 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
     const container = fixture.containerNetns();
     // CNI_IFNAME taken in the container: the ADD fails after the VTEP and bridge exist.
     expect(nsExec(container, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "x0"]).status).toBe(0);
-    const before = links(host(0)).map((link) => link.ifname).sort();
-    const exit = await runOverlay({ host: host(0), command: "ADD", config: configFor(0), container, containerId: "clash" });
+    const before = links(host(0))
+      .map((link) => link.ifname)
+      .sort();
+    const exit = await runOverlay({
+      host: host(0),
+      command: "ADD",
+      config: configFor(0),
+      container,
+      containerId: "clash",
+    });
     expect(exit.json).toMatchObject({ code: 4 });
-    expect(links(host(0)).map((link) => link.ifname).sort()).toEqual(before);
+    expect(
+      links(host(0))
+        .map((link) => link.ifname)
+        .sort(),
+    ).toEqual(before);
     expect(linkNamed(host(0), VTEP)).toBeUndefined();
     expect(linkNamed(host(0), BRIDGE)).toBeUndefined();
     expect(leaseCount(0)).toBe(0);
@@ -84,18 +108,46 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
   it("parallel ADDs on one host leave exactly one VTEP and one flood entry per peer", async () => {
     writePeers(hosts.map((h) => h.address));
     const containers = Array.from({ length: 6 }, () => fixture.containerNetns());
-    const results = await Promise.all(containers.map((container, index) => addContainer({ host: host(0), config: configFor(0), container, containerId: `par-${index}` })));
+    const results = await Promise.all(
+      containers.map((container, index) =>
+        addContainer({ host: host(0), config: configFor(0), container, containerId: `par-${index}` }),
+      ),
+    );
     expect(new Set(results.map((result) => result.address)).size).toBe(6);
-    expect(links(host(0)).filter((link) => link.linkinfo?.info_kind === "vxlan").map((link) => link.ifname)).toEqual([VTEP]);
+    expect(
+      links(host(0))
+        .filter((link) => link.linkinfo?.info_kind === "vxlan")
+        .map((link) => link.ifname),
+    ).toEqual([VTEP]);
     expect(floodDsts(fdb(host(0), VTEP))).toEqual([host(1).address, host(2).address]);
     expect(leaseCount(0)).toBe(6);
   });
 
   it("replaces a VTEP with the wrong port, keeping it on the bridge", async () => {
     writePeers(hosts.map((h) => h.address));
-    nsExec(host(2), ["ip", "link", "add", VTEP, "type", "vxlan", "id", String(VNI), "dstport", "8472", "local", host(2).address, "dev", "ul0"]);
+    nsExec(host(2), [
+      "ip",
+      "link",
+      "add",
+      VTEP,
+      "type",
+      "vxlan",
+      "id",
+      String(VNI),
+      "dstport",
+      "8472",
+      "local",
+      host(2).address,
+      "dev",
+      "ul0",
+    ]);
     expect(linkNamed(host(2), VTEP)?.linkinfo?.info_data).toMatchObject({ port: 8472 });
-    await addContainer({ host: host(2), config: configFor(2), container: fixture.containerNetns(), containerId: "h2-replace" });
+    await addContainer({
+      host: host(2),
+      config: configFor(2),
+      container: fixture.containerNetns(),
+      containerId: "h2-replace",
+    });
     const vtep = linkNamed(host(2), VTEP);
     expect(vtep?.linkinfo?.info_data).toMatchObject({ id: VNI, port: 4789, local: host(2).address });
     expect(vtep?.master).toBe(BRIDGE);
@@ -108,7 +160,13 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
     expect(floodDsts(fdb(host(1), VTEP))).toEqual([host(0).address]);
 
     writePeers([host(1).address, host(2).address]);
-    const check = await runOverlay({ host: host(1), command: "CHECK", config: { ...configFor(1), prevResult: onHost1.result }, container: first, containerId: "h1-a" });
+    const check = await runOverlay({
+      host: host(1),
+      command: "CHECK",
+      config: { ...configFor(1), prevResult: onHost1.result },
+      container: first,
+      containerId: "h1-a",
+    });
     // CHECK compares; only an ADD changes the entries.
     expect(check.json).toMatchObject({ code: 104, msg: expect.stringContaining(host(2).address) });
 
@@ -117,10 +175,17 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
     expect(floodDsts(fdb(host(1), VTEP))).toEqual([host(2).address]);
     // Host 0 still lists host 1, so its traffic keeps arriving and may be learned again;
     // only entries we own (permanent) must be gone for the dropped peer.
-    expect(fdb(host(1), VTEP).filter((entry) => entry.dst === host(0).address && entry.state === "permanent")).toEqual([]);
+    expect(fdb(host(1), VTEP).filter((entry) => entry.dst === host(0).address && entry.state === "permanent")).toEqual(
+      [],
+    );
 
     const onHost2Container = fixture.containerNetns();
-    const onHost2 = await addContainer({ host: host(2), config: configFor(2), container: onHost2Container, containerId: "h2-a" });
+    const onHost2 = await addContainer({
+      host: host(2),
+      config: configFor(2),
+      container: onHost2Container,
+      containerId: "h2-a",
+    });
     expect(await udpProbe({ from: second, to: onHost2Container, address: onHost2.address })).toBe(true);
   });
 });

@@ -50,10 +50,14 @@ export interface TcpEcho {
 export async function tcpEcho(probe: TcpEcho): Promise<boolean> {
   const port = String(20_000 + Math.floor(Math.random() * 20_000));
   const timeoutMs = String(probe.timeoutMs ?? 5_000);
-  const server = spawn("nsenter", [`--net=${probe.to.path}`, process.execPath, "-e", ECHO_SERVER, probe.address, port, "1", timeoutMs], {
-    env: nodeEnv(),
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+  const server = spawn(
+    "nsenter",
+    [`--net=${probe.to.path}`, process.execPath, "-e", ECHO_SERVER, probe.address, port, "1", timeoutMs],
+    {
+      env: nodeEnv(),
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
   try {
     const ready = await new Promise<boolean>((resolve) => {
       let output = "";
@@ -68,7 +72,17 @@ export async function tcpEcho(probe: TcpEcho): Promise<boolean> {
     const token = crypto.randomBytes(8).toString("hex");
     const client = spawnSync(
       "nsenter",
-      [`--net=${probe.from.path}`, process.execPath, "-e", ECHO_CLIENT, probe.address, port, token, String(probe.bytes ?? 65_536), timeoutMs],
+      [
+        `--net=${probe.from.path}`,
+        process.execPath,
+        "-e",
+        ECHO_CLIENT,
+        probe.address,
+        port,
+        token,
+        String(probe.bytes ?? 65_536),
+        timeoutMs,
+      ],
       { env: nodeEnv(), encoding: "utf8", timeout: Number(timeoutMs) + 2_000 },
     );
     return client.status === 0;

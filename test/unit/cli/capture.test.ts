@@ -14,13 +14,25 @@ function vxlan(vni: number, inner: Buffer): Buffer {
 }
 
 const icmpEcho = Buffer.from([8, 0, 0, 0, 0, 1, 0, 1, ...Buffer.alloc(56)]);
-const innerFrame = ethernet("0a:00:00:00:02:02", "0a:00:00:00:01:02", 0x0800, ipv4Packet("10.10.1.2", "10.10.2.2", 1, icmpEcho));
-const outerFrame = ethernet("02:00:00:00:00:02", "02:00:00:00:00:01", 0x0800, ipv4Packet("198.18.0.1", "198.18.0.2", 17, udp(51000, 8999, vxlan(4242, innerFrame))));
+const innerFrame = ethernet(
+  "0a:00:00:00:02:02",
+  "0a:00:00:00:01:02",
+  0x0800,
+  ipv4Packet("10.10.1.2", "10.10.2.2", 1, icmpEcho),
+);
+const outerFrame = ethernet(
+  "02:00:00:00:00:02",
+  "02:00:00:00:00:01",
+  0x0800,
+  ipv4Packet("198.18.0.1", "198.18.0.2", 17, udp(51000, 8999, vxlan(4242, innerFrame))),
+);
 
 function pcapFile(records: { seconds: number; micros: number; data: Buffer }[], littleEndian = true): Buffer {
   const header = Buffer.alloc(24);
-  const u32 = (buffer: Buffer, value: number, offset: number): number => (littleEndian ? buffer.writeUInt32LE(value, offset) : buffer.writeUInt32BE(value, offset));
-  const u16 = (buffer: Buffer, value: number, offset: number): number => (littleEndian ? buffer.writeUInt16LE(value, offset) : buffer.writeUInt16BE(value, offset));
+  const u32 = (buffer: Buffer, value: number, offset: number): number =>
+    littleEndian ? buffer.writeUInt32LE(value, offset) : buffer.writeUInt32BE(value, offset);
+  const u16 = (buffer: Buffer, value: number, offset: number): number =>
+    littleEndian ? buffer.writeUInt16LE(value, offset) : buffer.writeUInt16BE(value, offset);
   u32(header, 0xa1b2c3d4, 0);
   u16(header, 2, 4);
   u16(header, 4, 6);
@@ -49,7 +61,8 @@ describe("pcap stream reader", () => {
     for (const chunkSize of [1, 7, 24, 100, file.length]) {
       const reader = new PcapStreamReader();
       const records = [];
-      for (let offset = 0; offset < file.length; offset += chunkSize) records.push(...reader.push(file.subarray(offset, offset + chunkSize)));
+      for (let offset = 0; offset < file.length; offset += chunkSize)
+        records.push(...reader.push(file.subarray(offset, offset + chunkSize)));
       expect(reader.header).toMatchObject({ linkType: 1, snapLength: 262144, resolution: "us", littleEndian: true });
       expect(records.map((record) => [record.timestamp, record.data.length])).toEqual([
         [1_700_000_000.25, outerFrame.length],
@@ -71,11 +84,19 @@ describe("pcap stream reader", () => {
 describe("frame decoder", () => {
   it("opens a VXLAN datagram on the lab's port: VNI, inner MACs, inner IPv4 and protocol", () => {
     const frame = decodeEthernet(outerFrame, decodeOptions);
-    expect(frame).toMatchObject({ src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02", network: { kind: "ipv4", src: "198.18.0.1", dst: "198.18.0.2", protocol: 17 } });
+    expect(frame).toMatchObject({
+      src: "02:00:00:00:00:01",
+      dst: "02:00:00:00:00:02",
+      network: { kind: "ipv4", src: "198.18.0.1", dst: "198.18.0.2", protocol: 17 },
+    });
     const outerUdp = frame.network?.kind === "ipv4" ? (frame.network.transport as UdpDatagram) : undefined;
     expect(outerUdp).toMatchObject({ srcPort: 51000, dstPort: 8999, vxlan: { vni: 4242 } });
     const inner = outerUdp?.vxlan?.inner as EthernetFrame;
-    expect(inner).toMatchObject({ src: "0a:00:00:00:01:02", dst: "0a:00:00:00:02:02", network: { src: "10.10.1.2", dst: "10.10.2.2", protocol: 1, transport: { kind: "icmp", type: 8 } } });
+    expect(inner).toMatchObject({
+      src: "0a:00:00:00:01:02",
+      dst: "0a:00:00:00:02:02",
+      network: { src: "10.10.1.2", dst: "10.10.2.2", protocol: 1, transport: { kind: "icmp", type: 8 } },
+    });
     expect(describeFrame(frame)).toBe(
       "02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 198.18.0.1.51000 > 198.18.0.2.8999 UDP length 106 | vxlan vni 4242 | 0a:00:00:00:01:02 > 0a:00:00:00:02:02 IPv4 10.10.1.2 > 10.10.2.2 ICMP echo request length 84",
     );
@@ -83,27 +104,56 @@ describe("frame decoder", () => {
 
   it("leaves UDP on other ports alone", () => {
     const frame = decodeEthernet(outerFrame, { vxlanPorts: new Set([4789]) });
-    expect(describeFrame(frame)).toBe("02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 198.18.0.1.51000 > 198.18.0.2.8999 UDP length 106");
+    expect(describeFrame(frame)).toBe(
+      "02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 198.18.0.1.51000 > 198.18.0.2.8999 UDP length 106",
+    );
   });
 
   it("names ARP, 802.1Q tags, fragments and TCP flags", () => {
-    const arp = Buffer.concat([Buffer.from([0, 1, 8, 0, 6, 4, 0, 1]), mac("0a:00:00:00:01:02"), ipv4("10.10.1.2"), Buffer.alloc(6), ipv4("10.10.1.1")]);
-    expect(describeFrame(decodeEthernet(ethernet("ff:ff:ff:ff:ff:ff", "0a:00:00:00:01:02", 0x0806, arp), decodeOptions))).toBe(
-      "0a:00:00:00:01:02 > ff:ff:ff:ff:ff:ff ARP who-has 10.10.1.1 tell 10.10.1.2",
+    const arp = Buffer.concat([
+      Buffer.from([0, 1, 8, 0, 6, 4, 0, 1]),
+      mac("0a:00:00:00:01:02"),
+      ipv4("10.10.1.2"),
+      Buffer.alloc(6),
+      ipv4("10.10.1.1"),
+    ]);
+    expect(
+      describeFrame(decodeEthernet(ethernet("ff:ff:ff:ff:ff:ff", "0a:00:00:00:01:02", 0x0806, arp), decodeOptions)),
+    ).toBe("0a:00:00:00:01:02 > ff:ff:ff:ff:ff:ff ARP who-has 10.10.1.1 tell 10.10.1.2");
+    const tagged = ethernet(
+      "0a:00:00:00:00:02",
+      "0a:00:00:00:00:01",
+      0x8100,
+      Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), ipv4Packet("10.0.0.1", "10.0.0.2", 1, icmpEcho)]),
     );
-    const tagged = ethernet("0a:00:00:00:00:02", "0a:00:00:00:00:01", 0x8100, Buffer.concat([Buffer.from([0x00, 0x64, 0x08, 0x00]), ipv4Packet("10.0.0.1", "10.0.0.2", 1, icmpEcho)]));
-    expect(describeFrame(decodeEthernet(tagged, decodeOptions))).toMatch(/ vlan 100 IPv4 10\.0\.0\.1 > 10\.0\.0\.2 ICMP echo request/);
+    expect(describeFrame(decodeEthernet(tagged, decodeOptions))).toMatch(
+      / vlan 100 IPv4 10\.0\.0\.1 > 10\.0\.0\.2 ICMP echo request/,
+    );
     const fragment = ipv4Packet("10.0.0.1", "10.0.0.2", 17, Buffer.alloc(100), 185);
-    expect(describeFrame(decodeEthernet(ethernet("0a:00:00:00:00:02", "0a:00:00:00:00:01", 0x0800, fragment), decodeOptions))).toMatch(/IPv4 10\.0\.0\.1 > 10\.0\.0\.2 UDP frag offset 1480 length 120$/);
+    expect(
+      describeFrame(
+        decodeEthernet(ethernet("0a:00:00:00:00:02", "0a:00:00:00:00:01", 0x0800, fragment), decodeOptions),
+      ),
+    ).toMatch(/IPv4 10\.0\.0\.1 > 10\.0\.0\.2 UDP frag offset 1480 length 120$/);
     const syn = Buffer.alloc(20);
     syn.writeUInt16BE(40000, 0);
     syn.writeUInt16BE(80, 2);
     syn[13] = 0x12;
-    expect(describeFrame(decodeEthernet(ethernet("0a:00:00:00:00:02", "0a:00:00:00:00:01", 0x0800, ipv4Packet("10.0.0.1", "10.0.0.2", 6, syn)), decodeOptions))).toMatch(/10\.0\.0\.1\.40000 > 10\.0\.0\.2\.80 TCP \[S\.\]/);
+    expect(
+      describeFrame(
+        decodeEthernet(
+          ethernet("0a:00:00:00:00:02", "0a:00:00:00:00:01", 0x0800, ipv4Packet("10.0.0.1", "10.0.0.2", 6, syn)),
+          decodeOptions,
+        ),
+      ),
+    ).toMatch(/10\.0\.0\.1\.40000 > 10\.0\.0\.2\.80 TCP \[S\.\]/);
   });
 
   it("decodes raw IP frames and never throws on short ones", () => {
-    expect(decodeRawIp(ipv4Packet("10.0.0.1", "10.0.0.2", 1, icmpEcho), decodeOptions)).toMatchObject({ kind: "ipv4", src: "10.0.0.1" });
+    expect(decodeRawIp(ipv4Packet("10.0.0.1", "10.0.0.2", 1, icmpEcho), decodeOptions)).toMatchObject({
+      kind: "ipv4",
+      src: "10.0.0.1",
+    });
     for (let length = 0; length < outerFrame.length; length += 3) {
       expect(() => describeFrame(decodeEthernet(outerFrame.subarray(0, length), decodeOptions))).not.toThrow();
     }

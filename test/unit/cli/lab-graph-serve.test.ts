@@ -37,7 +37,12 @@ describe("--serve addresses", () => {
   });
 
   it("knows loopback", () => {
-    expect([isLoopbackAddress("127.255.0.1"), isLoopbackAddress("128.0.0.1"), isLoopbackAddress("::1"), isLoopbackAddress("::2")]).toEqual([true, false, true, false]);
+    expect([
+      isLoopbackAddress("127.255.0.1"),
+      isLoopbackAddress("128.0.0.1"),
+      isLoopbackAddress("::1"),
+      isLoopbackAddress("::2"),
+    ]).toEqual([true, false, true, false]);
   });
 });
 
@@ -46,7 +51,15 @@ describe("the live server's answers", () => {
     lab: "demo",
     plugin: "veth",
     underlay: { subnet: "198.18.0.0/24", netns: "demo-underlay", mtu: 1500 },
-    hosts: [{ name: "h1", netns: "demo-h1", slice: "10.10.1.0/24", gateway: "10.10.1.1", link: { target: "h1", netns: "demo-h1", ifName: "ul0", addresses: [], mtu: 1500, state: "up", impairments: [] } }],
+    hosts: [
+      {
+        name: "h1",
+        netns: "demo-h1",
+        slice: "10.10.1.0/24",
+        gateway: "10.10.1.1",
+        link: { target: "h1", netns: "demo-h1", ifName: "ul0", addresses: [], mtu: 1500, state: "up", impairments: [] },
+      },
+    ],
     containers: [],
     otherLinks: [],
   };
@@ -60,7 +73,8 @@ describe("the live server's answers", () => {
       return model;
     },
   };
-  const ask = (url: string, host = "127.0.0.1:8080", method = "GET") => respond(options, "127.0.0.1:8080", { method, host, url });
+  const ask = (url: string, host = "127.0.0.1:8080", method = "GET") =>
+    respond(options, "127.0.0.1:8080", { method, host, url });
 
   afterEach(() => {
     labUp = true;
@@ -73,7 +87,12 @@ describe("the live server's answers", () => {
     expect(home.headers["Content-Security-Policy"]).toMatch(/script-src 'sha256-[^']+'.*frame-ancestors 'none'/);
     expect(home.body).toContain("<script>");
     const first = JSON.parse(ask("/state.json").body) as StateResponse;
-    expect(first).toMatchObject({ lab: "demo", hash: expect.stringMatching(/^[0-9a-f]{16}$/), body: expect.stringContaining('data-node="h1"'), model: { lab: "demo" } });
+    expect(first).toMatchObject({
+      lab: "demo",
+      hash: expect.stringMatching(/^[0-9a-f]{16}$/),
+      body: expect.stringContaining('data-node="h1"'),
+      model: { lab: "demo" },
+    });
     expect(home.body).toContain(`data-hash="${first.hash}"`);
     const again = JSON.parse(ask(`/state.json?since=${first.hash}`).body) as StateResponse;
     expect(again.hash).toBe(first.hash);
@@ -103,11 +122,26 @@ describe("the recorded probe matrix", () => {
   it("keeps the pairs between the lab's containers, replaced whole each time", () => {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-graph-"));
     dirs.push(stateDir);
-    const plan = { name: "demo", stateDir, containers: [{ label: "h1/c1" }, { label: "h2/c1" }] } as Parameters<typeof recordLabProbe>[0];
-    const pair = (from: string, to: string): PairReport => ({ from, to, address: "10.10.2.2", verdict: "ok", explanation: "", sent: 3, received: 3 });
+    const plan = { name: "demo", stateDir, containers: [{ label: "h1/c1" }, { label: "h2/c1" }] } as Parameters<
+      typeof recordLabProbe
+    >[0];
+    const pair = (from: string, to: string): PairReport => ({
+      from,
+      to,
+      address: "10.10.2.2",
+      verdict: "ok",
+      explanation: "",
+      sent: 3,
+      received: 3,
+    });
     expect(readLabProbe(plan)).toBeUndefined();
     recordLabProbe(plan, [pair("h1/c1", "h2/c1"), pair("other", "h1/c1")], new Date("2024-01-01T00:00:00Z"));
-    expect(readLabProbe(plan)).toEqual({ version: 1, lab: "demo", probedAt: "2024-01-01T00:00:00.000Z", reports: [pair("h1/c1", "h2/c1")] });
+    expect(readLabProbe(plan)).toEqual({
+      version: 1,
+      lab: "demo",
+      probedAt: "2024-01-01T00:00:00.000Z",
+      reports: [pair("h1/c1", "h2/c1")],
+    });
     expect(fs.readdirSync(stateDir)).toEqual(["probe.json"]);
     // A lab taken down while its probe ran: nothing is written where its state was.
     fs.rmSync(stateDir, { recursive: true });

@@ -14,10 +14,36 @@ import { DEFAULT_TOPOLOGY_INPUT, normalizeTopology } from "../../../src/cli/lab/
 
 describe("impairment values", () => {
   it("reads tc's units and writes them back", () => {
-    const impairment = parseImpairment({ delay: "20ms", jitter: "500us", loss: "0.5%", rate: "10mbit", corrupt: 1, duplicate: "2", reorder: "25%", mtu: 1400 }, "x");
-    expect(impairment).toEqual({ delayMs: 20, jitterMs: 0.5, lossPercent: 0.5, rateBitsPerSecond: 10_000_000, corruptPercent: 1, duplicatePercent: 2, reorderPercent: 25, mtu: 1400 });
-    expect(formatImpairment(impairment)).toBe("delay 20ms jitter 500us loss 0.5% rate 10mbit corrupt 1% duplicate 2% reorder 25% mtu 1400");
-    expect(parseImpairment({ delay: "1.5s", rate: "100kbps" }, "x")).toEqual({ delayMs: 1500, rateBitsPerSecond: 800_000 });
+    const impairment = parseImpairment(
+      {
+        delay: "20ms",
+        jitter: "500us",
+        loss: "0.5%",
+        rate: "10mbit",
+        corrupt: 1,
+        duplicate: "2",
+        reorder: "25%",
+        mtu: 1400,
+      },
+      "x",
+    );
+    expect(impairment).toEqual({
+      delayMs: 20,
+      jitterMs: 0.5,
+      lossPercent: 0.5,
+      rateBitsPerSecond: 10_000_000,
+      corruptPercent: 1,
+      duplicatePercent: 2,
+      reorderPercent: 25,
+      mtu: 1400,
+    });
+    expect(formatImpairment(impairment)).toBe(
+      "delay 20ms jitter 500us loss 0.5% rate 10mbit corrupt 1% duplicate 2% reorder 25% mtu 1400",
+    );
+    expect(parseImpairment({ delay: "1.5s", rate: "100kbps" }, "x")).toEqual({
+      delayMs: 1500,
+      rateBitsPerSecond: 800_000,
+    });
     expect(parseImpairment({ loss: "0%", delay: 0 }, "x")).toEqual({});
   });
 
@@ -28,7 +54,10 @@ describe("impairment values", () => {
     [{ mtu: 40 }, "x.mtu: must be an integer from 68 to 65535"],
     [{ jitter: "5ms" }, "x.jitter: needs a delay"],
     [{ reorder: "5%" }, "x.reorder: needs a delay"],
-    [{ latency: "5ms" }, "x.latency: unknown impairment (known: delay, jitter, loss, rate, corrupt, duplicate, reorder, mtu)"],
+    [
+      { latency: "5ms" },
+      "x.latency: unknown impairment (known: delay, jitter, loss, rate, corrupt, duplicate, reorder, mtu)",
+    ],
   ])("refuses %j", (raw, message) => {
     expect(() => parseImpairment(raw, "x")).toThrow(message);
   });
@@ -42,9 +71,19 @@ describe("targets", () => {
   const plan = planLab(normalizeTopology({ ...DEFAULT_TOPOLOGY_INPUT, name: "t" }));
 
   it("names a host's underlay link, a container's link, or one interface", () => {
-    expect(resolveTarget(plan, "h1")).toEqual({ name: "h1", netns: "t-h1", ifName: "ul0", peer: { netns: "t-underlay", ifName: "p-h1" } });
+    expect(resolveTarget(plan, "h1")).toEqual({
+      name: "h1",
+      netns: "t-h1",
+      ifName: "ul0",
+      peer: { netns: "t-underlay", ifName: "p-h1" },
+    });
     expect(resolveTarget(plan, "h1:ul0").name).toBe("h1");
-    expect(resolveTarget(plan, "h2/c1")).toEqual({ name: "h2/c1", netns: "t-h2-c1", ifName: "eth0", peer: { netns: "t-h2" } });
+    expect(resolveTarget(plan, "h2/c1")).toEqual({
+      name: "h2/c1",
+      netns: "t-h2-c1",
+      ifName: "eth0",
+      peer: { netns: "t-h2" },
+    });
     expect(resolveTarget(plan, "h1:lab0")).toEqual({ name: "h1:lab0", netns: "t-h1", ifName: "lab0" });
   });
 
@@ -60,7 +99,10 @@ describe("targets", () => {
 
 describe("the topology's impairments key", () => {
   it("is checked against the hosts and containers, and keyed by canonical target", () => {
-    const topology = normalizeTopology({ ...DEFAULT_TOPOLOGY_INPUT, impairments: { "h1:ul0": { delay: "20ms" }, "h2/c2": { mtu: 1400, loss: "1%" } } });
+    const topology = normalizeTopology({
+      ...DEFAULT_TOPOLOGY_INPUT,
+      impairments: { "h1:ul0": { delay: "20ms" }, "h2/c2": { mtu: 1400, loss: "1%" } },
+    });
     expect(topology.impairments).toEqual({ h1: { delayMs: 20 }, "h2/c2": { mtu: 1400, lossPercent: 1 } });
   });
 
@@ -77,11 +119,34 @@ describe("the topology's impairments key", () => {
 });
 
 describe("mechanisms", () => {
-  const impairment = parseImpairment({ delay: "20ms", jitter: "5ms", loss: "10%", rate: "1mbit", corrupt: "1%", duplicate: "2%", reorder: "5%", mtu: 1400 }, "x");
+  const impairment = parseImpairment(
+    {
+      delay: "20ms",
+      jitter: "5ms",
+      loss: "10%",
+      rate: "1mbit",
+      corrupt: "1%",
+      duplicate: "2%",
+      reorder: "5%",
+      mtu: 1400,
+    },
+    "x",
+  );
 
   it("all go to netem where the kernel has it, the MTU to the link", () => {
-    expect(new Set(Object.entries(planMechanisms(impairment, true)).map(([key, mechanism]) => `${key}=${mechanism}`))).toEqual(
-      new Set(["delayMs=netem", "jitterMs=netem", "lossPercent=netem", "rateBitsPerSecond=netem", "corruptPercent=netem", "duplicatePercent=netem", "reorderPercent=netem", "mtu=mtu"]),
+    expect(
+      new Set(Object.entries(planMechanisms(impairment, true)).map(([key, mechanism]) => `${key}=${mechanism}`)),
+    ).toEqual(
+      new Set([
+        "delayMs=netem",
+        "jitterMs=netem",
+        "lossPercent=netem",
+        "rateBitsPerSecond=netem",
+        "corruptPercent=netem",
+        "duplicatePercent=netem",
+        "reorderPercent=netem",
+        "mtu=mtu",
+      ]),
     );
   });
 
@@ -99,7 +164,13 @@ describe("mechanisms", () => {
   });
 
   it("writes loss and duplication as numgen rules (plain drop at 100%)", () => {
-    const record = (lossPercent: number): LinkRecord => ({ target: "h1", netns: "t-h1", ifName: "ul0", impairment: { lossPercent, duplicatePercent: 2 }, mechanisms: planMechanisms({ lossPercent, duplicatePercent: 2 }, false) });
+    const record = (lossPercent: number): LinkRecord => ({
+      target: "h1",
+      netns: "t-h1",
+      ifName: "ul0",
+      impairment: { lossPercent, duplicatePercent: 2 },
+      mechanisms: planMechanisms({ lossPercent, duplicatePercent: 2 }, false),
+    });
     const [loss, duplicate] = nftRulesOf(record(12.5)) as { add: { rule: { comment: string; expr: unknown[] } } }[];
     expect(loss?.add.rule.comment).toBe("cnikit impair ul0 loss");
     expect(loss?.add.rule.expr).toEqual([
@@ -107,16 +178,24 @@ describe("mechanisms", () => {
       { match: { op: "<", left: { numgen: { mode: "random", mod: 10000, offset: 0 } }, right: 1250 } },
       { drop: null },
     ]);
-    expect(duplicate?.add.rule.expr).toContainEqual({ dup: { addr: { rt: { key: "nexthop", family: "ip" } }, dev: "ul0" } });
+    expect(duplicate?.add.rule.expr).toContainEqual({
+      dup: { addr: { rt: { key: "nexthop", family: "ip" } }, dev: "ul0" },
+    });
     const [total] = nftRulesOf(record(100)) as { add: { rule: { expr: unknown[] } } }[];
-    expect(total?.add.rule.expr).toEqual([{ match: { op: "==", left: { meta: { key: "oifname" } }, right: "ul0" } }, { drop: null }]);
+    expect(total?.add.rule.expr).toEqual([
+      { match: { op: "==", left: { meta: { key: "oifname" } }, right: "ul0" } },
+      { drop: null },
+    ]);
   });
 });
 
 describe("what the queue process does to a packet", () => {
   // IPv4 (20 bytes) + UDP (8) + 4 payload bytes.
   const udp = Buffer.from("450000200001000040117ccdc612000ac6120014" + "d4311f900000c0de" + "01020304", "hex");
-  const sequence = (...values: number[]) => () => values.shift() ?? 0.5;
+  const sequence =
+    (...values: number[]) =>
+    () =>
+      values.shift() ?? 0.5;
 
   it("finds the transport payload", () => {
     expect(transportPayloadOffset(udp)).toBe(28);
@@ -143,7 +222,11 @@ describe("what the queue process does to a packet", () => {
 
 describe("reader frames", () => {
   it("keep datagram boundaries across arbitrary pipe chunks", () => {
-    const stream = Buffer.concat([encodeFrame(Buffer.from("first")), encodeFrame(Buffer.alloc(0)), encodeFrame(Buffer.from("third datagram"))]);
+    const stream = Buffer.concat([
+      encodeFrame(Buffer.from("first")),
+      encodeFrame(Buffer.alloc(0)),
+      encodeFrame(Buffer.from("third datagram")),
+    ]);
     const reader = new FrameReader();
     const frames = [...stream].flatMap((byte) => reader.push(Buffer.from([byte])));
     expect(frames.map((frame) => frame.toString())).toEqual(["first", "", "third datagram"]);

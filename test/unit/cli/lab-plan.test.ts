@@ -23,7 +23,12 @@ describe("lab topology", () => {
   });
 
   it("takes hosts as names, mappings with container lists or counts", () => {
-    const topology = normalizeTopology({ name: "t", plugin: "bridge", containersPerHost: 1, hosts: ["a", { name: "b", containers: 3 }, { name: "c", containers: ["x"] }] });
+    const topology = normalizeTopology({
+      name: "t",
+      plugin: "bridge",
+      containersPerHost: 1,
+      hosts: ["a", { name: "b", containers: 3 }, { name: "c", containers: ["x"] }],
+    });
     expect(topology.hosts).toEqual([
       { name: "a", containers: ["c1"] },
       { name: "b", containers: ["c1", "c2", "c3"] },
@@ -79,7 +84,10 @@ describe("lab plan", () => {
       localAddress: "198.18.0.2",
       peers: ["198.18.0.1", "198.18.0.3"],
       hostAddress: { "198.18.0.1": "10.10.1.1/16", "198.18.0.2": "10.10.2.1/16", "198.18.0.3": "10.10.3.1/16" },
-      ipam: { type: "host-local", ranges: [[{ subnet: "10.10.0.0/16", rangeStart: "10.10.2.2", rangeEnd: "10.10.2.254", gateway: "10.10.2.1" }]] },
+      ipam: {
+        type: "host-local",
+        ranges: [[{ subnet: "10.10.0.0/16", rangeStart: "10.10.2.2", rangeEnd: "10.10.2.254", gateway: "10.10.2.1" }]],
+      },
     });
   });
 
@@ -87,12 +95,26 @@ describe("lab plan", () => {
     const topology = normalizeTopology({ name: "demo", plugin: "bridge" });
     const plan = planLab(topology);
     const [plugin] = hostNetworkConfig(topology, plan, plan.hosts[0] as never).plugins as Record<string, unknown>[];
-    expect(plugin).toMatchObject({ type: "bridge", isGateway: true, ipMasq: false, ipam: { ranges: [[{ subnet: "10.10.1.0/24", gateway: "10.10.1.1" }]], routes: [{ dst: "10.10.0.0/16", gw: "10.10.1.1" }] } });
+    expect(plugin).toMatchObject({
+      type: "bridge",
+      isGateway: true,
+      ipMasq: false,
+      ipam: {
+        ranges: [[{ subnet: "10.10.1.0/24", gateway: "10.10.1.1" }]],
+        routes: [{ dst: "10.10.0.0/16", gw: "10.10.1.1" }],
+      },
+    });
   });
 
   it("draws hosts, bridges, VTEPs and containers as Mermaid", () => {
     const topology = normalizeTopology({ name: "demo", containersPerHost: 1 });
-    const state: LabState = { version: 1, createdAt: "", topology, plan: planLab(topology), addresses: { "h1/c1": ["10.10.1.2/16"] } };
+    const state: LabState = {
+      version: 1,
+      createdAt: "",
+      topology,
+      plan: planLab(topology),
+      addresses: { "h1/c1": ["10.10.1.2/16"] },
+    };
     const text = mermaid(state);
     expect(text).toContain('h1_c1("c1<br/>eth0 10.10.1.2/16")');
     expect(text).toContain('h2_c1("c1<br/>eth0 no address")');

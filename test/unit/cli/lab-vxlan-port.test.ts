@@ -9,7 +9,10 @@ import { DEFAULT_TOPOLOGY_INPUT, labVxlanPort, normalizeTopology } from "../../.
 function overlayConfigs(input: object): Record<string, unknown>[] {
   const topology = normalizeTopology(input);
   const plan = planLab(topology);
-  return plan.hosts.map((host) => (hostNetworkConfig(topology, plan, host).plugins as Record<string, unknown>[])[0] as Record<string, unknown>);
+  return plan.hosts.map(
+    (host) =>
+      (hostNetworkConfig(topology, plan, host).plugins as Record<string, unknown>[])[0] as Record<string, unknown>,
+  );
 }
 
 describe("lab VXLAN port and VNI", () => {
@@ -39,8 +42,14 @@ describe("lab VXLAN port and VNI", () => {
     [{ network: { vxlanPort: "4789" } }, 'topology network.vxlanPort: must be an integer from 1 to 65535, got "4789"'],
     [{ network: { vni: 16_777_216 } }, "topology network.vni: must be an integer from 1 to 16777215, got 16777216"],
     [{ network: { vni: 1.5 } }, "topology network.vni: must be an integer from 1 to 16777215, got 1.5"],
-    [{ plugin: "bridge", network: { vxlanPort: 8999 } }, "topology network.vxlanPort: needs plugin vxlan-overlay, got plugin bridge"],
-    [{ network: { port: 8999 } }, "topology network.port: unknown key (known: subnet, hostPrefix, vni, mtu, vxlanPort)"],
+    [
+      { plugin: "bridge", network: { vxlanPort: 8999 } },
+      "topology network.vxlanPort: needs plugin vxlan-overlay, got plugin bridge",
+    ],
+    [
+      { network: { port: 8999 } },
+      "topology network.port: unknown key (known: subnet, hostPrefix, vni, mtu, vxlanPort)",
+    ],
   ])("refuses %j naming the key and the value", (input, message) => {
     expect(() => normalizeTopology(input)).toThrow(CliError);
     expect(() => normalizeTopology(input)).toThrow(message);

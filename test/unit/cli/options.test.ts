@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
-import { containerIdFor, netnsPathArg, parseArgsOption, parseCapabilityArgs, parseValidAttachments } from "../../../src/cli/cni-options";
+import {
+  containerIdFor,
+  netnsPathArg,
+  parseArgsOption,
+  parseCapabilityArgs,
+  parseValidAttachments,
+} from "../../../src/cli/cni-options";
 import { CliError, describeFailure } from "../../../src/cli/errors";
 import { formatTable } from "../../../src/cli/output";
 
@@ -37,7 +43,9 @@ describe("plugin-by-hand options", () => {
       { containerID: "a", ifname: "net1" },
       { containerID: "b", ifname: "eth0" },
     ]);
-    expect(parseValidAttachments('[{"containerID":"c","ifname":"eth1"}]')).toEqual([{ containerID: "c", ifname: "eth1" }]);
+    expect(parseValidAttachments('[{"containerID":"c","ifname":"eth1"}]')).toEqual([
+      { containerID: "c", ifname: "eth1" },
+    ]);
     expect(() => parseValidAttachments("a/b/c")).toThrow(CliError);
     expect(() => parseValidAttachments('[{"containerID":1}]')).toThrow(/containerID and ifname/);
   });
@@ -50,6 +58,14 @@ describe("output", () => {
   });
 
   it("aligns table columns without trailing spaces", () => {
-    expect(formatTable(["A", "LONGER"], [["xyz", "1"], ["q", ""]])).toBe("A    LONGER\nxyz  1\nq");
+    expect(
+      formatTable(
+        ["A", "LONGER"],
+        [
+          ["xyz", "1"],
+          ["q", ""],
+        ],
+      ),
+    ).toBe("A    LONGER\nxyz  1\nq");
   });
 });

@@ -17,7 +17,9 @@ describe("CNI_ARGS", () => {
   });
 
   it.each(["A", "A=1;B", "=1"])("%j is code 4 naming the pair", (raw) => {
-    expect(() => parseCniArgs(raw)).toThrow(expect.objectContaining({ code: 4, message: expect.stringMatching(/CNI_ARGS: invalid pair/) }));
+    expect(() => parseCniArgs(raw)).toThrow(
+      expect.objectContaining({ code: 4, message: expect.stringMatching(/CNI_ARGS: invalid pair/) }),
+    );
   });
 
   it.each([
@@ -28,14 +30,21 @@ describe("CNI_ARGS", () => {
     expect(Object.fromEntries(loadCniArgs(raw, known))).toEqual(expected);
   });
 
-  it.each(["X=1", "IgnoreUnknown=0;X=1", "IgnoreUnknown=no;X=1"])("%j: unknown keys are code 4 unless ignored", (raw) => {
-    expect(() => loadCniArgs(raw, ["IP"])).toThrow(expect.objectContaining({ code: 4, message: "CNI_ARGS: unknown args [X=1]" }));
-  });
+  it.each(["X=1", "IgnoreUnknown=0;X=1", "IgnoreUnknown=no;X=1"])(
+    "%j: unknown keys are code 4 unless ignored",
+    (raw) => {
+      expect(() => loadCniArgs(raw, ["IP"])).toThrow(
+        expect.objectContaining({ code: 4, message: "CNI_ARGS: unknown args [X=1]" }),
+      );
+    },
+  );
 });
 
 describe("args.cni", () => {
   it("reads ips and mac", () => {
-    expect(readArgsCni({ ...base, args: { cni: { ips: ["10.0.0.5", "fd00::5/64"], mac: "0a:00:00:00:00:01", other: 1 } } })).toEqual({
+    expect(
+      readArgsCni({ ...base, args: { cni: { ips: ["10.0.0.5", "fd00::5/64"], mac: "0a:00:00:00:00:01", other: 1 } } }),
+    ).toEqual({
       ips: ["10.0.0.5", "fd00::5/64"],
       mac: "0a:00:00:00:00:01",
     });
@@ -47,7 +56,9 @@ describe("args.cni", () => {
     [{ ips: ["10.0.0.5", "nope"] }, "args.cni.ips[1]"],
     [{ mac: "zz" }, "args.cni.mac"],
   ])("%j is code 7 naming %s", (cni, field) => {
-    expect(() => readArgsCni({ ...base, args: { cni } })).toThrow(expect.objectContaining({ code: 7, message: expect.stringContaining(`${field}: must be`) }));
+    expect(() => readArgsCni({ ...base, args: { cni } })).toThrow(
+      expect.objectContaining({ code: 7, message: expect.stringContaining(`${field}: must be`) }),
+    );
   });
 });
 
@@ -71,6 +82,8 @@ describe("runtimeConfig", () => {
     [{ dns: { nameservers: "10.0.0.1" } }, "runtimeConfig.dns.nameservers"],
     [{ mac: 5 }, "runtimeConfig.mac"],
   ])("%j is code 7 naming %s", (runtimeConfig, field) => {
-    expect(() => readRuntimeConfig({ ...base, runtimeConfig: runtimeConfig as Record<string, unknown> })).toThrow(expect.objectContaining({ code: 7, message: expect.stringContaining(`${field}: must be`) }));
+    expect(() => readRuntimeConfig({ ...base, runtimeConfig: runtimeConfig as Record<string, unknown> })).toThrow(
+      expect.objectContaining({ code: 7, message: expect.stringContaining(`${field}: must be`) }),
+    );
   });
 });

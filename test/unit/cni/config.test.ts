@@ -21,7 +21,15 @@ const schema = {
         type: { type: "string" },
         ranges: {
           type: "array",
-          items: { type: "array", items: { type: "object", required: ["subnet"], properties: { subnet: { type: "string" } }, additionalProperties: false } },
+          items: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["subnet"],
+              properties: { subnet: { type: "string" } },
+              additionalProperties: false,
+            },
+          },
         },
       },
     },
@@ -70,12 +78,17 @@ describe("parseNetConf", () => {
   });
 
   it("reads a prevResult of any version into the 1.1.0 shape", () => {
-    const conf = parse({ ...good, prevResult: { cniVersion: "0.2.0", ip4: { ip: "10.0.0.2/8", gateway: "10.0.0.1" } } });
+    const conf = parse({
+      ...good,
+      prevResult: { cniVersion: "0.2.0", ip4: { ip: "10.0.0.2/8", gateway: "10.0.0.1" } },
+    });
     expect(conf.prevResult).toEqual({ cniVersion: "1.1.0", ips: [{ address: "10.0.0.2/8", gateway: "10.0.0.1" }] });
   });
 
   it("a broken prevResult says so", () => {
-    expect(() => parse({ ...good, prevResult: { cniVersion: "1.0.0", ips: [{}] } })).toThrow(/^prevResult: invalid result: ips\[0\]\.address/);
+    expect(() => parse({ ...good, prevResult: { cniVersion: "1.0.0", ips: [{}] } })).toThrow(
+      /^prevResult: invalid result: ips\[0\]\.address/,
+    );
   });
 });
 

@@ -16,8 +16,14 @@ function script(name: string, body: string): void {
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-delegate-"));
   // Echoes what it was given: the command and ifname, and the stdin it read.
-  script("echo-ipam", `cat > "${dir}/stdin.seen"; printf '{"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.0.0.2/8"}],"dns":{"domain":"%s-%s"}}' "$CNI_COMMAND" "$CNI_IFNAME"`);
-  script("failing-ipam", `cat >/dev/null; echo '{"cniVersion":"0.3.1","code":100,"msg":"no addresses left","details":"range 10.0.0.0/30"}'; exit 1`);
+  script(
+    "echo-ipam",
+    `cat > "${dir}/stdin.seen"; printf '{"cniVersion":"0.3.1","ips":[{"version":"4","address":"10.0.0.2/8"}],"dns":{"domain":"%s-%s"}}' "$CNI_COMMAND" "$CNI_IFNAME"`,
+  );
+  script(
+    "failing-ipam",
+    `cat >/dev/null; echo '{"cniVersion":"0.3.1","code":100,"msg":"no addresses left","details":"range 10.0.0.0/30"}'; exit 1`,
+  );
   script("silent-crash", `echo "it broke" >&2; exit 3`);
   script("no-version-result", `cat >/dev/null; echo '{"ip4":{"ip":"10.0.0.3/8"}}'`);
   fs.writeFileSync(path.join(dir, "cnikit"), "not really an executable");
@@ -28,7 +34,11 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const options = (extra: Partial<DelegateOptions> = {}): DelegateOptions => ({ path: ["/nonexistent", dir], env: { CNI_IFNAME: "eth7" }, ...extra });
+const options = (extra: Partial<DelegateOptions> = {}): DelegateOptions => ({
+  path: ["/nonexistent", dir],
+  env: { CNI_IFNAME: "eth7" },
+  ...extra,
+});
 
 describe("delegation to an executable", () => {
   it("runs it with the verb, our environment and the same stdin; reads its result into 1.1.0", async () => {
@@ -39,20 +49,34 @@ describe("delegation to an executable", () => {
 
   it("reads a result without cniVersion as the config's version", async () => {
     const legacy = Buffer.from(JSON.stringify({ cniVersion: "0.2.0", name: "net", type: "x" }));
-    expect(await delegateAdd("no-version-result", legacy, options())).toEqual({ cniVersion: "1.1.0", ips: [{ address: "10.0.0.3/8" }] });
+    expect(await delegateAdd("no-version-result", legacy, options())).toEqual({
+      cniVersion: "1.1.0",
+      ips: [{ address: "10.0.0.3/8" }],
+    });
   });
 
   it("passes the delegate's error on unchanged", async () => {
-    await expect(delegateAdd("failing-ipam", stdin, options())).rejects.toEqual(new CniError(100, "no addresses left", "range 10.0.0.0/30"));
-    await expect(delegateAdd("failing-ipam", stdin, options())).rejects.toMatchObject({ code: 100, details: "range 10.0.0.0/30" });
+    await expect(delegateAdd("failing-ipam", stdin, options())).rejects.toEqual(
+      new CniError(100, "no addresses left", "range 10.0.0.0/30"),
+    );
+    await expect(delegateAdd("failing-ipam", stdin, options())).rejects.toMatchObject({
+      code: 100,
+      details: "range 10.0.0.0/30",
+    });
   });
 
   it("says what a delegate that printed nothing wrote to stderr", async () => {
-    await expect(delegateDel("silent-crash", stdin, options())).rejects.toMatchObject({ code: 999, message: 'netplugin failed: "it broke"' });
+    await expect(delegateDel("silent-crash", stdin, options())).rejects.toMatchObject({
+      code: 999,
+      message: 'netplugin failed: "it broke"',
+    });
   });
 
   it("names the plugin and the path when it is not there", async () => {
-    await expect(delegateCheck("nope", stdin, options())).rejects.toMatchObject({ code: 50, message: `failed to find plugin "nope" in path [/nonexistent ${dir}]` });
+    await expect(delegateCheck("nope", stdin, options())).rejects.toMatchObject({
+      code: 50,
+      message: `failed to find plugin "nope" in path [/nonexistent ${dir}]`,
+    });
   });
 });
 
@@ -64,14 +88,27 @@ describe("delegation to this same executable", () => {
       del: async () => undefined,
       check: async () => undefined,
     });
-    const result = await delegateAdd("host-local", stdin, options({
-      selfExecutable: path.join(dir, "cnikit"),
-      inProcess: { "host-local": hostLocal },
-      env: { CNI_CONTAINERID: "c9", CNI_NETNS: "/run/netns/c9", CNI_IFNAME: "eth3", CNI_ARGS: "IgnoreUnknown=1" },
-    }));
+    const result = await delegateAdd(
+      "host-local",
+      stdin,
+      options({
+        selfExecutable: path.join(dir, "cnikit"),
+        inProcess: { "host-local": hostLocal },
+        env: { CNI_CONTAINERID: "c9", CNI_NETNS: "/run/netns/c9", CNI_IFNAME: "eth3", CNI_ARGS: "IgnoreUnknown=1" },
+      }),
+    );
     // The skel converted to 0.3.1 and the delegate side read it back.
     expect(result).toEqual({ cniVersion: "1.1.0", ips: [{ address: "10.0.0.9/8" }] });
-    expect(seen).toEqual([{ containerId: "c9", netns: "/run/netns/c9", ifName: "eth3", args: "IgnoreUnknown=1", path: ["/nonexistent", dir], stdinData: stdin }]);
+    expect(seen).toEqual([
+      {
+        containerId: "c9",
+        netns: "/run/netns/c9",
+        ifName: "eth3",
+        args: "IgnoreUnknown=1",
+        path: ["/nonexistent", dir],
+        stdinData: stdin,
+      },
+    ]);
   });
 
   it("knows the resident-mode front end beside the executable as us too", async () => {
@@ -105,7 +142,15 @@ describe("delegation to this same executable", () => {
       throw new Error("must not run");
     };
     const hostLocal = (): PluginFuncs => ({ add: mustNotRun, del: mustNotRun, check: mustNotRun });
-    const run = delegateDel("host-local", stdin, options({ selfExecutable: path.join(dir, "cnikit"), inProcess: { "host-local": hostLocal }, env: { CNI_CONTAINERID: "c9", CNI_IFNAME: "bad:name" } }));
+    const run = delegateDel(
+      "host-local",
+      stdin,
+      options({
+        selfExecutable: path.join(dir, "cnikit"),
+        inProcess: { "host-local": hostLocal },
+        env: { CNI_CONTAINERID: "c9", CNI_IFNAME: "bad:name" },
+      }),
+    );
     await expect(run).rejects.toMatchObject({ code: 4, message: expect.stringContaining("CNI_IFNAME") });
   });
 
@@ -113,6 +158,8 @@ describe("delegation to this same executable", () => {
     const spy = (): PluginFuncs => {
       throw new Error("must not run in-process");
     };
-    await expect(delegateAdd("echo-ipam", stdin, options({ inProcess: { "echo-ipam": spy } }))).resolves.toMatchObject({ dns: { domain: "ADD-eth7" } });
+    await expect(delegateAdd("echo-ipam", stdin, options({ inProcess: { "echo-ipam": spy } }))).resolves.toMatchObject({
+      dns: { domain: "ADD-eth7" },
+    });
   });
 });

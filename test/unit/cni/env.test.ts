@@ -82,7 +82,9 @@ describe("required variables per verb", () => {
   });
 
   it("lists every missing variable", () => {
-    expect(() => requireEnvFor("ADD", {})).toThrow("required env variables [CNI_CONTAINERID CNI_NETNS CNI_IFNAME CNI_PATH] missing");
+    expect(() => requireEnvFor("ADD", {})).toThrow(
+      "required env variables [CNI_CONTAINERID CNI_NETNS CNI_IFNAME CNI_PATH] missing",
+    );
   });
 });
 

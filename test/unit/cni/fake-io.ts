@@ -22,5 +22,12 @@ export function fakeIO(env: Record<string, string | undefined>, stdin: unknown =
 
 /** The environment of a well-formed ADD. */
 export function addEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: "/run/netns/c1", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin", ...overrides };
+  return {
+    CNI_COMMAND: "ADD",
+    CNI_CONTAINERID: "c1",
+    CNI_NETNS: "/run/netns/c1",
+    CNI_IFNAME: "eth0",
+    CNI_PATH: "/opt/cni/bin",
+    ...overrides,
+  };
 }

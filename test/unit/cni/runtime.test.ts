@@ -14,7 +14,13 @@ interface LoggedCall {
 
 let dir: string;
 let runtime: CniRuntime;
-const rt: RuntimeConf = { containerId: "c1", netns: "/run/netns/c1", ifName: "eth0", args: [["K8S_POD_NAME", "web"]], capabilityArgs: { mac: "0a:00:00:00:00:01", portMappings: [] } };
+const rt: RuntimeConf = {
+  containerId: "c1",
+  netns: "/run/netns/c1",
+  ifName: "eth0",
+  args: [["K8S_POD_NAME", "web"]],
+  capabilityArgs: { mac: "0a:00:00:00:00:01", portMappings: [] },
+};
 
 function calls(): LoggedCall[] {
   const log = path.join(dir, "calls.log");
@@ -40,10 +46,15 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-runtime-"));
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin);
-  for (const name of ["fake-a", "fake-b"]) fs.copyFileSync(path.join(__dirname, "fixtures", "fake-plugin.js"), path.join(bin, name));
+  for (const name of ["fake-a", "fake-b"])
+    fs.copyFileSync(path.join(__dirname, "fixtures", "fake-plugin.js"), path.join(bin, name));
   for (const name of ["fake-a", "fake-b"]) fs.chmodSync(path.join(bin, name), 0o755);
   // NODE_EXTRA_CA_CERTS costs each fake plugin (a node script) about 40 ms.
-  runtime = new CniRuntime({ pluginPaths: [bin], cacheDir: path.join(dir, "cache"), env: { FAKE_LOG: path.join(dir, "calls.log"), NODE_EXTRA_CA_CERTS: undefined } });
+  runtime = new CniRuntime({
+    pluginPaths: [bin],
+    cacheDir: path.join(dir, "cache"),
+    env: { FAKE_LOG: path.join(dir, "calls.log"), NODE_EXTRA_CA_CERTS: undefined },
+  });
 });
 
 afterEach(() => {
@@ -53,15 +64,29 @@ afterEach(() => {
 describe("the runtime", () => {
   it("ADD runs the list in order, chaining prevResult and injecting name, version and requested capabilities", async () => {
     const result = await runtime.addNetworkList(list("1.0.0"), rt);
-    expect(result).toEqual({ cniVersion: "1.1.0", interfaces: [{ name: "fake-a-if" }, { name: "fake-b-if" }], ips: [{ interface: 0, address: "10.1.0.5/24" }] });
+    expect(result).toEqual({
+      cniVersion: "1.1.0",
+      interfaces: [{ name: "fake-a-if" }, { name: "fake-b-if" }],
+      ips: [{ interface: 0, address: "10.1.0.5/24" }],
+    });
     const [a, b, ...rest] = calls();
     expect(rest).toEqual([]);
     expect([a?.command, a?.type, b?.command, b?.type]).toEqual(["ADD", "fake-a", "ADD", "fake-b"]);
     expect(a?.conf).toMatchObject({ name: "net1", cniVersion: "1.0.0", runtimeConfig: { mac: "0a:00:00:00:00:01" } });
     expect(a?.conf).not.toHaveProperty("prevResult");
     expect(b?.conf).not.toHaveProperty("runtimeConfig"); // asked for ips, which the runtime did not give
-    expect(b?.conf.prevResult).toEqual({ cniVersion: "1.0.0", interfaces: [{ name: "fake-a-if" }], ips: [{ interface: 0, address: "10.1.0.5/24" }] });
-    expect(a?.env).toEqual({ containerId: "c1", netns: "/run/netns/c1", ifName: "eth0", args: "K8S_POD_NAME=web", path: path.join(dir, "bin") });
+    expect(b?.conf.prevResult).toEqual({
+      cniVersion: "1.0.0",
+      interfaces: [{ name: "fake-a-if" }],
+      ips: [{ interface: 0, address: "10.1.0.5/24" }],
+    });
+    expect(a?.env).toEqual({
+      containerId: "c1",
+      netns: "/run/netns/c1",
+      ifName: "eth0",
+      args: "K8S_POD_NAME=web",
+      path: path.join(dir, "bin"),
+    });
   });
 
   it("caches the result in libcni's layout and format", async () => {
@@ -69,7 +94,14 @@ describe("the runtime", () => {
     const file = path.join(dir, "cache", "results", "net1-c1-eth0");
     expect(runtime.cacheFileOf(list("1.0.0"), rt)).toBe(file);
     const entry = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-    expect(entry).toMatchObject({ kind: "cniCacheV1", containerId: "c1", ifName: "eth0", networkName: "net1", netns: "/run/netns/c1", cniArgs: [["K8S_POD_NAME", "web"]] });
+    expect(entry).toMatchObject({
+      kind: "cniCacheV1",
+      containerId: "c1",
+      ifName: "eth0",
+      networkName: "net1",
+      netns: "/run/netns/c1",
+      cniArgs: [["K8S_POD_NAME", "web"]],
+    });
     expect((entry.result as Record<string, unknown>).cniVersion).toBe("1.0.0");
     expect(JSON.parse(Buffer.from(entry.config as string, "base64").toString())).toEqual(list("1.0.0"));
   });
@@ -79,12 +111,28 @@ describe("the runtime", () => {
     calls();
     await runtime.checkNetworkList(list("0.4.0"), rt);
     const checks = calls();
-    expect(checks.map((c) => [c.command, c.type])).toEqual([["CHECK", "fake-a"], ["CHECK", "fake-b"]]);
-    expect(checks.every((c) => JSON.stringify(c.conf.prevResult) === JSON.stringify({ cniVersion: "0.4.0", interfaces: [{ name: "fake-a-if" }, { name: "fake-b-if" }], ips: [{ version: "4", interface: 0, address: "10.1.0.5/24" }] }))).toBe(true);
+    expect(checks.map((c) => [c.command, c.type])).toEqual([
+      ["CHECK", "fake-a"],
+      ["CHECK", "fake-b"],
+    ]);
+    expect(
+      checks.every(
+        (c) =>
+          JSON.stringify(c.conf.prevResult) ===
+          JSON.stringify({
+            cniVersion: "0.4.0",
+            interfaces: [{ name: "fake-a-if" }, { name: "fake-b-if" }],
+            ips: [{ version: "4", interface: 0, address: "10.1.0.5/24" }],
+          }),
+      ),
+    ).toBe(true);
     expect(runtime.cachedResult(list("0.4.0"), rt)).toEqual(result);
     await runtime.delNetworkList(list("0.4.0"), rt);
     const dels = calls();
-    expect(dels.map((c) => [c.command, c.type])).toEqual([["DEL", "fake-b"], ["DEL", "fake-a"]]);
+    expect(dels.map((c) => [c.command, c.type])).toEqual([
+      ["DEL", "fake-b"],
+      ["DEL", "fake-a"],
+    ]);
     expect(dels[0]?.conf.prevResult).toBeDefined();
     expect(runtime.cachedResult(list("0.4.0"), rt)).toBeUndefined();
   });
@@ -100,8 +148,15 @@ describe("the runtime", () => {
   });
 
   it("a plugin's error comes back with its code and details, naming the plugin", async () => {
-    const failing = { ...list("1.0.0"), plugins: [{ type: "fake-a" }, { type: "fake-b", failOn: { ADD: { code: 11, msg: "busy", details: "later" } } }] };
-    await expect(runtime.addNetworkList(failing, rt)).rejects.toMatchObject({ code: 11, message: 'plugin type="fake-b" failed (add): busy', details: "later" });
+    const failing = {
+      ...list("1.0.0"),
+      plugins: [{ type: "fake-a" }, { type: "fake-b", failOn: { ADD: { code: 11, msg: "busy", details: "later" } } }],
+    };
+    await expect(runtime.addNetworkList(failing, rt)).rejects.toMatchObject({
+      code: 11,
+      message: 'plugin type="fake-b" failed (add): busy',
+      details: "later",
+    });
   });
 
   it("GC deletes the cached attachments that are no longer valid, then runs GC with the valid ones (1.1.0)", async () => {
@@ -117,7 +172,10 @@ describe("the runtime", () => {
       ["GC", "fake-a", ""],
       ["GC", "fake-b", ""],
     ]);
-    expect(gc[2]?.conf).toMatchObject({ "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }], "cni.dev/attachments": [{ containerID: "c1", ifname: "eth0" }] });
+    expect(gc[2]?.conf).toMatchObject({
+      "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }],
+      "cni.dev/attachments": [{ containerID: "c1", ifname: "eth0" }],
+    });
     expect(runtime.cachedResult(list("1.1.0"), other)).toBeUndefined();
     expect(runtime.cachedResult(list("1.1.0"), rt)).toBeDefined();
   });
@@ -127,7 +185,10 @@ describe("the runtime", () => {
     expect(calls()).toEqual([]);
     await runtime.statusNetworkList(list("1.1.0"));
     expect(calls().map((c) => c.command)).toEqual(["STATUS", "STATUS"]);
-    expect(await runtime.versionOf("fake-a")).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.4.0", "1.0.0", "1.1.0"] });
+    expect(await runtime.versionOf("fake-a")).toEqual({
+      cniVersion: "1.1.0",
+      supportedVersions: ["0.4.0", "1.0.0", "1.1.0"],
+    });
   });
 });
 
@@ -136,11 +197,17 @@ describe("loading network lists", () => {
     const confFile = path.join(os.tmpdir(), `cnikit-${process.pid}.conf`);
     fs.writeFileSync(confFile, JSON.stringify({ cniVersion: "0.4.0", name: "single", type: "bridge" }));
     try {
-      expect(loadNetworkList(confFile)).toMatchObject({ name: "single", cniVersion: "0.4.0", plugins: [{ type: "bridge" }] });
+      expect(loadNetworkList(confFile)).toMatchObject({
+        name: "single",
+        cniVersion: "0.4.0",
+        plugins: [{ type: "bridge" }],
+      });
     } finally {
       fs.rmSync(confFile);
     }
-    expect(loadNetworkList({ cniVersions: ["0.4.0", "1.1.0"], name: "l", plugins: [{ type: "x" }], disableCheck: "true" })).toMatchObject({ cniVersion: "1.1.0", disableCheck: true });
+    expect(
+      loadNetworkList({ cniVersions: ["0.4.0", "1.1.0"], name: "l", plugins: [{ type: "x" }], disableCheck: "true" }),
+    ).toMatchObject({ cniVersion: "1.1.0", disableCheck: true });
   });
 
   it.each([
@@ -149,6 +216,8 @@ describe("loading network lists", () => {
     [{ name: "l", plugins: [{}] }, "plugins[0].type"],
     [{ name: "l", plugins: [{ type: "x" }], disableCheck: 3 }, "disableCheck"],
   ])("%j is code 7 naming %s", (raw, field) => {
-    expect(() => loadNetworkList(raw)).toThrow(expect.objectContaining({ code: 7, message: expect.stringContaining(`${field}:`) }));
+    expect(() => loadNetworkList(raw)).toThrow(
+      expect.objectContaining({ code: 7, message: expect.stringContaining(`${field}:`) }),
+    );
   });
 });

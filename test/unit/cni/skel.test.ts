@@ -23,7 +23,12 @@ function recordingPlugin(calls: Array<[string, CmdArgs]>): PluginFuncs {
 }
 
 const about = { name: "bridge", version: "0.1.0" };
-const config = (cniVersion: string, extra: Record<string, unknown> = {}) => ({ cniVersion, name: "net", type: "bridge", ...extra });
+const config = (cniVersion: string, extra: Record<string, unknown> = {}) => ({
+  cniVersion,
+  name: "net",
+  type: "bridge",
+  ...extra,
+});
 
 async function run(env: Record<string, string | undefined>, stdin: unknown, funcs?: PluginFuncs) {
   const calls: Array<[string, CmdArgs]> = [];
@@ -38,26 +43,46 @@ describe("the skel", () => {
     const { status, io, out } = await run({}, "");
     expect(status).toBe(0);
     expect(out).toBe("");
-    expect(io.stderr.join("")).toBe("CNI bridge plugin v0.1.0; CNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n");
+    expect(io.stderr.join("")).toBe(
+      "CNI bridge plugin v0.1.0; CNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n",
+    );
   });
 
   it("answers VERSION whatever stdin holds", async () => {
     for (const stdin of ["", "{", JSON.stringify(config("9.9.9"))]) {
       const { status, json } = await run({ CNI_COMMAND: "VERSION" }, stdin);
       expect(status).toBe(0);
-      expect(json).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] });
+      expect(json).toEqual({
+        cniVersion: "1.1.0",
+        supportedVersions: ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+      });
     }
   });
 
   it("hands the plugin the environment and stdin", async () => {
     const stdin = JSON.stringify(config("1.0.0"));
     const { calls } = await run(addEnv({ CNI_ARGS: "A=1", CNI_PATH: "/a:/b" }), stdin);
-    expect(calls).toEqual([["ADD", { containerId: "c1", netns: "/run/netns/c1", ifName: "eth0", args: "A=1", path: ["/a", "/b"], stdinData: Buffer.from(stdin) }]]);
+    expect(calls).toEqual([
+      [
+        "ADD",
+        {
+          containerId: "c1",
+          netns: "/run/netns/c1",
+          ifName: "eth0",
+          args: "A=1",
+          path: ["/a", "/b"],
+          stdinData: Buffer.from(stdin),
+        },
+      ],
+    ]);
   });
 
   it.each([
     ["1.1.0", { interfaces: [{ name: "eth0", mtu: 1400, sandbox: "/run/netns/c1" }] }],
-    ["1.0.0", { interfaces: [{ name: "eth0", sandbox: "/run/netns/c1" }], routes: [{ dst: "0.0.0.0/0", gw: "10.1.0.1" }] }],
+    [
+      "1.0.0",
+      { interfaces: [{ name: "eth0", sandbox: "/run/netns/c1" }], routes: [{ dst: "0.0.0.0/0", gw: "10.1.0.1" }] },
+    ],
     ["0.3.1", { ips: [{ version: "4", interface: 0, address: "10.1.0.5/24", gateway: "10.1.0.1" }] }],
     ["0.2.0", { ip4: { ip: "10.1.0.5/24", gateway: "10.1.0.1", routes: [{ dst: "0.0.0.0/0", gw: "10.1.0.1" }] } }],
   ])("prints the ADD result in the config's version %s", async (version, expected) => {
@@ -83,8 +108,20 @@ describe("the skel", () => {
     ["unknown verb", addEnv({ CNI_COMMAND: "FOO" }), config("1.0.0"), 4, "unknown CNI_COMMAND: FOO"],
     ["no netns", addEnv({ CNI_NETNS: "" }), config("1.0.0"), 4, "required env variables [CNI_NETNS] missing"],
     ["no CNI_PATH", addEnv({ CNI_PATH: undefined }), config("1.0.0"), 4, "required env variables [CNI_PATH] missing"],
-    ["bad container ID", addEnv({ CNI_CONTAINERID: "-x" }), config("1.0.0"), 4, "CNI_CONTAINERID has invalid characters"],
-    ["bad ifname", addEnv({ CNI_IFNAME: "a/b" }), config("1.0.0"), 4, "CNI_IFNAME contains / or : or whitespace characters"],
+    [
+      "bad container ID",
+      addEnv({ CNI_CONTAINERID: "-x" }),
+      config("1.0.0"),
+      4,
+      "CNI_CONTAINERID has invalid characters",
+    ],
+    [
+      "bad ifname",
+      addEnv({ CNI_IFNAME: "a/b" }),
+      config("1.0.0"),
+      4,
+      "CNI_IFNAME contains / or : or whitespace characters",
+    ],
     ["long ifname", addEnv({ CNI_IFNAME: "x".repeat(16) }), config("1.0.0"), 4, "CNI_IFNAME is longer than 15 bytes"],
     ["malformed JSON", addEnv(), "{", 6, /^error decoding network config/],
     ["no name", addEnv(), { cniVersion: "1.0.0", type: "bridge" }, 7, "missing network name"],
@@ -101,7 +138,10 @@ describe("the skel", () => {
   });
 
   it("answers an error in the config's version once it is known", async () => {
-    expect((await run(addEnv({ CNI_IFNAME: "" }), config("0.3.1"))).json).toMatchObject({ cniVersion: "0.3.1", code: 4 });
+    expect((await run(addEnv({ CNI_IFNAME: "" }), config("0.3.1"))).json).toMatchObject({
+      cniVersion: "0.3.1",
+      code: 4,
+    });
     expect((await run(addEnv(), config("0.5.0"))).json).toMatchObject({ cniVersion: "1.1.0", code: 1 });
   });
 
@@ -128,7 +168,10 @@ describe("the skel", () => {
   });
 
   it("fails an ADD whose result cannot be written in 0.2.0 with code 1", async () => {
-    const noAddress = { ...recordingPlugin([]), add: async (): Promise<Result> => ({ cniVersion: "1.1.0", interfaces: [{ name: "eth0" }] }) };
+    const noAddress = {
+      ...recordingPlugin([]),
+      add: async (): Promise<Result> => ({ cniVersion: "1.1.0", interfaces: [{ name: "eth0" }] }),
+    };
     const { status, json } = await run(addEnv(), config("0.2.0"), noAddress);
     expect(status).toBe(1);
     expect(json).toMatchObject({ cniVersion: "0.2.0", code: 1 });

@@ -16,7 +16,14 @@ const full: Result = {
   cniVersion: "1.1.0",
   interfaces: [
     { name: "cni0", mac: "0a:58:0a:01:00:01", mtu: 1400 },
-    { name: "eth0", mac: "0a:58:0a:01:00:05", mtu: 1400, sandbox: "/run/netns/c1", socketPath: "/run/vhost.sock", pciID: "0000:00:1f.6" },
+    {
+      name: "eth0",
+      mac: "0a:58:0a:01:00:05",
+      mtu: 1400,
+      sandbox: "/run/netns/c1",
+      socketPath: "/run/vhost.sock",
+      pciID: "0000:00:1f.6",
+    },
   ],
   ips: [
     { interface: 1, address: "10.1.0.5/24", gateway: "10.1.0.1" },
@@ -64,7 +71,11 @@ describe("converting a 1.1.0 result down and reading it back", () => {
   it.each(["0.2.0", "0.1.0"])("%s keeps the first address per family, routes under their family", (version) => {
     expect(convertResult(full, version)).toEqual({
       cniVersion: version,
-      ip4: { ip: "10.1.0.5/24", gateway: "10.1.0.1", routes: [{ dst: "0.0.0.0/0", gw: "10.1.0.1" }, { dst: "10.9.0.0/16" }] },
+      ip4: {
+        ip: "10.1.0.5/24",
+        gateway: "10.1.0.1",
+        routes: [{ dst: "0.0.0.0/0", gw: "10.1.0.1" }, { dst: "10.9.0.0/16" }],
+      },
       ip6: { ip: "fd00::5/64", gateway: "fd00::1", routes: [{ dst: "::/0", gw: "fd00::1" }] },
       dns: full.dns,
     });
@@ -83,7 +94,11 @@ describe("converting a 1.1.0 result down and reading it back", () => {
   });
 
   it("a single-family result survives 0.2.0 and back", () => {
-    const v4only: Result = { cniVersion: "1.1.0", ips: [{ address: "10.3.0.2/16", gateway: "10.3.0.1" }], routes: [{ dst: "0.0.0.0/0" }] };
+    const v4only: Result = {
+      cniVersion: "1.1.0",
+      ips: [{ address: "10.3.0.2/16", gateway: "10.3.0.1" }],
+      routes: [{ dst: "0.0.0.0/0" }],
+    };
     expect(parseResult(convertResult(v4only, "0.2.0"))).toEqual(v4only);
   });
 });
@@ -107,7 +122,13 @@ describe("0.1.0/0.2.0 cannot express a result without an address", () => {
 
 describe("reading results of every version", () => {
   it("reads a 0.3.1 result, ignoring version", () => {
-    expect(parseResult({ cniVersion: "0.3.1", ips: [{ version: "4", interface: 0, address: "10.0.0.2/8" }], interfaces: [{ name: "eth0" }] })).toEqual({
+    expect(
+      parseResult({
+        cniVersion: "0.3.1",
+        ips: [{ version: "4", interface: 0, address: "10.0.0.2/8" }],
+        interfaces: [{ name: "eth0" }],
+      }),
+    ).toEqual({
       cniVersion: "1.1.0",
       interfaces: [{ name: "eth0" }],
       ips: [{ interface: 0, address: "10.0.0.2/8" }],
@@ -115,7 +136,10 @@ describe("reading results of every version", () => {
   });
 
   it("reads a result without cniVersion as 0.1.0", () => {
-    expect(parseResult({ ip4: { ip: "10.0.0.2/8" } })).toEqual({ cniVersion: "1.1.0", ips: [{ address: "10.0.0.2/8" }] });
+    expect(parseResult({ ip4: { ip: "10.0.0.2/8" } })).toEqual({
+      cniVersion: "1.1.0",
+      ips: [{ address: "10.0.0.2/8" }],
+    });
   });
 
   it.each([
@@ -150,17 +174,30 @@ describe("the config's version", () => {
 
   it("every supported version passes, others are code 1 listing ours", () => {
     for (const version of SUPPORTED_VERSIONS) expect(requireSupportedVersion(version)).toBe(version);
-    expect(() => requireSupportedVersion("0.5.0")).toThrow(expect.objectContaining({ code: 1, details: expect.stringContaining('"1.1.0"') }));
+    expect(() => requireSupportedVersion("0.5.0")).toThrow(
+      expect.objectContaining({ code: 1, details: expect.stringContaining('"1.1.0"') }),
+    );
   });
 });
 
 describe("verbs allowed by version", () => {
-  const since: Record<CniCommand, string> = { ADD: "0.1.0", DEL: "0.1.0", VERSION: "0.1.0", CHECK: "0.4.0", STATUS: "1.1.0", GC: "1.1.0" };
+  const since: Record<CniCommand, string> = {
+    ADD: "0.1.0",
+    DEL: "0.1.0",
+    VERSION: "0.1.0",
+    CHECK: "0.4.0",
+    STATUS: "1.1.0",
+    GC: "1.1.0",
+  };
   for (const [verb, first] of Object.entries(since) as Array<[CniCommand, string]>) {
     it.each(SUPPORTED_VERSIONS.map((v) => [v]))(`${verb} at %s`, (version) => {
-      const allowed = SUPPORTED_VERSIONS.indexOf(version) >= SUPPORTED_VERSIONS.indexOf(first as (typeof SUPPORTED_VERSIONS)[number]);
+      const allowed =
+        SUPPORTED_VERSIONS.indexOf(version) >= SUPPORTED_VERSIONS.indexOf(first as (typeof SUPPORTED_VERSIONS)[number]);
       if (allowed) expect(() => requireVerbInVersion(verb, version)).not.toThrow();
-      else expect(() => requireVerbInVersion(verb, version)).toThrow(expect.objectContaining({ code: 1, message: `config version does not allow ${verb}` }));
+      else
+        expect(() => requireVerbInVersion(verb, version)).toThrow(
+          expect.objectContaining({ code: 1, message: `config version does not allow ${verb}` }),
+        );
     });
   }
 });
@@ -171,7 +208,9 @@ describe("GC attachments", () => {
     expect(parseGcAttachments({ [key]: attachments })).toEqual(attachments);
   });
   it("prefers valid-attachments, defaults to none", () => {
-    expect(parseGcAttachments({ "cni.dev/valid-attachments": attachments, "cni.dev/attachments": [] })).toEqual(attachments);
+    expect(parseGcAttachments({ "cni.dev/valid-attachments": attachments, "cni.dev/attachments": [] })).toEqual(
+      attachments,
+    );
     expect(parseGcAttachments({})).toEqual([]);
   });
   it("names a malformed entry with code 7", () => {
@@ -182,5 +221,7 @@ describe("GC attachments", () => {
 });
 
 it.each(["1.1.0", "1.0.0", "0.4.0"])("%s leaves empty lists out, as libcni does", (version) => {
-  expect(convertResult({ cniVersion: "1.1.0", interfaces: [], ips: [{ address: "10.0.0.2/8" }], routes: [] }, version)).not.toHaveProperty("routes");
+  expect(
+    convertResult({ cniVersion: "1.1.0", interfaces: [], ips: [{ address: "10.0.0.2/8" }], routes: [] }, version),
+  ).not.toHaveProperty("routes");
 });

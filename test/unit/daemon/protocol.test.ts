@@ -19,12 +19,20 @@ describe("daemon protocol", () => {
   it("lays the hello out as magic, four little-endian lengths and the build id", () => {
     const hello = encodeHello("CNK1", "abc", 6, 10, 300);
     expect(hello.toString("hex")).toBe(`434e4b31 03000000 06000000 0a000000 2c010000 616263`.replace(/ /g, ""));
-    expect(decodeHello(hello)).toEqual({ magic: "CNK1", buildIdLength: 3, pluginLength: 6, envLength: 10, stdinLength: 300 });
+    expect(decodeHello(hello)).toEqual({
+      magic: "CNK1",
+      buildIdLength: 3,
+      pluginLength: 6,
+      envLength: 10,
+      stdinLength: 300,
+    });
   });
 
   it("refuses a bad magic and names lengths over their bounds", () => {
     expect(() => decodeHello(Buffer.from("XXXX0000000000000000"))).toThrow(/magic "XXXX"/);
-    expect(overLimit(decodeHello(encodeHello("CNK1", "id", 6, 0, LIMITS.stdin + 1)))).toMatch(/stdin of 67108865 bytes/);
+    expect(overLimit(decodeHello(encodeHello("CNK1", "id", 6, 0, LIMITS.stdin + 1)))).toMatch(
+      /stdin of 67108865 bytes/,
+    );
     expect(overLimit(decodeHello(encodeHello("CNK1", "id", 0, 0, 0)))).toMatch(/plugin name length 0/);
     expect(overLimit(decodeHello(encodeHello("CNKS", "id", 0, 0, 0)))).toBeUndefined();
   });
@@ -35,7 +43,11 @@ describe("daemon protocol", () => {
   });
 
   it("round-trips frames: stderr pieces, stdout once, the exit status", () => {
-    const bytes = Buffer.concat([encodeFrame("e", Buffer.from("a\n")), encodeFrame("e", Buffer.from("b\n")), encodeAnswer('{"ok":1}', 1)]);
+    const bytes = Buffer.concat([
+      encodeFrame("e", Buffer.from("a\n")),
+      encodeFrame("e", Buffer.from("b\n")),
+      encodeAnswer('{"ok":1}', 1),
+    ]);
     expect(decodeFrames(bytes)).toEqual({ stdout: '{"ok":1}', stderr: "a\nb\n", status: 1 });
     expect(encodeAnswer("", 0).toString("hex")).toBe("780400000000000000");
     // Cut short: no status, and a partial frame is not read.
@@ -45,6 +57,10 @@ describe("daemon protocol", () => {
   it("reads an environ block as the C library does", () => {
     const block = encodeEnvBlock({ CNI_COMMAND: "ADD", EMPTY: "", A: "x=y", GONE: undefined });
     expect(block.toString()).toBe("CNI_COMMAND=ADD\0EMPTY=\0A=x=y\0");
-    expect(decodeEnvBlock(Buffer.concat([block, Buffer.from("NOEQUALS\0")]))).toEqual({ CNI_COMMAND: "ADD", EMPTY: "", A: "x=y" });
+    expect(decodeEnvBlock(Buffer.concat([block, Buffer.from("NOEQUALS\0")]))).toEqual({
+      CNI_COMMAND: "ADD",
+      EMPTY: "",
+      A: "x=y",
+    });
   });
 });

@@ -20,35 +20,93 @@ function expectCniErrorOnly(body: () => unknown): void {
   try {
     body();
   } catch (err) {
-    if (!(err instanceof CniError)) throw new Error(`threw ${(err as Error)?.name ?? typeof err} instead of a CniError: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    if (!(err instanceof CniError))
+      throw new Error(
+        `threw ${(err as Error)?.name ?? typeof err} instead of a CniError: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
   }
 }
 
-const ipam = { type: "host-local", dataDir: "/tmp/cnikit-fuzz-never-written", ranges: [[{ subnet: "10.70.0.0/24", rangeStart: "10.70.0.10", gateway: "10.70.0.1" }], [{ subnet: "fd70::/64" }]], routes: [{ dst: "0.0.0.0/0" }] };
-const prevResult = { cniVersion: "1.1.0", interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", sandbox: "/run/netns/x" }], ips: [{ address: "10.70.0.10/24", gateway: "10.70.0.1", interface: 0 }], routes: [{ dst: "0.0.0.0/0", gw: "10.70.0.1" }], dns: { nameservers: ["10.70.0.1"] } };
-const common = { cniVersion: "1.1.0", ipam, prevResult, args: { cni: { ips: ["10.70.0.20"], mac: "02:00:00:00:00:02" } }, runtimeConfig: { mac: "02:00:00:00:00:03", ips: ["10.70.0.21/24"] }, dns: { nameservers: ["10.70.0.1"], search: ["example"] } };
+const ipam = {
+  type: "host-local",
+  dataDir: "/tmp/cnikit-fuzz-never-written",
+  ranges: [[{ subnet: "10.70.0.0/24", rangeStart: "10.70.0.10", gateway: "10.70.0.1" }], [{ subnet: "fd70::/64" }]],
+  routes: [{ dst: "0.0.0.0/0" }],
+};
+const prevResult = {
+  cniVersion: "1.1.0",
+  interfaces: [{ name: "eth0", mac: "02:00:00:00:00:01", sandbox: "/run/netns/x" }],
+  ips: [{ address: "10.70.0.10/24", gateway: "10.70.0.1", interface: 0 }],
+  routes: [{ dst: "0.0.0.0/0", gw: "10.70.0.1" }],
+  dns: { nameservers: ["10.70.0.1"] },
+};
+const common = {
+  cniVersion: "1.1.0",
+  ipam,
+  prevResult,
+  args: { cni: { ips: ["10.70.0.20"], mac: "02:00:00:00:00:02" } },
+  runtimeConfig: { mac: "02:00:00:00:00:03", ips: ["10.70.0.21/24"] },
+  dns: { nameservers: ["10.70.0.1"], search: ["example"] },
+};
 
 /** Each loader with a config it accepts, so that mutations start from something real. */
 const LOADERS: Record<string, { base: Record<string, unknown>; load: (stdin: Buffer) => unknown }> = {
   bridge: {
-    base: { ...common, name: "fz", type: "bridge", bridge: "fzbr0", isGateway: true, isDefaultGateway: true, ipMasq: true, mtu: 1400, vlan: 10, vlanTrunk: [{ id: 20 }, { minID: 30, maxID: 40 }], hairpinMode: true },
+    base: {
+      ...common,
+      name: "fz",
+      type: "bridge",
+      bridge: "fzbr0",
+      isGateway: true,
+      isDefaultGateway: true,
+      ipMasq: true,
+      mtu: 1400,
+      vlan: 10,
+      vlanTrunk: [{ id: 20 }, { minID: 30, maxID: 40 }],
+      hairpinMode: true,
+    },
     load: loadBridgeConfig,
   },
   veth: { base: { ...common, name: "fz", type: "veth", ipMasq: true, mtu: 1400 }, load: loadVethConfig },
   "vxlan-overlay": {
-    base: { ...common, name: "fz", type: "vxlan-overlay", vni: 42, port: 4789, underlay: "ul0", peers: ["198.18.0.2", { address: "198.18.0.3", subnet: "10.70.3.0/24" }], mode: "l2", mtu: 1400, hostAddress: { "198.18.0.1": "10.70.1.1/24" } },
+    base: {
+      ...common,
+      name: "fz",
+      type: "vxlan-overlay",
+      vni: 42,
+      port: 4789,
+      underlay: "ul0",
+      peers: ["198.18.0.2", { address: "198.18.0.3", subnet: "10.70.3.0/24" }],
+      mode: "l2",
+      mtu: 1400,
+      hostAddress: { "198.18.0.1": "10.70.1.1/24" },
+    },
     load: loadOverlayConfig,
   },
   "host-local": {
     base: { ...common, name: "fz", type: "bridge" },
-    load: (stdin) => loadHostLocal({ containerId: "c1", netns: "", ifName: "eth0", args: "IgnoreUnknown=1;IP=10.70.0.30", path: [], stdinData: stdin } satisfies CmdArgs, true),
+    load: (stdin) =>
+      loadHostLocal(
+        {
+          containerId: "c1",
+          netns: "",
+          ifName: "eth0",
+          args: "IgnoreUnknown=1;IP=10.70.0.30",
+          path: [],
+          stdinData: stdin,
+        } satisfies CmdArgs,
+        true,
+      ),
   },
 };
 
 /** Every path into a JSON value (objects and arrays), the root included. */
 function pathsOf(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
   if (typeof value !== "object" || value === null) return [prefix];
-  const children = Object.entries(value).flatMap(([key, child]) => pathsOf(child, [...prefix, Array.isArray(value) ? Number(key) : key]));
+  const children = Object.entries(value).flatMap(([key, child]) =>
+    pathsOf(child, [...prefix, Array.isArray(value) ? Number(key) : key]),
+  );
   return [prefix, ...children];
 }
 
@@ -72,7 +130,30 @@ function replaceAt(root: unknown, path: Array<string | number>, replacement: unk
 /** Values that break assumptions: huge and odd numbers, long and odd strings, wrong shapes. */
 const hostileValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
-  fc.constantFrom(undefined, null, 0, -1, 1e308, -1e308, 2 ** 53 + 1, 1.5, "", "/", "..", "../../etc", "\u0000", "x".repeat(5000), [], {}, [[]], [{}], "10.70.0.0/33", "fd70::/200", "300.1.1.1", "ff:ff"),
+  fc.constantFrom(
+    undefined,
+    null,
+    0,
+    -1,
+    1e308,
+    -1e308,
+    2 ** 53 + 1,
+    1.5,
+    "",
+    "/",
+    "..",
+    "../../etc",
+    "\u0000",
+    "x".repeat(5000),
+    [],
+    {},
+    [[]],
+    [{}],
+    "10.70.0.0/33",
+    "fd70::/200",
+    "300.1.1.1",
+    "ff:ff",
+  ),
   fc.string({ maxLength: 40 }),
 );
 
@@ -80,20 +161,33 @@ function mutatedConfig(base: Record<string, unknown>): fc.Arbitrary<string> {
   const paths = pathsOf(base);
   return fc
     .array(fc.tuple(fc.constantFrom(...paths), hostileValue), { minLength: 1, maxLength: 3 })
-    .map((edits) => JSON.stringify(edits.reduce<unknown>((config, [path, value]) => replaceAt(config, path, value), base)) ?? "null");
+    .map(
+      (edits) =>
+        JSON.stringify(edits.reduce<unknown>((config, [path, value]) => replaceAt(config, path, value), base)) ??
+        "null",
+    );
 }
 
 /** The base config's JSON text with characters replaced or cut (mostly decoding errors, some odd-but-valid JSON). */
 function mangledText(base: Record<string, unknown>): fc.Arbitrary<string> {
   const text = JSON.stringify(base);
-  return fc.record({ at: fc.nat({ max: text.length }), cut: fc.nat({ max: 8 }), insert: fc.string({ maxLength: 6 }) }).map(({ at, cut, insert }) => text.slice(0, at) + insert + text.slice(at + cut));
+  return fc
+    .record({ at: fc.nat({ max: text.length }), cut: fc.nat({ max: 8 }), insert: fc.string({ maxLength: 6 }) })
+    .map(({ at, cut, insert }) => text.slice(0, at) + insert + text.slice(at + cut));
 }
 
-const anyText = fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "binary", maxLength: 200 }), fc.json({ maxDepth: 4 }));
+const anyText = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: "binary", maxLength: 200 }),
+  fc.json({ maxDepth: 4 }),
+);
 
 describe("fuzz: config parsers", () => {
   it(`parseNetConf on any text (${FUZZ_RUNS} cases)`, () => {
-    fc.assert(fc.property(anyText, (text) => expectCniErrorOnly(() => parseNetConf(Buffer.from(text)))), fuzzParams(10));
+    fc.assert(
+      fc.property(anyText, (text) => expectCniErrorOnly(() => parseNetConf(Buffer.from(text)))),
+      fuzzParams(10),
+    );
   });
 
   for (const [plugin, { base, load }] of Object.entries(LOADERS)) {
@@ -102,21 +196,46 @@ describe("fuzz: config parsers", () => {
     });
 
     it(`${plugin}: fields replaced by hostile values (${FUZZ_RUNS} cases)`, () => {
-      fc.assert(fc.property(mutatedConfig(base), (stdin) => expectCniErrorOnly(() => load(Buffer.from(stdin)))), fuzzParams(11));
+      fc.assert(
+        fc.property(mutatedConfig(base), (stdin) => expectCniErrorOnly(() => load(Buffer.from(stdin)))),
+        fuzzParams(11),
+      );
     });
 
     it(`${plugin}: mangled JSON text and any text (${FUZZ_RUNS} cases)`, () => {
-      fc.assert(fc.property(fc.oneof(mangledText(base), anyText), (stdin) => expectCniErrorOnly(() => load(Buffer.from(stdin)))), fuzzParams(12));
+      fc.assert(
+        fc.property(fc.oneof(mangledText(base), anyText), (stdin) =>
+          expectCniErrorOnly(() => load(Buffer.from(stdin))),
+        ),
+        fuzzParams(12),
+      );
     });
   }
 
   it(`CNI_ARGS, args.cni and runtimeConfig (${FUZZ_RUNS} cases)`, () => {
-    const argsText = fc.oneof(fc.string({ maxLength: 60 }), fc.array(fc.tuple(fc.constantFrom("IP", "MAC", "IgnoreUnknown", "K8S_POD_NAME", "", "x"), fc.string({ maxLength: 20 })), { maxLength: 4 }).map((pairs) => pairs.map(([key, value]) => `${key}=${value}`).join(";")));
+    const argsText = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc
+        .array(
+          fc.tuple(
+            fc.constantFrom("IP", "MAC", "IgnoreUnknown", "K8S_POD_NAME", "", "x"),
+            fc.string({ maxLength: 20 }),
+          ),
+          { maxLength: 4 },
+        )
+        .map((pairs) => pairs.map(([key, value]) => `${key}=${value}`).join(";")),
+    );
     fc.assert(
       fc.property(argsText, hostileValue, hostileValue, (raw, argsValue, runtimeValue) => {
         expectCniErrorOnly(() => parseCniArgs(raw));
         expectCniErrorOnly(() => loadCniArgs(raw, ["IP", "MAC"]));
-        const conf = { cniVersion: "1.1.0", name: "fz", type: "bridge", args: { cni: argsValue }, runtimeConfig: runtimeValue } as unknown as NetConf;
+        const conf = {
+          cniVersion: "1.1.0",
+          name: "fz",
+          type: "bridge",
+          args: { cni: argsValue },
+          runtimeConfig: runtimeValue,
+        } as unknown as NetConf;
         expectCniErrorOnly(() => readArgsCni(conf));
         expectCniErrorOnly(() => readRuntimeConfig(conf));
       }),
@@ -125,7 +244,16 @@ describe("fuzz: config parsers", () => {
   });
 
   it(`prevResult of any shape (${FUZZ_RUNS} cases)`, () => {
-    fc.assert(fc.property(fc.oneof(mutatedConfig(prevResult).map((text) => JSON.parse(text) as unknown), fc.jsonValue({ maxDepth: 4 })), (value) => expectCniErrorOnly(() => parseResult(value))), fuzzParams(14));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          mutatedConfig(prevResult).map((text) => JSON.parse(text) as unknown),
+          fc.jsonValue({ maxDepth: 4 }),
+        ),
+        (value) => expectCniErrorOnly(() => parseResult(value)),
+      ),
+      fuzzParams(14),
+    );
   });
 
   it(`CNI_IFNAME and CNI_CONTAINERID (${FUZZ_RUNS} cases)`, () => {

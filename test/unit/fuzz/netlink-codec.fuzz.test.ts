@@ -24,7 +24,8 @@ function expectCodecErrorOnly(body: () => unknown): void {
   try {
     body();
   } catch (err) {
-    if (!isCodecError(err)) throw new Error(`reader threw ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+    if (!isCodecError(err))
+      throw new Error(`reader threw ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -40,7 +41,10 @@ function readEverything(reader: AttrReader, depth = 0): void {
     reader.s32(attr.type);
     reader.str(attr.type);
     reader.all(attr.type);
-    if (depth < 4) expectCodecErrorOnly(() => readEverything(reader.nested(attr.type) ?? new AttrReader(Buffer.alloc(0)), depth + 1));
+    if (depth < 4)
+      expectCodecErrorOnly(() =>
+        readEverything(reader.nested(attr.type) ?? new AttrReader(Buffer.alloc(0)), depth + 1),
+      );
   }
 }
 
@@ -58,7 +62,16 @@ function readDatagram(datagram: Buffer, flags: number): void {
   expectCodecErrorOnly(() => readEverything(new AttrReader(datagram)));
 }
 
-const GOLDEN = ["links", "addrs", "routes", "fdb", "neighs", "error-eexist", "error-erange-extack", "error-eaddrnotavail-extack"].flatMap((name) => {
+const GOLDEN = [
+  "links",
+  "addrs",
+  "routes",
+  "fdb",
+  "neighs",
+  "error-eexist",
+  "error-erange-extack",
+  "error-eaddrnotavail-extack",
+].flatMap((name) => {
   try {
     return datagrams(name);
   } catch {
@@ -99,7 +112,11 @@ const attrTree: fc.Arbitrary<AttrNode[]> = fc.letrec<{ node: AttrNode; list: Att
   node: fc.record({
     type: fc.integer({ min: 0, max: 60 }),
     nested: fc.boolean(),
-    body: fc.oneof({ depthSize: "small" }, fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes)), tie("list")),
+    body: fc.oneof(
+      { depthSize: "small" },
+      fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes)),
+      tie("list"),
+    ),
     lengthSkew: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -8, max: 8 })),
   }),
   list: fc.array(tie("node"), { maxLength: 5 }),
@@ -119,7 +136,13 @@ function encodeAttrs(nodes: AttrNode[]): Buffer {
 
 /** A message: header (length possibly lying), a fixed struct of 0-20 bytes, an attribute tree. */
 const structuredDatagram = fc
-  .record({ type: fc.integer({ min: 0, max: 100 }), flags: fc.integer({ min: 0, max: 0xffff }), fixed: fc.uint8Array({ maxLength: 20 }), attrs: attrTree, lengthSkew: fc.integer({ min: -20, max: 20 }) })
+  .record({
+    type: fc.integer({ min: 0, max: 100 }),
+    flags: fc.integer({ min: 0, max: 0xffff }),
+    fixed: fc.uint8Array({ maxLength: 20 }),
+    attrs: attrTree,
+    lengthSkew: fc.integer({ min: -20, max: 20 }),
+  })
   .map(({ type, flags, fixed, attrs, lengthSkew }) => {
     const payload = Buffer.concat([Buffer.from(fixed), encodeAttrs(attrs)]);
     const header = Buffer.alloc(NLMSG_HDRLEN);
@@ -135,14 +158,25 @@ describe("fuzz: netlink message reader", () => {
   });
 
   it(`random bytes (${FUZZ_RUNS} cases)`, () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), ackFlags, (bytes, flags) => readDatagram(Buffer.from(bytes), flags)), fuzzParams(1));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), ackFlags, (bytes, flags) =>
+        readDatagram(Buffer.from(bytes), flags),
+      ),
+      fuzzParams(1),
+    );
   });
 
   it(`golden kernel datagrams with bytes changed, cut or inserted (${FUZZ_RUNS} cases)`, () => {
-    fc.assert(fc.property(mutatedGolden, ackFlags, (bytes, flags) => readDatagram(bytes, flags)), fuzzParams(2));
+    fc.assert(
+      fc.property(mutatedGolden, ackFlags, (bytes, flags) => readDatagram(bytes, flags)),
+      fuzzParams(2),
+    );
   });
 
   it(`attribute trees with lying lengths (${FUZZ_RUNS} cases)`, () => {
-    fc.assert(fc.property(structuredDatagram, ackFlags, (bytes, flags) => readDatagram(bytes, flags)), fuzzParams(3));
+    fc.assert(
+      fc.property(structuredDatagram, ackFlags, (bytes, flags) => readDatagram(bytes, flags)),
+      fuzzParams(3),
+    );
   });
 });

@@ -7,5 +7,11 @@ const BASE_SEED = Number(process.env.CNIKIT_FUZZ_SEED ?? "20261129");
 
 /** One property's parameters: its own seed (offset), a time limit so nothing can hang the run. */
 export function fuzzParams<T>(seedOffset: number): Parameters<T> {
-  return { numRuns: FUZZ_RUNS, seed: BASE_SEED + seedOffset, interruptAfterTimeLimit: 20_000, markInterruptAsFailure: true, endOnFailure: true };
+  return {
+    numRuns: FUZZ_RUNS,
+    seed: BASE_SEED + seedOffset,
+    interruptAfterTimeLimit: 20_000,
+    markInterruptAsFailure: true,
+    endOnFailure: true,
+  };
 }

@@ -42,7 +42,13 @@ describe("disk store layout (identical to the reference)", () => {
     expect(fs.readFileSync(path.join(networkDir, "fd00::2"), "utf8")).toBe("c1\r\neth0");
     expect(fs.readFileSync(path.join(networkDir, "last_reserved_ip.0"), "utf8")).toBe("10.1.0.2");
     expect(fs.readFileSync(path.join(networkDir, "last_reserved_ip.1"), "utf8")).toBe("fd00::2");
-    expect(fs.readdirSync(networkDir).sort()).toEqual(["10.1.0.2", "fd00::2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    expect(fs.readdirSync(networkDir).sort()).toEqual([
+      "10.1.0.2",
+      "fd00::2",
+      "last_reserved_ip.0",
+      "last_reserved_ip.1",
+      "lock",
+    ]);
     expect(fs.statSync(path.join(networkDir, "10.1.0.2")).mode & 0o022).toBe(0);
   });
 
@@ -97,7 +103,10 @@ describe("attachment index", () => {
     writeLikeReference("10.1.0.9", "c1\r\neth0");
     fs.utimesSync(networkDir, recorded.atime, recorded.mtime);
     const stamp = JSON.parse(fs.readFileSync(stampFile(), "utf8")) as { mtimeNs: string };
-    fs.writeFileSync(stampFile(), JSON.stringify({ ...stamp, mtimeNs: String(fs.statSync(networkDir, { bigint: true }).mtimeNs) }));
+    fs.writeFileSync(
+      stampFile(),
+      JSON.stringify({ ...stamp, mtimeNs: String(fs.statSync(networkDir, { bigint: true }).mtimeNs) }),
+    );
     expect(withStore((store) => store.addressesOf(c1))).toEqual(["10.1.0.2"]);
   });
 
@@ -131,7 +140,9 @@ describe("attachment index", () => {
 
   it("stays consistent over many reserve/release sessions", () => {
     for (let n = 0; n < 20; n++) {
-      withStore((store) => store.reserve({ address: `10.1.0.${n + 2}`, attachment: { containerId: `c${n}`, ifName: "eth0" } }, 0));
+      withStore((store) =>
+        store.reserve({ address: `10.1.0.${n + 2}`, attachment: { containerId: `c${n}`, ifName: "eth0" } }, 0),
+      );
     }
     for (let n = 0; n < 20; n += 2) withStore((store) => store.release({ containerId: `c${n}`, ifName: "eth0" }));
     withStore((store) => {
@@ -146,7 +157,8 @@ describe("attachment index rebuild after an outside change", () => {
   const indexDir = () => path.join(dataDir, INDEX_DIR_NAME, "net1");
   const attachment = (n: number) => ({ containerId: `c${n}`, ifName: "eth0" });
   /** Index file name -> inode: a rewritten file (temporary file renamed over it) gets a new inode. */
-  const indexFiles = () => new Map(fs.readdirSync(indexDir()).map((name) => [name, fs.statSync(path.join(indexDir(), name)).ino]));
+  const indexFiles = () =>
+    new Map(fs.readdirSync(indexDir()).map((name) => [name, fs.statSync(path.join(indexDir(), name)).ino]));
 
   beforeEach(() => {
     withStore((store) => {
@@ -168,7 +180,7 @@ describe("attachment index rebuild after an outside change", () => {
   it("removes what is not its own: an emptied bucket, a torn file, an earlier version's entries and stamp", () => {
     fs.writeFileSync(path.join(indexDir(), "stamp"), "{}");
     fs.writeFileSync(path.join(indexDir(), "0123456789abcdef0123456789abcdef01234567"), "{}");
-    fs.writeFileSync(path.join(indexDir(), "ab.tmp"), "{\"c1\\neth0\":");
+    fs.writeFileSync(path.join(indexDir(), "ab.tmp"), '{"c1\\neth0":');
     for (let n = 0; n < 100; n++) fs.rmSync(path.join(networkDir, `10.1.0.${n}`));
     expect(withStore((store) => store.addressesOf(attachment(7)))).toEqual([]);
     expect(fs.readdirSync(indexDir())).toEqual([INDEX_STAMP_NAME]);
@@ -176,7 +188,7 @@ describe("attachment index rebuild after an outside change", () => {
 
   it("rewrites a torn bucket", () => {
     for (const name of fs.readdirSync(indexDir())) {
-      if (name !== INDEX_STAMP_NAME) fs.writeFileSync(path.join(indexDir(), name), "{\"torn");
+      if (name !== INDEX_STAMP_NAME) fs.writeFileSync(path.join(indexDir(), name), '{"torn');
     }
     writeLikeReference("10.1.9.9", "outsider\r\neth0");
     withStore((store) => store.addressesOf(attachment(0)));

@@ -12,7 +12,13 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hlp-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 function netConf(ipam: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { cniVersion: "1.1.0", name: "net1", type: "host-local", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.1.0.0/29" }], [{ subnet: "fd00::/125" }]], ...ipam }, ...extra };
+  return {
+    cniVersion: "1.1.0",
+    name: "net1",
+    type: "host-local",
+    ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.1.0.0/29" }], [{ subnet: "fd00::/125" }]], ...ipam },
+    ...extra,
+  };
 }
 
 function plugin() {
@@ -30,7 +36,10 @@ function plugin() {
 describe("host-local commands", () => {
   it("ADD answers ips, routes and dns from resolvConf", async () => {
     const resolvConf = path.join(dataDir, "resolv.conf");
-    fs.writeFileSync(resolvConf, "# comment\nnameserver 10.0.0.53\nsearch a.example b.example\ndomain example\noptions ndots:2\n");
+    fs.writeFileSync(
+      resolvConf,
+      "# comment\nnameserver 10.0.0.53\nsearch a.example b.example\ndomain example\noptions ndots:2\n",
+    );
     const { run } = plugin();
     const { status, json } = await run("ADD", netConf({ routes: [{ dst: "0.0.0.0/0" }], resolvConf }));
     expect(status).toBe(0);
@@ -47,7 +56,9 @@ describe("host-local commands", () => {
 
   it("ADD honours CNI_ARGS IP= and refuses unknown args unless IgnoreUnknown", async () => {
     const { run } = plugin();
-    expect((await run("ADD", netConf(), { CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.1.0.5,fd00::6" })).json).toMatchObject({
+    expect(
+      (await run("ADD", netConf(), { CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.1.0.5,fd00::6" })).json,
+    ).toMatchObject({
       ips: [{ address: "10.1.0.5/29" }, { address: "fd00::6/125" }],
     });
     expect((await run("ADD", netConf(), { CNI_CONTAINERID: "c2", CNI_ARGS: "FOO=1" })).json).toMatchObject({ code: 4 });
@@ -56,7 +67,9 @@ describe("host-local commands", () => {
   it("ADD with an unusable name or overlapping ranges: code 7", async () => {
     const { run } = plugin();
     expect((await run("ADD", netConf({}, { name: "../../etc" }))).json).toMatchObject({ code: 7 });
-    expect((await run("ADD", netConf({ ranges: [[{ subnet: "10.1.0.0/24" }], [{ subnet: "10.1.0.0/25" }]] }))).json).toMatchObject({
+    expect(
+      (await run("ADD", netConf({ ranges: [[{ subnet: "10.1.0.0/24" }], [{ subnet: "10.1.0.0/25" }]] }))).json,
+    ).toMatchObject({
       code: 7,
       msg: expect.stringContaining("overlaps"),
     });
@@ -79,7 +92,10 @@ describe("host-local commands", () => {
     expect(gc.status).toBe(0);
     expect(store.leases().map((lease) => lease.attachment.containerId)).toEqual(["b", "b"]);
     // No list at all is refused rather than read as "nothing is valid".
-    expect((await run("GC", netConf())).json).toMatchObject({ code: 7, msg: expect.stringContaining("cni.dev/valid-attachments") });
+    expect((await run("GC", netConf())).json).toMatchObject({
+      code: 7,
+      msg: expect.stringContaining("cni.dev/valid-attachments"),
+    });
     expect(store.leases()).toHaveLength(2);
     expect((await run("GC", netConf({}, { "cni.dev/attachments": [] }))).status).toBe(0);
     expect(store.leases()).toEqual([]);
@@ -90,7 +106,10 @@ describe("host-local commands", () => {
     const small = netConf({ ranges: [[{ subnet: "10.1.0.0/30" }]] });
     expect((await run("STATUS", small)).status).toBe(0);
     await run("ADD", small);
-    expect((await run("STATUS", small)).json).toMatchObject({ code: 50, msg: expect.stringContaining("range set 0 (10.1.0.0/30") });
+    expect((await run("STATUS", small)).json).toMatchObject({
+      code: 50,
+      msg: expect.stringContaining("range set 0 (10.1.0.0/30"),
+    });
     expect((await run("ADD", small, { CNI_CONTAINERID: "c2" })).json).toMatchObject({ code: 100 });
   });
 });

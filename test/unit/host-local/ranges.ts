@@ -2,7 +2,9 @@
 import { canonicalizeRange, type RangeInput, type RangeSet } from "../../../ipam/host-local/range";
 
 export function rangeSet(...inputs: Array<RangeInput | string>): RangeSet {
-  return inputs.map((input, i) => canonicalizeRange(typeof input === "string" ? { subnet: input } : input, `test[${i}]`));
+  return inputs.map((input, i) =>
+    canonicalizeRange(typeof input === "string" ? { subnet: input } : input, `test[${i}]`),
+  );
 }
 
 export const c1 = { containerId: "c1", ifName: "eth0" };

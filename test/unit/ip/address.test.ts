@@ -23,7 +23,8 @@ describe("addresses format like Go's net.IP.String() (lease file names)", () => 
   }
 
   it("refuses what is not an address", () => {
-    for (const bad of ["", "10.1.0", "10.1.0.256", "fe80::1%eth0", "x::1", "10.1.0.2/24"]) expect(parseIp(bad)).toBeUndefined();
+    for (const bad of ["", "10.1.0", "10.1.0.256", "fe80::1%eth0", "x::1", "10.1.0.2/24"])
+      expect(parseIp(bad)).toBeUndefined();
   });
 
   it("parses CIDRs and clears host bits", () => {

@@ -22,8 +22,16 @@ describe("ip bytes", () => {
   });
 
   it("round-trips any 16 or 4 bytes", () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => parseIp(formatIp(Buffer.from(bytes))).bytes.equals(Buffer.from(bytes))));
-    fc.assert(fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (bytes) => parseIp(formatIp(Buffer.from(bytes))).bytes.equals(Buffer.from(bytes))));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) =>
+        parseIp(formatIp(Buffer.from(bytes))).bytes.equals(Buffer.from(bytes)),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (bytes) =>
+        parseIp(formatIp(Buffer.from(bytes))).bytes.equals(Buffer.from(bytes)),
+      ),
+    );
   });
 
   it("parses CIDRs and MACs, refuses garbage", () => {
@@ -46,7 +54,9 @@ describe("structs and framing", () => {
 
   it("refuses truncated attributes and messages instead of dropping them", () => {
     expect(() => splitAttrs(Buffer.from("0800030062", "hex"))).toThrow(/malformed netlink attribute/);
-    expect(() => splitMessages(Buffer.from("20000000100000000000000000000000", "hex"))).toThrow(/malformed netlink message/);
+    expect(() => splitMessages(Buffer.from("20000000100000000000000000000000", "hex"))).toThrow(
+      /malformed netlink message/,
+    );
     expect(new AttrReader(Buffer.alloc(0)).str(3)).toBeUndefined();
   });
 });
@@ -56,7 +66,9 @@ describe("sysctl keys", () => {
     expect(sysctlPath("net.ipv4.ip_forward")).toBe("/proc/sys/net/ipv4/ip_forward");
     expect(sysctlPath("net/ipv4/ip_forward")).toBe("/proc/sys/net/ipv4/ip_forward");
     expect(sysctlPath("net.ipv6.conf.eth0/100.accept_dad")).toBe("/proc/sys/net/ipv6/conf/eth0.100/accept_dad");
-    expect(sysctlPath(interfaceSysctl(6, "eth0.100", "accept_dad"))).toBe("/proc/sys/net/ipv6/conf/eth0.100/accept_dad");
+    expect(sysctlPath(interfaceSysctl(6, "eth0.100", "accept_dad"))).toBe(
+      "/proc/sys/net/ipv6/conf/eth0.100/accept_dad",
+    );
     expect(sysctlPath("/proc/sys/net/ipv4/conf/all/rp_filter")).toBe("/proc/sys/net/ipv4/conf/all/rp_filter");
   });
 

@@ -32,7 +32,16 @@ describe("links dump", () => {
     for (const ip of ipLinks) {
       const ours = links.find((l) => l.index === ip.ifindex);
       expect(ours, ip.ifname).toBeDefined();
-      expect({ name: ours?.name, mtu: ours?.mtu, mac: ours?.mac, operstate: ours?.operstate, up: ours?.up, master: ours?.masterIndex, kind: ours?.kind, slaveKind: ours?.slaveKind }).toEqual({
+      expect({
+        name: ours?.name,
+        mtu: ours?.mtu,
+        mac: ours?.mac,
+        operstate: ours?.operstate,
+        up: ours?.up,
+        master: ours?.masterIndex,
+        kind: ours?.kind,
+        slaveKind: ours?.slaveKind,
+      }).toEqual({
         name: ip.ifname,
         mtu: ip.mtu,
         mac: ip.address,
@@ -60,7 +69,12 @@ describe("links dump", () => {
         udp6ZeroCsumRx: data.udp_zero_csum6_rx,
       });
     }
-    expect(links.find((l) => l.name === "vx6")?.vxlan).toMatchObject({ vni: 43, local: "fd00:198::1", ttl: 9, udp6ZeroCsumTx: true });
+    expect(links.find((l) => l.name === "vx6")?.vxlan).toMatchObject({
+      vni: 43,
+      local: "fd00:198::1",
+      ttl: 9,
+      udp6ZeroCsumTx: true,
+    });
   });
 
   it("bridge port flags and the veth peer", () => {
@@ -79,13 +93,23 @@ describe("addresses dump", () => {
     ifindex: number;
     addr_info: { family: string; local: string; prefixlen: number; scope: string; nodad?: boolean }[];
   }
-  const ipAddrs = ipJson<IpAddrLink[]>("addrs").flatMap((link) => link.addr_info.map((a) => ({ ...a, index: link.ifindex })));
+  const ipAddrs = ipJson<IpAddrLink[]>("addrs").flatMap((link) =>
+    link.addr_info.map((a) => ({ ...a, index: link.ifindex })),
+  );
   const ours = dumpMessages("addrs").map((msg) => decodeAddr(msg.payload));
 
   it("the same addresses, prefixes, families and scopes", () => {
-    const view = (list: { index: number; cidr: string; family: number; scope: number }[]) => list.map((a) => `${a.index} ${a.cidr} ${a.family} ${a.scope}`).sort();
+    const view = (list: { index: number; cidr: string; family: number; scope: number }[]) =>
+      list.map((a) => `${a.index} ${a.cidr} ${a.family} ${a.scope}`).sort();
     expect(view(ours)).toEqual(
-      view(ipAddrs.map((a) => ({ index: a.index, cidr: `${a.local}/${a.prefixlen}`, family: a.family === "inet6" ? 6 : 4, scope: scopes[a.scope] ?? -1 }))),
+      view(
+        ipAddrs.map((a) => ({
+          index: a.index,
+          cidr: `${a.local}/${a.prefixlen}`,
+          family: a.family === "inet6" ? 6 : 4,
+          scope: scopes[a.scope] ?? -1,
+        })),
+      ),
     );
   });
 
@@ -113,17 +137,30 @@ describe("routes dump", () => {
   const protocols: Record<string, number> = { kernel: RtProt.KERNEL, boot: RtProt.BOOT, static: RtProt.STATIC };
 
   it("every route ip shows, field by field", () => {
-    const expected = [...ipRoutes.v4.map((r) => ({ ...r, family: 4 })), ...ipRoutes.v6.map((r) => ({ ...r, family: 6 }))];
+    const expected = [
+      ...ipRoutes.v4.map((r) => ({ ...r, family: 4 })),
+      ...ipRoutes.v6.map((r) => ({ ...r, family: 6 })),
+    ];
     expect(ours).toHaveLength(expected.length);
     for (const ip of expected) {
       // ip prints host routes without their /32 or /128.
-      const match = ours.find((r) => r.family === ip.family && r.table === tables[ip.table ?? "main"] && r.dst.replace(/\/(32|128)$/, "") === ip.dst && r.oif === indexOf(ip.dev) && r.type === (ip.type === "local" ? 2 : ip.type === "broadcast" ? 3 : ip.type === "multicast" ? 5 : 1));
+      const match = ours.find(
+        (r) =>
+          r.family === ip.family &&
+          r.table === tables[ip.table ?? "main"] &&
+          r.dst.replace(/\/(32|128)$/, "") === ip.dst &&
+          r.oif === indexOf(ip.dev) &&
+          r.type === (ip.type === "local" ? 2 : ip.type === "broadcast" ? 3 : ip.type === "multicast" ? 5 : 1),
+      );
       expect(match, JSON.stringify(ip)).toBeDefined();
       expect(match?.gw).toBe(ip.gateway);
       expect(match?.protocol).toBe(protocols[ip.protocol ?? "boot"]);
       expect(match?.scope).toBe(scopes[ip.scope ?? "global"]);
       if (ip.metric !== undefined) expect(match?.priority).toBe(ip.metric);
-      expect({ mtu: match?.mtu, advmss: match?.advmss }).toEqual({ mtu: ip.metrics?.[0]?.mtu, advmss: ip.metrics?.[0]?.advmss });
+      expect({ mtu: match?.mtu, advmss: match?.advmss }).toEqual({
+        mtu: ip.metrics?.[0]?.mtu,
+        advmss: ip.metrics?.[0]?.advmss,
+      });
     }
   });
 });
@@ -134,19 +171,52 @@ describe("neighbour and fdb dumps", () => {
     const ours = dumpMessages("neighs")
       .map((msg) => decodeNeigh(msg.payload))
       .filter((n) => n.state !== Nud.NOARP);
-    expect(ours.map((n) => ({ dst: n.dst, index: n.index, lladdr: n.lladdr, permanent: n.state === Nud.PERMANENT }))).toEqual(
-      ip.map((n) => ({ dst: n.dst, index: indexOf(n.dev), lladdr: n.lladdr, permanent: n.state.includes("PERMANENT") })),
+    expect(
+      ours.map((n) => ({ dst: n.dst, index: n.index, lladdr: n.lladdr, permanent: n.state === Nud.PERMANENT })),
+    ).toEqual(
+      ip.map((n) => ({
+        dst: n.dst,
+        index: indexOf(n.dev),
+        lladdr: n.lladdr,
+        permanent: n.state.includes("PERMANENT"),
+      })),
     );
   });
 
   it("FDB entries: MAC, device, remote, bridge, self flag, vni and port", () => {
-    const ip = ipJson<{ mac: string; ifname: string; dst?: string; master?: string; flags: string[]; vni?: number; port?: number }[]>("fdb");
+    const ip =
+      ipJson<
+        { mac: string; ifname: string; dst?: string; master?: string; flags: string[]; vni?: number; port?: number }[]
+      >("fdb");
     const ours = dumpMessages("fdb").map((msg) => decodeNeigh(msg.payload));
-    expect(ours.map((n) => ({ mac: n.lladdr, index: n.index, dst: n.dst, master: n.master, self: (n.flags & Ntf.SELF) !== 0, vni: n.vni, port: n.port }))).toEqual(
-      ip.map((n) => ({ mac: n.mac, index: indexOf(n.ifname), dst: n.dst, master: indexOf(n.master), self: n.flags.includes("self"), vni: n.vni, port: n.port })),
+    expect(
+      ours.map((n) => ({
+        mac: n.lladdr,
+        index: n.index,
+        dst: n.dst,
+        master: n.master,
+        self: (n.flags & Ntf.SELF) !== 0,
+        vni: n.vni,
+        port: n.port,
+      })),
+    ).toEqual(
+      ip.map((n) => ({
+        mac: n.mac,
+        index: indexOf(n.ifname),
+        dst: n.dst,
+        master: indexOf(n.master),
+        self: n.flags.includes("self"),
+        vni: n.vni,
+        port: n.port,
+      })),
     );
     // The kernel sends NDA_VNI/NDA_PORT only where they differ from the device's own.
     const remote = ours.find((n) => n.lladdr === "02:00:00:00:00:0a");
-    expect({ family: remote?.family, dst: remote?.dst, vni: remote?.vni, port: remote?.port }).toEqual({ family: "bridge", dst: "198.18.0.3", vni: 77, port: 4790 });
+    expect({ family: remote?.family, dst: remote?.dst, vni: remote?.vni, port: remote?.port }).toEqual({
+      family: "bridge",
+      dst: "198.18.0.3",
+      vni: 77,
+      port: 4790,
+    });
   });
 });

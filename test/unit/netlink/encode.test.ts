@@ -4,7 +4,16 @@ import { describe, expect, it } from "vitest";
 import { addAddr } from "../../../src/netlink/addrs";
 import { addBridgeVlan, deleteBridgeVlan, setBridgePort } from "../../../src/netlink/bridge";
 import { AttrReader, AttrWriter } from "../../../src/netlink/codec/attrs";
-import { Ifa, IfaF, Ifla, IflaInfo, NLA_F_NESTED, NlmF, Rtm, VETH_INFO_PEER } from "../../../src/netlink/codec/constants";
+import {
+  Ifa,
+  IfaF,
+  Ifla,
+  IflaInfo,
+  NLA_F_NESTED,
+  NlmF,
+  Rtm,
+  VETH_INFO_PEER,
+} from "../../../src/netlink/codec/constants";
 import { decodeHeader, encodeMessage } from "../../../src/netlink/codec/header";
 import { IFADDRMSG_LEN, IFINFOMSG_LEN, decodeIfInfo } from "../../../src/netlink/codec/structs";
 import { addVeth } from "../../../src/netlink/link-create";
@@ -22,11 +31,17 @@ const VX0 = 5;
 const cases: [string, (h: Handle) => void][] = [
   ["link-set-up", (h) => setLink(h, 1, { up: true })],
   ["addr-add-v4", (h) => addAddr(h, { link: BR0, cidr: "10.1.0.1/24" })],
-  ["route-add-v4-gw", (h) => addRoute(h, { dst: "10.2.0.0/16", gw: "10.1.0.254", priority: 50, mtu: 1300, advmss: 1200 })],
+  [
+    "route-add-v4-gw",
+    (h) => addRoute(h, { dst: "10.2.0.0/16", gw: "10.1.0.254", priority: 50, mtu: 1300, advmss: 1200 }),
+  ],
   ["route-add-v4-dev", (h) => addRoute(h, { dst: "10.3.0.0/16", oif: BR0 })],
   ["route-del-v4", (h) => deleteRoute(h, { dst: "10.3.0.0/16", oif: BR0 })],
   ["neigh-add-v4", (h) => addNeigh(h, { link: BR0, dst: "10.1.0.9", lladdr: "02:00:00:00:00:09" })],
-  ["fdb-append", (h) => appendNeigh(h, { link: VX0, family: "bridge", lladdr: "00:00:00:00:00:00", dst: "198.18.0.2" })],
+  [
+    "fdb-append",
+    (h) => appendNeigh(h, { link: VX0, family: "bridge", lladdr: "00:00:00:00:00:00", dst: "198.18.0.2" }),
+  ],
   ["brport-set", (h) => setBridgePort(h, VT0, { hairpin: true, learning: false, isolated: true })],
   ["vlan-add-pvid", (h) => addBridgeVlan(h, { link: VT0, vid: 10, pvid: true, untagged: true })],
   ["vlan-add-range", (h) => addBridgeVlan(h, { link: VT0, vid: 20, vidEnd: 25 })],
@@ -65,7 +80,10 @@ describe("requests are byte-identical to iproute2's", () => {
 
 describe("hand-checked encodings", () => {
   it("nlmsghdr: length, type, flags, seq, port, padding to 4", () => {
-    const msg = encodeMessage({ type: Rtm.GETLINK, flags: NlmF.REQUEST | NlmF.DUMP, seq: 0x01020304, pid: 0 }, Buffer.from([0xaa, 0xbb, 0xcc]));
+    const msg = encodeMessage(
+      { type: Rtm.GETLINK, flags: NlmF.REQUEST | NlmF.DUMP, seq: 0x01020304, pid: 0 },
+      Buffer.from([0xaa, 0xbb, 0xcc]),
+    );
     expect(msg.toString("hex")).toBe("13000000" + "1200" + "0103" + "04030201" + "00000000" + "aabbcc" + "00");
     expect(decodeHeader(msg)).toEqual({ length: 19, type: 18, flags: 0x301, seq: 0x01020304, pid: 0 });
   });
@@ -78,14 +96,31 @@ describe("hand-checked encodings", () => {
       .nest(18, (child) => child.string(1, "veth"), false)
       .toBuffer();
     expect(attrs.toString("hex")).toBe(
-      "0800" + "0300" + "62723000" + // IFLA_IFNAME "br0\0"
-        "0500" + "0700" + "01000000" + // u8 + 3 bytes padding
-        "0c00" + "0c80" + "0500" + "0400" + "01000000" + // nested, 0x8000 set
-        "1000" + "1200" + "0900" + "0100" + "7665746800000000", // nested without the flag; inner "veth\0" padded to 8
+      "0800" +
+        "0300" +
+        "62723000" + // IFLA_IFNAME "br0\0"
+        "0500" +
+        "0700" +
+        "01000000" + // u8 + 3 bytes padding
+        "0c00" +
+        "0c80" +
+        "0500" +
+        "0400" +
+        "01000000" + // nested, 0x8000 set
+        "1000" +
+        "1200" +
+        "0900" +
+        "0100" +
+        "7665746800000000", // nested without the flag; inner "veth\0" padded to 8
     );
     const reader = new AttrReader(attrs);
     expect(reader.str(3)).toBe("br0");
-    expect(reader.list.map((a) => [a.type, a.nested])).toEqual([[3, false], [7, false], [12, true], [18, false]]);
+    expect(reader.list.map((a) => [a.type, a.nested])).toEqual([
+      [3, false],
+      [7, false],
+      [12, true],
+      [18, false],
+    ]);
     expect(reader.nested(12)?.u8(4)).toBe(1);
     expect(reader.nested(18)?.str(1)).toBe("veth");
   });

@@ -3,7 +3,16 @@
 import { describe, expect, it } from "vitest";
 import { AttrWriter } from "../../../src/netlink/codec/attrs";
 import { NlmF, NlmsgType, NlmsgerrAttr } from "../../../src/netlink/codec/constants";
-import { COMMON_ERRNOS, NetlinkError, NotFoundError, isExists, isNotFound, netlinkError, parseDoneStatus, parseNlmsgerr } from "../../../src/netlink/codec/errors";
+import {
+  COMMON_ERRNOS,
+  NetlinkError,
+  NotFoundError,
+  isExists,
+  isNotFound,
+  netlinkError,
+  parseDoneStatus,
+  parseNlmsgerr,
+} from "../../../src/netlink/codec/errors";
 import { encodeMessage, splitMessages } from "../../../src/netlink/codec/header";
 import { datagrams } from "./fixtures";
 
@@ -37,7 +46,10 @@ describe("captured kernel NACKs", () => {
 
 function nack(errno: number, capped: boolean, extack?: string): { payload: Buffer; flags: number } {
   const request = encodeMessage({ type: 16, flags: 5, seq: 7, pid: 0 }, Buffer.alloc(24, 0xee));
-  const tlvs = extack === undefined ? Buffer.alloc(0) : new AttrWriter().string(NlmsgerrAttr.MSG, extack).u32(NlmsgerrAttr.OFFS, 20).toBuffer();
+  const tlvs =
+    extack === undefined
+      ? Buffer.alloc(0)
+      : new AttrWriter().string(NlmsgerrAttr.MSG, extack).u32(NlmsgerrAttr.OFFS, 20).toBuffer();
   const status = Buffer.alloc(4);
   status.writeInt32LE(-errno);
   const payload = Buffer.concat([status, capped ? request.subarray(0, 16) : request, tlvs]);
@@ -76,7 +88,12 @@ describe("error classes", () => {
     const err = netlinkError({ errno: 17, op: 'add bridge "br0"', extack: "exists" });
     expect(err).toBeInstanceOf(NetlinkError);
     expect(err).not.toBeInstanceOf(NotFoundError);
-    expect({ errno: err.errno, code: err.code, op: err.op, extack: err.extack }).toEqual({ errno: 17, code: "EEXIST", op: 'add bridge "br0"', extack: "exists" });
+    expect({ errno: err.errno, code: err.code, op: err.op, extack: err.extack }).toEqual({
+      errno: 17,
+      code: "EEXIST",
+      op: 'add bridge "br0"',
+      extack: "exists",
+    });
     expect(err.message).toContain('add bridge "br0"');
     expect(err.message).toContain("(EEXIST)");
     expect(isExists(err)).toBe(true);
@@ -96,7 +113,9 @@ describe("not-found errnos", () => {
     for (const name of ["ENOENT", "ESRCH", "ENODEV"] as const) {
       expect(netlinkError({ errno: errno[name], op: "get link" })).toBeInstanceOf(NotFoundError);
     }
-    expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "delete address", deleting: true })).toBeInstanceOf(NotFoundError);
+    expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "delete address", deleting: true })).toBeInstanceOf(
+      NotFoundError,
+    );
     expect(netlinkError({ errno: errno.EADDRNOTAVAIL, op: "add address" })).not.toBeInstanceOf(NotFoundError);
     expect(netlinkError({ errno: errno.EEXIST, op: "add link" }).code).toBe("EEXIST");
   });

@@ -23,7 +23,10 @@ function expressions(payload: Buffer): Map<string, Buffer> {
 }
 
 describe("the NFQUEUE rule", () => {
-  const captured = JSON.parse(fs.readFileSync(path.join(fixtureDir, "nfqueue-rule.json"), "utf8")) as { argv: string[]; payload: string };
+  const captured = JSON.parse(fs.readFileSync(path.join(fixtureDir, "nfqueue-rule.json"), "utf8")) as {
+    argv: string[];
+    payload: string;
+  };
   const theirs = Buffer.from(captured.payload, "hex");
   const ours = queueRulePayload({ table: "mangle", chain: "POSTROUTING", outInterface: "va", queue: 3, bypass: true });
 
@@ -32,7 +35,9 @@ describe("the NFQUEUE rule", () => {
     const ourExpressions = expressions(ours);
     expect(ourExpressions.get("target")?.toString("hex")).toBe(theirExpressions.get("target")?.toString("hex"));
     expect(ourExpressions.get("meta")?.toString("hex")).toBe(theirExpressions.get("meta")?.toString("hex"));
-    expect(new AttrReader(ours.subarray(NFGENMSG_LEN)).get(RULE_COMPAT)?.toString("hex")).toBe(new AttrReader(theirs.subarray(NFGENMSG_LEN)).get(RULE_COMPAT)?.toString("hex"));
+    expect(new AttrReader(ours.subarray(NFGENMSG_LEN)).get(RULE_COMPAT)?.toString("hex")).toBe(
+      new AttrReader(theirs.subarray(NFGENMSG_LEN)).get(RULE_COMPAT)?.toString("hex"),
+    );
     // Same family (ip), table and chain attributes.
     expect(ours.subarray(0, 32).toString("hex")).toBe(theirs.subarray(0, 32).toString("hex"));
   });
@@ -43,7 +48,14 @@ describe("the NFQUEUE rule", () => {
   });
 
   it("carries its comment the way nft stores one", () => {
-    const withComment = queueRulePayload({ table: "t", chain: "c", outInterface: "ul0", queue: 1, bypass: true, comment: "cnikit impair ul0 queue" });
+    const withComment = queueRulePayload({
+      table: "t",
+      chain: "c",
+      outInterface: "ul0",
+      queue: 1,
+      bypass: true,
+      comment: "cnikit impair ul0 queue",
+    });
     const userdata = new AttrReader(withComment.subarray(NFGENMSG_LEN)).get(7) as Buffer;
     expect(userdata.readUInt8(0)).toBe(0);
     expect(userdata.readUInt8(1)).toBe("cnikit impair ul0 queue".length + 1);
@@ -63,7 +75,14 @@ describe("nfnetlink_queue messages", () => {
       packet,
     ]);
     const [msg] = splitMessages(encodeMessage({ type: 0x0300, flags: 0, seq: 0, pid: 0 }, payload));
-    expect(decodeQueuedPacket(msg as never)).toEqual({ queue: 7, id: 42, hwProtocol: 0x0800, hook: 4, outIndex: 3, payload: packet });
+    expect(decodeQueuedPacket(msg as never)).toEqual({
+      queue: 7,
+      id: 42,
+      hwProtocol: 0x0800,
+      hook: 4,
+      outIndex: 3,
+      payload: packet,
+    });
   });
 
   it("writes a verdict, with a replacement packet when given one", () => {

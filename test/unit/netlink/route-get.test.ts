@@ -8,12 +8,16 @@ const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ""), "hex
 
 describe("routeGetPayload", () => {
   it("is what `ip route get 10.10.2.2` sends (IPv4 asks for the table id)", () => {
-    expect(routeGetPayload(undefined, { dst: "10.10.2.2" }).toString("hex")).toBe(hex("02200000 00000000 00100000 08000100 0a0a0202").toString("hex"));
+    expect(routeGetPayload(undefined, { dst: "10.10.2.2" }).toString("hex")).toBe(
+      hex("02200000 00000000 00100000 08000100 0a0a0202").toString("hex"),
+    );
   });
 
   it("is what `ip route get 10.10.2.2 from 10.10.1.2 iif ul0` sends (ul0 was index 2)", () => {
     const expected = hex("02202000 00000000 00100000 08000100 0a0a0202 08000200 0a0a0102 08000300 02000000");
-    expect(routeGetPayload(undefined, { dst: "10.10.2.2", src: "10.10.1.2", iif: 2 }).toString("hex")).toBe(expected.toString("hex"));
+    expect(routeGetPayload(undefined, { dst: "10.10.2.2", src: "10.10.1.2", iif: 2 }).toString("hex")).toBe(
+      expected.toString("hex"),
+    );
   });
 
   it("is what `ip -6 route get fd00::1` sends", () => {

@@ -5,7 +5,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Handle } from "../../../src/netlink/handle";
-import { addRootQdisc, decodeQdisc, deleteRootQdisc, replaceRootQdisc, rootQdiscPayload } from "../../../src/netlink/tc";
+import {
+  addRootQdisc,
+  decodeQdisc,
+  deleteRootQdisc,
+  replaceRootQdisc,
+  rootQdiscPayload,
+} from "../../../src/netlink/tc";
 import { decodeNetemOptions, encodeNetemOptions } from "../../../src/netlink/tc-netem";
 import { decodeTbfOptions, encodeTbfOptions } from "../../../src/netlink/tc-tbf";
 import { percentToProbability, usToTicks } from "../../../src/netlink/tc-units";
@@ -19,12 +25,23 @@ interface TracedTcRequest {
   payload: string;
 }
 
-const traced = JSON.parse(fs.readFileSync(path.join(fixtureDir, "tc-requests.json"), "utf8")) as Record<string, TracedTcRequest>;
+const traced = JSON.parse(fs.readFileSync(path.join(fixtureDir, "tc-requests.json"), "utf8")) as Record<
+  string,
+  TracedTcRequest
+>;
 // The device the capture used: va, index 3 in its namespace.
 const VA = 3;
 
 const cases: [string, (h: Handle) => void][] = [
-  ["netem-basic", (h) => addRootQdisc(h, { link: VA, kind: "netem", options: encodeNetemOptions({ delayUs: 20_000, jitterUs: 5_000, lossPercent: 10 }) })],
+  [
+    "netem-basic",
+    (h) =>
+      addRootQdisc(h, {
+        link: VA,
+        kind: "netem",
+        options: encodeNetemOptions({ delayUs: 20_000, jitterUs: 5_000, lossPercent: 10 }),
+      }),
+  ],
   [
     "netem-full",
     (h) =>
@@ -46,8 +63,24 @@ const cases: [string, (h: Handle) => void][] = [
         }),
       }),
   ],
-  ["netem-replace", (h) => replaceRootQdisc(h, { link: VA, kind: "netem", options: encodeNetemOptions({ delayUs: 100_000, duplicatePercent: 2, corruptPercent: 1 }) })],
-  ["tbf", (h) => addRootQdisc(h, { link: VA, kind: "tbf", options: encodeTbfOptions({ rateBytesPerSecond: 1_250_000, burstBytes: 32 * 1024, latencyUs: 50_000 }) })],
+  [
+    "netem-replace",
+    (h) =>
+      replaceRootQdisc(h, {
+        link: VA,
+        kind: "netem",
+        options: encodeNetemOptions({ delayUs: 100_000, duplicatePercent: 2, corruptPercent: 1 }),
+      }),
+  ],
+  [
+    "tbf",
+    (h) =>
+      addRootQdisc(h, {
+        link: VA,
+        kind: "tbf",
+        options: encodeTbfOptions({ rateBytesPerSecond: 1_250_000, burstBytes: 32 * 1024, latencyUs: 50_000 }),
+      }),
+  ],
   ["del-root", (h) => deleteRootQdisc(h, VA)],
 ];
 
@@ -77,13 +110,34 @@ describe("tc units and decoders", () => {
   });
 
   it("reads back what it wrote", () => {
-    const netem = decodeQdisc(rootQdiscPayload(VA, "netem", encodeNetemOptions({ delayUs: 20_000, jitterUs: 5_000, lossPercent: 10, reorderPercent: 25, corruptPercent: 1, rateBytesPerSecond: 1_250_000 })));
+    const netem = decodeQdisc(
+      rootQdiscPayload(
+        VA,
+        "netem",
+        encodeNetemOptions({
+          delayUs: 20_000,
+          jitterUs: 5_000,
+          lossPercent: 10,
+          reorderPercent: 25,
+          corruptPercent: 1,
+          rateBytesPerSecond: 1_250_000,
+        }),
+      ),
+    );
     expect(netem).toMatchObject({ index: VA, root: true, kind: "netem" });
     const state = decodeNetemOptions(netem.options as Buffer);
-    expect(state).toMatchObject({ delayUs: 20_000, jitterUs: 5_000, gap: 1, rateBytesPerSecond: 1_250_000, limit: 1000 });
+    expect(state).toMatchObject({
+      delayUs: 20_000,
+      jitterUs: 5_000,
+      gap: 1,
+      rateBytesPerSecond: 1_250_000,
+      limit: 1000,
+    });
     expect(state.lossPercent).toBeCloseTo(10, 6);
     expect(state.reorderPercent).toBeCloseTo(25, 6);
-    expect(decodeTbfOptions(encodeTbfOptions({ rateBytesPerSecond: 125_000, burstBytes: 4096, latencyUs: 400_000 }))).toEqual({ rateBytesPerSecond: 125_000, limitBytes: 54_096, burstBytes: 4096 });
+    expect(
+      decodeTbfOptions(encodeTbfOptions({ rateBytesPerSecond: 125_000, burstBytes: 4096, latencyUs: 400_000 })),
+    ).toEqual({ rateBytesPerSecond: 125_000, limitBytes: 54_096, burstBytes: 4096 });
     expect(() => encodeNetemOptions({ reorderPercent: 10 })).toThrow(/needs a delay/);
   });
 });

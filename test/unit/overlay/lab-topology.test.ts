@@ -7,7 +7,12 @@ describe("lab topology with membership etcd", () => {
   it("plans an etcd member on the underlay's last address and configs that name the agent's files", () => {
     const topology = normalizeTopology({ name: "lab1", membership: "etcd", hosts: 2 });
     const plan = planLab(topology);
-    expect(plan.etcd).toEqual({ name: "etcd", netns: "lab1-etcd", switchPort: "p-etcd", underlayAddress: "198.18.0.254" });
+    expect(plan.etcd).toEqual({
+      name: "etcd",
+      netns: "lab1-etcd",
+      switchPort: "p-etcd",
+      underlayAddress: "198.18.0.254",
+    });
     const plugin = (hostNetworkConfig(topology, plan, plan.hosts[0]!).plugins as Record<string, unknown>[])[0];
     expect(plugin).toMatchObject({
       type: "vxlan-overlay",
@@ -21,7 +26,9 @@ describe("lab topology with membership etcd", () => {
   it("static stays the default and etcd needs the overlay plugin", () => {
     expect(planLab(normalizeTopology({ name: "lab1" })).etcd).toBeUndefined();
     expect(normalizeTopology({ membership: "static" }).membership).toBeUndefined();
-    expect(() => normalizeTopology({ membership: "etcd", plugin: "bridge" })).toThrow(/membership: "etcd" needs plugin vxlan-overlay/);
+    expect(() => normalizeTopology({ membership: "etcd", plugin: "bridge" })).toThrow(
+      /membership: "etcd" needs plugin vxlan-overlay/,
+    );
     expect(() => normalizeTopology({ membership: "consul" })).toThrow(/membership: must be "static" or "etcd"/);
   });
 });

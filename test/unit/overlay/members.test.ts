@@ -29,7 +29,13 @@ describe("MemberSet", () => {
     members.put(host("a"), 3n);
     members.put(host("b"), 4n);
     members.put(host("c"), 20n); // watch event newer than the listing below
-    const changes = members.replaceAll([{ lease: host("b"), revision: 4n }, { lease: host("d"), revision: 6n }], 10n);
+    const changes = members.replaceAll(
+      [
+        { lease: host("b"), revision: 4n },
+        { lease: host("d"), revision: 6n },
+      ],
+      10n,
+    );
     expect(changes.map((change) => `${change.kind} ${change.lease.hostId}`)).toEqual(["left a", "joined d"]);
     expect(members.leases().map((lease) => lease.hostId)).toEqual(["b", "c", "d"]);
   });

@@ -10,11 +10,19 @@ describe("parsePoolConfig", () => {
 
   it("accepts IPv6 alone and dual stack, with min and max", () => {
     const pool = parsePoolConfig(
-      JSON.stringify({ network: "10.20.0.0/16", subnetLen: 26, subnetMin: "10.20.1.0", subnetMax: "10.20.2.192", ipv6Network: "fd20::/48" }),
+      JSON.stringify({
+        network: "10.20.0.0/16",
+        subnetLen: 26,
+        subnetMin: "10.20.1.0",
+        subnetMax: "10.20.2.192",
+        ipv6Network: "fd20::/48",
+      }),
     );
     expect(pool.ipv4).toMatchObject({ subnetLen: 26, minIndex: 4n, maxIndex: 11n });
     expect(pool.ipv6).toMatchObject({ family: 6, network: "fd20::/48", subnetLen: 64, minIndex: 1n, maxIndex: 65535n });
-    expect(parsePoolConfig(JSON.stringify({ ipv6Network: "fd20:0:0:0::/56", ipv6SubnetLen: 64 })).ipv6?.network).toBe("fd20::/56");
+    expect(parsePoolConfig(JSON.stringify({ ipv6Network: "fd20:0:0:0::/56", ipv6SubnetLen: 64 })).ipv6?.network).toBe(
+      "fd20::/56",
+    );
   });
 
   it.each([
@@ -62,12 +70,16 @@ describe("chooseFreeSubnet", () => {
 
   it("skips taken subnets and prefers ones nobody reserved", () => {
     const taken = new Set(["10.20.0.4/30"]);
-    expect(chooseFreeSubnet({ pool: ipv4, taken, reservedByOthers: new Set(["10.20.0.8/30"]), random: first })).toBe("10.20.0.12/30");
+    expect(chooseFreeSubnet({ pool: ipv4, taken, reservedByOthers: new Set(["10.20.0.8/30"]), random: first })).toBe(
+      "10.20.0.12/30",
+    );
   });
 
   it("falls back to a subnet reserved by another host only when nothing else is free", () => {
     const taken = new Set(["10.20.0.4/30", "10.20.0.12/30"]);
-    expect(chooseFreeSubnet({ pool: ipv4, taken, reservedByOthers: new Set(["10.20.0.8/30"]), random: first })).toBe("10.20.0.8/30");
+    expect(chooseFreeSubnet({ pool: ipv4, taken, reservedByOthers: new Set(["10.20.0.8/30"]), random: first })).toBe(
+      "10.20.0.8/30",
+    );
   });
 
   it("answers undefined when the pool is exhausted", () => {
@@ -77,7 +89,13 @@ describe("chooseFreeSubnet", () => {
 
   it("spreads among the first free subnets and stops early in a huge pool", () => {
     const huge = parsePoolConfig(JSON.stringify({ ipv6Network: "fd00::/8", ipv6SubnetLen: 120 })).ipv6!;
-    const picked = chooseFreeSubnet({ pool: huge, taken: new Set(), reservedByOthers: new Set(), spread: 4, random: () => 0.99 });
+    const picked = chooseFreeSubnet({
+      pool: huge,
+      taken: new Set(),
+      reservedByOthers: new Set(),
+      spread: 4,
+      random: () => 0.99,
+    });
     expect(picked).toBe(subnetAt(huge, 4n));
   });
 });

@@ -20,9 +20,13 @@ describe("records", () => {
   it("round-trips a host lease and names a bad field", () => {
     const lease = { hostId: "h1", underlayAddress: "198.18.0.1", subnet: "10.20.1.0/24", vtepMac: "02:aa:00:00:00:01" };
     expect(parseHostLease(serializeHostLease(lease))).toEqual(lease);
-    expect(() => parseHostLease(JSON.stringify({ hostId: "h1", underlayAddress: "nope" }))).toThrow(/underlayAddress "nope"/);
+    expect(() => parseHostLease(JSON.stringify({ hostId: "h1", underlayAddress: "nope" }))).toThrow(
+      /underlayAddress "nope"/,
+    );
     expect(() => parseHostLease(JSON.stringify({ underlayAddress: "198.18.0.1" }))).toThrow(/hostId/);
-    expect(() => parseHostLease(JSON.stringify({ hostId: "h1", underlayAddress: "198.18.0.1", subnet: 5 }))).toThrow(/subnet must be a string/);
+    expect(() => parseHostLease(JSON.stringify({ hostId: "h1", underlayAddress: "198.18.0.1", subnet: 5 }))).toThrow(
+      /subnet must be a string/,
+    );
   });
 
   it("reads a damaged reservation as none", () => {
@@ -33,7 +37,10 @@ describe("records", () => {
 
 describe("endpoints and backoff", () => {
   it("normalises endpoint lists", () => {
-    expect(parseEndpoints("198.18.0.1:2379, http://198.18.0.2:2379/")).toEqual(["http://198.18.0.1:2379", "http://198.18.0.2:2379"]);
+    expect(parseEndpoints("198.18.0.1:2379, http://198.18.0.2:2379/")).toEqual([
+      "http://198.18.0.1:2379",
+      "http://198.18.0.2:2379",
+    ]);
     expect(parseEndpoints(["https://[fd00::1]:2379"])).toEqual(["https://[fd00::1]:2379"]);
     expect(() => parseEndpoints("")).toThrow(/no endpoint/);
     expect(() => parseEndpoints("unix://x")).toThrow(/only http/);

@@ -12,13 +12,29 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const subnetFile = path.join(dir, "subnet.json");
 fs.writeFileSync(
   subnetFile,
-  JSON.stringify({ network: "10.20.0.0/16", subnet: "10.20.3.0/24", ipv6Network: "fd20::/48", ipv6Subnet: "fd20:0:0:3::/64", mtu: 1450, underlayAddress: "198.18.0.2", hostId: "h" }),
+  JSON.stringify({
+    network: "10.20.0.0/16",
+    subnet: "10.20.3.0/24",
+    ipv6Network: "fd20::/48",
+    ipv6Subnet: "fd20:0:0:3::/64",
+    mtu: 1450,
+    underlayAddress: "198.18.0.2",
+    hostId: "h",
+  }),
 );
 
 function args(conf: Record<string, unknown>): CmdArgs {
-  return { containerId: "c", netns: "/x", ifName: "eth0", args: "", path: [], stdinData: Buffer.from(JSON.stringify(conf)) } as CmdArgs;
+  return {
+    containerId: "c",
+    netns: "/x",
+    ifName: "eth0",
+    args: "",
+    path: [],
+    stdinData: Buffer.from(JSON.stringify(conf)),
+  } as CmdArgs;
 }
-const conf = (cmdArgs: CmdArgs): Record<string, unknown> => JSON.parse(cmdArgs.stdinData.toString()) as Record<string, unknown>;
+const conf = (cmdArgs: CmdArgs): Record<string, unknown> =>
+  JSON.parse(cmdArgs.stdinData.toString()) as Record<string, unknown>;
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, ipam: { type: "host-local" } };
 
 describe("applySubnetFile", () => {
@@ -46,14 +62,25 @@ describe("applySubnetFile", () => {
       type: "host-local",
       ranges: [
         [{ subnet: "10.20.0.0/16", rangeStart: "10.20.3.2", rangeEnd: "10.20.3.254", gateway: "10.20.3.1" }],
-        [{ subnet: "fd20::/48", rangeStart: "fd20:0:0:3::2", rangeEnd: "fd20::3:ffff:ffff:ffff:ffff", gateway: "fd20:0:0:3::1" }],
+        [
+          {
+            subnet: "fd20::/48",
+            rangeStart: "fd20:0:0:3::2",
+            rangeEnd: "fd20::3:ffff:ffff:ffff:ffff",
+            gateway: "fd20:0:0:3::1",
+          },
+        ],
       ],
     });
   });
 
   it("what the config states wins", () => {
     const ipam = { type: "host-local", ranges: [[{ subnet: "10.20.3.0/25" }]] };
-    const completed = conf(applySubnetFile(args({ ...base, mode: "l3", subnetFile, subnet: "10.20.3.0/24", mtu: 1400, localAddress: "198.18.0.9", ipam })));
+    const completed = conf(
+      applySubnetFile(
+        args({ ...base, mode: "l3", subnetFile, subnet: "10.20.3.0/24", mtu: 1400, localAddress: "198.18.0.9", ipam }),
+      ),
+    );
     expect(completed).toMatchObject({ mtu: 1400, localAddress: "198.18.0.9", ipam });
   });
 
@@ -67,14 +94,23 @@ describe("applySubnetFile", () => {
       expect((err as Error).message).toMatch(/subnetFile: cannot read/);
     }
     // host-local still parses a range on DEL (it releases by attachment): a documentation one.
-    expect(conf(applySubnetFile(missing, { optional: true })).ipam).toEqual({ type: "host-local", ranges: [[{ subnet: "192.0.2.0/24" }]] });
-    const withRanges = args({ ...base, subnetFile: path.join(dir, "none.json"), ipam: { type: "host-local", subnet: "10.9.0.0/24" } });
+    expect(conf(applySubnetFile(missing, { optional: true })).ipam).toEqual({
+      type: "host-local",
+      ranges: [[{ subnet: "192.0.2.0/24" }]],
+    });
+    const withRanges = args({
+      ...base,
+      subnetFile: path.join(dir, "none.json"),
+      ipam: { type: "host-local", subnet: "10.9.0.0/24" },
+    });
     expect(applySubnetFile(withRanges, { optional: true })).toBe(withRanges);
   });
 
   it("a damaged file is code 7 naming subnetFile", () => {
     const damaged = path.join(dir, "damaged.json");
     fs.writeFileSync(damaged, "[1,");
-    expect(() => applySubnetFile(args({ ...base, subnetFile: damaged }))).toThrow(/subnetFile: .* is not the agent's JSON/);
+    expect(() => applySubnetFile(args({ ...base, subnetFile: damaged }))).toThrow(
+      /subnetFile: .* is not the agent's JSON/,
+    );
   });
 });

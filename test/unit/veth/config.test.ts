@@ -21,7 +21,10 @@ function load(config: Record<string, unknown>) {
   return loadVethConfig(Buffer.from(JSON.stringify(config)));
 }
 
-async function run(env: Record<string, string | undefined>, config: unknown): Promise<{ status: number; output: Record<string, unknown> }> {
+async function run(
+  env: Record<string, string | undefined>,
+  config: unknown,
+): Promise<{ status: number; output: Record<string, unknown> }> {
   const io = fakeIO(env, config);
   const status = await runSkel(vethPlugin, { name: "veth" }, io);
   return { status, output: JSON.parse(io.stdout.join("") || "{}") as Record<string, unknown> };
@@ -57,7 +60,9 @@ describe("veth config", () => {
 
 describe("veth gateways", () => {
   it("pairs every address with its gateway", () => {
-    expect(requireGateways([{ address: "10.1.1.5/24", gateway: "10.1.1.1" }])).toEqual([{ address: "10.1.1.5/24", gateway: "10.1.1.1" }]);
+    expect(requireGateways([{ address: "10.1.1.5/24", gateway: "10.1.1.1" }])).toEqual([
+      { address: "10.1.1.5/24", gateway: "10.1.1.1" },
+    ]);
   });
 
   it("refuses an address without a gateway: the container has no other neighbour", () => {

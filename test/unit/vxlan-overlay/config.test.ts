@@ -13,7 +13,8 @@ import { overlayMtu } from "../../../plugins/vxlan-overlay/underlay";
 import { type VtepSpec, vtepDifference } from "../../../plugins/vxlan-overlay/vtep";
 
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42 };
-const load = (extra: Record<string, unknown> = {}) => loadOverlayConfig(Buffer.from(JSON.stringify({ ...base, ...extra })));
+const load = (extra: Record<string, unknown> = {}) =>
+  loadOverlayConfig(Buffer.from(JSON.stringify({ ...base, ...extra })));
 
 function codeSevenNaming(extra: Record<string, unknown>, field: string): void {
   let thrown: unknown;
@@ -30,12 +31,22 @@ function codeSevenNaming(extra: Record<string, unknown>, field: string): void {
 describe("loadOverlayConfig", () => {
   it("derives the names and defaults from the VNI", () => {
     const config = load({ vni: 16777215 });
-    expect(config).toMatchObject({ vni: 16777215, port: 4789, mode: "l2", bridgeName: "vxbr16777215", vtepName: "vx16777215", peers: [] });
+    expect(config).toMatchObject({
+      vni: 16777215,
+      port: 4789,
+      mode: "l2",
+      bridgeName: "vxbr16777215",
+      vtepName: "vx16777215",
+      peers: [],
+    });
     expect(config.bridgeName.length).toBeLessThanOrEqual(15);
   });
 
   it("canonicalises and de-duplicates peers, keeping their order", () => {
-    expect(load({ peers: ["198.18.0.2", "fd00:0::1", "198.18.0.2", "fd00::1"] }).peers).toEqual([{ address: "198.18.0.2" }, { address: "fd00::1" }]);
+    expect(load({ peers: ["198.18.0.2", "fd00:0::1", "198.18.0.2", "fd00::1"] }).peers).toEqual([
+      { address: "198.18.0.2" },
+      { address: "fd00::1" },
+    ]);
   });
 
   it.each([
@@ -93,15 +104,37 @@ describe("peers", () => {
   });
 
   it("leaves our own address out of the remote peers, however it is spelled", () => {
-    expect(remotePeers([{ address: "fd00::1" }, { address: "fd00::2" }], "fd00:0:0::1")).toEqual([{ address: "fd00::2" }]);
+    expect(remotePeers([{ address: "fd00::1" }, { address: "fd00::2" }], "fd00:0:0::1")).toEqual([
+      { address: "fd00::2" },
+    ]);
   });
 });
 
 describe("VTEP", () => {
   const underlay = { index: 3, name: "ul0", mtu: 1500 } as Link;
-  const spec: VtepSpec = { name: "vx42", vni: 42, port: 4789, localAddress: "198.18.0.1", underlay, mtu: 1450, bridgeName: "vxbr42", bridged: true, learning: true };
+  const spec: VtepSpec = {
+    name: "vx42",
+    vni: 42,
+    port: 4789,
+    localAddress: "198.18.0.1",
+    underlay,
+    mtu: 1450,
+    bridgeName: "vxbr42",
+    bridged: true,
+    learning: true,
+  };
   const link = (vxlan: Partial<NonNullable<Link["vxlan"]>>): Link =>
-    ({ index: 9, name: "vx42", kind: "vxlan", mtu: 1450, mac: "", flags: 0, up: true, operstate: "UNKNOWN", vxlan: { vni: 42, port: 4789, local: "198.18.0.1", underlayIndex: 3, learning: true, ...vxlan } }) as Link;
+    ({
+      index: 9,
+      name: "vx42",
+      kind: "vxlan",
+      mtu: 1450,
+      mac: "",
+      flags: 0,
+      up: true,
+      operstate: "UNKNOWN",
+      vxlan: { vni: 42, port: 4789, local: "198.18.0.1", underlayIndex: 3, learning: true, ...vxlan },
+    }) as Link;
 
   it("keeps a VTEP that matches and names what differs otherwise", () => {
     expect(vtepDifference(link({}), spec)).toBeUndefined();

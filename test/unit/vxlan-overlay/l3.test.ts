@@ -3,12 +3,23 @@
 // against what a kernel holds, and the l3 config (peers with subnets, our subnet, IPAM).
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
-import { type KernelPeerEntries, desiredPeerEntries, describeDiff, diffPeerEntries, isEmptyDiff, subnetsOverlap, vtepAddress, vtepCidr, vtepMac } from "../../../src/plugin/overlay-peer-entries";
+import {
+  type KernelPeerEntries,
+  desiredPeerEntries,
+  describeDiff,
+  diffPeerEntries,
+  isEmptyDiff,
+  subnetsOverlap,
+  vtepAddress,
+  vtepCidr,
+  vtepMac,
+} from "../../../src/plugin/overlay-peer-entries";
 import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
 import { planL3 } from "../../../plugins/vxlan-overlay/l3";
 
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, mode: "l3" };
-const load = (extra: Record<string, unknown> = {}) => loadOverlayConfig(Buffer.from(JSON.stringify({ ...base, ...extra })));
+const load = (extra: Record<string, unknown> = {}) =>
+  loadOverlayConfig(Buffer.from(JSON.stringify({ ...base, ...extra })));
 const peers3 = [
   { address: "198.18.0.1", subnet: "10.78.1.0/24" },
   { address: "198.18.0.2", subnet: "10.78.2.0/24" },
@@ -41,7 +52,8 @@ describe("VTEP MAC and overlay address", () => {
 
   it("gives different hosts and different VNIs different MACs", () => {
     const macs = new Set<string>();
-    for (let host = 1; host <= 250; host++) for (const vni of [1, 42, 16777215]) macs.add(vtepMac(vni, `198.18.0.${host}`));
+    for (let host = 1; host <= 250; host++)
+      for (const vni of [1, 42, 16777215]) macs.add(vtepMac(vni, `198.18.0.${host}`));
     expect(macs.size).toBe(750);
     expect(vtepMac(42, "fd00::2")).not.toBe(vtepMac(42, "fd00::3"));
   });
@@ -98,11 +110,19 @@ describe("desired entries and their diff against the kernel", () => {
       { underlayAddress: "198.18.0.4", subnet: "10.255.255.255/8" },
       { underlayAddress: "fd00::5", subnet: "fd10:0:0:5::77/64" },
     ]);
-    expect(entries.map((entry) => `${entry.subnet} ${entry.vtepAddress}`)).toEqual(["10.78.2.0/23 10.78.2.0", "10.200.0.9/32 10.200.0.9", "10.0.0.0/8 10.0.0.0", "fd10:0:0:5::/64 fd10:0:0:5::"]);
+    expect(entries.map((entry) => `${entry.subnet} ${entry.vtepAddress}`)).toEqual([
+      "10.78.2.0/23 10.78.2.0",
+      "10.200.0.9/32 10.200.0.9",
+      "10.0.0.0/8 10.0.0.0",
+      "fd10:0:0:5::/64 fd10:0:0:5::",
+    ]);
   });
 
   it("finds nothing to do when the kernel matches (MAC case and v6 spelling aside)", () => {
-    const spelled = { ...exact, fdb: exact.fdb.map((entry) => ({ ...entry, dst: entry.dst === "fd00::3" ? "fd00:0::3" : entry.dst })) };
+    const spelled = {
+      ...exact,
+      fdb: exact.fdb.map((entry) => ({ ...entry, dst: entry.dst === "fd00::3" ? "fd00:0::3" : entry.dst })),
+    };
     expect(isEmptyDiff(diffPeerEntries(desired, spelled))).toBe(true);
   });
 
@@ -118,7 +138,10 @@ describe("desired entries and their diff against the kernel", () => {
     const wrong: KernelPeerEntries = {
       fdb: [{ mac: desired[0]?.vtepMac ?? "", dst: "198.18.0.9" }, exact.fdb[1] ?? { mac: "", dst: "" }],
       neighbours: [{ address: "10.78.2.0", mac: "02:00:00:00:00:01" }, exact.neighbours[1] ?? { address: "", mac: "" }],
-      routes: [{ dst: "10.78.2.0/24", via: "10.78.2.0", onlink: false }, { dst: "fd10:0:0:3::/64", via: "fd10:0:0:3::9", onlink: true }],
+      routes: [
+        { dst: "10.78.2.0/24", via: "10.78.2.0", onlink: false },
+        { dst: "fd10:0:0:3::/64", via: "fd10:0:0:3::9", onlink: true },
+      ],
     };
     const diff = diffPeerEntries(desired, wrong);
     expect(diff.remove.fdb).toEqual([{ mac: desired[0]?.vtepMac, dst: "198.18.0.9" }]);
@@ -136,11 +159,23 @@ describe("desired entries and their diff against the kernel", () => {
 describe("l3 configuration", () => {
   it("takes peers with subnets, in network form, from an IPv4 or IPv6 underlay", () => {
     const config = load({ peers: [{ address: "fd00:0::2", subnet: "10.78.2.9/24" }], subnet: "10.78.1.0/24" });
-    expect(config).toMatchObject({ mode: "l3", subnet: "10.78.1.0/24", peers: [{ address: "fd00::2", subnet: "10.78.2.0/24" }] });
+    expect(config).toMatchObject({
+      mode: "l3",
+      subnet: "10.78.1.0/24",
+      peers: [{ address: "fd00::2", subnet: "10.78.2.0/24" }],
+    });
   });
 
   it("keeps l2 configs with plain addresses, and accepts {address, subnet} there too", () => {
-    const l2 = loadOverlayConfig(Buffer.from(JSON.stringify({ ...base, mode: "l2", peers: ["198.18.0.2", { address: "198.18.0.3", subnet: "10.78.3.0/24" }] })));
+    const l2 = loadOverlayConfig(
+      Buffer.from(
+        JSON.stringify({
+          ...base,
+          mode: "l2",
+          peers: ["198.18.0.2", { address: "198.18.0.3", subnet: "10.78.3.0/24" }],
+        }),
+      ),
+    );
     expect(l2.peers).toEqual([{ address: "198.18.0.2" }, { address: "198.18.0.3", subnet: "10.78.3.0/24" }]);
   });
 
@@ -149,8 +184,24 @@ describe("l3 configuration", () => {
     [{ peers: [{ address: "198.18.0.2" }] }, "peers[0].subnet"],
     [{ peers: [{ address: "x", subnet: "10.78.2.0/24" }] }, "peers[0].address"],
     [{ peers: [{ address: "198.18.0.2", subnet: "10.78.2.0" }] }, "peers[0].subnet"],
-    [{ peers: [{ address: "198.18.0.2", subnet: "10.78.0.0/16" }, { address: "198.18.0.3", subnet: "10.78.3.0/24" }] }, "overlaps"],
-    [{ peers: [{ address: "198.18.0.2", subnet: "10.78.2.0/24" }, { address: "198.18.0.2", subnet: "10.78.3.0/24" }] }, "198.18.0.2"],
+    [
+      {
+        peers: [
+          { address: "198.18.0.2", subnet: "10.78.0.0/16" },
+          { address: "198.18.0.3", subnet: "10.78.3.0/24" },
+        ],
+      },
+      "overlaps",
+    ],
+    [
+      {
+        peers: [
+          { address: "198.18.0.2", subnet: "10.78.2.0/24" },
+          { address: "198.18.0.2", subnet: "10.78.3.0/24" },
+        ],
+      },
+      "198.18.0.2",
+    ],
     [{ peers: [7] }, "peers[0]"],
     [{ subnet: "10.78.1.0" }, "subnet"],
     [{ hostAddress: { "198.18.0.1": "10.78.1.1/24" } }, "hostAddress"],
@@ -163,7 +214,11 @@ describe("planL3", () => {
 
   it("takes our subnet from our own peer entry and leaves us out of the peers", () => {
     const plan = planL3(load({ peers: peers3, ...ipam("10.78.2.0/24") }), load({ peers: peers3 }).peers, "198.18.0.2");
-    expect(plan).toMatchObject({ subnet: "10.78.2.0/24", vtepAddress: "10.78.2.0/32", vtepMac: vtepMac(42, "198.18.0.2") });
+    expect(plan).toMatchObject({
+      subnet: "10.78.2.0/24",
+      vtepAddress: "10.78.2.0/32",
+      vtepMac: vtepMac(42, "198.18.0.2"),
+    });
     expect(plan.peers).toEqual([
       { underlayAddress: "198.18.0.1", subnet: "10.78.1.0/24" },
       { underlayAddress: "198.18.0.3", subnet: "10.78.3.0/24" },
@@ -176,7 +231,11 @@ describe("planL3", () => {
       { address: "fd00::2", subnet: "fd10:0:0:2::/64" },
     ];
     const config = load({ peers, ...ipam("fd10:0:0:1::/64") });
-    expect(planL3(config, config.peers, "fd00:0::1")).toMatchObject({ subnet: "fd10:0:0:1::/64", vtepAddress: "fd10:0:0:1::/128", peers: [{ underlayAddress: "fd00::2" }] });
+    expect(planL3(config, config.peers, "fd00:0::1")).toMatchObject({
+      subnet: "fd10:0:0:1::/64",
+      vtepAddress: "fd10:0:0:1::/128",
+      peers: [{ underlayAddress: "fd00::2" }],
+    });
   });
 
   it.each([

@@ -25,22 +25,30 @@ const FORMATS = ["html", "mermaid", "dot"] as const;
 /** The model of the lab named `lab` as it is now (state files and kernel). */
 export function currentGraphModel(lab: string): GraphModel {
   const state = requireLabState(lab);
-  return buildGraphModel({ state, impairments: readImpairStore(state.plan), probe: readLabProbe(state.plan), observe: kernelObserver() });
+  return buildGraphModel({
+    state,
+    impairments: readImpairStore(state.plan),
+    probe: readLabProbe(state.plan),
+    observe: kernelObserver(),
+  });
 }
 
 function pollInterval(raw: string | undefined): number {
   if (raw === undefined) return 1000;
   const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 100 || ms > 60_000) throw new CliError(`--poll must be milliseconds from 100 to 60000, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(ms) || ms < 100 || ms > 60_000)
+    throw new CliError(`--poll must be milliseconds from 100 to 60000, got ${JSON.stringify(raw)}`);
   return ms;
 }
 
 export async function labGraph(name: string | undefined, options: LabGraphOptions): Promise<void> {
   const format = options.format ?? "html";
-  if (!(FORMATS as readonly string[]).includes(format)) throw new CliError(`--format must be ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new CliError(`--format must be ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   if (options.serve !== undefined) {
     if (format !== "html") throw new CliError("--serve serves the HTML page; leave out --format");
-    if (options.output !== undefined) throw new CliError("--serve and -o go separately: -o writes one page, --serve keeps one live");
+    if (options.output !== undefined)
+      throw new CliError("--serve and -o go separately: -o writes one page, --serve keeps one live");
     const address = parseServeAddress(options.serve);
     // Resolved once: a page that outlives its lab says that lab is down, not "no lab is up".
     const lab = resolveLabName(name);

@@ -42,13 +42,18 @@ const MIN_HOST_WIDTH = 260;
 
 /** The lines of text a link's label shows (svg.ts draws exactly these). */
 export function linkLabelLines(link: GraphLink): string[] {
-  const lines = [`${link.ifName} ${link.addresses.join(" ") || "no address"}`.trim(), `mtu ${link.mtu ?? "?"} · ${link.state}`];
+  const lines = [
+    `${link.ifName} ${link.addresses.join(" ") || "no address"}`.trim(),
+    `mtu ${link.mtu ?? "?"} · ${link.state}`,
+  ];
   // Two impairments a line keeps labels narrow enough for a container's column.
-  for (let index = 0; index < link.impairments.length; index += 2) lines.push(link.impairments.slice(index, index + 2).join(", "));
+  for (let index = 0; index < link.impairments.length; index += 2)
+    lines.push(link.impairments.slice(index, index + 2).join(", "));
   return lines;
 }
 
-const tierGap = (links: readonly GraphLink[]): number => LINK_PADDING * 2 + LINE_HEIGHT * Math.max(2, ...links.map((link) => linkLabelLines(link).length));
+const tierGap = (links: readonly GraphLink[]): number =>
+  LINK_PADDING * 2 + LINE_HEIGHT * Math.max(2, ...links.map((link) => linkLabelLines(link).length));
 
 export function layoutGraph(model: GraphModel): GraphLayout {
   const underlayGap = tierGap(model.hosts.map((host) => host.link));
@@ -65,15 +70,32 @@ export function layoutGraph(model: GraphModel): GraphLayout {
     const width = Math.max(MIN_HOST_WIDTH, count * CONTAINER.width + (count - 1) * GAP);
     hosts[host.name] = { x, y: hostTop, width, height: HOST_HEIGHT };
     const ulX = x + 24;
-    links.push({ target: host.link.target, from: { x: ulX, y: MARGIN + UNDERLAY_HEIGHT }, to: { x: ulX, y: hostTop }, label: { x: ulX + 8, y: MARGIN + UNDERLAY_HEIGHT + LINK_PADDING } });
+    links.push({
+      target: host.link.target,
+      from: { x: ulX, y: MARGIN + UNDERLAY_HEIGHT },
+      to: { x: ulX, y: hostTop },
+      label: { x: ulX + 8, y: MARGIN + UNDERLAY_HEIGHT + LINK_PADDING },
+    });
     mine.forEach((container, index) => {
       const box = { x: x + index * (CONTAINER.width + GAP), y: containerTop, ...CONTAINER };
       containers[container.label] = box;
       const lineX = box.x + 20;
-      links.push({ target: container.link.target, from: { x: lineX, y: hostTop + HOST_HEIGHT }, to: { x: lineX, y: containerTop }, label: { x: lineX + 8, y: hostTop + HOST_HEIGHT + LINK_PADDING } });
+      links.push({
+        target: container.link.target,
+        from: { x: lineX, y: hostTop + HOST_HEIGHT },
+        to: { x: lineX, y: containerTop },
+        label: { x: lineX + 8, y: hostTop + HOST_HEIGHT + LINK_PADDING },
+      });
     });
     x += width + COLUMN_GAP;
   }
   const width = Math.max(x - COLUMN_GAP + MARGIN, 2 * MARGIN + MIN_HOST_WIDTH);
-  return { width, height: (model.containers.length > 0 ? containerTop + CONTAINER.height : hostTop + HOST_HEIGHT) + MARGIN, underlay: { x: MARGIN, y: MARGIN, width: width - 2 * MARGIN, height: UNDERLAY_HEIGHT }, hosts, containers, links };
+  return {
+    width,
+    height: (model.containers.length > 0 ? containerTop + CONTAINER.height : hostTop + HOST_HEIGHT) + MARGIN,
+    underlay: { x: MARGIN, y: MARGIN, width: width - 2 * MARGIN, height: UNDERLAY_HEIGHT },
+    hosts,
+    containers,
+    links,
+  };
 }

@@ -86,10 +86,14 @@ export interface GraphSources {
   observe: ObserveLink;
 }
 
-function healthOf(label: string, pairs: readonly GraphPair[] | undefined): Pick<GraphContainer, "health" | "pairsOk" | "pairsProbed"> {
+function healthOf(
+  label: string,
+  pairs: readonly GraphPair[] | undefined,
+): Pick<GraphContainer, "health" | "pairsOk" | "pairsProbed"> {
   const mine = (pairs ?? []).filter((pair) => pair.from === label || pair.to === label);
   const ok = mine.filter((pair) => pair.verdict === "ok").length;
-  const health: NodeHealth = mine.length === 0 ? "unprobed" : ok === mine.length ? "ok" : ok === 0 ? "failed" : "partial";
+  const health: NodeHealth =
+    mine.length === 0 ? "unprobed" : ok === mine.length ? "ok" : ok === 0 ? "failed" : "partial";
   return { health, pairsOk: ok, pairsProbed: mine.length };
 }
 
@@ -114,7 +118,13 @@ export function buildGraphModel(sources: GraphSources): GraphModel {
     };
   };
   const pairs = sources.probe?.reports.map(
-    (report): GraphPair => ({ from: report.from, to: report.to, verdict: report.verdict, cell: cell(report), explanation: report.explanation }),
+    (report): GraphPair => ({
+      from: report.from,
+      to: report.to,
+      verdict: report.verdict,
+      cell: cell(report),
+      explanation: report.explanation,
+    }),
   );
   const hosts = plan.hosts.map(
     (host): GraphHost => ({
@@ -131,7 +141,12 @@ export function buildGraphModel(sources: GraphSources): GraphModel {
       name: container.name,
       host: container.host,
       netns: container.netns,
-      link: linkOf(container.label, container.netns, container.ifName || CONTAINER_IF, state.addresses[container.label] ?? []),
+      link: linkOf(
+        container.label,
+        container.netns,
+        container.ifName || CONTAINER_IF,
+        state.addresses[container.label] ?? [],
+      ),
       ...healthOf(container.label, pairs),
     }),
   );
@@ -151,7 +166,11 @@ export function buildGraphModel(sources: GraphSources): GraphModel {
     otherLinks,
     ...(sources.probe &&
       pairs && {
-        probe: { probedAt: sources.probe.probedAt, pairs, failed: pairs.filter((pair) => pair.verdict !== "ok").length },
+        probe: {
+          probedAt: sources.probe.probedAt,
+          pairs,
+          failed: pairs.filter((pair) => pair.verdict !== "ok").length,
+        },
       }),
   };
 }

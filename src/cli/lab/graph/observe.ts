@@ -18,7 +18,12 @@ export function kernelObserver(): ObserveLink {
         const handle = Handle.at(namedNetnsPath(netns));
         try {
           // Carrier counts: operstate UP, or UNKNOWN for devices that never report one.
-          found = new Map(listLinks(handle).map((link) => [link.name, { mtu: link.mtu, running: link.up && (link.operstate === "UP" || link.operstate === "UNKNOWN") }]));
+          found = new Map(
+            listLinks(handle).map((link) => [
+              link.name,
+              { mtu: link.mtu, running: link.up && (link.operstate === "UP" || link.operstate === "UNKNOWN") },
+            ]),
+          );
         } finally {
           handle.close();
         }

@@ -125,7 +125,11 @@ export function renderGraphPage(model: GraphModel, options: PageOptions): string
   const describe = `${model.plugin}, ${model.hosts.length} hosts, ${model.containers.length} containers${model.overlay ? `, VXLAN vni ${model.overlay.vni} udp ${model.overlay.port}` : ""}`;
   const status = options.live
     ? element("span", { id: "live", class: "live" }, "live")
-    : element("span", {}, `written ${escapeHtml(readableTime(options.generatedAt.toISOString()))} (cnikit lab graph --serve 127.0.0.1:PORT follows the lab live)`);
+    : element(
+        "span",
+        {},
+        `written ${escapeHtml(readableTime(options.generatedAt.toISOString()))} (cnikit lab graph --serve 127.0.0.1:PORT follows the lab live)`,
+      );
   return [
     "<!DOCTYPE html>",
     '<html lang="en">',

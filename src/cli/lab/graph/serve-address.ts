@@ -21,9 +21,14 @@ export function parseServeAddress(text: string): ServeAddress {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
-  if (!match || host === undefined || !(port >= 0 && port <= 65535)) throw new CliError(`--serve: want ADDRESS:PORT like 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`);
-  if (net.isIP(host) === 0) throw new CliError(`--serve: ${JSON.stringify(host)} is not an IP address; give a loopback address such as 127.0.0.1`);
-  if (!isLoopbackAddress(host)) throw new CliError(`--serve: ${host} is not a loopback address; the page is served on 127.0.0.0/8 or ::1 only`);
+  if (!match || host === undefined || !(port >= 0 && port <= 65535))
+    throw new CliError(`--serve: want ADDRESS:PORT like 127.0.0.1:8080 or [::1]:8080, got ${JSON.stringify(text)}`);
+  if (net.isIP(host) === 0)
+    throw new CliError(
+      `--serve: ${JSON.stringify(host)} is not an IP address; give a loopback address such as 127.0.0.1`,
+    );
+  if (!isLoopbackAddress(host))
+    throw new CliError(`--serve: ${host} is not a loopback address; the page is served on 127.0.0.0/8 or ::1 only`);
   return { host, port };
 }
 

@@ -53,7 +53,8 @@ function reply(status: number, type: string, body: string, extra: Record<string,
   return { status, headers: { ...COMMON_HEADERS, "Content-Type": type, ...extra }, body };
 }
 
-const text = (status: number, body: string, extra?: Record<string, string>): GraphResponse => reply(status, "text/plain; charset=utf-8", body, extra);
+const text = (status: number, body: string, extra?: Record<string, string>): GraphResponse =>
+  reply(status, "text/plain; charset=utf-8", body, extra);
 
 function stateOf(options: ServeGraphOptions, since: string | null): StateResponse {
   const updatedAt = new Date().toISOString();
@@ -72,7 +73,12 @@ export function respond(options: ServeGraphOptions, expectedHost: string, reques
   if (request.host !== expectedHost) return text(421, `this server answers for ${expectedHost} only\n`);
   if (request.method !== "GET" && request.method !== "HEAD") return text(405, "GET only\n", { Allow: "GET, HEAD" });
   const url = new URL(request.url ?? "/", `http://${expectedHost}`);
-  if (url.pathname === "/state.json") return reply(200, "application/json; charset=utf-8", JSON.stringify(stateOf(options, url.searchParams.get("since"))));
+  if (url.pathname === "/state.json")
+    return reply(
+      200,
+      "application/json; charset=utf-8",
+      JSON.stringify(stateOf(options, url.searchParams.get("since"))),
+    );
   if (url.pathname !== "/") return text(404, "not found: try / or /state.json\n");
   let page: string;
   try {
@@ -82,11 +88,22 @@ export function respond(options: ServeGraphOptions, expectedHost: string, reques
   }
   // The page carries its policy in a meta tag (a saved copy keeps it); the header adds what a
   // meta tag cannot say: that no other page may frame this one.
-  return reply(200, "text/html; charset=utf-8", page, { "Content-Security-Policy": `${contentSecurityPolicy(liveScript(options.pollMs))}; frame-ancestors 'none'` });
+  return reply(200, "text/html; charset=utf-8", page, {
+    "Content-Security-Policy": `${contentSecurityPolicy(liveScript(options.pollMs))}; frame-ancestors 'none'`,
+  });
 }
 
-function handle(options: ServeGraphOptions, expectedHost: string, request: http.IncomingMessage, response: http.ServerResponse): void {
-  const answer = respond(options, expectedHost, { method: request.method, host: request.headers.host, url: request.url });
+function handle(
+  options: ServeGraphOptions,
+  expectedHost: string,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+): void {
+  const answer = respond(options, expectedHost, {
+    method: request.method,
+    host: request.headers.host,
+    url: request.url,
+  });
   response.writeHead(answer.status, { ...answer.headers, "Content-Length": String(Buffer.byteLength(answer.body)) });
   response.end(request.method === "HEAD" ? undefined : answer.body);
 }
@@ -95,14 +112,23 @@ function handle(options: ServeGraphOptions, expectedHost: string, request: http.
 export async function serveGraph(options: ServeGraphOptions): Promise<void> {
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`--serve ${hostPort(options.address)}: ${err.code === "EADDRINUSE" ? "the port is in use" : err.message}`, { cause: err })));
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `--serve ${hostPort(options.address)}: ${err.code === "EADDRINUSE" ? "the port is in use" : err.message}`,
+          { cause: err },
+        ),
+      ),
+    );
     // exclusive: never share the port with another process's listener (cluster mode).
     server.listen({ host: options.address.host, port: options.address.port, exclusive: true }, resolve);
   });
   const bound = { host: options.address.host, port: (server.address() as AddressInfo).port };
   const expectedHost = hostPort(bound);
   server.on("request", (request, response) => handle(options, expectedHost, request, response));
-  writeProgress(`serving lab ${options.lab} on http://${expectedHost}/ (state.json every ${options.pollMs} ms; Ctrl-C stops)`);
+  writeProgress(
+    `serving lab ${options.lab} on http://${expectedHost}/ (state.json every ${options.pollMs} ms; Ctrl-C stops)`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off("SIGINT", stop);

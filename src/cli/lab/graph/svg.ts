@@ -9,9 +9,20 @@ import type { GraphContainer, GraphHost, GraphLink, GraphModel } from "./model";
 /** Width of one character of the 11px monospace labels, rounded up. */
 const CHAR_PX = 6.8;
 
-function textLines(lines: readonly { text: string; className?: string }[], x: number, y: number, width: number): string {
+function textLines(
+  lines: readonly { text: string; className?: string }[],
+  x: number,
+  y: number,
+  width: number,
+): string {
   return lines
-    .map((line, index) => element("text", { x, y: y + index * LINE_HEIGHT, class: line.className }, escapeHtml(fitText(line.text, width, CHAR_PX))))
+    .map((line, index) =>
+      element(
+        "text",
+        { x, y: y + index * LINE_HEIGHT, class: line.className },
+        escapeHtml(fitText(line.text, width, CHAR_PX)),
+      ),
+    )
     .join("");
 }
 
@@ -40,11 +51,21 @@ function drawHost(model: GraphModel, host: GraphHost, box: Box): string {
   const lines = [
     { text: `host ${host.name}`, className: "name" },
     { text: `netns ${host.netns}` },
-    { text: model.bridge ? `bridge ${model.bridge} · gateway ${host.gateway}` : `veth pairs · gateway ${host.gateway}` },
+    {
+      text: model.bridge ? `bridge ${model.bridge} · gateway ${host.gateway}` : `veth pairs · gateway ${host.gateway}`,
+    },
     { text: `slice ${host.slice}` },
-    ...(model.overlay ? [{ text: `VTEP vni ${model.overlay.vni} · udp ${model.overlay.port}` }] : model.plugin === "bridge" ? [{ text: "slices routed over the underlay" }] : []),
+    ...(model.overlay
+      ? [{ text: `VTEP vni ${model.overlay.vni} · udp ${model.overlay.port}` }]
+      : model.plugin === "bridge"
+        ? [{ text: "slices routed over the underlay" }]
+        : []),
   ];
-  return element("g", { class: "host", "data-node": host.name }, rect(box, "box") + textLines(lines, box.x + 10, box.y + 20, inner));
+  return element(
+    "g",
+    { class: "host", "data-node": host.name },
+    rect(box, "box") + textLines(lines, box.x + 10, box.y + 20, inner),
+  );
 }
 
 function drawContainer(container: GraphContainer, box: Box): string {
@@ -62,7 +83,13 @@ function drawContainer(container: GraphContainer, box: Box): string {
   return element(
     "g",
     { class: `container health-${container.health}`, "data-node": container.label, "data-health": container.health },
-    element("title", {}, escapeHtml(`${container.label}: ${container.link.addresses.join(" ") || "no address"}; ${probe}`)) + rect(box, "box") + textLines(lines, box.x + 10, box.y + 18, box.width - 20),
+    element(
+      "title",
+      {},
+      escapeHtml(`${container.label}: ${container.link.addresses.join(" ") || "no address"}; ${probe}`),
+    ) +
+      rect(box, "box") +
+      textLines(lines, box.x + 10, box.y + 18, box.width - 20),
   );
 }
 
@@ -86,7 +113,10 @@ export function renderGraphSvg(model: GraphModel): string {
         ),
     ),
   );
-  const linkOf = new Map([...model.hosts.map((host) => [host.link.target, host.link] as const), ...model.containers.map((container) => [container.link.target, container.link] as const)]);
+  const linkOf = new Map([
+    ...model.hosts.map((host) => [host.link.target, host.link] as const),
+    ...model.containers.map((container) => [container.link.target, container.link] as const),
+  ]);
   for (const placed of layout.links) {
     const link = linkOf.get(placed.target);
     // A container link's label stays within its container's column; a host link's within the host's.
@@ -103,7 +133,15 @@ export function renderGraphSvg(model: GraphModel): string {
   }
   return element(
     "svg",
-    { xmlns: "http://www.w3.org/2000/svg", class: "topology", width: layout.width, height: layout.height, viewBox: `0 0 ${layout.width} ${layout.height}`, role: "img", "aria-label": `lab ${model.lab} topology` },
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      class: "topology",
+      width: layout.width,
+      height: layout.height,
+      viewBox: `0 0 ${layout.width} ${layout.height}`,
+      role: "img",
+      "aria-label": `lab ${model.lab} topology`,
+    },
     parts.join(""),
   );
 }

@@ -33,10 +33,21 @@ export function resolvePeer(target: LinkTarget): LinkEnd | undefined {
   if (target.peer.ifName) return { netns: target.peer.netns, ifName: target.peer.ifName };
   const peerIndex = withHandle(target.netns, (handle) => getLink(handle, target.ifName).parentIndex);
   if (peerIndex === undefined) return undefined;
-  return { netns: target.peer.netns, ifName: withHandle(target.peer.netns, (handle) => getLink(handle, peerIndex).name) };
+  return {
+    netns: target.peer.netns,
+    ifName: withHandle(target.peer.netns, (handle) => getLink(handle, peerIndex).name),
+  };
 }
 
-const NETEM_KEYS: (keyof LinkImpairment)[] = ["delayMs", "jitterMs", "lossPercent", "rateBitsPerSecond", "corruptPercent", "duplicatePercent", "reorderPercent"];
+const NETEM_KEYS: (keyof LinkImpairment)[] = [
+  "delayMs",
+  "jitterMs",
+  "lossPercent",
+  "rateBitsPerSecond",
+  "corruptPercent",
+  "duplicatePercent",
+  "reorderPercent",
+];
 const FALLBACK: Record<string, Mechanism> = {
   delayMs: "nfqueue",
   jitterMs: "nfqueue",
@@ -79,7 +90,11 @@ function tbfOptionsOf(rateBitsPerSecond: number, mtu: number): Buffer {
 /** A kernel without CONFIG_NET_SCH_NETEM answers "Specified qdisc kind is unknown" (ENOENT). */
 function isNetemMissing(err: unknown): boolean {
   const code = (err as NetlinkError).code;
-  return isNotFound(err) || code === "EOPNOTSUPP" || (code === "EINVAL" && /qdisc kind is unknown/i.test((err as NetlinkError).extack ?? ""));
+  return (
+    isNotFound(err) ||
+    code === "EOPNOTSUPP" ||
+    (code === "EINVAL" && /qdisc kind is unknown/i.test((err as NetlinkError).extack ?? ""))
+  );
 }
 
 /**
@@ -90,7 +105,9 @@ function tryNetem(store: ImpairStore, link: LinkEnd, impairment: LinkImpairment)
   if (process.env.CNIKIT_NETEM === "off") store.netem = false;
   if (store.netem === false) return false;
   try {
-    withHandle(link.netns, (handle) => replaceRootQdisc(handle, { link: link.ifName, kind: "netem", options: netemOptionsOf(impairment) }));
+    withHandle(link.netns, (handle) =>
+      replaceRootQdisc(handle, { link: link.ifName, kind: "netem", options: netemOptionsOf(impairment) }),
+    );
     store.netem = true;
     return true;
   } catch (err) {
@@ -115,7 +132,8 @@ function applyMtu(record: LinkRecord, mtu: number | undefined): void {
   if (mtu !== undefined) {
     record.originalMtu ??= { near: currentMtu(record), ...(record.peer && { peer: currentMtu(record.peer) }) };
     // Raising: the far end first, so neither end ever sends what the other drops.
-    const ends = mtu > currentMtu(record) && record.peer ? [record.peer, record] : [record, ...(record.peer ? [record.peer] : [])];
+    const ends =
+      mtu > currentMtu(record) && record.peer ? [record.peer, record] : [record, ...(record.peer ? [record.peer] : [])];
     for (const end of ends) setMtu(end, mtu);
     return;
   }
@@ -132,10 +150,19 @@ function applyMtu(record: LinkRecord, mtu: number | undefined): void {
 export function applyLinkKernel(store: ImpairStore, target: LinkTarget, impairment: LinkImpairment): LinkRecord {
   const previous = store.links[target.name];
   const peer = previous?.peer ?? resolvePeer(target);
-  const record: LinkRecord = { target: target.name, netns: target.netns, ifName: target.ifName, ...(peer && { peer }), impairment, mechanisms: {} };
+  const record: LinkRecord = {
+    target: target.name,
+    netns: target.netns,
+    ifName: target.ifName,
+    ...(peer && { peer }),
+    impairment,
+    mechanisms: {},
+  };
   if (previous?.originalMtu) record.originalMtu = previous.originalMtu;
   if (previous?.down) record.down = true;
-  const hadQdisc = previous !== undefined && Object.values(previous.mechanisms).some((mechanism) => mechanism === "netem" || mechanism === "tbf");
+  const hadQdisc =
+    previous !== undefined &&
+    Object.values(previous.mechanisms).some((mechanism) => mechanism === "netem" || mechanism === "tbf");
   const needsQdisc = NETEM_KEYS.some((key) => impairment[key] !== undefined);
   const netem = needsQdisc && tryNetem(store, target, impairment);
   if (!netem && hadQdisc) withHandle(target.netns, (handle) => deleteRootQdisc(handle, target.ifName));
@@ -145,7 +172,8 @@ export function applyLinkKernel(store: ImpairStore, target: LinkTarget, impairme
     withHandle(target.netns, (handle) => replaceRootQdisc(handle, { link: target.ifName, kind: "tbf", options }));
   }
   applyMtu(record, impairment.mtu);
-  if (Object.values(record.mechanisms).includes("nfqueue")) record.queue = withHandle(target.netns, (handle) => getLink(handle, target.ifName).index);
+  if (Object.values(record.mechanisms).includes("nfqueue"))
+    record.queue = withHandle(target.netns, (handle) => getLink(handle, target.ifName).index);
   return record;
 }
 

@@ -16,7 +16,10 @@ export async function netemSet(target: string, options: NetemSetOptions): Promis
   const state = requireLabState(options.lab);
   const raw = Object.fromEntries(IMPAIRMENT_KEYS.map((key) => [key, options[key]]));
   const impairment = parseImpairment(raw, "", (key) => `--${key}`);
-  if (isEmptyImpairment(impairment)) throw new CliError(`nothing to set on ${target}: give --${IMPAIRMENT_KEYS.join(", --")} (cnikit lab netem reset ${target} removes them)`);
+  if (isEmptyImpairment(impairment))
+    throw new CliError(
+      `nothing to set on ${target}: give --${IMPAIRMENT_KEYS.join(", --")} (cnikit lab netem reset ${target} removes them)`,
+    );
   await setImpairments(state, { [target]: impairment }, writeProgress);
   showImpairments(state, target, {});
 }

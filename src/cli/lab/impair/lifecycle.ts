@@ -16,7 +16,8 @@ import { queuedLinks, readImpairStore, removeImpairStore, withImpairLock } from 
 export async function applyTopologyImpairments(state: LabState, progress: Progress): Promise<void> {
   const store = readImpairStore(state.plan);
   if (store) {
-    if (queuedLinks(store).length > 0 && !queueProcessRunning(state.plan, store)) await withImpairLock(state.plan, () => syncQueueProcess(state.plan, store, progress));
+    if (queuedLinks(store).length > 0 && !queueProcessRunning(state.plan, store))
+      await withImpairLock(state.plan, () => syncQueueProcess(state.plan, store, progress));
     return;
   }
   const impairments = state.topology.impairments ?? {};

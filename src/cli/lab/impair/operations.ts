@@ -8,7 +8,14 @@ import { applyLinkKernel, clearLinkKernel, resolvePeer, setLinkState } from "./a
 import { rebuildImpairTable } from "./nft";
 import { syncQueueProcess } from "./queue-control";
 import { type LinkImpairment, formatImpairment, isEmptyImpairment } from "./spec";
-import { type ImpairStore, type LinkRecord, emptyImpairStore, readImpairStore, withImpairLock, writeImpairStore } from "./store";
+import {
+  type ImpairStore,
+  type LinkRecord,
+  emptyImpairStore,
+  readImpairStore,
+  withImpairLock,
+  writeImpairStore,
+} from "./store";
 import { resolveTarget } from "./targets";
 
 export function loadStore(plan: LabPlan): ImpairStore {
@@ -32,11 +39,19 @@ function rebuildTables(store: ImpairStore, namespaces: Iterable<string>): void {
 }
 
 /** Applies several links' impairments (each replacing that link's previous one) in one go. */
-export function setImpairments(state: LabState, impairments: Record<string, LinkImpairment>, progress: Progress): Promise<ImpairStore> {
+export function setImpairments(
+  state: LabState,
+  impairments: Record<string, LinkImpairment>,
+  progress: Progress,
+): Promise<ImpairStore> {
   return withImpairLock(state.plan, () => setImpairmentsLocked(state, impairments, progress));
 }
 
-async function setImpairmentsLocked(state: LabState, impairments: Record<string, LinkImpairment>, progress: Progress): Promise<ImpairStore> {
+async function setImpairmentsLocked(
+  state: LabState,
+  impairments: Record<string, LinkImpairment>,
+  progress: Progress,
+): Promise<ImpairStore> {
   const { plan } = state;
   const store = loadStore(plan);
   const touched: string[] = [];
@@ -55,21 +70,37 @@ async function setImpairmentsLocked(state: LabState, impairments: Record<string,
 }
 
 /** Takes the links (all of them when no target is given) back to no impairment. Links stay down or up. */
-export function resetImpairments(state: LabState, targetText: string | undefined, progress: Progress): Promise<ImpairStore> {
+export function resetImpairments(
+  state: LabState,
+  targetText: string | undefined,
+  progress: Progress,
+): Promise<ImpairStore> {
   return withImpairLock(state.plan, () => resetImpairmentsLocked(state, targetText, progress));
 }
 
-async function resetImpairmentsLocked(state: LabState, targetText: string | undefined, progress: Progress): Promise<ImpairStore> {
+async function resetImpairmentsLocked(
+  state: LabState,
+  targetText: string | undefined,
+  progress: Progress,
+): Promise<ImpairStore> {
   const { plan } = state;
   const store = loadStore(plan);
-  const records = targetText === undefined ? Object.values(store.links) : [store.links[resolveTarget(plan, targetText).name]].filter((record): record is LinkRecord => record !== undefined);
+  const records =
+    targetText === undefined
+      ? Object.values(store.links)
+      : [store.links[resolveTarget(plan, targetText).name]].filter(
+          (record): record is LinkRecord => record !== undefined,
+        );
   for (const record of records) {
     if (!isEmptyImpairment(record.impairment)) progress(`- ${record.target}: ${formatImpairment(record.impairment)}`);
     if (netnsExists(record.netns)) clearLinkKernel(record);
     keep(store, record);
   }
   writeImpairStore(plan, store);
-  rebuildTables(store, records.map((record) => record.netns));
+  rebuildTables(
+    store,
+    records.map((record) => record.netns),
+  );
   await syncQueueProcess(plan, store, progress);
   return store;
 }
@@ -85,7 +116,14 @@ function setLinkUpLocked(state: LabState, targetText: string, up: boolean, progr
   const target = resolveTarget(plan, targetText);
   const existing = store.links[target.name];
   const peer = existing?.peer ?? resolvePeer(target);
-  const record: LinkRecord = existing ?? { target: target.name, netns: target.netns, ifName: target.ifName, ...(peer && { peer }), impairment: {}, mechanisms: {} };
+  const record: LinkRecord = existing ?? {
+    target: target.name,
+    netns: target.netns,
+    ifName: target.ifName,
+    ...(peer && { peer }),
+    impairment: {},
+    mechanisms: {},
+  };
   const end = setLinkState(record, up);
   if (up) delete record.down;
   else record.down = true;

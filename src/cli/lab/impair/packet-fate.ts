@@ -26,7 +26,8 @@ export function transportPayloadOffset(packet: Buffer): number | undefined {
   const protocol = packet[9];
   let transportHeader = 0;
   if (protocol === IPPROTO_UDP || protocol === IPPROTO_ICMP) transportHeader = 8;
-  else if (protocol === IPPROTO_TCP && packet.length >= ipHeader + 13) transportHeader = ((packet[ipHeader + 12] ?? 0) >> 4) * 4;
+  else if (protocol === IPPROTO_TCP && packet.length >= ipHeader + 13)
+    transportHeader = ((packet[ipHeader + 12] ?? 0) >> 4) * 4;
   else return undefined;
   const start = ipHeader + transportHeader;
   return start < packet.length ? start : undefined;

@@ -35,11 +35,16 @@ async function waitForGeneration(plan: LabPlan, pid: number, generation: number)
   for (;;) {
     const status = readQueueStatus(plan);
     if (status?.pid === pid && status.generation >= generation) {
-      if (status.error && status.generation === generation) throw new CliError(`the queue process (pid ${pid}): ${status.error}`);
+      if (status.error && status.generation === generation)
+        throw new CliError(`the queue process (pid ${pid}): ${status.error}`);
       return;
     }
-    if (!runsSubcommand(pid, QUEUE_SUBCOMMAND)) throw new CliError(`the queue process (pid ${pid}) ended: ${logTail(plan)}`);
-    if (Date.now() > deadline) throw new CliError(`the queue process (pid ${pid}) did not load impairment generation ${generation} in ${READY_TIMEOUT_MS / 1000}s: ${logTail(plan)}`);
+    if (!runsSubcommand(pid, QUEUE_SUBCOMMAND))
+      throw new CliError(`the queue process (pid ${pid}) ended: ${logTail(plan)}`);
+    if (Date.now() > deadline)
+      throw new CliError(
+        `the queue process (pid ${pid}) did not load impairment generation ${generation} in ${READY_TIMEOUT_MS / 1000}s: ${logTail(plan)}`,
+      );
     await sleep(20);
   }
 }
@@ -48,7 +53,10 @@ function startQueueProcess(plan: LabPlan): number {
   fs.mkdirSync(plan.stateDir, { recursive: true });
   const log = fs.openSync(queueLogFile(plan), "a");
   const [command, ...prefix] = selfCommand();
-  const child = spawn(command as string, [...prefix, "lab", QUEUE_SUBCOMMAND, "--lab", plan.name], { detached: true, stdio: ["ignore", log, log] });
+  const child = spawn(command as string, [...prefix, "lab", QUEUE_SUBCOMMAND, "--lab", plan.name], {
+    detached: true,
+    stdio: ["ignore", log, log],
+  });
   fs.closeSync(log);
   child.unref();
   if (!child.pid) throw new CliError("cannot start the queue process");
@@ -96,7 +104,8 @@ export async function stopQueueProcess(plan: LabPlan, store: ImpairStore, progre
   const pid = store.queue?.pid;
   if (pid && runsSubcommand(pid, QUEUE_SUBCOMMAND, plan.name)) {
     process.kill(pid, "SIGTERM");
-    if (!(await gone(pid, QUEUE_SUBCOMMAND, STOP_TIMEOUT_MS)) && runsSubcommand(pid, QUEUE_SUBCOMMAND, plan.name)) process.kill(pid, "SIGKILL");
+    if (!(await gone(pid, QUEUE_SUBCOMMAND, STOP_TIMEOUT_MS)) && runsSubcommand(pid, QUEUE_SUBCOMMAND, plan.name))
+      process.kill(pid, "SIGKILL");
     progress(`- queue process for lab ${plan.name} (pid ${pid})`);
   }
   for (const reader of readers) {

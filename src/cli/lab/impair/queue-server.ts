@@ -129,7 +129,17 @@ class QueueServer {
     const readerArgv = [...selfCommand(), "lab", "impair-queue-reader", "--queue", `${link.netns}#${link.queue}`];
     const [command, ...args] = SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", "--", ...readerArgv] : readerArgv;
     const reader = spawn(command as string, args, { stdio: [socket.fd, "pipe", "inherit"] });
-    const served: ServedQueue = { key: keyOf(link), link, impairment: link.impairment, socket, reader, held: new Map(), packets: 0, corrupted: 0, stopping: false };
+    const served: ServedQueue = {
+      key: keyOf(link),
+      link,
+      impairment: link.impairment,
+      socket,
+      reader,
+      held: new Map(),
+      packets: 0,
+      corrupted: 0,
+      stopping: false,
+    };
     const frames = new FrameReader();
     reader.stdout?.on("data", (chunk: Buffer) => {
       for (const datagram of frames.push(chunk)) this.onDatagram(served, datagram);
@@ -149,16 +159,20 @@ class QueueServer {
     for (const msg of splitMessages(datagram)) {
       const packet = decodeQueuedPacket(msg);
       if (!packet) {
-        if (msg.type === NlmsgType.ERROR && msg.payload.length >= 4 && msg.payload.readInt32LE(0) !== 0) log(`kernel refused a verdict on ${served.link.target}: errno ${-msg.payload.readInt32LE(0)}`);
+        if (msg.type === NlmsgType.ERROR && msg.payload.length >= 4 && msg.payload.readInt32LE(0) !== 0)
+          log(`kernel refused a verdict on ${served.link.target}: errno ${-msg.payload.readInt32LE(0)}`);
         continue;
       }
       served.packets++;
       const fate = decideFate(served.impairment, packet.payload, Math.random);
       const release = (): void => {
-        const replacement = fate.corruptOffset === undefined ? undefined : corruptByte(packet.payload, fate.corruptOffset, Math.random);
+        const replacement =
+          fate.corruptOffset === undefined ? undefined : corruptByte(packet.payload, fate.corruptOffset, Math.random);
         if (replacement) served.corrupted++;
         try {
-          served.socket.sendRaw(served.socket.encode(verdictMessage(packet.queue, packet.id, Verdict.ACCEPT, replacement)));
+          served.socket.sendRaw(
+            served.socket.encode(verdictMessage(packet.queue, packet.id, Verdict.ACCEPT, replacement)),
+          );
         } catch (err) {
           log(`verdict on ${served.link.target} failed: ${(err as Error).message}`);
         }
@@ -200,7 +214,13 @@ class QueueServer {
       held: served.held.size,
     }));
     try {
-      writeQueueStatus(this.plan, { pid: process.pid, generation: this.generation, updatedAt: new Date().toISOString(), queues, ...(this.lastError && { error: this.lastError }) });
+      writeQueueStatus(this.plan, {
+        pid: process.pid,
+        generation: this.generation,
+        updatedAt: new Date().toISOString(),
+        queues,
+        ...(this.lastError && { error: this.lastError }),
+      });
     } catch {
       // The lab's directory is being removed: the watchdog ends us.
     }
@@ -216,7 +236,9 @@ class QueueServer {
     }
     // Just started, the CLI may not have recorded our pid yet (an older one may still be there).
     const ours = store?.queue?.pid === process.pid || Date.now() - this.startedAt < STARTUP_GRACE_MS;
-    const namespacesThere = [...this.served.values()].every((served) => fs.existsSync(namedNetnsPath(served.link.netns)));
+    const namespacesThere = [...this.served.values()].every((served) =>
+      fs.existsSync(namedNetnsPath(served.link.netns)),
+    );
     if (!store || !ours || !namespacesThere) {
       log("lab gone or served by another process: ending");
       this.shutdown(0);

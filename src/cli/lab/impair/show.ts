@@ -76,7 +76,13 @@ function observe(record: LinkRecord): Observed {
   return observed;
 }
 
-function describe(state: LabState, store: ImpairStore, record: LinkRecord, key: ImpairmentKey, observed: Observed): Pick<MechanismView, "detail" | "active"> {
+function describe(
+  state: LabState,
+  store: ImpairStore,
+  record: LinkRecord,
+  key: ImpairmentKey,
+  observed: Observed,
+): Pick<MechanismView, "detail" | "active"> {
   const mechanism = record.mechanisms[KEY_OF[key]];
   const value = record.impairment[KEY_OF[key]] ?? 0;
   switch (mechanism) {
@@ -87,18 +93,33 @@ function describe(state: LabState, store: ImpairStore, record: LinkRecord, key: 
     case "nft-loss": {
       const threshold = Math.round(value * (NUMGEN_MOD / 100));
       const rule = threshold >= NUMGEN_MOD ? "drop" : `numgen random mod ${NUMGEN_MOD} < ${threshold} drop`;
-      return { detail: `nftables ip ${IMPAIR_TABLE}: ${rule}`, active: observed.comments?.includes(ruleComment(record.ifName, "loss")) ?? false };
+      return {
+        detail: `nftables ip ${IMPAIR_TABLE}: ${rule}`,
+        active: observed.comments?.includes(ruleComment(record.ifName, "loss")) ?? false,
+      };
     }
     case "nft-duplicate":
-      return { detail: `nftables ip ${IMPAIR_TABLE}: dup to rt ip nexthop`, active: observed.comments?.includes(ruleComment(record.ifName, "duplicate")) ?? false };
+      return {
+        detail: `nftables ip ${IMPAIR_TABLE}: dup to rt ip nexthop`,
+        active: observed.comments?.includes(ruleComment(record.ifName, "duplicate")) ?? false,
+      };
     case "nfqueue": {
-      const served = readQueueStatus(state.plan)?.queues.some((queue) => queue.netns === record.netns && queue.queue === record.queue) ?? false;
+      const served =
+        readQueueStatus(state.plan)?.queues.some(
+          (queue) => queue.netns === record.netns && queue.queue === record.queue,
+        ) ?? false;
       const running = queueProcessRunning(state.plan, store);
       const active = running && served && (observed.comments?.includes(ruleComment(record.ifName, "queue")) ?? false);
-      return { detail: `nfqueue ${record.queue}, queue process ${running ? `pid ${store.queue?.pid}` : "NOT RUNNING (packets pass unimpaired)"}`, active };
+      return {
+        detail: `nfqueue ${record.queue}, queue process ${running ? `pid ${store.queue?.pid}` : "NOT RUNNING (packets pass unimpaired)"}`,
+        active,
+      };
     }
     case "mtu":
-      return { detail: `link mtu${record.peer ? ` (and ${record.peer.netns}:${record.peer.ifName})` : ""}`, active: observed.mtu === value };
+      return {
+        detail: `link mtu${record.peer ? ` (and ${record.peer.netns}:${record.peer.ifName})` : ""}`,
+        active: observed.mtu === value,
+      };
     default:
       return { detail: "-", active: false };
   }
@@ -115,7 +136,13 @@ function viewOf(state: LabState, store: ImpairStore, record: LinkRecord): LinkVi
   }));
   if (record.down) {
     const end = record.peer ?? record;
-    mechanisms.push({ impairment: "link", value: "down", mechanism: "link-state", detail: `${end.netns}:${end.ifName} set down`, active: observed.peerUp === false });
+    mechanisms.push({
+      impairment: "link",
+      value: "down",
+      mechanism: "link-state",
+      detail: `${end.netns}:${end.ifName} set down`,
+      active: observed.peerUp === false,
+    });
   }
   return {
     target: record.target,
@@ -133,18 +160,44 @@ export function showImpairments(state: LabState, targetText: string | undefined,
   let records = Object.values(store.links);
   if (targetText !== undefined) {
     const target = resolveTarget(state.plan, targetText);
-    records = [store.links[target.name] ?? { target: target.name, netns: target.netns, ifName: target.ifName, impairment: {}, mechanisms: {} }];
+    records = [
+      store.links[target.name] ?? {
+        target: target.name,
+        netns: target.netns,
+        ifName: target.ifName,
+        impairment: {},
+        mechanisms: {},
+      },
+    ];
   }
   const links = records.map((record) => viewOf(state, store, record));
-  const netem = store.netem === undefined ? "not tried yet" : store.netem ? "yes" : "no (tbf, nftables and the queue process instead)";
+  const netem =
+    store.netem === undefined
+      ? "not tried yet"
+      : store.netem
+        ? "yes"
+        : "no (tbf, nftables and the queue process instead)";
   if (options.json) {
-    writeJson({ lab: state.plan.name, netem: store.netem ?? null, queueProcess: store.queue ? { pid: store.queue.pid, running: queueProcessRunning(state.plan, store) } : null, links });
+    writeJson({
+      lab: state.plan.name,
+      netem: store.netem ?? null,
+      queueProcess: store.queue ? { pid: store.queue.pid, running: queueProcessRunning(state.plan, store) } : null,
+      links,
+    });
     return;
   }
   const rows = links.flatMap((link) =>
     link.mechanisms.length === 0
       ? [[link.target, `${link.netns}:${link.ifName}`, "none", "-", "-"]]
-      : link.mechanisms.map((view) => [link.target, `${link.netns}:${link.ifName}`, `${view.impairment} ${view.value}`, view.detail, view.active ? "yes" : "NO"]),
+      : link.mechanisms.map((view) => [
+          link.target,
+          `${link.netns}:${link.ifName}`,
+          `${view.impairment} ${view.value}`,
+          view.detail,
+          view.active ? "yes" : "NO",
+        ]),
   );
-  writeStdout(`lab ${state.plan.name}: kernel netem qdisc: ${netem}\n\n${rows.length > 0 ? formatTable(["LINK", "DEVICE", "IMPAIRMENT", "MECHANISM", "IN PLACE"], rows) : "no impairments"}`);
+  writeStdout(
+    `lab ${state.plan.name}: kernel netem qdisc: ${netem}\n\n${rows.length > 0 ? formatTable(["LINK", "DEVICE", "IMPAIRMENT", "MECHANISM", "IN PLACE"], rows) : "no impairments"}`,
+  );
 }

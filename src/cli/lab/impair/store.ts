@@ -74,7 +74,9 @@ export function removeImpairStore(plan: Pick<LabPlan, "stateDir">): void {
 
 /** The links that send packets through the queue process. */
 export function queuedLinks(store: ImpairStore): LinkRecord[] {
-  return Object.values(store.links).filter((link) => link.queue !== undefined && Object.values(link.mechanisms).includes("nfqueue"));
+  return Object.values(store.links).filter(
+    (link) => link.queue !== undefined && Object.values(link.mechanisms).includes("nfqueue"),
+  );
 }
 
 const LOCK_WAIT_MS = 30_000;
@@ -83,7 +85,10 @@ const LOCK_WAIT_MS = 30_000;
  * Runs `work` holding the lab's impairment lock, so two `lab netem` commands (or one and
  * `lab down`) never interleave their kernel changes and store writes. Waits 30 s at most.
  */
-export async function withImpairLock<T>(plan: Pick<LabPlan, "stateDir" | "name">, work: () => Promise<T> | T): Promise<T> {
+export async function withImpairLock<T>(
+  plan: Pick<LabPlan, "stateDir" | "name">,
+  work: () => Promise<T> | T,
+): Promise<T> {
   fs.mkdirSync(plan.stateDir, { recursive: true });
   const fd = fs.openSync(path.join(plan.stateDir, "impair.lock"), "a");
   try {
@@ -94,7 +99,10 @@ export async function withImpairLock<T>(plan: Pick<LabPlan, "stateDir" | "name">
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== "EAGAIN") throw err;
-        if (Date.now() > deadline) throw new CliError(`lab ${plan.name}: another cnikit command has been changing its impairments for ${LOCK_WAIT_MS / 1000}s`);
+        if (Date.now() > deadline)
+          throw new CliError(
+            `lab ${plan.name}: another cnikit command has been changing its impairments for ${LOCK_WAIT_MS / 1000}s`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }

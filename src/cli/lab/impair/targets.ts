@@ -33,7 +33,9 @@ const IFNAME = /^[A-Za-z0-9_.@-]{1,15}$/;
 export function parseTargetName(text: string, field = "TARGET"): TargetName {
   const [node = "", ifName, extra] = text.split(":");
   if (!NODE.test(node) || extra !== undefined || (ifName !== undefined && !IFNAME.test(ifName))) {
-    throw new CliError(`${field}: must be a host (h1), a container (h1/c1) or one interface of either (h1:ul0), got ${JSON.stringify(text)}`);
+    throw new CliError(
+      `${field}: must be a host (h1), a container (h1/c1) or one interface of either (h1:ul0), got ${JSON.stringify(text)}`,
+    );
   }
   return ifName === undefined ? { node } : { node, ifName };
 }
@@ -49,24 +51,36 @@ export function resolveTarget(plan: LabPlan, text: string): LinkTarget {
   const name = canonicalTargetName(parsed);
   if (!parsed.node.includes("/")) {
     const host = plan.hosts.find((each) => each.name === parsed.node);
-    if (!host) throw new CliError(`TARGET ${text}: lab ${plan.name} has no host ${parsed.node} (hosts: ${plan.hosts.map((each) => each.name).join(", ")})`);
+    if (!host)
+      throw new CliError(
+        `TARGET ${text}: lab ${plan.name} has no host ${parsed.node} (hosts: ${plan.hosts.map((each) => each.name).join(", ")})`,
+      );
     if (name !== host.name) return { name, netns: host.netns, ifName: parsed.ifName as string };
     return { name, netns: host.netns, ifName: UNDERLAY_IF, peer: { netns: plan.switchNetns, ifName: host.switchPort } };
   }
   const container = plan.containers.find((each) => each.label === parsed.node);
-  if (!container) throw new CliError(`TARGET ${text}: lab ${plan.name} has no container ${parsed.node} (containers: ${plan.containers.map((each) => each.label).join(", ")})`);
+  if (!container)
+    throw new CliError(
+      `TARGET ${text}: lab ${plan.name} has no container ${parsed.node} (containers: ${plan.containers.map((each) => each.label).join(", ")})`,
+    );
   if (name !== container.label) return { name, netns: container.netns, ifName: parsed.ifName as string };
   const host = plan.hosts.find((each) => each.name === container.host);
   return { name, netns: container.netns, ifName: container.ifName, ...(host && { peer: { netns: host.netns } }) };
 }
 
 /** Every target named in a topology must exist in it (checked before anything is built). */
-export function checkTopologyTarget(text: string, hosts: ReadonlyArray<{ name: string; containers: string[] }>, field: string): string {
+export function checkTopologyTarget(
+  text: string,
+  hosts: ReadonlyArray<{ name: string; containers: string[] }>,
+  field: string,
+): string {
   const parsed = parseTargetName(text, field);
   const [hostName, containerName] = parsed.node.split("/");
   const host = hosts.find((each) => each.name === hostName);
   if (!host || (containerName !== undefined && !host.containers.includes(containerName))) {
-    throw new CliError(`${field}: names no ${containerName === undefined ? "host" : "container"} of the topology (${JSON.stringify(text)})`);
+    throw new CliError(
+      `${field}: names no ${containerName === undefined ? "host" : "container"} of the topology (${JSON.stringify(text)})`,
+    );
   }
   return canonicalTargetName(parsed);
 }

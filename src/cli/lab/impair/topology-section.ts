@@ -7,14 +7,19 @@ import { CliError } from "../../errors";
 import { type LinkImpairment, isEmptyImpairment, parseImpairment } from "./spec";
 import { checkTopologyTarget } from "./targets";
 
-export function topologyImpairments(value: unknown, hosts: ReadonlyArray<{ name: string; containers: string[] }>): Record<string, LinkImpairment> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new CliError("topology impairments: must be a mapping of TARGET (h1, h1/c1, h1:ul0) to impairments");
+export function topologyImpairments(
+  value: unknown,
+  hosts: ReadonlyArray<{ name: string; containers: string[] }>,
+): Record<string, LinkImpairment> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new CliError("topology impairments: must be a mapping of TARGET (h1, h1/c1, h1:ul0) to impairments");
   const impairments: Record<string, LinkImpairment> = {};
   for (const [target, raw] of Object.entries(value as Record<string, unknown>)) {
     const field = `topology impairments.${target}`;
     const name = checkTopologyTarget(target, hosts, field);
     if (impairments[name]) throw new CliError(`${field}: the same link appears twice (as ${name})`);
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new CliError(`${field}: must be a mapping like { delay: 20ms, loss: 1% }`);
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      throw new CliError(`${field}: must be a mapping like { delay: 20ms, loss: 1% }`);
     const impairment = parseImpairment(raw as Record<string, unknown>, field);
     if (!isEmptyImpairment(impairment)) impairments[name] = impairment;
   }
