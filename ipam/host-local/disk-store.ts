@@ -3,13 +3,15 @@
 //   <dataDir>/<network>/<address>            "<containerID>\r\n<ifname>"
 //   <dataDir>/<network>/last_reserved_ip.<n> the address last reserved from range set n
 //   <dataDir>/<network>/lock                 flock'ed for the whole session
-// Leases are written to a temporary file, synced, then hard-linked into place: the
-// link is atomic and fails if the address is taken, so a lease file is never seen
-// half-written and never overwritten.
+// A lease is claimed by creating its file with O_EXCL under the network's lock, as the
+// reference does, and not synced (nor by the reference): a lease matters only while its
+// container lives, and no container survives the power loss that could lose the write.
+// Every file is opened through files.ts (no symlink followed, regular files only, bounded).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { formatIp, parseIp } from "../../src/ip/address";
-import { AttachmentIndex, markDirectoryOurs } from "./disk-index";
+import { AttachmentIndex, StaleIndexError, markDirectoryOurs } from "./disk-index";
+import { FileKindError, createDataFile, isErrno, overwriteDataFile, readDataFile, requireRealDirectory } from "./files";
 import { lockNetworkDir } from "./lock";
 import {
   type Attachment,
@@ -22,11 +24,8 @@ import {
 } from "./store";
 
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
+/** Temporary lease files of versions before 0.1 (written, synced, then linked into place). */
 const TEMP_PREFIX = ".cnikit-tmp.";
-
-function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
-}
 
 const DOTTED_QUAD_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
 /** An IPv4 address as Go formats it (no leading zeros). */
@@ -62,34 +61,33 @@ export class DiskStore implements StoreSession {
     network: string,
   ) {
     fs.mkdirSync(networkDir, { recursive: true, mode: 0o755 });
+    requireRealDirectory(networkDir);
     this.index = AttachmentIndex.forNetwork(path.resolve(dataDir), network);
     this.unlock = lockNetworkDir(networkDir);
   }
 
   reserve(lease: Lease, rangeSetIndex: number): boolean {
-    this.ensureIndex();
-    const leaseFile = path.join(this.networkDir, lease.address);
-    if (fs.existsSync(leaseFile)) return false;
-    if (!this.writeExclusive(leaseFile, leaseContent(lease.attachment))) return false;
-    this.changed = true;
-    this.writeReplacing(path.join(this.networkDir, LAST_RESERVED_PREFIX + rangeSetIndex), lease.address);
     const exact = { containerId: lease.attachment.containerId.trim(), ifName: lease.attachment.ifName };
-    this.index.set(exact, [...this.index.get(exact), lease.address]);
+    const recorded = this.indexed(() => this.index.get(exact));
+    const leaseFile = path.join(this.networkDir, lease.address);
+    if (!createDataFile(leaseFile, leaseContent(lease.attachment))) return false;
+    this.changed = true;
+    try {
+      overwriteDataFile(path.join(this.networkDir, LAST_RESERVED_PREFIX + rangeSetIndex), lease.address);
+    } catch (err) {
+      fs.rmSync(leaseFile, { force: true }); // a failed ADD leaves no lease
+      throw err;
+    }
+    this.index.set(exact, [...recorded, lease.address]);
     return true;
   }
 
   lastReserved(rangeSetIndex: number): string | undefined {
-    try {
-      return fs.readFileSync(path.join(this.networkDir, LAST_RESERVED_PREFIX + rangeSetIndex), "utf8").trim();
-    } catch (err) {
-      if (isErrno(err, "ENOENT")) return undefined;
-      throw err;
-    }
+    return readDataFile(path.join(this.networkDir, LAST_RESERVED_PREFIX + rangeSetIndex))?.trim();
   }
 
   addressesOf(attachment: Attachment): string[] {
-    this.ensureIndex();
-    const verified = this.verifiedAddresses(attachment);
+    const verified = this.indexed(() => this.verifiedAddresses(attachment));
     if (verified) return verified;
     // The index disagrees with a lease file: trust the files and look again.
     this.rebuildIndex();
@@ -99,6 +97,7 @@ export class DiskStore implements StoreSession {
   release(attachment: Attachment, addresses?: readonly string[]): string[] {
     const released = this.addressesOf(attachment).filter((address) => !addresses || addresses.includes(address));
     if (released.length === 0) return [];
+    // Unlinking needs no free space: a DEL releases also on a full filesystem.
     for (const address of released) fs.rmSync(path.join(this.networkDir, address), { force: true });
     this.changed = true;
     const id = attachment.containerId.trim();
@@ -121,14 +120,15 @@ export class DiskStore implements StoreSession {
         continue;
       }
       if (!isLeaseName(name)) continue;
-      let content: string;
+      let content: string | undefined;
       try {
-        content = fs.readFileSync(path.join(this.networkDir, name), "utf8");
+        content = readDataFile(path.join(this.networkDir, name));
       } catch (err) {
-        if (isErrno(err, "ENOENT") || isErrno(err, "EISDIR")) continue;
+        // Named like a lease but not a file of ours: its address stays taken (O_EXCL fails), owned by nobody.
+        if (err instanceof FileKindError || isErrno(err, "EISDIR")) continue;
         throw err;
       }
-      leases.push({ address: name, attachment: parseLeaseContent(content) });
+      if (content !== undefined) leases.push({ address: name, attachment: parseLeaseContent(content) });
     }
     return leases;
   }
@@ -144,7 +144,7 @@ export class DiskStore implements StoreSession {
         this.index.stamp(markDirectoryOurs(this.networkDir));
       }
     } catch {
-      // Without a stamp the next call rebuilds the index: slower, never wrong.
+      // ENOSPC, EROFS...: the stamp stays stale, so the next call rebuilds the index: slower, never wrong.
     } finally {
       this.unlock();
     }
@@ -158,58 +158,36 @@ export class DiskStore implements StoreSession {
       ...this.index.get({ containerId: id, ifName: "" }),
     ];
     for (const address of recorded) {
-      let content: string;
+      let content: string | undefined;
       try {
-        content = fs.readFileSync(path.join(this.networkDir, address), "utf8");
+        content = readDataFile(path.join(this.networkDir, address));
       } catch {
         return undefined;
       }
-      if (!ownedBy(parseLeaseContent(content), attachment)) return undefined;
+      if (content === undefined || !ownedBy(parseLeaseContent(content), attachment)) return undefined;
     }
     return recorded;
   }
 
-  private ensureIndex(): void {
-    if (this.indexChecked) return;
-    this.indexChecked = true;
-    if (!this.index.isCurrent(fs.statSync(this.networkDir, { bigint: true }))) this.rebuildIndex();
+  /** Runs a read of the index, first checking its stamp; an index found untrustworthy is rebuilt and read again. */
+  private indexed<T>(read: () => T): T {
+    if (!this.indexChecked) {
+      this.indexChecked = true;
+      if (!this.index.isCurrent(fs.statSync(this.networkDir, { bigint: true }))) this.rebuildIndex();
+    }
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof StaleIndexError)) throw err;
+      this.rebuildIndex();
+      return read();
+    }
   }
 
+  /** In memory; close() writes it, so a DEL on a full filesystem still releases. */
   private rebuildIndex(): void {
     this.index.rebuild(this.leases());
-    this.changed = true; // so that close() stamps the rebuilt index
-  }
-
-  /**
-   * Creates `file` with `content` unless it exists (false then), as the reference does:
-   * O_EXCL under the network's lock, which every reader and writer of this directory,
-   * ours and the Go plugin's, holds. A crash mid-write leaves a short lease file, which is
-   * never handed out again (readers treat it as taken). Measured: a temp file + link +
-   * unlink cost 0.3 ms more per ADD on this disk than one exclusive create.
-   */
-  private writeExclusive(file: string, content: string): boolean {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, "wx", 0o644);
-    } catch (err) {
-      if (isErrno(err, "EEXIST")) return false;
-      throw err;
-    }
-    try {
-      fs.writeSync(fd, content);
-      fs.fdatasyncSync(fd);
-    } catch (err) {
-      fs.closeSync(fd);
-      fs.rmSync(file, { force: true });
-      throw err;
-    }
-    fs.closeSync(fd);
-    return true;
-  }
-
-  /** Replaces a small file in place (under the lock; a torn `last_reserved_ip` only restarts the search). */
-  private writeReplacing(file: string, content: string): void {
-    fs.writeFileSync(file, content, { mode: 0o644 });
+    this.changed = true; // so that close() writes and stamps the rebuilt index
   }
 }
 

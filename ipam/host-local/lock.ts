@@ -8,11 +8,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
 import { requestEnv, trackFd } from "../../src/cni/request-context";
+import { openLockFile } from "./files";
 
 /** Blocks until the network's lock is ours; the returned function releases it. */
 export function lockNetworkDir(networkDir: string): () => void {
   const file = path.join(networkDir, "lock");
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_CREAT, 0o600);
+  const fd = openLockFile(file);
   trackFd(fd, true);
   const release = (): void => {
     trackFd(fd, false);

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execFileSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AttachmentIndex, INDEX_DIR_NAME, INDEX_STAMP_NAME } from "../../../ipam/host-local/disk-index";
 import { networkDirOf, openDiskStore } from "../../../ipam/host-local/disk-store";
@@ -57,6 +58,28 @@ describe("disk store layout (identical to the reference)", () => {
     writeLikeReference("10.1.0.2", "other\r\neth0");
     withStore((store) => expect(store.reserve({ address: "10.1.0.2", attachment: c1 }, 0)).toBe(false));
     expect(fs.readFileSync(path.join(networkDir, "10.1.0.2"), "utf8")).toBe("other\r\neth0");
+  });
+
+  it("refuses planted files: a symlinked network directory, a FIFO or symlink for last_reserved_ip or the lock", () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hl-elsewhere-"));
+    try {
+      fs.symlinkSync(elsewhere, networkDir);
+      expect(() => withStore(() => undefined)).toThrow(/net1 is a symbolic link/);
+      fs.rmSync(networkDir);
+      fs.mkdirSync(networkDir);
+      fs.symlinkSync(path.join(elsewhere, "lock"), path.join(networkDir, "lock"));
+      expect(() => withStore(() => undefined)).toThrow(/lock is a symbolic link/);
+      expect(fs.existsSync(path.join(elsewhere, "lock"))).toBe(false);
+      fs.rmSync(path.join(networkDir, "lock"));
+      execFileSync("mkfifo", [path.join(networkDir, "last_reserved_ip.0")]);
+      expect(() => withStore((store) => store.lastReserved(0))).toThrow(/last_reserved_ip.0 is a FIFO/);
+      expect(() => withStore((store) => store.reserve({ address: "10.1.0.2", attachment: c1 }, 0))).toThrow(
+        /last_reserved_ip.0 is a FIFO/,
+      );
+      expect(fs.existsSync(path.join(networkDir, "10.1.0.2"))).toBe(false);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it("a leftover temporary file is never a lease and is cleaned up", () => {
@@ -156,9 +179,13 @@ describe("attachment index", () => {
 describe("attachment index rebuild after an outside change", () => {
   const indexDir = () => path.join(dataDir, INDEX_DIR_NAME, "net1");
   const attachment = (n: number) => ({ containerId: `c${n}`, ifName: "eth0" });
-  /** Index file name -> inode: a rewritten file (temporary file renamed over it) gets a new inode. */
+  const OLD = new Date("2020-01-01T00:00:00Z");
+  /** Index file name -> mtime, after every file was dated OLD: a rewritten file has a newer one. */
+  const ageIndexFiles = () => {
+    for (const name of fs.readdirSync(indexDir())) fs.utimesSync(path.join(indexDir(), name), OLD, OLD);
+  };
   const indexFiles = () =>
-    new Map(fs.readdirSync(indexDir()).map((name) => [name, fs.statSync(path.join(indexDir(), name)).ino]));
+    new Map(fs.readdirSync(indexDir()).map((name) => [name, fs.statSync(path.join(indexDir(), name)).mtimeMs]));
 
   beforeEach(() => {
     withStore((store) => {
@@ -167,13 +194,18 @@ describe("attachment index rebuild after an outside change", () => {
   });
 
   it("keeps few files and rewrites only the buckets that differ", () => {
+    // c0..c99 spread over many buckets: an outsider in a bucket of its own would prove nothing.
+    const outsider = { containerId: "c5", ifName: "net1" };
+    ageIndexFiles();
     const before = indexFiles();
+    expect(before.size).toBeGreaterThan(20);
     expect(before.size).toBeLessThanOrEqual(65); // buckets and the stamp, not one file per attachment
-    writeLikeReference("10.1.9.9", "outsider\r\neth0");
-    expect(withStore((store) => store.addressesOf({ containerId: "outsider", ifName: "eth0" }))).toEqual(["10.1.9.9"]);
+    writeLikeReference("10.1.9.9", "c5\r\nnet1");
+    expect(withStore((store) => store.addressesOf(outsider))).toEqual(["10.1.9.9"]);
     const after = indexFiles();
-    const rewritten = [...after].filter(([name, ino]) => name !== INDEX_STAMP_NAME && before.get(name) !== ino);
+    const rewritten = [...after].filter(([name, mtime]) => name !== INDEX_STAMP_NAME && before.get(name) !== mtime);
     expect(rewritten).toHaveLength(1);
+    expect(after.size).toBe(before.size);
     expect(withStore((store) => store.addressesOf(attachment(23)))).toEqual(["10.1.0.23"]);
   });
 
@@ -197,20 +229,34 @@ describe("attachment index rebuild after an outside change", () => {
     expect(withStore((store) => store.addressesOf(attachment(99)))).toEqual(["10.1.0.99"]);
   });
 
-  it("a rebuild cut short leaves no stamp, so the next call rebuilds again", () => {
-    // The index is current here: only the stamp's removal makes a half-done rebuild untrusted.
+  it("a bucket that is not the one its stamp names is not believed (torn, replaced, half a rebuild)", () => {
     const index = AttachmentIndex.forNetwork(dataDir, "net1");
     expect(index.isCurrent(fs.statSync(networkDir, { bigint: true }))).toBe(true);
-    const leases = withStore((store) => store.leases());
-    // A bucket that cannot be replaced (a non-empty directory in its place) stops the rebuild.
-    const blocked = path.join(indexDir(), [...indexFiles().keys()].sort()[0] ?? "");
-    fs.rmSync(blocked);
-    fs.mkdirSync(path.join(blocked, "in-the-way"), { recursive: true });
-    expect(() => index.rebuild(leases)).toThrow();
-    expect(index.isCurrent(fs.statSync(networkDir, { bigint: true }))).toBe(false);
-    fs.rmSync(blocked, { recursive: true });
-    expect(withStore((store) => store.addressesOf(attachment(5)))).toEqual(["10.1.0.5"]);
-    expect(fs.existsSync(path.join(indexDir(), INDEX_STAMP_NAME))).toBe(true);
+    // Every bucket replaced by valid JSON that lies (no attachments), the stamp and mtime untouched.
+    for (const name of fs.readdirSync(indexDir())) {
+      if (name !== INDEX_STAMP_NAME) fs.writeFileSync(path.join(indexDir(), name), "{}");
+    }
+    expect(withStore((store) => store.release(attachment(42)))).toEqual(["10.1.0.42"]);
+    expect(fs.existsSync(path.join(networkDir, "10.1.0.42"))).toBe(false);
+    expect(withStore((store) => store.addressesOf(attachment(99)))).toEqual(["10.1.0.99"]);
+  });
+
+  it("a bucket planted as a symlink, FIFO or directory is replaced, never followed", () => {
+    const outside = path.join(dataDir, "outside");
+    fs.writeFileSync(outside, "keep");
+    const names = [...indexFiles().keys()].filter((name) => name !== INDEX_STAMP_NAME).sort();
+    const [linked, fifo, dir] = names.map((name) => path.join(indexDir(), name));
+    fs.rmSync(linked ?? "");
+    fs.symlinkSync(outside, linked ?? "");
+    fs.rmSync(fifo ?? "");
+    execFileSync("mkfifo", [fifo ?? ""]);
+    fs.rmSync(dir ?? "");
+    fs.mkdirSync(path.join(dir ?? "", "in-the-way"), { recursive: true });
+    writeLikeReference("10.1.9.9", "outsider\r\neth0"); // stale: the next call rebuilds
+    for (let n = 0; n < 100; n += 7)
+      expect(withStore((store) => store.addressesOf(attachment(n)))).toEqual([`10.1.0.${n}`]);
+    expect(fs.readFileSync(outside, "utf8")).toBe("keep");
+    for (const file of [linked, fifo, dir]) expect(fs.lstatSync(file ?? "").isFile()).toBe(true);
   });
 
   it("a session's index changes are written once, at close", () => {
