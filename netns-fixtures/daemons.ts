@@ -41,10 +41,17 @@ function pidFile(prefix: string, pid: number): string {
 }
 
 /** `cnikit daemon --netns NAME`, detached; returns once its log says it is ready. */
-export function startDaemon(prefix: string, netns: string, extraArgs: readonly string[] = []): FixtureDaemon {
+export function startDaemon(
+  prefix: string,
+  netns: string,
+  extraArgs: readonly string[] = [],
+  launcher: readonly string[] = [],
+): FixtureDaemon {
   const logFile = path.join(os.tmpdir(), `cnikit-daemon-${netns}-${Date.now()}.log`);
   const log = fs.openSync(logFile, "a");
-  const child = spawn(EXECUTABLE, ["daemon", "--netns", netns, ...extraArgs], {
+  // A launcher (e.g. nsenter into a mount namespace) must exec the daemon, so the pid stays the daemon's.
+  const [file, ...args] = [...launcher, EXECUTABLE, "daemon", "--netns", netns, ...extraArgs];
+  const child = spawn(file ?? EXECUTABLE, args, {
     detached: true,
     stdio: ["ignore", "ignore", log],
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },

@@ -68,8 +68,8 @@ export class NetnsFixture {
   }
 
   /** Starts a `cnikit daemon` in `host` whatever the mode (benchmarks); cleanup() ends it. */
-  startDaemon(host: Netns, extraArgs: readonly string[] = []): number {
-    const daemon = startDaemon(this.prefix, host.name, extraArgs);
+  startDaemon(host: Netns, extraArgs: readonly string[] = [], launcher: readonly string[] = []): number {
+    const daemon = startDaemon(this.prefix, host.name, extraArgs, launcher);
     this.daemons.push(daemon);
     return daemon.pid;
   }

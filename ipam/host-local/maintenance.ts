@@ -1,13 +1,15 @@
 // GC and STATUS (CNI 1.1.0): the two commands that look at every lease of the network.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { threadId } from "node:worker_threads";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import { VALID_ATTACHMENTS_KEYS, parseGcAttachments } from "../../src/cni/gc";
 import { parseIp } from "../../src/ip/address";
 import type { HostLocalConfig, HostLocalNetConf } from "./config";
 import { capacityOf, rangeFor, rangeSetLabel } from "./range";
 import { inSession } from "./session";
-import type { Lease, OpenStore } from "./store";
+import { createDataFile } from "./files";
+import { type Lease, type OpenStore, leaseContent } from "./store";
 
 /** Releases every lease whose attachment is not in the valid list (a legacy lease: whose container is not); returns them. */
 export function collectGarbage(openStore: OpenStore, config: HostLocalConfig, netConf: HostLocalNetConf): Lease[] {
@@ -32,13 +34,21 @@ export function collectGarbage(openStore: OpenStore, config: HostLocalConfig, ne
   });
 }
 
-/** Proves the data directory writable by creating and removing a file in it (outside every network directory). */
+/**
+ * Proves the data directory can take a lease by writing one lease's worth of bytes to a
+ * file in it (outside every network directory) and removing it: an empty file would be
+ * created on a full filesystem too.
+ */
 function probeWritable(dataDir: string): void {
   try {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-    const probe = path.join(dataDir, `.cnikit-status-probe.${process.pid}`);
-    fs.writeFileSync(probe, "", { flag: "w", mode: 0o600 });
-    fs.rmSync(probe, { force: true });
+    const probe = path.join(dataDir, `.cnikit-status-probe.${process.pid}.${threadId}`);
+    try {
+      if (!createDataFile(probe, leaseContent({ containerId: "0".repeat(64), ifName: "eth0" })))
+        throw new Error(`${probe} exists`);
+    } finally {
+      fs.rmSync(probe, { force: true });
+    }
   } catch (err) {
     throw new CniError(
       ErrorCode.PluginNotAvailable,
