@@ -5,6 +5,8 @@
 /** The abstract socket name (without the leading NUL), one per network namespace. */
 export const SOCKET_NAME = "cnikit-daemon/1";
 export const HELLO_MAGIC = "CNK1";
+/** A hello with the body right behind it, before the verdict (a body of at most 64 KiB). */
+export const EAGER_HELLO_MAGIC = "CNK2";
 export const STATUS_MAGIC = "CNKS";
 export const HELLO_LENGTH = 20;
 
@@ -26,7 +28,7 @@ export const Refusal = {
 export type RefusalReason = (typeof Refusal)[keyof typeof Refusal];
 
 export interface Hello {
-  magic: typeof HELLO_MAGIC | typeof STATUS_MAGIC;
+  magic: typeof HELLO_MAGIC | typeof EAGER_HELLO_MAGIC | typeof STATUS_MAGIC;
   buildIdLength: number;
   pluginLength: number;
   envLength: number;
@@ -37,7 +39,8 @@ export interface Hello {
 export function decodeHello(bytes: Buffer): Hello {
   if (bytes.length < HELLO_LENGTH) throw new Error(`hello: ${bytes.length} bytes, want ${HELLO_LENGTH}`);
   const magic = bytes.toString("latin1", 0, 4);
-  if (magic !== HELLO_MAGIC && magic !== STATUS_MAGIC) throw new Error(`hello: magic ${JSON.stringify(magic)}`);
+  if (magic !== HELLO_MAGIC && magic !== EAGER_HELLO_MAGIC && magic !== STATUS_MAGIC)
+    throw new Error(`hello: magic ${JSON.stringify(magic)}`);
   return {
     magic,
     buildIdLength: bytes.readUInt32LE(4),

@@ -208,7 +208,7 @@ describe("the plugin front end", () => {
     const envList = Object.entries(env).map(([name, value]) => `${name}=${value}`);
     expect(seen).toEqual({
       hello: {
-        magic: "CNK1",
+        magic: "CNK2", // a small body goes right behind the hello
         build: buildId,
         P: "bridge".length,
         E: Buffer.byteLength(envList.join("\0") + "\0"),
@@ -223,6 +223,22 @@ describe("the plugin front end", () => {
       stdinSha256: crypto.createHash("sha256").update(stdin).digest("hex"),
       extraBytes: 0,
     });
+  });
+
+  it("sends a body over 64 KiB only after the verdict (CNK1), byte for byte", async () => {
+    const result = JSON.stringify({ cniVersion: "1.0.0", dns: {} });
+    daemon = await FakeDaemon.start({
+      verdict: "Y",
+      frames: [
+        { type: "o", data: result },
+        { type: "x", status: 0 },
+      ],
+    });
+    const stdin = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "bridge", pad: "x".repeat(100_000) });
+    expect(await front(cniEnv("ADD"), stdin)).toMatchObject({ status: 0, stdout: result });
+    const [seen] = await daemon.requests(1);
+    expect(seen?.hello).toMatchObject({ magic: "CNK1", S: stdin.length });
+    expect(seen?.stdinSha256).toBe(crypto.createHash("sha256").update(stdin).digest("hex"));
   });
 
   it("passes the daemon's exit status through", async () => {
@@ -244,7 +260,7 @@ describe("the plugin front end", () => {
     expect({ ...refused, ms: 0 }).toEqual({ ...itself, ms: 0 });
     expect(refused.stdout).toContain(JSON.parse(stdin).mtu);
     const [seen] = await daemon.requests(1);
-    expect(seen?.hello).toMatchObject({ magic: "CNK1", build: buildId, S: stdin.length });
+    expect(seen?.hello).toMatchObject({ magic: "CNK2", build: buildId, S: stdin.length });
     expect(seen?.plugin).toBeUndefined(); // no body after a refusal
 
     const debug = await front(cniEnv("ADD", { CNIKIT_FRONT_DEBUG: "1" }), stdin);
