@@ -5,7 +5,6 @@ import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs, Interface, PluginFuncs, Result } from "../../src/cni/types";
 import { addressOf, networkOf } from "../../src/ip/cidr";
 import { Handle } from "../../src/netlink/handle";
-import { getLink, setLinkUp } from "../../src/netlink/links";
 import { enableForwarding } from "../../src/plugin/bridge-host";
 import { checkAddressesAndRoutes, checkLink, containerInterface, requirePrevResult } from "../../src/plugin/check";
 import { requestedMac } from "../../src/plugin/container-mac";
@@ -49,10 +48,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
           ifName: args.ifName,
           mtu: config.mtu,
           mac: requestedMac(netConf, args),
+          hostUp: true,
         },
         rollback,
       );
-      setLinkUp(host, pair.hostIfName);
 
       const ipamResult = await ipamAdd(netConf, args);
       rollback.push("IPAM allocation", () => ipamDel(netConf, args));
@@ -86,8 +85,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       }
 
       const interfaces: Interface[] = [
-        { name: pair.hostIfName, mac: getLink(host, pair.hostIfName).mac },
-        { name: args.ifName, mac: getLink(container, args.ifName).mac, sandbox: args.netns },
+        { name: pair.hostIfName, mac: pair.hostMac },
+        { name: args.ifName, mac: pair.containerMac, sandbox: args.netns },
       ];
       return { ...result, interfaces, ...(config.dns && { dns: config.dns }) };
     });

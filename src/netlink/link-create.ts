@@ -9,6 +9,7 @@ import {
   Ifla,
   IflaInfo,
   IflaVxlan,
+  Iff,
   NlmF,
   Rtm,
   VETH_INFO_PEER,
@@ -31,9 +32,22 @@ function writeCommon(attrs: AttrWriter, link: CommonLinkAttrs): void {
   if (link.mac !== undefined) attrs.bytes(Ifla.ADDRESS, parseMac(link.mac));
 }
 
-function newLink(h: Handle, link: CommonLinkAttrs & { kind: string }, writeData?: (data: AttrWriter) => void): void {
+/** What a new link can be given in its creating request, saving a request each. */
+interface CreateOptions {
+  /** Up from the start (ifinfomsg flags). */
+  up?: boolean | undefined;
+  /** Enslaved from the start (IFLA_MASTER: the kernel sets the master right after registering the link). */
+  masterIndex?: number | undefined;
+}
+
+function newLink(
+  h: Handle,
+  link: CommonLinkAttrs & CreateOptions & { kind: string },
+  writeData?: (data: AttrWriter) => void,
+): void {
   const attrs = new AttrWriter();
   writeCommon(attrs, link);
+  if (link.masterIndex !== undefined) attrs.u32(Ifla.MASTER, link.masterIndex);
   // IFLA_LINKINFO and IFLA_INFO_DATA are parsed by the kernel as nested whether or not
   // NLA_F_NESTED is set; iproute2 leaves it off, so do we (byte-identical requests).
   attrs.nest(
@@ -47,12 +61,12 @@ function newLink(h: Handle, link: CommonLinkAttrs & { kind: string }, writeData?
   h.request({
     type: Rtm.NEWLINK,
     flags: NlmF.CREATE | NlmF.EXCL,
-    payload: Buffer.concat([encodeIfInfo({}), attrs.toBuffer()]),
+    payload: Buffer.concat([encodeIfInfo(link.up ? { flags: Iff.UP, change: Iff.UP } : {}), attrs.toBuffer()]),
     op: `add ${link.kind} "${link.name}"`,
   });
 }
 
-export interface VethConfig {
+export interface VethConfig extends CreateOptions {
   name: string;
   peerName: string;
   /** Namespace to create the peer in directly (path or fd); default: the handle's. */

@@ -4,7 +4,6 @@ import { CniError, ErrorCode } from "../cni/errors";
 import type { CmdArgs, IPConfig, Interface, NetConf, Result } from "../cni/types";
 import { addressOf, familyOfAddress, firstHostOf, networkOf, prefixLengthOf } from "../ip/cidr";
 import { Handle } from "../netlink/handle";
-import { getLink } from "../netlink/links";
 import { enableForwarding, ensureBridge, ensureGatewayAddresses } from "./bridge-host";
 import { type PortOptions, addBridgeSelfVlans, attachPort, needsVlanFiltering } from "./bridge-port";
 import { checkAddressesAndRoutes, checkLink, containerInterface, requirePrevResult } from "./check";
@@ -84,8 +83,8 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
             `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`,
           );
       }
-      const pair = await withHostLock(bridgeLock, async () => {
-        ensureBridge(host, {
+      const { pair, bridge } = await withHostLock(bridgeLock, async () => {
+        const bridge = ensureBridge(host, {
           name: spec.bridgeName,
           mtu: spec.mtu,
           promisc: spec.promisc,
@@ -104,12 +103,14 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
             ifName: args.ifName,
             mtu: spec.mtu,
             mac,
+            hostUp: true,
+            masterIndex: bridge.index,
           },
           rollback,
         );
-        attachPort(host, created.hostIfName, spec);
+        attachPort(host, created.hostIfName, spec, true);
         rollback.stepDone("host end on the bridge");
-        return created;
+        return { pair: created, bridge };
       });
 
       const ips = withGateways(result.ips ?? [], spec).map((ip) => ({ ...ip, interface: 2 }));
@@ -142,9 +143,9 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       }
 
       const interfaces: Interface[] = [
-        { name: spec.bridgeName, mac: getLink(host, spec.bridgeName).mac },
-        { name: pair.hostIfName, mac: getLink(host, pair.hostIfName).mac },
-        { name: args.ifName, mac: getLink(container, args.ifName).mac, sandbox: args.netns },
+        { name: spec.bridgeName, mac: bridge.mac },
+        { name: pair.hostIfName, mac: pair.hostMac },
+        { name: args.ifName, mac: pair.containerMac, sandbox: args.netns },
       ];
       return { ...result, interfaces, ips };
     });

@@ -54,8 +54,9 @@ export function ensureBridge(host: Handle, spec: BridgeSpec): Link {
     );
   if (!bridge.up || (spec.promisc && (bridge.flags & Iff.PROMISC) === 0)) {
     setLink(host, spec.name, { up: true, ...(spec.promisc && { promisc: true }) });
+    return getLink(host, spec.name);
   }
-  return getLink(host, spec.name);
+  return bridge;
 }
 
 /** The gateway's address on the bridge, with the subnet's prefix: "10.1.0.1/24". */

@@ -23,8 +23,9 @@ export function needsVlanFiltering(options: PortOptions): boolean {
   return (options.vlan ?? 0) !== 0 || (options.trunkVlans ?? []).length > 0;
 }
 
-export function attachPort(host: Handle, hostIfName: string, options: PortOptions): void {
-  setLink(host, hostIfName, { master: options.bridgeName, up: true });
+/** Makes the host end a port of the bridge, up; `enslaved`: it was created as one (createVethPair's masterIndex). */
+export function attachPort(host: Handle, hostIfName: string, options: PortOptions, enslaved = false): void {
+  if (!enslaved) setLink(host, hostIfName, { master: options.bridgeName, up: true });
   if (options.hairpin || options.isolated) {
     setBridgePort(host, hostIfName, {
       ...(options.hairpin && { hairpin: true }),

@@ -2,6 +2,7 @@
 // container end born directly in the container's namespace under CNI_IFNAME, so no
 // interface ever sits in the wrong namespace, even if we are killed half-way.
 import { CniError, ErrorCode } from "../cni/errors";
+import { randomLocalMac } from "../ip/digest";
 import { isExists, isNotFound } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { addVeth } from "../netlink/link-create";
@@ -17,25 +18,42 @@ export interface VethPairSpec {
   containerId: string;
   ifName: string;
   mtu?: number | undefined;
-  /** The container end's MAC (see requestedMac); the kernel picks one when absent. */
+  /** The container end's MAC (see requestedMac); a random local one when absent. */
   mac?: string | undefined;
+  /** The host end up and (masterIndex) a bridge port from its creating request on. */
+  hostUp?: boolean;
+  masterIndex?: number | undefined;
 }
 
-export function createVethPair(spec: VethPairSpec, rollback: Rollback): { hostIfName: string } {
+export interface VethPair {
+  hostIfName: string;
+  /**
+   * Both MACs are chosen here, random and locally administered as the kernel's own, so
+   * the result needs no request to learn them (measured with the other savings below).
+   */
+  hostMac: string;
+  containerMac: string;
+}
+
+export function createVethPair(spec: VethPairSpec, rollback: Rollback): VethPair {
   const hostIfName = hostVethName(spec.containerId, spec.ifName);
   if (findLink(spec.container, spec.ifName))
     throw new CniError(
       ErrorCode.InvalidEnvironment,
       `CNI_IFNAME ${JSON.stringify(spec.ifName)} already exists in netns ${spec.netns}`,
     );
-  const mac = spec.mac;
+  const containerMac = spec.mac ?? randomLocalMac();
+  const hostMac = randomLocalMac();
   try {
     addVeth(spec.host, {
       name: hostIfName,
+      mac: hostMac,
       peerName: spec.ifName,
       peerNetns: spec.netns,
+      peerMac: containerMac,
+      up: spec.hostUp,
+      masterIndex: spec.masterIndex,
       ...(spec.mtu !== undefined && { mtu: spec.mtu }),
-      ...(mac !== undefined && { peerMac: mac }),
     });
   } catch (err) {
     if (isExists(err))
@@ -49,7 +67,7 @@ export function createVethPair(spec: VethPairSpec, rollback: Rollback): { hostIf
   }
   // Deleting one end of a veth deletes both.
   rollback.push(`veth ${hostIfName}`, () => ignoreMissing(() => deleteLink(spec.host, hostIfName)));
-  return { hostIfName };
+  return { hostIfName, hostMac, containerMac };
 }
 
 function ignoreMissing(step: () => void): void {
