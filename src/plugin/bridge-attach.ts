@@ -83,6 +83,7 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
             `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`,
           );
       }
+      const gatewayIps = withGateways(result.ips ?? [], spec);
       const { pair, bridge } = await withHostLock(bridgeLock, async () => {
         const bridge = ensureBridge(host, {
           name: spec.bridgeName,
@@ -92,6 +93,9 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
         });
         if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
         spec.prepareBridge?.(host, rollback);
+        // Before the veth: a conflicting address on the bridge refuses the ADD before it made anything.
+        if (spec.isGateway && gatewayIps.length > 0)
+          ensureGatewayAddresses(host, spec.bridgeName, gatewayIps, spec.forceAddress === true, bridge.index);
         // The port joins under the same lock, so a GC that removes an unused bridge
         // can never take it away between its creation and our port joining it.
         const created = createVethPair(
@@ -113,7 +117,7 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
         return { pair: created, bridge };
       });
 
-      const ips = withGateways(result.ips ?? [], spec).map((ip) => ({ ...ip, interface: 2 }));
+      const ips = gatewayIps.map((ip) => ({ ...ip, interface: 2 }));
       result.ips = ips;
       if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, ips);
 
@@ -127,11 +131,8 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       });
       rollback.stepDone("container addresses and routes");
       if (spec.isGateway && ips.length > 0) {
-        await withHostLock(bridgeLock, async () =>
-          ensureGatewayAddresses(host, spec.bridgeName, ips, spec.forceAddress === true),
-        );
         enableForwarding(ips);
-        rollback.stepDone("gateway on the bridge");
+        rollback.stepDone("forwarding on");
       }
       if (spec.ipMasq && ips.length > 0) {
         const attachment = masqAttachmentOf(netConf, args);

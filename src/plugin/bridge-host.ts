@@ -69,13 +69,21 @@ export function gatewayCidr(ip: IPConfig): string | undefined {
  * Puts each gateway address on the bridge. Another address of the same family in the
  * same subnet is an error unless forceAddress, which replaces it (as the reference does).
  */
-export function ensureGatewayAddresses(host: Handle, bridgeName: string, ips: IPConfig[], forceAddress: boolean): void {
+export function ensureGatewayAddresses(
+  host: Handle,
+  bridgeName: string,
+  ips: IPConfig[],
+  forceAddress: boolean,
+  /** The bridge's index when the caller has it: spares looking the name up. */
+  bridgeIndex?: number,
+): void {
+  const link = bridgeIndex ?? bridgeName;
   for (const ip of ips) {
     const wanted = gatewayCidr(ip);
     if (!wanted) continue;
     const family = familyOfAddress(wanted);
     const subnet = networkOf(wanted);
-    const present = listAddrs(host, { link: bridgeName, family });
+    const present = listAddrs(host, { link, family });
     if (
       present.some((addr) => sameAddress(addr.address, addressOf(wanted)) && addr.prefixLen === prefixLengthOf(wanted))
     )
@@ -86,10 +94,10 @@ export function ensureGatewayAddresses(host: Handle, bridgeName: string, ips: IP
           ErrorCode.InvalidNetworkConfig,
           `bridge ${bridgeName} already has address ${addr.cidr}, not the gateway ${wanted} (set forceAddress to replace it)`,
         );
-      deleteAddr(host, { link: bridgeName, cidr: addr.cidr });
+      deleteAddr(host, { link, cidr: addr.cidr });
     }
     try {
-      addAddr(host, { link: bridgeName, cidr: wanted, nodad: true, broadcast: true });
+      addAddr(host, { link, cidr: wanted, nodad: true, broadcast: true });
     } catch (err) {
       if (!isExists(err)) throw err;
     }
