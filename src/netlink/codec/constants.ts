@@ -103,6 +103,8 @@ export const IflaBridge = { FLAGS: 0, MODE: 1, VLAN_INFO: 2 } as const;
 export const BridgeFlags = { MASTER: 1, SELF: 2 } as const;
 export const BridgeVlanInfo = { MASTER: 1, PVID: 2, UNTAGGED: 4, RANGE_BEGIN: 8, RANGE_END: 16 } as const;
 export const RTEXT_FILTER_BRVLAN = 2;
+/** IFLA_EXT_MASK bit: leave the statistics out of a link reply. */
+export const RTEXT_FILTER_SKIP_STATS = 8;
 
 /** net_device flags (linux/if.h). */
 export const Iff = {
