@@ -18,7 +18,7 @@
 // and a rebuild removes the stamp before it writes anything.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Attachment, type Lease } from "./store";
+import type { Attachment, Lease } from "./store";
 
 /** attachment key ("<containerId>\n<ifName>") -> its addresses */
 type Bucket = Map<string, string[]>;

@@ -29,7 +29,7 @@ export function inspectTarget(target: string, options: InspectOptions): void {
 export function inspectNetns(target: string, options: InspectOptions): void {
   const nsPath = resolveNetnsArg(target);
   const handle = Handle.at(nsPath);
-  let snapshot;
+  let snapshot: ReturnType<typeof takeSnapshot>;
   try {
     snapshot = takeSnapshot(handle, nsPath);
   } finally {

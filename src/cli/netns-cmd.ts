@@ -19,7 +19,8 @@ export function checkNetnsName(name: string): void {
 
 /** A namespace given by name (in /run/netns) or by absolute path; checked to be a netns. */
 export function resolveNetnsArg(nameOrPath: string): string {
-  const nsPath = nameOrPath.startsWith("/") ? nameOrPath : (checkNetnsName(nameOrPath), namedNetnsPath(nameOrPath));
+  if (!nameOrPath.startsWith("/")) checkNetnsName(nameOrPath);
+  const nsPath = nameOrPath.startsWith("/") ? nameOrPath : namedNetnsPath(nameOrPath);
   try {
     checkNetnsPath(nsPath);
   } catch (err) {

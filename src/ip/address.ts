@@ -37,7 +37,7 @@ function isV6Text(text: string): boolean {
   const parts = halves.map((half) => (half === "" ? [] : half.split(":")));
   const last = parts[parts.length - 1] ?? [];
   const tail = last[last.length - 1];
-  if (tail !== undefined && tail.includes(".")) {
+  if (tail?.includes(".")) {
     if (!V4.test(tail)) return false;
     last.pop();
     groupCount += 2;
@@ -65,7 +65,7 @@ function parseV6(text: string): bigint {
   const lastColon = tail.lastIndexOf(":");
   if (tail.slice(lastColon + 1).includes(".")) {
     trailingV4 = parseV4(tail.slice(lastColon + 1));
-    tail = tail.slice(0, lastColon + 1) + "0:0";
+    tail = `${tail.slice(0, lastColon + 1)}0:0`;
   }
   const [head = "", rest] = tail.split("::");
   const headGroups = head === "" ? [] : head.split(":");

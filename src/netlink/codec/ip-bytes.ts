@@ -48,7 +48,7 @@ function parseIpv6(text: string): Buffer {
     rest === undefined
       ? headGroups
       : [...headGroups, ...Array<string>(8 - headGroups.length - restGroups.length).fill("0"), ...restGroups];
-  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  for (const [i, group] of groups.entries()) out.writeUInt16BE(parseInt(group, 16), i * 2);
   if (tailBytes) tailBytes.copy(out, 12);
   return out;
 }

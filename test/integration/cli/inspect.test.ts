@@ -2,7 +2,7 @@
 // namespace, holding a bridge, veths, a VXLAN device with remote FDB entries, v4/v6
 // addresses, a gateway route and static neighbours.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, addrs, fdb, links, neigh, routes } from "../../../netns-fixtures";
+import { NetnsFixture, type Netns, addrs, fdb, links, type neigh, routes } from "../../../netns-fixtures";
 import { ipJson } from "../../../netns-fixtures/inspect";
 import { runChecked } from "../../../netns-fixtures/ip";
 import { cnikit, cnikitOk, expectOneLineFailure } from "./run-cli";

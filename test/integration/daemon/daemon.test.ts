@@ -19,7 +19,7 @@ import { type HostCall, type HostExit, failures, resultAddresses, runInHost } fr
 const fixture = new NetnsFixture();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-dm-"));
 const BUILD_ID = () => fs.readFileSync(path.join(distBin, "BUILD_ID"), "utf8").trim();
-let started: Array<{ pid: number; logFile: string }> = [];
+const started: Array<{ pid: number; logFile: string }> = [];
 
 function config(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

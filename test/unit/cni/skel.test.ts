@@ -14,7 +14,10 @@ const result: Result = {
 /** Records which verb ran with which arguments. */
 function recordingPlugin(calls: Array<[string, CmdArgs]>): PluginFuncs {
   return {
-    add: async (args) => (calls.push(["ADD", args]), result),
+    add: async (args) => {
+      calls.push(["ADD", args]);
+      return result;
+    },
     del: async (args) => void calls.push(["DEL", args]),
     check: async (args) => void calls.push(["CHECK", args]),
     status: async (args) => void calls.push(["STATUS", args]),
