@@ -65,10 +65,9 @@ export function isNativeError(err: unknown): err is NativeError {
   return err instanceof Error && typeof (err as Partial<NativeError>).errno === "number";
 }
 
-export const LOCK_SH = 1;
+// flock(2) operations; we only ever take exclusive locks, and release them by closing the fd.
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
-export const LOCK_UN = 8;
 
 let addon: NativeAddon | undefined;
 
