@@ -16,11 +16,7 @@ CNIKIT_BUILD_ID=$(find src plugins ipam native scripts package.json package-lock
   LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 export CNIKIT_BUILD_ID
 
-# Native addon: plain cc against node-api-headers, no node-gyp header download.
-mkdir -p native/build
-cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter \
-  -I node_modules/node-api-headers/include \
-  -o native/build/cnikit.node native/cnikit_native.c native/cnikit_unix.c
+bash scripts/build-native.sh
 
 # Standalone validators: schemas are compiled here, never at plugin start-up.
 node scripts/compile-schemas.js
