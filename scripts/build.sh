@@ -15,6 +15,12 @@ CNIKIT_BUILD_ID=$(find src plugins ipam native scripts package.json package-lock
   -path native/build -prune -o -type f ! -name '*.validate.js' ! -name '*.validate.d.ts' -print0 |
   LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 export CNIKIT_BUILD_ID
+# What the about line and `cnikit --version` print (src/cni/build-version.ts): the package
+# version and the commit, marked -dirty when tracked files differ from it. Not part of the
+# build id: a daemon of the same sources serves whatever commit they were committed in.
+CNIKIT_VERSION=$(node -p 'require("./package.json").version')
+CNIKIT_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+if [ "$CNIKIT_COMMIT" != unknown ] && ! git diff --quiet HEAD --; then CNIKIT_COMMIT="$CNIKIT_COMMIT-dirty"; fi
 
 bash scripts/build-native.sh
 
@@ -43,6 +49,7 @@ mkdir -p dist/bin
 # src/daemon/worker.ts is a second entry point: the daemon's worker threads start from it.
 "$bin/bun" build --compile --bytecode --compile-jit-policy=1000 --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
   --define "CNIKIT_BUILD_ID=\"$CNIKIT_BUILD_ID\"" \
+  --define "CNIKIT_VERSION=\"$CNIKIT_VERSION\"" --define "CNIKIT_COMMIT=\"$CNIKIT_COMMIT\"" \
   --outfile dist/bin/cnikit src/main.ts src/daemon/worker.ts >/dev/null
 # Fallback for hosts whose $TMPDIR is noexec (Bun cannot extract the embedded addon there).
 cp native/build/cnikit.node dist/bin/cnikit.node
