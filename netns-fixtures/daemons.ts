@@ -10,7 +10,10 @@ import * as path from "node:path";
 import { MARKER_DIR } from "./naming";
 
 export const DAEMON_MODE_ENV = "CNIKIT_TEST_DAEMON";
-const EXECUTABLE = path.join(__dirname, "..", "dist", "bin", "cnikit");
+/** The shipped executable; daemons run it unless a suite asks for the test build. */
+export const SHIPPED_EXECUTABLE = path.join(__dirname, "..", "dist", "bin", "cnikit");
+/** The test build (scripts/build.sh): the only one whose plugins and daemon have the crash hooks. */
+export const TEST_BUILD_EXECUTABLE = path.join(__dirname, "..", "dist", "test-bin", "cnikit");
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -22,6 +25,7 @@ export interface FixtureDaemon {
   netns: string;
   pid: number;
   logFile: string;
+  executable: string;
 }
 
 function sleep(milliseconds: number): void {
@@ -41,10 +45,15 @@ function pidFile(prefix: string, pid: number): string {
 }
 
 /** `cnikit daemon --netns NAME`, detached; returns once its log says it is ready. */
-export function startDaemon(prefix: string, netns: string, extraArgs: readonly string[] = []): FixtureDaemon {
+export function startDaemon(
+  prefix: string,
+  netns: string,
+  extraArgs: readonly string[] = [],
+  executable: string = SHIPPED_EXECUTABLE,
+): FixtureDaemon {
   const logFile = path.join(os.tmpdir(), `cnikit-daemon-${netns}-${Date.now()}.log`);
   const log = fs.openSync(logFile, "a");
-  const child = spawn(EXECUTABLE, ["daemon", "--netns", netns, ...extraArgs], {
+  const child = spawn(executable, ["daemon", "--netns", netns, ...extraArgs], {
     detached: true,
     stdio: ["ignore", "ignore", log],
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
@@ -52,12 +61,12 @@ export function startDaemon(prefix: string, netns: string, extraArgs: readonly s
   fs.closeSync(log);
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${EXECUTABLE} daemon`);
+  if (pid === undefined) throw new Error(`cannot start ${executable} daemon`);
   fs.mkdirSync(MARKER_DIR, { recursive: true });
   fs.writeFileSync(pidFile(prefix, pid), netns);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (fs.readFileSync(logFile, "utf8").includes('"event":"ready"')) return { netns, pid, logFile };
+    if (fs.readFileSync(logFile, "utf8").includes('"event":"ready"')) return { netns, pid, logFile, executable };
     if (!pidAlive(pid))
       throw new Error(`cnikit daemon in ${netns} exited at start: ${fs.readFileSync(logFile, "utf8")}`);
     sleep(10);

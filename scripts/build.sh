@@ -39,32 +39,50 @@ find plugins ipam -name '*.validate.js' | while read -r validator; do
   cp "$validator" "dist/js/$validator"
 done
 
-mkdir -p dist/bin
-# --bytecode: the bundle (CLI, etcd client...) is parsed at every start otherwise; measured
-# VERSION start-up 30.9 ms without, 11.5 ms with (hyperfine, 80 runs; Go bridge 3.0 ms).
-# --compile-jit-policy=1000: a plugin lives for milliseconds, so tiering code up to the JIT
-# is wasted work; measured VERSION 8.8 -> 8.2 ms and bridge ADD 18.9 -> 17.6 ms (150/60 runs),
-# mostly less system time. (--compile-exec-argv=--smol was slower: 9.8 ms.) The daemon, which
-# lives for days, sets the normal policy back at start (src/daemon/daemon.ts).
-# src/daemon/worker.ts is a second entry point: the daemon's worker threads start from it.
-"$bin/bun" build --compile --bytecode --compile-jit-policy=1000 --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
-  --define "CNIKIT_BUILD_ID=\"$CNIKIT_BUILD_ID\"" \
-  --define "CNIKIT_VERSION=\"$CNIKIT_VERSION\"" --define "CNIKIT_COMMIT=\"$CNIKIT_COMMIT\"" \
-  --outfile dist/bin/cnikit src/main.ts src/daemon/worker.ts >/dev/null
-# Fallback for hosts whose $TMPDIR is noexec (Bun cannot extract the embedded addon there).
-cp native/build/cnikit.node dist/bin/cnikit.node
-# The front end the plugin names point to (native/cnikit_front.c): it hands a call to the
-# resident `cnikit daemon` of this network namespace, or execs cnikit when none serves it.
-# Static, because it runs before every plugin call and static glibc skips the dynamic loader:
-# measured with hyperfine -N (four rounds of 2000-3000 runs), with no daemon and a trivial
-# program in cnikit's place 0.71-0.96 ms static vs 1.00-1.29 ms dynamic, 0.23-0.37 ms less
-# in every round (the trivial program alone: 0.47-0.60 ms); answered by a fake daemon
-# 0.50-0.71 vs 0.88-1.46 ms. (With no daemon, the real cnikit VERSION behind it takes
-# 8-11 ms either way, and the difference is lost in its noise.)
-cc -static -O2 -Wall -Wextra -DCNIKIT_BUILD_ID="\"$CNIKIT_BUILD_ID\"" \
-  -o dist/bin/cnikit-front native/cnikit_front.c
-for plugin in bridge veth vxlan-overlay host-local; do
-  ln -sfn cnikit-front "dist/bin/$plugin"
-done
-echo "$CNIKIT_BUILD_ID" >dist/bin/BUILD_ID
+# Two executables from the same sources and native objects: the shipped dist/bin, and
+# dist/test-bin, the test build, the only one with the crash and trace hooks of
+# src/cni/test-hooks.ts (CNIKIT_TEST_HOOKS=true; false here makes Bun drop them). The test
+# build has its own build id, so its front end and daemons never pair with shipped ones.
+# The test build costs one more compile and front end: measured 2.7 s and 0.9 s (the build
+# is mostly tsc); side by side they saved nothing on this 2-core machine, so one after the other.
+# $1 the directory, $2 its build id, $3 whether the test hooks are compiled in.
+build_executable() {
+  local dir=$1 build_id=$2 test_hooks=$3
+  mkdir -p "$dir"
+  # --bytecode: the bundle (CLI, etcd client...) is parsed at every start otherwise; measured
+  # VERSION start-up 30.9 ms without, 11.5 ms with (hyperfine, 80 runs; Go bridge 3.0 ms).
+  # --compile-jit-policy=1000: a plugin lives for milliseconds, so tiering code up to the JIT
+  # is wasted work; measured VERSION 8.8 -> 8.2 ms and bridge ADD 18.9 -> 17.6 ms (150/60 runs),
+  # mostly less system time. (--compile-exec-argv=--smol was slower: 9.8 ms.) The daemon, which
+  # lives for days, sets the normal policy back at start (src/daemon/daemon.ts).
+  # src/daemon/worker.ts is a second entry point: the daemon's worker threads start from it.
+  "$bin/bun" build --compile --bytecode --compile-jit-policy=1000 --no-compile-autoload-dotenv \
+    --no-compile-autoload-bunfig --define "CNIKIT_BUILD_ID=\"$build_id\"" \
+    --define "CNIKIT_VERSION=\"$CNIKIT_VERSION\"" --define "CNIKIT_COMMIT=\"$CNIKIT_COMMIT\"" \
+    --define "CNIKIT_TEST_HOOKS=$test_hooks" \
+    --outfile "$dir/cnikit" src/main.ts src/daemon/worker.ts >/dev/null
+  # Fallback for hosts whose $TMPDIR is noexec (Bun cannot extract the embedded addon there).
+  cp native/build/cnikit.node "$dir/cnikit.node"
+  # The front end the plugin names point to (native/cnikit_front.c): it hands a call to the
+  # resident `cnikit daemon` of this network namespace, or execs cnikit when none serves it.
+  # Static, because it runs before every plugin call and static glibc skips the dynamic loader:
+  # measured with hyperfine -N (four rounds of 2000-3000 runs), with no daemon and a trivial
+  # program in cnikit's place 0.71-0.96 ms static vs 1.00-1.29 ms dynamic, 0.23-0.37 ms less
+  # in every round (the trivial program alone: 0.47-0.60 ms); answered by a fake daemon
+  # 0.50-0.71 vs 0.88-1.46 ms. (With no daemon, the real cnikit VERSION behind it takes
+  # 8-11 ms either way, and the difference is lost in its noise.)
+  cc -static -O2 -Wall -Wextra -DCNIKIT_BUILD_ID="\"$build_id\"" -o "$dir/cnikit-front" native/cnikit_front.c
+  for plugin in bridge veth vxlan-overlay host-local; do
+    ln -sfn cnikit-front "$dir/$plugin"
+  done
+  echo "$build_id" >"$dir/BUILD_ID"
+}
+build_executable dist/bin "$CNIKIT_BUILD_ID" false
+build_executable dist/test-bin "$CNIKIT_BUILD_ID-test" true
+# The hooks' names are the mark of their code: none may be left in what ships.
+if grep -q CNIKIT_TEST_ dist/bin/cnikit; then
+  echo "dist/bin/cnikit contains test hooks (CNIKIT_TEST_): see src/cni/test-hooks.ts" >&2
+  exit 1
+fi
 echo "built dist/bin/cnikit and dist/bin/cnikit-front (bridge, veth, vxlan-overlay, host-local), build $CNIKIT_BUILD_ID"
+echo "built the test build in dist/test-bin, build $CNIKIT_BUILD_ID-test"
