@@ -10,9 +10,10 @@ bin=node_modules/.bin
 # The build id pairs a front end with the daemon of its own build (src/daemon/PROTOCOL.md: a
 # daemon of another build answers "N B" and the call runs standalone). It is computed before
 # anything is compiled, from the contents of every input rather than from git, so that an
-# uncommitted change makes a new id too; native/build and the generated validators are outputs.
+# uncommitted change makes a new id too; native/build, the generated validators and the etcd
+# descriptor (*.generated.json) are outputs.
 CNIKIT_BUILD_ID=$(find src plugins ipam native scripts package.json package-lock.json tsconfig.json tsconfig.build.json \
-  -path native/build -prune -o -type f ! -name '*.validate.js' ! -name '*.validate.d.ts' -print0 |
+  -path native/build -prune -o -type f ! -name '*.validate.js' ! -name '*.validate.d.ts' ! -name '*.generated.json' -print0 |
   LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 export CNIKIT_BUILD_ID
 # What the about line and `cnikit --version` print (src/cni/build-version.ts): the package
@@ -34,10 +35,11 @@ rm -rf dist/js
 "$bin/tsc" -p tsconfig.build.json
 mkdir -p dist/js/native/build
 cp native/build/cnikit.node dist/js/native/build/
-# tsc emits only .ts sources; the generated validators ride along as they are.
+# tsc emits only .ts sources; the generated validators and descriptor ride along as they are.
 find plugins ipam -name '*.validate.js' | while read -r validator; do
   cp "$validator" "dist/js/$validator"
 done
+cp src/overlay/etcd-rpc.generated.json dist/js/src/overlay/
 
 # Two executables from the same sources and native objects: the shipped dist/bin, and
 # dist/test-bin, the test build, the only one with the crash and trace hooks of
