@@ -2,6 +2,7 @@
 // (not on ip-address) because the codec only needs bytes <-> canonical text.
 import { ipFamily } from "../../ip/address";
 import { AF_INET, AF_INET6 } from "./constants";
+import { canonicalMac } from "../../ip/mac";
 
 export interface IpBytes {
   family: typeof AF_INET | typeof AF_INET6;
@@ -76,8 +77,9 @@ export function formatIp(bytes: Buffer): string {
 }
 
 export function parseMac(text: string): Buffer {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text)) throw new Error(`not a MAC address: ${JSON.stringify(text)}`);
-  return Buffer.from(text.split(":").map((part) => parseInt(part, 16)));
+  const mac = canonicalMac(text);
+  if (mac === undefined) throw new Error(`not a MAC address: ${JSON.stringify(text)}`);
+  return Buffer.from(mac.split(":").map((part) => parseInt(part, 16)));
 }
 
 export function formatMac(bytes: Buffer): string {
