@@ -1,6 +1,6 @@
 // Addresses as the kernel carries them: 4 or 16 raw bytes, 6-byte MACs. Kept here
 // (not on ip-address) because the codec only needs bytes <-> canonical text.
-import { ipFamily } from "../../ip/address";
+import { formatV6, ipFamily } from "../../ip/address";
 import { AF_INET, AF_INET6 } from "./constants";
 import { canonicalMac } from "../../ip/mac";
 
@@ -54,26 +54,11 @@ function parseIpv6(text: string): Buffer {
   return out;
 }
 
-/** Canonical text (RFC 5952 for IPv6: lowercase, longest zero run compressed). */
+/** Canonical text: dotted quad, or IPv6 as src/ip's formatV6 writes it (RFC 5952, as iproute2). */
 export function formatIp(bytes: Buffer): string {
   if (bytes.length === 4) return Array.from(bytes).join(".");
   if (bytes.length !== 16) throw new Error(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j > i ? j : i + 1;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  return formatV6(BigInt(`0x${bytes.toString("hex")}`));
 }
 
 export function parseMac(text: string): Buffer {
