@@ -36,10 +36,14 @@ function parseOptions(argv: string[], root: string): Options {
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index] ?? "";
     const value = argv[index + 1];
-    if (arg === "--runs" && value) (options.runs = Number(value)), index++;
-    else if (arg === "--warmup" && value) (options.warmup = Number(value)), index++;
-    else if (arg === "--out" && value) (options.out = value), index++;
-    else options.only.push(arg);
+    if (arg === "--runs" && value) options.runs = Number(value);
+    else if (arg === "--warmup" && value) options.warmup = Number(value);
+    else if (arg === "--out" && value) options.out = value;
+    else {
+      options.only.push(arg);
+      continue;
+    }
+    index++; // the option's value
   }
   return options;
 }

@@ -39,44 +39,9 @@
 #define NETLINK_CAP_ACK 10
 #endif
 
-#define NETNS_RUN_DIR "/run/netns"
 
-const char *errno_code(int err) {
-  switch (err) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EIO: return "EIO";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENODEV: return "ENODEV";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOSPC: return "ENOSPC";
-    case EROFS: return "EROFS";
-    case ENOBUFS: return "ENOBUFS";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case ENOTSUP: return "ENOTSUP";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case ECONNREFUSED: return "ECONNREFUSED";
-    case ECONNRESET: return "ECONNRESET";
-    case EPIPE: return "EPIPE";
-    case EADDRINUSE: return "EADDRINUSE";
-    default: return "EUNKNOWN";
-  }
-}
-
-/* Throws an Error with errno/code/syscall properties; returns NULL for convenience. */
+/* Throws an Error with errno/syscall properties (native/index.ts adds the errno's name,
+   from the one table in native/errno.ts); returns NULL for convenience. */
 napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path) {
   char msg[512];
   if (path)
@@ -88,8 +53,6 @@ napi_value throw_errno(napi_env env, int err, const char *syscall, const char *p
   napi_create_error(env, NULL, message, &error);
   napi_create_int32(env, err, &value);
   napi_set_named_property(env, error, "errno", value);
-  napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &value);
-  napi_set_named_property(env, error, "code", value);
   napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value);
   napi_set_named_property(env, error, "syscall", value);
   if (path) {
@@ -377,38 +340,41 @@ static napi_value open_in_netns(napi_env env, napi_callback_info info) {
   return make_int(env, fd);
 }
 
-/* Makes /run/netns a shared mount point so namespace mounts propagate, as `ip netns` does. */
-static int prepare_run_dir(napi_env env) {
-  if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) {
-    throw_errno(env, errno, "mkdir", NETNS_RUN_DIR);
+/* Makes the run dir (/run/netns) a shared mount point so namespace mounts propagate, as `ip netns` does. */
+static int prepare_run_dir(napi_env env, const char *dir) {
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    throw_errno(env, errno, "mkdir", dir);
     return 0;
   }
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) == 0) return 1;
+    if (mount("", dir, "none", MS_SHARED | MS_REC, NULL) == 0) return 1;
     if (errno != EINVAL || attempt > 0) {
-      throw_errno(env, errno, "mount", NETNS_RUN_DIR);
+      throw_errno(env, errno, "mount", dir);
       return 0;
     }
     /* Not a mount point yet: bind it on itself, then retry making it shared. */
-    if (mount(NETNS_RUN_DIR, NETNS_RUN_DIR, "none", MS_BIND | MS_REC, NULL) < 0) {
-      throw_errno(env, errno, "mount", NETNS_RUN_DIR);
+    if (mount(dir, dir, "none", MS_BIND | MS_REC, NULL) < 0) {
+      throw_errno(env, errno, "mount", dir);
       return 0;
     }
   }
   return 1;
 }
 
-/* netnsCreate(name): path of a new named namespace under /run/netns. EEXIST if taken. */
+/* netnsCreate(dir, name): path of a new named namespace dir/name; EEXIST if taken. The
+   directory comes from TypeScript (src/netns/netns.ts), the one place it is written. */
 static napi_value netns_create(napi_env env, napi_callback_info info) {
-  napi_value argv[1], result;
-  char name[256], path[512];
+  napi_value argv[2], result;
+  char dir[256], name[256], path[512];
   int orig, fd, err = 0;
-  if (!get_args(env, info, 1, argv)) return NULL;
-  if (!get_str(env, argv[0], name, sizeof name) || name[0] == 0 || strchr(name, '/') ||
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_str(env, argv[0], dir, sizeof dir) || dir[0] != '/')
+    return throw_type(env, "netns run directory must be an absolute path");
+  if (!get_str(env, argv[1], name, sizeof name) || name[0] == 0 || strchr(name, '/') ||
       strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return throw_type(env, "netns name must be a non-empty string without '/'");
-  if (!prepare_run_dir(env)) return NULL;
-  snprintf(path, sizeof path, "%s/%s", NETNS_RUN_DIR, name);
+  if (!prepare_run_dir(env, dir)) return NULL;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
   fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, errno, "open", path);
   close(fd);

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <stdint.h>
 
-const char *errno_code(int err);
 napi_value throw_errno(napi_env env, int err, const char *syscall, const char *path);
 napi_value throw_type(napi_env env, const char *msg);
 int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);

@@ -5,6 +5,7 @@
 // embedded addon to $TMPDIR before loading it; where that fails (a noexec /tmp) we
 // load the copy installed beside the executable.
 import * as path from "node:path";
+import { errnoCode } from "./errno";
 
 export type NetnsTarget = string | number | null;
 
@@ -19,7 +20,8 @@ export interface NativeAddon {
   /** Opens `file` while inside `netns` (sysctls under /proc/sys/net bind at open time). */
   openAt(netns: NetnsTarget, file: string, flags: number): number;
   /** Creates /run/netns/<name> like `ip netns add`; returns its path. */
-  netnsCreate(name: string): string;
+  /** A new named namespace `<dir>/<name>` (dir: src/netns's NETNS_RUN_DIR), as `ip netns add` makes it. */
+  netnsCreate(dir: string, name: string): string;
   netnsDelete(nsPath: string): void;
   /** Runs argv inside netns, waits, returns the exit status (128+signal if killed). */
   execInNetns(netns: NetnsTarget, argv: string[]): number;
@@ -65,24 +67,48 @@ export function isNativeError(err: unknown): err is NativeError {
   return err instanceof Error && typeof (err as Partial<NativeError>).errno === "number";
 }
 
-export const LOCK_SH = 1;
+// flock(2) operations; we only ever take exclusive locks, and release them by closing the fd.
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
-export const LOCK_UN = 8;
 
 let addon: NativeAddon | undefined;
 
 export function native(): NativeAddon {
   if (addon) return addon;
+  let loaded: NativeAddon;
   try {
-    addon = require("./build/cnikit.node") as NativeAddon;
+    loaded = require("./build/cnikit.node") as NativeAddon;
   } catch (embeddedError) {
     const besideExecutable = path.join(path.dirname(process.execPath), "cnikit.node");
     try {
-      addon = require(besideExecutable) as NativeAddon;
+      loaded = require(besideExecutable) as NativeAddon;
     } catch {
       throw new Error(`cannot load the native addon (also tried ${besideExecutable})`, { cause: embeddedError });
     }
   }
+  addon = namingErrnos(loaded);
   return addon;
+}
+
+/** The addon throws errno numbers only; each error gets its name (`code`) here, from native/errno.ts. */
+function namingErrnos(loaded: NativeAddon): NativeAddon {
+  const named: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(loaded)) {
+    if (typeof value !== "function") {
+      named[key] = value;
+      continue;
+    }
+    named[key] = (...args: unknown[]) => {
+      try {
+        return value(...args);
+      } catch (err) {
+        const raw = err as Partial<NativeError>;
+        if (err instanceof Error && typeof raw.errno === "number" && raw.code === undefined) {
+          raw.code = errnoCode(raw.errno);
+        }
+        throw err;
+      }
+    };
+  }
+  return named as unknown as NativeAddon;
 }

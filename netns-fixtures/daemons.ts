@@ -10,7 +10,10 @@ import * as path from "node:path";
 import { MARKER_DIR } from "./naming";
 
 export const DAEMON_MODE_ENV = "CNIKIT_TEST_DAEMON";
-const EXECUTABLE = path.join(__dirname, "..", "dist", "bin", "cnikit");
+/** The shipped executable; daemons run it unless a suite asks for the test build. */
+export const SHIPPED_EXECUTABLE = path.join(__dirname, "..", "dist", "bin", "cnikit");
+/** The test build (scripts/build.sh): the only one whose plugins and daemon have the crash hooks. */
+export const TEST_BUILD_EXECUTABLE = path.join(__dirname, "..", "dist", "test-bin", "cnikit");
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -22,6 +25,7 @@ export interface FixtureDaemon {
   netns: string;
   pid: number;
   logFile: string;
+  executable: string;
 }
 
 function sleep(milliseconds: number): void {
@@ -45,13 +49,14 @@ export function startDaemon(
   prefix: string,
   netns: string,
   extraArgs: readonly string[] = [],
+  executable: string = SHIPPED_EXECUTABLE,
   launcher: readonly string[] = [],
 ): FixtureDaemon {
   const logFile = path.join(os.tmpdir(), `cnikit-daemon-${netns}-${Date.now()}.log`);
   const log = fs.openSync(logFile, "a");
   // A launcher (e.g. nsenter into a mount namespace) must exec the daemon, so the pid stays the daemon's.
-  const [file, ...args] = [...launcher, EXECUTABLE, "daemon", "--netns", netns, ...extraArgs];
-  const child = spawn(file ?? EXECUTABLE, args, {
+  const [file, ...args] = [...launcher, executable, "daemon", "--netns", netns, ...extraArgs];
+  const child = spawn(file ?? executable, args, {
     detached: true,
     stdio: ["ignore", "ignore", log],
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
@@ -59,12 +64,12 @@ export function startDaemon(
   fs.closeSync(log);
   child.unref();
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${EXECUTABLE} daemon`);
+  if (pid === undefined) throw new Error(`cannot start ${executable} daemon`);
   fs.mkdirSync(MARKER_DIR, { recursive: true });
   fs.writeFileSync(pidFile(prefix, pid), netns);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (fs.readFileSync(logFile, "utf8").includes('"event":"ready"')) return { netns, pid, logFile };
+    if (fs.readFileSync(logFile, "utf8").includes('"event":"ready"')) return { netns, pid, logFile, executable };
     if (!pidAlive(pid))
       throw new Error(`cnikit daemon in ${netns} exited at start: ${fs.readFileSync(logFile, "utf8")}`);
     sleep(10);

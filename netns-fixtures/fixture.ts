@@ -29,6 +29,11 @@ export interface UnderlayOptions {
   underlayIf?: string;
 }
 
+export interface FixtureOptions {
+  /** What the host daemons of resident mode run: the shipped executable unless a suite needs the test build. */
+  daemonExecutable?: string;
+}
+
 export const UNDERLAY_PREFIX_LENGTH = 24;
 const UNDERLAY_NETWORK = "198.18.0";
 
@@ -41,8 +46,10 @@ export class NetnsFixture {
   private underlayCount = 0;
   /** Resident mode (CNIKIT_TEST_DAEMON=1): the daemon of each host namespace. */
   private readonly daemons: FixtureDaemon[] = [];
+  private readonly daemonExecutable: string | undefined;
 
-  constructor() {
+  constructor(options: FixtureOptions = {}) {
+    this.daemonExecutable = options.daemonExecutable;
     this.prefix = `${runPrefix()}${crypto.randomBytes(2).toString("hex").slice(0, 3)}-`;
   }
 
@@ -64,12 +71,12 @@ export class NetnsFixture {
 
   /** In resident mode, starts the daemon of a host namespace (every plugin call there goes to it). */
   private daemonFor(host: Netns): void {
-    if (daemonMode()) this.daemons.push(startDaemon(this.prefix, host.name));
+    if (daemonMode()) this.daemons.push(startDaemon(this.prefix, host.name, [], this.daemonExecutable));
   }
 
   /** Starts a `cnikit daemon` in `host` whatever the mode (benchmarks); cleanup() ends it. */
   startDaemon(host: Netns, extraArgs: readonly string[] = [], launcher: readonly string[] = []): number {
-    const daemon = startDaemon(this.prefix, host.name, extraArgs, launcher);
+    const daemon = startDaemon(this.prefix, host.name, extraArgs, this.daemonExecutable, launcher);
     this.daemons.push(daemon);
     return daemon.pid;
   }
@@ -85,7 +92,7 @@ export class NetnsFixture {
     for (const [index, daemon] of this.daemons.entries()) {
       if (pidAlive(daemon.pid)) continue;
       stopDaemonPid(this.prefix, daemon.pid); // forget its pid file
-      this.daemons[index] = startDaemon(this.prefix, daemon.netns);
+      this.daemons[index] = startDaemon(this.prefix, daemon.netns, [], daemon.executable);
       restarted += 1;
     }
     return restarted;

@@ -7,6 +7,7 @@ const protobuf = require("protobufjs");
 const root = new protobuf.Root();
 // keepCase as etcd3 loads them: field names stay snake_case on the wire objects.
 root.loadSync(require.resolve("etcd3/proto/rpc.proto"), { keepCase: true });
-const out = path.join(__dirname, "..", "dist", "etcd", "rpc.json");
+// Beside its one reader (src/overlay/etcd-protos.ts), which the compiler embeds it into.
+const out = path.join(__dirname, "..", "src", "overlay", "etcd-rpc.generated.json");
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(root.toJSON()));

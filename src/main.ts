@@ -12,15 +12,24 @@ export function invocationName(): string {
   return path.basename(process.argv[1] ?? "cnikit").replace(/\.(js|ts)$/, "");
 }
 
+/** host-local runs in-process when a plugin delegates to it and CNI_PATH points back at us. */
+function registerIpam(): void {
+  const { registerInProcessIpam } = require("./plugin/ipam") as typeof import("./plugin/ipam");
+  registerInProcessIpam({ "host-local": () => require("../ipam/host-local/plugin").hostLocal });
+}
+
 function main(): void {
   switch (invocationName()) {
     case "bridge":
+      registerIpam();
       require("../plugins/bridge/main").main();
       return;
     case "veth":
+      registerIpam();
       require("../plugins/veth/main").main();
       return;
     case "vxlan-overlay":
+      registerIpam();
       require("../plugins/vxlan-overlay/main").main();
       return;
     case "host-local":

@@ -17,6 +17,7 @@ export function describeMachine(root: string): string[] {
   } catch {
     // not Debian: leave "unknown"
   }
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${Version} is dpkg-query's field syntax, not ours
   const goPlugins = commandOutput(["dpkg-query", "-W", "-f=${Version}", "containernetworking-plugins"]);
   return [
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}`,

@@ -60,12 +60,10 @@ function requestedAddresses(conf: HostLocalNetConf, cniArgs: ReadonlyMap<string,
     for (const text of fromEnv.split(","))
       requested.push(parseRequested(text.trim(), "CNI_ARGS IP", ErrorCode.InvalidEnvironment));
   }
-  (conf.args?.cni?.ips ?? []).forEach((text, i) =>
-    requested.push(parseRequested(text, `args.cni.ips[${i}]`, ErrorCode.InvalidNetworkConfig)),
-  );
-  (conf.runtimeConfig?.ips ?? []).forEach((text, i) =>
-    requested.push(parseRequested(text, `runtimeConfig.ips[${i}]`, ErrorCode.InvalidNetworkConfig)),
-  );
+  for (const [i, text] of (conf.args?.cni?.ips ?? []).entries())
+    requested.push(parseRequested(text, `args.cni.ips[${i}]`, ErrorCode.InvalidNetworkConfig));
+  for (const [i, text] of (conf.runtimeConfig?.ips ?? []).entries())
+    requested.push(parseRequested(text, `runtimeConfig.ips[${i}]`, ErrorCode.InvalidNetworkConfig));
   return requested;
 }
 

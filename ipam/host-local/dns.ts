@@ -10,16 +10,16 @@ export function parseResolvConf(text: string): DNS {
     if (!keyword || keyword.startsWith("#") || keyword.startsWith(";")) continue;
     switch (keyword) {
       case "nameserver":
-        if (values[0]) (dns.nameservers ??= []).push(values[0]);
+        if (values[0]) dns.nameservers = [...(dns.nameservers ?? []), values[0]];
         break;
       case "domain":
         if (values[0]) dns.domain = values[0];
         break;
       case "search":
-        (dns.search ??= []).push(...values);
+        dns.search = [...(dns.search ?? []), ...values];
         break;
       case "options":
-        (dns.options ??= []).push(...values);
+        dns.options = [...(dns.options ?? []), ...values];
         break;
     }
   }

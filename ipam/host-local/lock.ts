@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
-import { requestEnv, trackFd } from "../../src/cni/request-context";
+import { trackFd } from "../../src/cni/request-context";
+import { crashInLockHook } from "../../src/cni/test-hooks";
 import { openLockFile } from "./files";
 
 /** Blocks until the network's lock is ours; the returned function releases it. */
@@ -21,9 +22,7 @@ export function lockNetworkDir(networkDir: string): () => void {
   };
   try {
     native().flock(fd, LOCK_EX);
-    // Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
-    const crashInLock = requestEnv("CNIKIT_TEST_CRASH_IN_LOCK");
-    if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
+    crashInLockHook(file);
   } catch (err) {
     release();
     throw err;

@@ -15,8 +15,8 @@ import { hasIpam, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "../../
 import { masqAttachmentOf, setupIpMasq, teardownIpMasq } from "../../src/plugin/ipmasq";
 import { detachAttachment } from "../../src/plugin/detach";
 import { Rollback } from "../../src/plugin/rollback";
-import { createVethPair, removeVethPair } from "../../src/plugin/veth-pair";
-import { type VethConfig, loadVethConfig } from "./config";
+import { createVethPair } from "../../src/plugin/veth-pair";
+import { loadVethConfig } from "./config";
 import {
   checkContainerRouting,
   checkHostRouting,

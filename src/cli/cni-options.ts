@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parseCniArgs } from "../cni/args";
 import { splitCniPath } from "../cni/env";
 import type { GcAttachment } from "../cni/gc";
+import { netnsPathOf } from "../netns/netns";
 import { CliError } from "./errors";
 import { defaultPluginDir } from "./self";
 
@@ -25,10 +26,9 @@ export function pluginPaths(env: NodeJS.ProcessEnv = process.env): string[] {
   return fromEnv.length > 0 ? fromEnv : [defaultPluginDir()];
 }
 
-/** A namespace argument: an absolute or relative path as given, a bare name as /run/netns/<name>. */
+/** A namespace argument of any command: a bare name in /run/netns, else a path from our working directory. */
 export function netnsPathArg(nameOrPath: string): string {
-  if (nameOrPath.includes("/")) return path.resolve(nameOrPath);
-  return `/run/netns/${nameOrPath}`;
+  return netnsPathOf(nameOrPath, process.cwd());
 }
 
 /** As cnitool: a stable id from the namespace path, so ADD and DEL of one namespace match. */

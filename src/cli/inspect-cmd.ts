@@ -19,7 +19,7 @@ export function inspectTarget(target: string, options: InspectOptions): void {
   if (!target.includes("/") && !fs.existsSync(namedNetnsPath(target))) {
     const { readLabState } = require("./lab/state") as typeof import("./lab/state");
     const lab = readLabState(target);
-    if (!lab) throw new CliError(`no namespace /run/netns/${target} and no lab named ${target}`);
+    if (!lab) throw new CliError(`no namespace ${namedNetnsPath(target)} and no lab named ${target}`);
     (require("./lab/inspect") as typeof import("./lab/inspect")).inspectLab(lab, options);
     return;
   }
@@ -29,7 +29,7 @@ export function inspectTarget(target: string, options: InspectOptions): void {
 export function inspectNetns(target: string, options: InspectOptions): void {
   const nsPath = resolveNetnsArg(target);
   const handle = Handle.at(nsPath);
-  let snapshot;
+  let snapshot: ReturnType<typeof takeSnapshot>;
   try {
     snapshot = takeSnapshot(handle, nsPath);
   } finally {

@@ -1,6 +1,7 @@
 // The cnikit command. Each action requires its module when it runs (static paths, so
 // the compiled executable embeds them) and `cnikit --help` loads only commander.
 import { Command } from "commander";
+import { versionText } from "../cni/build-version";
 import { addCaptureCommand } from "./commands/capture";
 import { guarded } from "./commands/guarded";
 import { addLabCommands } from "./commands/lab";
@@ -12,7 +13,7 @@ import { reportFailure } from "./errors";
 export function buildProgram(): Command {
   const program = new Command("cnikit")
     .description("CNI plugins for Linux container networking: run them, build labs, inspect, probe")
-    .version(require("../../package.json").version as string)
+    .version(versionText())
     .enablePositionalOptions()
     .showSuggestionAfterError();
   for (const command of pluginCommands()) program.addCommand(command);

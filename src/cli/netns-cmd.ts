@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import { isNativeError, native } from "../../native";
 import { setLinkUp } from "../netlink/links";
 import { Handle } from "../netlink/handle";
-import { checkNetnsPath, createNamedNetns, deleteNamedNetns, namedNetnsPath } from "../netns/netns";
+import { NETNS_RUN_DIR, checkNetnsPath, createNamedNetns, deleteNamedNetns, namedNetnsPath } from "../netns/netns";
+import { netnsPathArg } from "./cni-options";
 import { CliError } from "./errors";
 import { formatTable, writeJson, writeStdout } from "./output";
 
-const NETNS_RUN_DIR = "/run/netns";
 /** What `ip netns add` accepts: a single path component. */
 const NETNS_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/;
 
@@ -17,9 +17,10 @@ export function checkNetnsName(name: string): void {
   }
 }
 
-/** A namespace given by name (in /run/netns) or by absolute path; checked to be a netns. */
+/** A namespace argument (netnsPathArg: a name in /run/netns or a path), checked to be a netns. */
 export function resolveNetnsArg(nameOrPath: string): string {
-  const nsPath = nameOrPath.startsWith("/") ? nameOrPath : (checkNetnsName(nameOrPath), namedNetnsPath(nameOrPath));
+  if (!nameOrPath.includes("/")) checkNetnsName(nameOrPath);
+  const nsPath = netnsPathArg(nameOrPath);
   try {
     checkNetnsPath(nsPath);
   } catch (err) {

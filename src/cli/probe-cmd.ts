@@ -1,6 +1,8 @@
 // `cnikit probe`: UDP reachability, round trips and the largest datagram that crosses,
 // between namespaces; a matrix, and a non-zero exit status when any pair fails.
 import * as net from "node:net";
+import * as path from "node:path";
+import { NETNS_RUN_DIR } from "../netns/netns";
 import { CliError } from "./errors";
 import { resolveNetnsArg } from "./netns-cmd";
 import { writeJson, writeProgress, writeStdout } from "./output";
@@ -34,7 +36,8 @@ function checkAddress(address: string, where: string): string {
 }
 
 function endpoint(nameOrPath: string): ProbeEndpoint {
-  return { name: nameOrPath.replace(/^\/run\/netns\//, ""), netns: resolveNetnsArg(nameOrPath) };
+  const netns = resolveNetnsArg(nameOrPath);
+  return { name: path.dirname(netns) === NETNS_RUN_DIR ? path.basename(netns) : nameOrPath, netns };
 }
 
 /** `NS=ADDRESS` arguments: every ordered pair between them. */

@@ -3,6 +3,7 @@
 import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
 import type { DNS, NetConf, RuntimeConfig } from "./types";
+import { isMacAddress } from "../ip/mac";
 
 /** Parses CNI_ARGS; code 4 naming the pair that is not K=V. Empty segments are skipped. */
 export function parseCniArgs(raw: string): Map<string, string> {
@@ -64,11 +65,9 @@ function ipList(value: unknown, field: string): string[] | undefined {
   });
 }
 
-const MAC = /^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$/;
-
 function macAddress(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string" || !MAC.test(value)) throw invalidField(field, "a MAC address", value);
+  if (typeof value !== "string" || !isMacAddress(value)) throw invalidField(field, "a MAC address", value);
   return value;
 }
 

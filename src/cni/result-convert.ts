@@ -132,7 +132,7 @@ function toLegacy(result: Result, version: string): Record<string, unknown> {
   for (const route of result.routes ?? []) {
     const holder = byFamily[ipVersionOf(route.dst)];
     if (!holder) continue;
-    (holder.routes ??= []).push(routeBefore11(route));
+    holder.routes = [...(holder.routes ?? []), routeBefore11(route)];
   }
   if (byFamily["4"]) out.ip4 = byFamily["4"];
   if (byFamily["6"]) out.ip6 = byFamily["6"];

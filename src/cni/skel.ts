@@ -2,6 +2,7 @@
 // (or nothing, for a successful DEL/CHECK/STATUS/GC) out, exit status 0 or 1. The
 // logic is `runSkel` over an injected SkelIO, so that unit tests and in-process
 // delegation run it without a process of their own; `pluginMain` binds it to ours.
+import { versionText } from "./build-version";
 import { decodeJsonObject } from "./config";
 import { CniError, ErrorCode, toCniError } from "./errors";
 import { isCniCommand, requireEnvFor, splitCniPath, validateContainerId, validateIfName, type Env } from "./env";
@@ -28,13 +29,14 @@ export interface SkelIO {
 
 export interface PluginAbout {
   name: string;
+  /** The version text after "v"; this build's (package version and commit) when absent. */
   version?: string;
 }
 
 /** What a plugin started with no CNI_COMMAND says about itself (one line). */
 export function aboutLine(about: PluginAbout): string {
-  const version = about.version ? `v${about.version}` : "version unknown";
-  return `CNI ${about.name} plugin ${version}; CNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}`;
+  const version = about.version ?? versionText();
+  return `CNI ${about.name} plugin v${version}; CNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}`;
 }
 
 function readStdin(io: SkelIO): Buffer {

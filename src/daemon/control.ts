@@ -3,6 +3,7 @@
 import * as childProcess from "node:child_process";
 import * as fs from "node:fs";
 import { native } from "../../native";
+import { netnsPathOf } from "../netns/netns";
 import { BUILD_ID } from "./build-id";
 import { SOCKET_NAME, STATUS_MAGIC, decodeFrames, encodeHello } from "./protocol";
 import { processAlive } from "../process-alive";
@@ -22,7 +23,7 @@ const STATUS_TIMEOUT_MS = 2_000;
 
 /** The status of the daemon of `netns` (a path or /run/netns name; undefined: ours), or undefined when none answers. */
 export function queryDaemonStatus(netns?: string): DaemonStatus | undefined {
-  const target = netns === undefined ? null : netns.includes("/") ? netns : `/run/netns/${netns}`;
+  const target = netns === undefined ? null : netnsPathOf(netns, process.cwd());
   let fd: number;
   try {
     fd = native().unixConnect(SOCKET_NAME, STATUS_TIMEOUT_MS, target);

@@ -3,6 +3,7 @@
 // warm worker threads. Listens on an abstract unix socket, so there is no file to leave
 // behind and a caller only ever reaches the daemon of its own namespace.
 import { native } from "../../native";
+import { netnsPathOf } from "../netns/netns";
 import { BUILD_ID } from "./build-id";
 import { normalJit } from "./jit";
 import type { WorkerMessage } from "./messages";
@@ -31,7 +32,7 @@ function log(entry: Record<string, unknown>): void {
 
 /** `--netns NAME`: become this same process inside the namespace (every thread, same pid). */
 function reexecInNetns(netns: string): never {
-  const netnsPath = netns.includes("/") ? netns : `/run/netns/${netns}`;
+  const netnsPath = netnsPathOf(netns, process.cwd());
   const args = process.argv.slice(2);
   const at = args.indexOf("--netns");
   if (at >= 0) args.splice(at, 2);

@@ -101,15 +101,15 @@ interface RangeUse {
 /** Lease files (named by address, as the reference writes them) counted against each range. */
 function addressUse(use: IpamUse): RangeUse[] {
   const ranges: Range[] = [];
-  use.ranges.forEach((set, setIndex) =>
-    set.forEach((input, index) => {
+  for (const [setIndex, set] of use.ranges.entries()) {
+    for (const [index, input] of set.entries()) {
       try {
         ranges.push(canonicalizeRange(input, `ipam.ranges[${setIndex}][${index}]`));
       } catch {
         // a range the plugin itself refused: nothing to count
       }
-    }),
-  );
+    }
+  }
   const used = new Map<Range, number>(ranges.map((range) => [range, 0]));
   let files: string[] = [];
   try {

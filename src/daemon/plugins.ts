@@ -3,18 +3,24 @@
 // worker loads each plugin's code once, not once per request.
 import type { PluginAbout } from "../cni/skel";
 import type { PluginFuncs } from "../cni/types";
+import { registerInProcessIpam } from "../plugin/ipam";
 
 export interface ServedPlugin {
   funcs: PluginFuncs;
   about: PluginAbout;
 }
 
+const hostLocal = (): PluginFuncs => require("../../ipam/host-local/plugin").hostLocal;
+
 const LOADERS: Readonly<Record<string, () => PluginFuncs>> = {
   bridge: () => require("../../plugins/bridge/bridge").bridgePlugin,
   veth: () => require("../../plugins/veth/veth").vethPlugin,
   "vxlan-overlay": () => require("../../plugins/vxlan-overlay/vxlan-overlay").vxlanOverlayPlugin,
-  "host-local": () => require("../../ipam/host-local/plugin").hostLocal,
+  "host-local": hostLocal,
 };
+
+// The plugins served delegate IPAM; host-local then runs in this worker, not in a process.
+registerInProcessIpam({ "host-local": hostLocal });
 
 export const SERVED_PLUGINS: readonly string[] = Object.keys(LOADERS);
 

@@ -5,6 +5,7 @@ import { CniError, ErrorCode } from "../cni/errors";
 import { withRequestContext } from "../cni/request-context";
 import { decodeJsonObject } from "../cni/config";
 import { errorVersionOfConfig, runSkel } from "../cni/skel";
+import { workerCrashHook } from "../cni/test-hooks";
 import { CURRENT_VERSION } from "../cni/versions";
 import { native } from "../../native";
 import type { IpamUse, RequestSummary, WorkerData, WorkerMessage } from "./messages";
@@ -159,10 +160,10 @@ export async function serveConnection(
   await runRequest(data, fd, plugin, env, stdin, slot, post);
 }
 
-/** Test-only (CNIKIT_TEST_WORKER_CRASH in the request): an exception nothing catches, then no answer. */
+/** Test build only (src/cni/test-hooks.ts): an exception nothing catches, then no answer. */
 function crashWorker(): Promise<never> {
   setImmediate(() => {
-    throw new Error("CNIKIT_TEST_WORKER_CRASH: a worker crash, on purpose");
+    throw new Error("a worker crash, on purpose (test hook)");
   });
   return new Promise(() => undefined);
 }
@@ -181,7 +182,7 @@ async function runRequest(
   const { errorVersion, ipam } = describeStdin(plugin, stdin);
   Atomics.store(slot, 0, Slot.Busy);
   post({ kind: "begin", fd, errorVersion, ...summary });
-  if (env.CNIKIT_TEST_WORKER_CRASH !== undefined) await crashWorker();
+  if (workerCrashHook(env)) await crashWorker();
   const stdout: string[] = [];
   const writeStderr = (text: string): void => {
     // Streamed as it comes, like a process's stderr; a caller gone away loses nothing we need.

@@ -37,7 +37,7 @@ function isV6Text(text: string): boolean {
   const parts = halves.map((half) => (half === "" ? [] : half.split(":")));
   const last = parts[parts.length - 1] ?? [];
   const tail = last[last.length - 1];
-  if (tail !== undefined && tail.includes(".")) {
+  if (tail?.includes(".")) {
     if (!V4.test(tail)) return false;
     last.pop();
     groupCount += 2;
@@ -65,7 +65,7 @@ function parseV6(text: string): bigint {
   const lastColon = tail.lastIndexOf(":");
   if (tail.slice(lastColon + 1).includes(".")) {
     trailingV4 = parseV4(tail.slice(lastColon + 1));
-    tail = tail.slice(0, lastColon + 1) + "0:0";
+    tail = `${tail.slice(0, lastColon + 1)}0:0`;
   }
   const [head = "", rest] = tail.split("::");
   const headGroups = head === "" ? [] : head.split(":");
@@ -87,16 +87,25 @@ export function parseIp(text: string): IpAddress | undefined {
   return { family: 6, value };
 }
 
-/** Go's net.IP.String(): dotted quad, or RFC 5952 (lowercase, longest zero run of 2+ groups compressed). */
+function formatV4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".");
+}
+
+/** Go's net.IP.String(): dotted quad (an IPv4-mapped IPv6 address too, as Go prints it), else formatV6. */
 export function formatIp(address: IpAddress): string {
-  if (address.family === 4) {
-    const v = address.value;
-    return [24n, 16n, 8n, 0n].map((shift) => String((v >> shift) & 0xffn)).join(".");
-  }
-  if (address.value >> 32n === 0xffffn) {
-    return formatIp({ family: 4, value: address.value & 0xffffffffn });
-  }
-  const groups = Array.from({ length: 8 }, (_, i) => Number((address.value >> BigInt(112 - 16 * i)) & 0xffffn));
+  if (address.family === 4) return formatV4(address.value);
+  if (address.value >> 32n === 0xffffn) return formatV4(address.value & 0xffffffffn);
+  return formatV6(address.value);
+}
+
+/**
+ * An IPv6 address as RFC 5952 and inet_ntop (so iproute2) write it: lowercase, the longest
+ * run of 2+ zero groups compressed, and an IPv4-mapped one as ::ffff:a.b.c.d (section 5).
+ * The one formatter of IPv6 text: the netlink codec prints kernel addresses through it.
+ */
+export function formatV6(value: bigint): string {
+  if (value >> 32n === 0xffffn) return `::ffff:${formatV4(value & 0xffffffffn)}`;
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
   let bestStart = -1;
   let bestLength = 0;
   for (let start = 0; start < 8; start++) {

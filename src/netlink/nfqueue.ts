@@ -8,7 +8,8 @@ import { NFGENMSG_LEN, NfnlSubsys, type NfnlSocket, encodeNfgen, nfnlType } from
 
 export const NfqnlMsg = { PACKET: 0, VERDICT: 1, CONFIG: 2 } as const;
 const NfqaCfg = { CMD: 1, PARAMS: 2, QUEUE_MAXLEN: 3 } as const;
-const NfqnlCfgCmd = { BIND: 1, UNBIND: 2 } as const;
+// Only BIND: closing the socket unbinds (the kernel drops a queue with its listener).
+const NfqnlCfgCmd = { BIND: 1 } as const;
 const NFQNL_COPY_PACKET = 2;
 const Nfqa = { PACKET_HDR: 1, VERDICT_HDR: 2, IFINDEX_OUTDEV: 6, PAYLOAD: 10 } as const;
 
@@ -57,13 +58,6 @@ export function bindQueue(socket: NfnlSocket, binding: QueueBinding): void {
       attrs.bytes(NfqaCfg.PARAMS, params).bytes(NfqaCfg.QUEUE_MAXLEN, be32(binding.maxLength)),
     ),
     `configure nfqueue ${binding.queue}`,
-  );
-}
-
-export function unbindQueue(socket: NfnlSocket, queue: number): void {
-  socket.request(
-    config(queue, (attrs) => attrs.bytes(NfqaCfg.CMD, command(NfqnlCfgCmd.UNBIND))),
-    `unbind nfqueue ${queue}`,
   );
 }
 

@@ -46,7 +46,7 @@ export interface NetemOptions {
 
 function u32s(...values: number[]): Buffer {
   const b = Buffer.alloc(values.length * 4);
-  values.forEach((value, index) => b.writeUInt32LE(value >>> 0, index * 4));
+  for (const [index, value] of values.entries()) b.writeUInt32LE(value >>> 0, index * 4);
   return b;
 }
 

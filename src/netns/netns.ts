@@ -2,12 +2,14 @@
 // Nothing here switches the process's namespace; native code does that around single
 // syscalls only.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { isNativeError, native } from "../../native";
 import { NetnsError } from "./errors";
 
 /** statfs f_type of nsfs, the filesystem namespace files live on. */
 export const NSFS_MAGIC = 0x6e736673;
-const NETNS_RUN_DIR = "/run/netns";
+/** Where named namespaces live (as `ip netns` keeps them); the one place this path is written. */
+export const NETNS_RUN_DIR = "/run/netns";
 
 /** A path or an already-open fd of a namespace file. */
 export type NetnsRef = string | number;
@@ -83,12 +85,21 @@ export function sameNetns(a: NetnsRef, b: NetnsRef): boolean {
 
 /** Creates /run/netns/<name> as `ip netns add` does; EEXIST (a NativeError) if taken. */
 export function createNamedNetns(name: string): string {
-  return native().netnsCreate(name);
+  return native().netnsCreate(NETNS_RUN_DIR, name);
 }
 
 /** Path of a named namespace (does not check that it exists). */
 export function namedNetnsPath(name: string): string {
   return `${NETNS_RUN_DIR}/${name}`;
+}
+
+/**
+ * A namespace argument as every command takes it: a bare name is /run/netns/<name>,
+ * anything with a '/' is a path, a relative one resolved against `cwd` (the caller's
+ * working directory: this module never reads it itself). Does not check the namespace.
+ */
+export function netnsPathOf(nameOrPath: string, cwd: string): string {
+  return nameOrPath.includes("/") ? path.resolve(cwd, nameOrPath) : namedNetnsPath(nameOrPath);
 }
 
 /** Unmounts and removes a named namespace, by name or /run/netns path. Missing is not an error. */

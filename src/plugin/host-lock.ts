@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOCK_EX, native } from "../../native";
 import { requestEnv, trackFd } from "../cni/request-context";
+import { crashInLockHook } from "../cni/test-hooks";
 
 function lockPath(object: string, lockDir: string): string {
   const netnsInode = fs.statSync("/proc/thread-self/ns/net").ino;
@@ -15,15 +16,13 @@ function lockPath(object: string, lockDir: string): string {
 
 export async function withHostLock<T>(object: string, body: () => Promise<T>): Promise<T> {
   const lockDir = requestEnv("CNIKIT_LOCK_DIR") ?? "/run/cnikit/locks";
-  // Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
-  const crashInLock = requestEnv("CNIKIT_TEST_CRASH_IN_LOCK");
   fs.mkdirSync(lockDir, { recursive: true, mode: 0o700 });
   const file = lockPath(object, lockDir);
   const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
   trackFd(fd, true);
   try {
     native().flock(fd, LOCK_EX);
-    if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
+    crashInLockHook(file);
     return await body();
   } finally {
     trackFd(fd, false);

@@ -1,13 +1,18 @@
 // IPAM by delegation, as the spec says: the plugin named by `ipam.type` runs from
 // CNI_PATH with our environment and stdin. host-local is part of this executable, so
-// when CNI_PATH points back at us it runs in-process (one process start saved).
+// when CNI_PATH points back at us it runs in-process (one process start saved). Which
+// IPAM plugins the executable holds is told by its composition root (src/main.ts, the
+// daemon's plugin table), so that src/ does not depend on ipam/ (ARCHITECTURE.md).
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CmdArgs, NetConf, PluginFuncs, Result } from "../cni/types";
 
-const IN_PROCESS: Readonly<Record<string, () => PluginFuncs>> = {
-  "host-local": () => (require("../../ipam/host-local/plugin") as { hostLocal: PluginFuncs }).hostLocal,
-};
+let inProcessIpam: Readonly<Record<string, () => PluginFuncs>> = {};
+
+/** The IPAM plugins this executable holds, by type; none registered: every IPAM call is exec'd. */
+export function registerInProcessIpam(plugins: Readonly<Record<string, () => PluginFuncs>>): void {
+  inProcessIpam = { ...inProcessIpam, ...plugins };
+}
 
 function ipamType(conf: NetConf): string {
   const type = conf.ipam?.type;
@@ -20,7 +25,7 @@ function ipamType(conf: NetConf): string {
 }
 
 function options(args: CmdArgs) {
-  return { path: args.path, inProcess: IN_PROCESS };
+  return { path: args.path, inProcess: inProcessIpam };
 }
 
 export function ipamAdd(conf: NetConf, args: CmdArgs): Promise<Result> {

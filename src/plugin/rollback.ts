@@ -3,17 +3,16 @@
 // is reported on stderr and does not stop the others: the original error is what the
 // runtime needs to see.
 
-// Crash testing: with CNIKIT_TEST_CRASH_AFTER_STEP=N the process kills itself with
-// SIGKILL right after the Nth step of an ADD, as a runtime's timeout would; with
-// CNIKIT_TEST_TRACE_STEPS set each step is named on stderr so tests can count them.
-// Both are read from the call's own environment (a daemon serves many calls).
+// Crash testing (test build only, src/cni/test-hooks.ts): the process can kill itself
+// right after the Nth step of an ADD, as a runtime's timeout would, and name each step.
 import { requestContext } from "../cni/request-context";
+import { crashAfterStepHook, traceStepsHook } from "../cni/test-hooks";
 
 export class Rollback {
   private readonly undos: Array<{ what: string; undo: () => void | Promise<void> }> = [];
   private steps = 0;
-  private readonly crashAfterStep = Number(requestContext().env.CNIKIT_TEST_CRASH_AFTER_STEP ?? "0");
-  private readonly traceSteps = requestContext().env.CNIKIT_TEST_TRACE_STEPS !== undefined;
+  private readonly crashAfterStep = crashAfterStepHook();
+  private readonly traceSteps = traceStepsHook();
 
   push(what: string, undo: () => void | Promise<void>): void {
     this.undos.push({ what, undo });

@@ -6,12 +6,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Netns, NetnsFixture, daemonMode } from "../../netns-fixtures";
+import { type Netns, NetnsFixture, TEST_BUILD_EXECUTABLE, daemonMode } from "../../netns-fixtures";
+import { distBin, testBin } from "../helpers/exec";
 import { type HostCall, type HostExit, failures, runInHost } from "./harness";
 import { NETWORKS, type NetworkSpec } from "./networks";
 import { type HostSnapshot, snapshotHost } from "./snapshot";
 
-const fixture = new NetnsFixture();
+// The crash hooks exist only in the test build: its plugins, and in resident mode its daemons.
+const fixture = new NetnsFixture({ daemonExecutable: TEST_BUILD_EXECUTABLE });
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-crash-"));
 let host: Netns;
 let container: Netns;
@@ -41,6 +43,7 @@ function call(network: NetworkSpec, command: HostCall["command"], extra: Partial
     config: network.config(context),
     containerId: "hzcrash",
     containerNetns: container.path,
+    binDir: testBin,
     ...extra,
   });
 }
@@ -165,6 +168,23 @@ describe("a plugin killed while holding a lock never blocks the next", () => {
     expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
     expect(failures([await call(bridgeNetwork, "ADD", { timeoutMs: 10_000 })])).toEqual([]);
     expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
+    expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+  });
+});
+
+describe("the shipped build", () => {
+  it("has none of the hooks: asked to trace and to crash at the first step, an ADD just works", async () => {
+    const [network] = NETWORKS;
+    if (!network) throw new Error("NETWORKS is empty");
+    await addAndDel(network);
+    const baseline = snapshotHost({ host, dataDir });
+    // In resident mode the host's daemon is the test build's, of another build id: the
+    // shipped front end is refused by it and runs the shipped plugin standalone.
+    const hooks = { CNIKIT_TEST_CRASH_AFTER_STEP: "1", CNIKIT_TEST_TRACE_STEPS: "1" };
+    const added = await call(network, "ADD", { binDir: distBin, env: hooks });
+    expect(failures([added])).toEqual([]);
+    expect(added.stderr).not.toContain("cnikit: step");
+    expect(failures([await call(network, "DEL", { binDir: distBin })])).toEqual([]);
     expect(snapshotHost({ host, dataDir })).toEqual(baseline);
   });
 });

@@ -18,6 +18,8 @@ export interface HostCall {
   /** Merged over the CNI_* variables; an `undefined` value removes that variable. */
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** Where the plugins are (and CNI_PATH): the shipped build unless a test needs the test build's hooks. */
+  binDir?: string;
 }
 
 export interface HostExit {
@@ -35,7 +37,7 @@ function callEnv(call: HostCall): Record<string, string> {
     CNI_CONTAINERID: call.containerId ?? "",
     CNI_NETNS: call.containerNetns ?? "",
     CNI_IFNAME: call.ifName ?? "eth0",
-    CNI_PATH: distBin,
+    CNI_PATH: call.binDir ?? distBin,
     ...call.env,
   };
   return Object.fromEntries(
@@ -46,7 +48,7 @@ function callEnv(call: HostCall): Record<string, string> {
 /** One plugin process inside the host namespace; resolves when it has exited (never rejects on a failing plugin). */
 export function runInHost(call: HostCall): Promise<HostExit> {
   return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", [`--net=${call.hostNetns}`, path.join(distBin, call.plugin)], {
+    const child = spawn("nsenter", [`--net=${call.hostNetns}`, path.join(call.binDir ?? distBin, call.plugin)], {
       env: callEnv(call),
       stdio: ["pipe", "pipe", "pipe"],
     });

@@ -3,6 +3,8 @@ import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 
 export const distBin = path.join(__dirname, "..", "..", "dist", "bin");
+/** The test build (scripts/build.sh): the same plugins with the crash and trace hooks of src/cni/test-hooks.ts. */
+export const testBin = path.join(__dirname, "..", "..", "dist", "test-bin");
 
 export interface PluginRun {
   status: number | null;

@@ -211,7 +211,7 @@ describe("the plugin front end", () => {
         magic: "CNK2", // a small body goes right behind the hello
         build: buildId,
         P: "bridge".length,
-        E: Buffer.byteLength(envList.join("\0") + "\0"),
+        E: Buffer.byteLength(`${envList.join("\0")}\0`),
         S: Buffer.byteLength(stdin),
         done: true,
       },

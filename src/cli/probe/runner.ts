@@ -114,9 +114,8 @@ export async function runProbes(options: ProbeOptions): Promise<PairResult[]> {
     const token = crypto.randomBytes(8).toString("hex");
     // One send agent per source namespace, each running its pairs in order.
     const bySource = new Map<string, number[]>();
-    options.pairs.forEach((pair, index) =>
-      bySource.set(pair.from.netns, [...(bySource.get(pair.from.netns) ?? []), index]),
-    );
+    for (const [index, pair] of options.pairs.entries())
+      bySource.set(pair.from.netns, [...(bySource.get(pair.from.netns) ?? []), index]);
     const results: PairResult[] = [];
     await Promise.all(
       [...bySource].map(async ([netns, indexes]) => {

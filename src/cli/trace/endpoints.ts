@@ -4,7 +4,7 @@
 // and the namespaces the path may cross, for the kernel view.
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { namedNetnsPath } from "../../netns/netns";
+import { NETNS_RUN_DIR, namedNetnsPath } from "../../netns/netns";
 import { CliError } from "../errors";
 import { type LabNode, findLabNode, labNodes } from "../lab/nodes";
 import { type LabState, listLabNames, readLabState, requireLabState } from "../lab/state";
@@ -92,7 +92,7 @@ function commonPrefix(a: string, b: string): number {
 function allNamedNamespaces(endpoints: TraceEndpoint[]): ViewNamespace[] {
   let names: string[] = [];
   try {
-    names = fs.readdirSync("/run/netns");
+    names = fs.readdirSync(NETNS_RUN_DIR);
   } catch {
     names = [];
   }

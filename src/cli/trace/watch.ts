@@ -40,7 +40,7 @@ function watchOne(
   });
   const reader = new PcapStreamReader();
   run.child.stdout?.on("data", (chunk: Buffer) => {
-    let records;
+    let records: ReturnType<PcapStreamReader["push"]>;
     try {
       records = reader.push(chunk);
     } catch {

@@ -1,48 +1,15 @@
 // Kernel errors keep their errno: callers test `code === "EEXIST"` or `isNotFound(err)`,
 // never the message text. The kernel's extended-ack text (why it refused) is kept too.
-import type * as os from "node:os";
 import type * as util from "node:util";
+import { COMMON_ERRNOS, errnoCode } from "../../../native/errno";
 import { AttrReader, align4 } from "./attrs";
 import { NlmF, NlmsgerrAttr } from "./constants";
 import { NLMSG_HDRLEN, decodeHeader } from "./header";
 
-// Built on the first error only: a plugin that meets none should not pay for loading
-// node:os and node:util and building the tables (about 1 ms in the compiled executable).
-let errnoNames: Map<number, string> | undefined;
+export { COMMON_ERRNOS, errnoCode };
+
+// Texts built on the first uncommon error only (node:util's table, about 1 ms).
 let systemErrors: Map<number, [string, string]> | undefined;
-
-function errnoNameTable(): Map<number, string> {
-  if (errnoNames) return errnoNames;
-  const errno = (require("node:os") as typeof os).constants.errno;
-  const names = new Map<number, string>();
-  for (const [name, value] of Object.entries(errno)) {
-    if (!names.has(value)) names.set(value, name);
-  }
-  // Numbers with two names on Linux: use the one the kernel's netlink code returns.
-  names.set(errno.EOPNOTSUPP, "EOPNOTSUPP");
-  names.set(errno.EAGAIN, "EAGAIN");
-  errnoNames = names;
-  return names;
-}
-
-/**
- * The errnos that normal calls meet (a container interface not there yet, a link
- * already deleted with its peer, an object that exists), with libuv's texts: these need
- * no table. Every standalone ADD meets one, and building the tables cost 5.7 ms the
- * first time in a process (measured under Bun from source; test/unit/netlink checks
- * these against the tables).
- */
-export const COMMON_ERRNOS: ReadonlyMap<number, readonly [string, string]> = new Map([
-  [2, ["ENOENT", "no such file or directory"]],
-  [3, ["ESRCH", "no such process"]],
-  [17, ["EEXIST", "file already exists"]],
-  [19, ["ENODEV", "no such device"]],
-  [99, ["EADDRNOTAVAIL", "address not available"]],
-]);
-
-export function errnoCode(errno: number): string {
-  return COMMON_ERRNOS.get(errno)?.[0] ?? errnoNameTable().get(errno) ?? `E${errno}`;
-}
 
 function errnoText(errno: number): string {
   const common = COMMON_ERRNOS.get(errno);

@@ -1,7 +1,8 @@
 // Addresses as the kernel carries them: 4 or 16 raw bytes, 6-byte MACs. Kept here
 // (not on ip-address) because the codec only needs bytes <-> canonical text.
-import { ipFamily } from "../../ip/address";
+import { formatV6, ipFamily } from "../../ip/address";
 import { AF_INET, AF_INET6 } from "./constants";
+import { canonicalMac } from "../../ip/mac";
 
 export interface IpBytes {
   family: typeof AF_INET | typeof AF_INET6;
@@ -48,36 +49,22 @@ function parseIpv6(text: string): Buffer {
     rest === undefined
       ? headGroups
       : [...headGroups, ...Array<string>(8 - headGroups.length - restGroups.length).fill("0"), ...restGroups];
-  groups.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), i * 2));
+  for (const [i, group] of groups.entries()) out.writeUInt16BE(parseInt(group, 16), i * 2);
   if (tailBytes) tailBytes.copy(out, 12);
   return out;
 }
 
-/** Canonical text (RFC 5952 for IPv6: lowercase, longest zero run compressed). */
+/** Canonical text: dotted quad, or IPv6 as src/ip's formatV6 writes it (RFC 5952, as iproute2). */
 export function formatIp(bytes: Buffer): string {
   if (bytes.length === 4) return Array.from(bytes).join(".");
   if (bytes.length !== 16) throw new Error(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j > i ? j : i + 1;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  return formatV6(BigInt(`0x${bytes.toString("hex")}`));
 }
 
 export function parseMac(text: string): Buffer {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text)) throw new Error(`not a MAC address: ${JSON.stringify(text)}`);
-  return Buffer.from(text.split(":").map((part) => parseInt(part, 16)));
+  const mac = canonicalMac(text);
+  if (mac === undefined) throw new Error(`not a MAC address: ${JSON.stringify(text)}`);
+  return Buffer.from(mac.split(":").map((part) => parseInt(part, 16)));
 }
 
 export function formatMac(bytes: Buffer): string {

@@ -1,8 +1,8 @@
 // DEL is idempotent and releases the lease even when the container's namespace is gone;
 // a failed ADD (IPAM exhausted, CNI_IFNAME taken, a route the kernel refuses) leaves no
 // veth, no lease and no masquerade rule.
-import { beforeAll, describe, expect, it } from "vitest";
-import { type Netns, nsExec } from "../../../netns-fixtures";
+import { describe, expect, it } from "vitest";
+import { nsExec } from "../../../netns-fixtures";
 import {
   addOk,
   bridgeNetwork,

@@ -1,8 +1,9 @@
 // `cnikit inspect --json` (our netlink codec) against `ip -j` / `bridge -j` on the same
 // namespace, holding a bridge, veths, a VXLAN device with remote FDB entries, v4/v6
 // addresses, a gateway route and static neighbours.
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, addrs, fdb, links, neigh, routes } from "../../../netns-fixtures";
+import { NetnsFixture, type Netns, addrs, fdb, links, type neigh, routes } from "../../../netns-fixtures";
 import { ipJson } from "../../../netns-fixtures/inspect";
 import { runChecked } from "../../../netns-fixtures/ip";
 import { cnikit, cnikitOk, expectOneLineFailure } from "./run-cli";
@@ -187,6 +188,15 @@ describe("cnikit inspect", () => {
     expect(text).toMatch(/^default\s+198\.18\.0\.254\s+ul0\s+boot/m);
     expect(text).toMatch(/^10\.40\.0\.9\s+br0\s+02:00:00:00:00:09\s+PERMANENT$/m);
     expect(text).not.toMatch(/^33:33:/m);
+  });
+
+  it("takes a relative path against the caller's working directory, as add does", () => {
+    const byPath = JSON.parse(cnikitOk(["inspect", "--json", host.path]));
+    const relative = `./${path.basename(host.path)}`;
+    const fromRunNetns = JSON.parse(cnikitOk(["inspect", "--json", relative], { cwd: path.dirname(host.path) }));
+    expect(fromRunNetns).toEqual(byPath);
+    // From elsewhere the same relative path names nothing: it is not looked up in /run/netns.
+    expect(expectOneLineFailure(cnikit(["inspect", relative], { cwd: "/" }))).toMatch(/does not exist/);
   });
 
   it("refuses a missing namespace with one line", () => {

@@ -18,6 +18,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   input?: string;
   timeoutMs?: number;
+  /** The working directory to run it from (relative namespace paths resolve against it). */
+  cwd?: string;
 }
 
 export function cnikit(args: readonly string[], options: CliOptions = {}): CliRun {
@@ -28,6 +30,7 @@ export function cnikit(args: readonly string[], options: CliOptions = {}): CliRu
     input: options.input ?? "",
     env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...options.env },
     timeout: options.timeoutMs ?? 60_000,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   if (result.error) throw new Error(`cnikit ${args.join(" ")}: ${result.error.message}`, { cause: result.error });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

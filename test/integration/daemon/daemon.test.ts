@@ -9,17 +9,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Netns, NetnsFixture, daemonMode, links } from "../../../netns-fixtures";
-import { startDaemon, stopDaemonPid } from "../../../netns-fixtures/daemons";
+import { TEST_BUILD_EXECUTABLE, startDaemon, stopDaemonPid } from "../../../netns-fixtures/daemons";
 import { native } from "../../../native";
 import { HELLO_MAGIC, encodeEnvBlock, encodeHello } from "../../../src/daemon/protocol";
-import { distBin } from "../../helpers/exec";
+import { distBin, testBin } from "../../helpers/exec";
 import { connectTo, rawRequest, readToEnd } from "../../helpers/daemon-client";
 import { type HostCall, type HostExit, failures, resultAddresses, runInHost } from "../../hardening/harness";
 
 const fixture = new NetnsFixture();
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-dm-"));
 const BUILD_ID = () => fs.readFileSync(path.join(distBin, "BUILD_ID"), "utf8").trim();
-let started: Array<{ pid: number; logFile: string }> = [];
+const started: Array<{ pid: number; logFile: string }> = [];
 
 function config(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -33,8 +33,8 @@ function config(name: string, extra: Record<string, unknown> = {}): Record<strin
   };
 }
 
-function daemonIn(host: Netns, args: string[] = []): { pid: number; logFile: string } {
-  const daemon = startDaemon(fixture.prefix, host.name, args);
+function daemonIn(host: Netns, args: string[] = [], executable?: string): { pid: number; logFile: string } {
+  const daemon = startDaemon(fixture.prefix, host.name, args, executable);
   started.push(daemon);
   return daemon;
 }
@@ -312,7 +312,9 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
   });
 
   it("answers code 11 for a request past its time limit and for a crashed worker, and goes on", async () => {
-    const daemon = daemonIn(hostA, ["--request-timeout", "1", "--workers", "2"]);
+    // The test build: the worker-crash hook is only there (src/cni/test-hooks.ts).
+    const daemon = daemonIn(hostA, ["--request-timeout", "1", "--workers", "2"], TEST_BUILD_EXECUTABLE);
+    const viaTestBuild = { binDir: testBin };
     const ctr = fixture.containerNetns();
     const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-dm-locks-"));
     const inode = fs.statSync(hostA.path).ino;
@@ -323,20 +325,23 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
     await sleep(200);
     const lockEnv = { CNIKIT_LOCK_DIR: lockDir };
     const slowStarted = Date.now();
-    const slow = await call(hostA, "ADD", "dmslow", ctr, { env: lockEnv });
+    const slow = await call(hostA, "ADD", "dmslow", ctr, { ...viaTestBuild, env: lockEnv });
     expect(Date.now() - slowStarted).toBeLessThan(5000);
     expect(slow.status).toBe(1);
     expect(slow.json).toMatchObject({ code: 11 });
     expect(String(slow.json?.msg)).toContain("limit");
     await new Promise((resolve) => holder.on("exit", resolve));
-    const crashed = await call(hostA, "ADD", "dmcrash", ctr, { env: { CNIKIT_TEST_WORKER_CRASH: "1" } });
+    const crashed = await call(hostA, "ADD", "dmcrash", ctr, {
+      ...viaTestBuild,
+      env: { CNIKIT_TEST_WORKER_CRASH: "1" },
+    });
     expect(crashed.json).toMatchObject({ code: 11 });
     expect(String(crashed.json?.msg)).toContain("crashed");
     // The runtime's DEL and a retried ADD then work (the lock is free again).
-    expect(failures([await call(hostA, "DEL", "dmslow", ctr, { env: lockEnv })])).toEqual([]);
-    const retried = await call(hostA, "ADD", "dmslow", ctr, { env: lockEnv });
+    expect(failures([await call(hostA, "DEL", "dmslow", ctr, { ...viaTestBuild, env: lockEnv })])).toEqual([]);
+    const retried = await call(hostA, "ADD", "dmslow", ctr, { ...viaTestBuild, env: lockEnv });
     expect(failures([retried])).toEqual([]);
-    expect(failures([await call(hostA, "DEL", "dmslow", ctr, { env: lockEnv })])).toEqual([]);
+    expect(failures([await call(hostA, "DEL", "dmslow", ctr, { ...viaTestBuild, env: lockEnv })])).toEqual([]);
     expect(status(hostA)?.workerRestarts).toBe(2);
     stop(daemon);
     fs.rmSync(lockDir, { recursive: true, force: true });

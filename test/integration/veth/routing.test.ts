@@ -93,6 +93,7 @@ describe("veth: two containers on one host", () => {
     let refContainer: Netns;
     let refResult: Record<string, unknown>;
 
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: the rule does not see describe.skipIf as a new scope
     beforeAll(async () => {
       refHost = fixture.hostNetns();
       refContainer = fixture.containerNetns();

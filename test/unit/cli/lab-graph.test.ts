@@ -23,7 +23,7 @@ function labState(input: object = {}): LabState {
   return { version: 1, createdAt: "2024-01-01T00:00:00.000Z", topology, plan, addresses };
 }
 
-const everythingUp: ObserveLink = (netns, ifName) => ({ mtu: ifName === "ul0" ? 1500 : 1450, running: true });
+const everythingUp: ObserveLink = (_netns, ifName) => ({ mtu: ifName === "ul0" ? 1500 : 1450, running: true });
 
 function report(from: string, to: string, verdict: PairReport["verdict"], explanation = "fine"): PairReport {
   return {
@@ -138,7 +138,8 @@ describe("lab graph layout", () => {
     expect(layoutGraph(model)).toEqual(layout);
     const hosts = model.hosts.map((host) => layout.hosts[host.name]!);
     expect(new Set(hosts.map((box) => box.y)).size).toBe(1);
-    hosts.slice(1).forEach((box, index) => expect(box.x).toBeGreaterThan(hosts[index]!.x + hosts[index]!.width));
+    for (const [index, box] of hosts.slice(1).entries())
+      expect(box.x).toBeGreaterThan(hosts[index]!.x + hosts[index]!.width);
     for (const box of hosts) expect(box.y).toBeGreaterThan(layout.underlay.y + layout.underlay.height);
     const boxes = [layout.underlay, ...hosts];
     for (const container of model.containers) {
@@ -149,9 +150,8 @@ describe("lab graph layout", () => {
       expect(box.x + box.width).toBeLessThanOrEqual(host.x + host.width);
       boxes.push(box);
     }
-    boxes.forEach((a, i) =>
-      boxes.slice(i + 1).forEach((b) => expect(overlap(a, b), JSON.stringify([a, b])).toBe(false)),
-    );
+    for (const [i, a] of boxes.entries())
+      for (const b of boxes.slice(i + 1)) expect(overlap(a, b), JSON.stringify([a, b])).toBe(false);
     for (const box of boxes) expect(box.x + box.width).toBeLessThanOrEqual(layout.width);
     expect(layout.links).toHaveLength(model.hosts.length + model.containers.length);
   });

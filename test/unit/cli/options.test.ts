@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
 import {
@@ -14,6 +15,9 @@ describe("plugin-by-hand options", () => {
   it("maps a bare namespace name to /run/netns and keeps paths", () => {
     expect(netnsPathArg("ctr1")).toBe("/run/netns/ctr1");
     expect(netnsPathArg("/proc/1/ns/net")).toBe("/proc/1/ns/net");
+    // Relative paths are paths, from our working directory, never names in /run/netns.
+    expect(netnsPathArg("./ctr1")).toBe(path.join(process.cwd(), "ctr1"));
+    expect(netnsPathArg("../x/ctr1")).toBe(path.resolve(process.cwd(), "../x/ctr1"));
   });
 
   it("derives a stable, valid container id from the namespace path", () => {

@@ -84,7 +84,10 @@ describe("delegation to this same executable", () => {
   it("runs the plugin in-process through the skel with the same environment semantics", async () => {
     const seen: CmdArgs[] = [];
     const hostLocal = (): PluginFuncs => ({
-      add: async (args) => (seen.push(args), { cniVersion: "1.1.0", ips: [{ address: "10.0.0.9/8" }] }),
+      add: async (args) => {
+        seen.push(args);
+        return { cniVersion: "1.1.0", ips: [{ address: "10.0.0.9/8" }] };
+      },
       del: async () => undefined,
       check: async () => undefined,
     });
@@ -120,7 +123,10 @@ describe("delegation to this same executable", () => {
       fs.symlinkSync("cnikit-front", path.join(frontDir, "host-local"));
       let ranInProcess = false;
       const hostLocal = (): PluginFuncs => ({
-        add: async () => ((ranInProcess = true), { cniVersion: "1.1.0", ips: [{ address: "10.0.0.8/8" }] }),
+        add: async () => {
+          ranInProcess = true;
+          return { cniVersion: "1.1.0", ips: [{ address: "10.0.0.8/8" }] };
+        },
         del: async () => undefined,
         check: async () => undefined,
       });

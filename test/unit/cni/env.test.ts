@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CniError } from "../../../src/cni/errors";
+import type { CniError } from "../../../src/cni/errors";
 import { requireEnvFor, splitCniPath, validateContainerId, validateIfName } from "../../../src/cni/env";
 import type { CniCommand } from "../../../src/cni/versions";
 

@@ -1,7 +1,10 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
 import { runSkel } from "../../../src/cni/skel";
 import type { CmdArgs, PluginFuncs, Result } from "../../../src/cni/types";
+import { SUPPORTED_VERSIONS } from "../../../src/cni/versions";
 import { addEnv, fakeIO } from "./fake-io";
 
 const result: Result = {
@@ -14,7 +17,10 @@ const result: Result = {
 /** Records which verb ran with which arguments. */
 function recordingPlugin(calls: Array<[string, CmdArgs]>): PluginFuncs {
   return {
-    add: async (args) => (calls.push(["ADD", args]), result),
+    add: async (args) => {
+      calls.push(["ADD", args]);
+      return result;
+    },
     del: async (args) => void calls.push(["DEL", args]),
     check: async (args) => void calls.push(["CHECK", args]),
     status: async (args) => void calls.push(["STATUS", args]),
@@ -45,6 +51,17 @@ describe("the skel", () => {
     expect(out).toBe("");
     expect(io.stderr.join("")).toBe(
       "CNI bridge plugin v0.1.0; CNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n",
+    );
+  });
+
+  it("says this build's package version and commit when the plugin names no version", async () => {
+    const io = fakeIO({}, "");
+    const status = await runSkel(recordingPlugin([]), { name: "veth" }, io);
+    expect(status).toBe(0);
+    // Run from source: package.json's version; the commit is the build's define only.
+    const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, "../../../package.json"), "utf8"));
+    expect(io.stderr.join("")).toBe(
+      `CNI veth plugin v${version} (commit unknown); CNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`,
     );
   });
 

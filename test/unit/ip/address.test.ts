@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatIp, parseCidr, parseIp } from "../../../src/ip/address";
+import { formatIp, formatV6, parseCidr, parseIp } from "../../../src/ip/address";
 
 describe("addresses format like Go's net.IP.String() (lease file names)", () => {
   const cases: Array<[string, string]> = [
@@ -32,5 +32,16 @@ describe("addresses format like Go's net.IP.String() (lease file names)", () => 
     expect(parseCidr("fd00::5/64")?.prefix).toBe(64);
     expect(parseCidr("10.1.0.0/33")).toBeUndefined();
     expect(parseCidr("10.1.0.0")).toBeUndefined();
+  });
+});
+
+describe("one IPv4-mapped rule", () => {
+  it("formatV6 (the kernel's view, the codec's text) writes ::ffff:a.b.c.d; formatIp (Go's) the dotted quad", () => {
+    const mapped = (0xffffn << 32n) | 0x0a010203n;
+    expect(formatV6(mapped)).toBe("::ffff:10.1.2.3");
+    expect(formatIp({ family: 6, value: mapped })).toBe("10.1.2.3");
+    // Only ::ffff:0:0/96 is mapped: its neighbours are ordinary IPv6 addresses.
+    expect(formatV6((0xfffen << 32n) | 0x0a010203n)).toBe("::fffe:a01:203");
+    expect(formatV6(0x0a010203n)).toBe("::a01:203");
   });
 });

@@ -16,7 +16,9 @@ describe("ip bytes", () => {
       ["2001:db8:0:1:0:0:0:1", "2001:db8:0:1::1"],
       ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
       ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
-      ["::ffff:198.18.0.1", "::ffff:c612:1"],
+      // IPv4-mapped: RFC 5952 section 5, as inet_ntop and so iproute2 print it.
+      ["::ffff:198.18.0.1", "::ffff:198.18.0.1"],
+      ["0:0:0:0:0:ffff:c612:1", "::ffff:198.18.0.1"],
     ];
     for (const [input, canonical] of cases) expect(formatIp(parseIp(input).bytes)).toBe(canonical);
   });

@@ -28,7 +28,7 @@ export async function applyTopologyImpairments(state: LabState, progress: Progre
 /** Stops the queue process and removes our tables; never throws (`down` goes on regardless). */
 export async function removeLabImpairments(state: LabState, progress: Progress): Promise<void> {
   const { plan } = state;
-  let store;
+  let store: ReturnType<typeof readImpairStore>;
   try {
     store = readImpairStore(plan);
   } catch (err) {

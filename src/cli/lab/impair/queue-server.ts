@@ -228,7 +228,7 @@ class QueueServer {
 
   /** Ends us once the lab is down or another process serves it: nothing of ours outlives its lab. */
   private watchdog(): void {
-    let store;
+    let store: ReturnType<typeof readImpairStore>;
     try {
       store = fs.existsSync(this.plan.stateFile) ? readImpairStore(this.plan) : undefined;
     } catch {
