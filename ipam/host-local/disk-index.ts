@@ -5,98 +5,78 @@
 // no CNI network can have), so the Go reference never sees it. Attachments are spread
 // over at most 64 bucket files by a hash of (containerID, ifname); a bucket maps each
 // of its attachments to its addresses. Few files matter when the whole index has to be
-// rebuilt: that costs one pass over the lease files (what the reference pays on every
-// call) plus a write of only the buckets whose content changed, usually one.
+// rebuilt after an outside change: that costs a listing of the lease files, a stat of
+// each, and a read of only those that are new or changed (index-bucket.ts keeps each
+// lease file's identity), plus a write of only the buckets whose content changed.
 //
 // The lease files stay the truth; the index is a cache. It is trusted only while its
 // stamp records the network directory's current inode and mtime (nanoseconds) and the
 // hash of every bucket's content. Any lease created or removed by anyone changes that
 // mtime; after our own changes we set the mtime to a value 2 s in the past with random
 // microseconds, which no later change by another process can produce, and record it.
-// A missing or different stamp, or a bucket whose content is not the one the stamp
-// names (torn, replaced, left from a crash), means: rebuild from the lease files. The
+// A different or missing stamp means: refresh from the lease files as above (every entry
+// is checked against its file's identity). A bucket whose content is not the one a current
+// stamp names (torn, replaced, left from a crash), buckets that cannot be read whole, or a
+// lease file that contradicts the index mean a full rebuild: every lease file read. The
 // stamp is written last, so a crash half-way through an update leaves it stale: every
 // update changes a lease file (so the mtime) or a bucket (so its hash) before it.
 // Buckets and stamp are overwritten in place (files.ts says why).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileKindError, isErrno, overwriteDataFile, readDataFile, requireRealDirectory } from "./files";
+import {
+  BUCKET_NAME,
+  type Bucket,
+  type IndexEntry,
+  StaleIndexError,
+  bucketNameOf,
+  contentHash,
+  keyOf,
+  parseBucket,
+  serializeBucket,
+} from "./index-bucket";
 import type { Attachment, Lease } from "./store";
 
-/** attachment key ("<containerId>\n<ifName>") -> its addresses */
-type Bucket = Map<string, string[]>;
+export { StaleIndexError } from "./index-bucket";
 
 interface Stamp {
   ino: string;
   mtimeNs: string;
+  /** Wall clock when it was written (ms): refresh() trusts only lease files older than that. */
+  writtenAtMs: number;
   /** bucket name -> hash of its file's content; a bucket not named here has no file */
   buckets: Record<string, string>;
+}
+
+/** A lease file as a refresh sees it (its stat, not its content). */
+export interface LeaseFile {
+  identity: string;
+  mtimeMs: number;
+}
+
+/** File times come from a coarse clock (a tick of a few ms) and clocks drift: a second's margin. */
+const CLOCK_SLACK_MS = 1000;
+
+/** A lease as a rebuild reads it: with its file's identity. */
+export interface SeenLease extends Lease {
+  file: string;
 }
 
 export const INDEX_DIR_NAME = ".cnikit-index";
 /**
  * Names the layout: a version must never trust a stamp beside buckets it would read wrongly
- * (it finds no stamp of its own and rebuilds). So neither "stamp" (the per-attachment index
- * of earlier versions) nor "stamp.fnv64" (buckets unhashed), and a new name whenever the
- * bucket count, the hash or the stamp's content changes.
+ * (it finds no stamp of its own and rebuilds). So none of "stamp" (the per-attachment
+ * index of earlier versions), "stamp.fnv64" (buckets unhashed), "stamp.v3" (no file
+ * identities), and a new name whenever the bucket count, the hash or a file's shape changes.
  */
-export const INDEX_STAMP_NAME = "stamp.v3";
-
-/** Thrown while reading the index when it cannot be trusted; the store rebuilds and retries. */
-export class StaleIndexError extends Error {}
-
-function keyOf(attachment: Attachment): string {
-  return `${attachment.containerId}\n${attachment.ifName}`;
-}
-
-/** FNV-1a over the UTF-16 code units: stable, and cheap for 10,000 keys or a 6 KB bucket. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
-  return hash >>> 0;
-}
-
-/**
- * The low 6 bits of the key's hash as two hex digits. 64 buckets: a rebuild compares 64
- * files, and at 10,000 leases the bucket a steady-state call reads and rewrites is about 6 KB.
- */
-function bucketNameOf(key: string): string {
-  return (fnv1a(key) & 0x3f).toString(16).padStart(2, "0");
-}
-
-/** The content hash a stamp records: the text's FNV-1a and its length. */
-function contentHash(text: string): string {
-  return `${fnv1a(text).toString(16)}.${text.length}`;
-}
-
-/** Sorted, so that equal content is an equal string and an unchanged bucket need not be written. */
-function serializeBucket(bucket: Bucket): string {
-  const sorted: Record<string, string[]> = {};
-  for (const key of [...bucket.keys()].sort()) {
-    const addresses = bucket.get(key) ?? [];
-    sorted[key] = addresses.length > 1 ? [...addresses].sort() : addresses;
-  }
-  return JSON.stringify(sorted);
-}
-
-/** A bucket's text, already matched against the stamp's hash. */
-function parseBucket(text: string): Bucket {
-  const bucket: Bucket = new Map();
-  const parsed: unknown = JSON.parse(text);
-  if (typeof parsed !== "object" || parsed === null) throw new StaleIndexError("bucket is not an object");
-  for (const [key, addresses] of Object.entries(parsed)) {
-    if (!Array.isArray(addresses) || !addresses.every((address) => typeof address === "string"))
-      throw new StaleIndexError(`bucket entry ${JSON.stringify(key)} is not a list of addresses`);
-    bucket.set(key, addresses);
-  }
-  return bucket;
-}
+export const INDEX_STAMP_NAME = "stamp.v4";
 
 function parseStamp(text: string | undefined): Stamp | undefined {
   if (text === undefined) return undefined;
   try {
     const stamp = JSON.parse(text) as Partial<Stamp>;
     if (typeof stamp.ino !== "string" || typeof stamp.mtimeNs !== "string") return undefined;
+    if (typeof stamp.writtenAtMs !== "number") return undefined;
     if (typeof stamp.buckets !== "object" || stamp.buckets === null) return undefined;
     return stamp as Stamp;
   } catch {
@@ -121,11 +101,13 @@ function readIndexFile(file: string): string | undefined {
 export class AttachmentIndex {
   private readonly buckets = new Map<string, Bucket>();
   private readonly dirty = new Set<string>();
-  /** The hashes of the stamp read by isCurrent(), then of what this session wrote. */
+  /** The stamp isCurrent() read, current or not. */
+  private lastStamp: Stamp | undefined;
+  /** The hashes of the stamp read by isCurrent() or of the files loadAll() read, then of what this session wrote. */
   private hashes = new Map<string, string>();
-  /** After rebuild(): flush() also removes the index files no bucket wants. */
+  /** After a rebuild or refresh: flush() also removes the index files no bucket wants. */
   private rebuilt = false;
-  /** After rebuild(): every bucket is in memory, and one not there is empty (its old file is not read). */
+  /** Every bucket is in memory, and one not there is empty (its old file is not read). */
   private complete = false;
 
   constructor(private readonly dir: string) {}
@@ -143,6 +125,7 @@ export class AttachmentIndex {
       if (err instanceof StaleIndexError) return false;
       throw err;
     }
+    this.lastStamp = stamp;
     if (stamp?.ino !== String(networkDir.ino) || stamp.mtimeNs !== String(networkDir.mtimeNs)) return false;
     this.hashes = new Map(Object.entries(stamp.buckets).filter(([, hash]) => typeof hash === "string"));
     return true;
@@ -151,36 +134,75 @@ export class AttachmentIndex {
   /** The addresses recorded for exactly this (containerId, ifName). */
   get(attachment: Attachment): string[] {
     const key = keyOf(attachment);
-    return [...(this.bucket(bucketNameOf(key)).get(key) ?? [])];
+    return (this.bucket(bucketNameOf(key)).get(key) ?? []).map((entry) => entry.address);
   }
 
-  set(attachment: Attachment, addresses: readonly string[]): void {
+  add(attachment: Attachment, entry: IndexEntry): void {
     const key = keyOf(attachment);
     const name = bucketNameOf(key);
     const bucket = this.bucket(name);
-    if (addresses.length === 0 && !bucket.has(key)) return;
-    if (addresses.length === 0) bucket.delete(key);
-    else bucket.set(key, [...addresses]);
+    bucket.set(key, [...(bucket.get(key) ?? []).filter((kept) => kept.address !== entry.address), entry]);
+    this.dirty.add(name);
+  }
+
+  remove(attachment: Attachment, addresses: readonly string[]): void {
+    this.removeFromKey(keyOf(attachment), addresses);
+  }
+
+  private removeFromKey(key: string, addresses: readonly string[]): void {
+    const name = bucketNameOf(key);
+    const bucket = this.bucket(name);
+    const entries = bucket.get(key);
+    if (!entries) return;
+    const kept = entries.filter((entry) => !addresses.includes(entry.address));
+    if (kept.length === entries.length) return;
+    if (kept.length === 0) bucket.delete(key);
+    else bucket.set(key, kept);
     this.dirty.add(name);
   }
 
   /** Makes the index (in memory) match these leases; `flush()` writes it. */
-  rebuild(leases: readonly Lease[]): void {
+  rebuild(leases: readonly SeenLease[]): void {
     this.buckets.clear();
     this.dirty.clear();
     this.hashes.clear();
-    for (const lease of leases) {
-      const key = keyOf(lease.attachment);
-      const name = bucketNameOf(key);
-      const bucket = this.buckets.get(name) ?? new Map<string, string[]>();
-      this.buckets.set(name, bucket);
-      const addresses = bucket.get(key);
-      if (addresses) addresses.push(lease.address);
-      else bucket.set(key, [lease.address]);
-    }
-    for (const name of this.buckets.keys()) this.dirty.add(name);
     this.rebuilt = true;
     this.complete = true;
+    for (const lease of leases) this.add(lease.attachment, { address: lease.address, file: lease.file });
+  }
+
+  /**
+   * After an outside change (stamp stale, buckets intact): keeps every entry whose lease
+   * file has the identity recorded and was last written well before our last stamp, drops
+   * those whose file is gone, and asks `readOwner` for every other file. The age rule is
+   * for a name removed and made again on the same inode within one tick of the coarse
+   * file clock (same identity): such a file is newer than our stamp, so it is read again.
+   * False when the buckets cannot be read as a whole (the caller reads every lease then).
+   */
+  refresh(files: ReadonlyMap<string, LeaseFile>, readOwner: (address: string) => Attachment | undefined): boolean {
+    if (!this.loadAll()) return false;
+    const recorded = new Map<string, { key: string; file: string }>();
+    for (const bucket of this.buckets.values()) {
+      for (const [key, entries] of bucket) {
+        for (const entry of entries) {
+          if (recorded.has(entry.address)) return false; // one address, two owners: not ours to trust
+          recorded.set(entry.address, { key, file: entry.file });
+        }
+      }
+    }
+    const trustedBeforeMs = (this.lastStamp?.writtenAtMs ?? 0) - CLOCK_SLACK_MS;
+    const trusted = (address: string, file: LeaseFile | undefined): boolean =>
+      file !== undefined && file.mtimeMs < trustedBeforeMs && recorded.get(address)?.file === file.identity;
+    for (const [address, seen] of recorded) {
+      if (!trusted(address, files.get(address))) this.removeFromKey(seen.key, [address]);
+    }
+    for (const [address, file] of files) {
+      if (trusted(address, file)) continue;
+      const owner = readOwner(address);
+      if (owner) this.add(owner, { address, file: file.identity });
+    }
+    this.rebuilt = true;
+    return true;
   }
 
   /**
@@ -214,9 +236,36 @@ export class AttachmentIndex {
     const stamp: Stamp = {
       ino: String(networkDir.ino),
       mtimeNs: String(networkDir.mtimeNs),
+      writtenAtMs: Date.now(),
       buckets: Object.fromEntries([...this.hashes].sort()),
     };
     overwriteDataFile(path.join(this.dir, INDEX_STAMP_NAME), JSON.stringify(stamp));
+  }
+
+  /** Reads every bucket file there is, whatever the stamp says; false when one is not ours or not whole. */
+  private loadAll(): boolean {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir).filter((name) => BUCKET_NAME.test(name));
+    } catch (err) {
+      if (!isErrno(err, "ENOENT")) throw err;
+      names = [];
+    }
+    this.buckets.clear();
+    this.dirty.clear();
+    this.hashes.clear();
+    try {
+      for (const name of names) {
+        const text = readIndexFile(path.join(this.dir, name)) ?? "{}";
+        this.buckets.set(name, parseBucket(name, text));
+        this.hashes.set(name, contentHash(text));
+      }
+    } catch (err) {
+      if (err instanceof StaleIndexError) return false;
+      throw err;
+    }
+    this.complete = true;
+    return true;
   }
 
   /** Index files no bucket wants: an emptied bucket, an earlier version's files, anything planted. */
@@ -224,6 +273,7 @@ export class AttachmentIndex {
     for (const name of fs.readdirSync(this.dir)) {
       if (name === INDEX_STAMP_NAME || this.buckets.get(name)?.size) continue;
       fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+      this.hashes.delete(name);
     }
   }
 
@@ -254,11 +304,7 @@ export class AttachmentIndex {
     if (text === undefined && expected === undefined) return new Map();
     if (text === undefined || expected !== contentHash(text))
       throw new StaleIndexError(`index bucket ${name} is not the one its stamp names`);
-    try {
-      return parseBucket(text);
-    } catch (err) {
-      throw err instanceof StaleIndexError ? err : new StaleIndexError(`index bucket ${name}: ${String(err)}`);
-    }
+    return parseBucket(name, text);
   }
 }
 

@@ -10,8 +10,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { formatIp, parseIp } from "../../src/ip/address";
-import { AttachmentIndex, StaleIndexError, markDirectoryOurs } from "./disk-index";
-import { FileKindError, createDataFile, isErrno, overwriteDataFile, readDataFile, requireRealDirectory } from "./files";
+import { AttachmentIndex, type LeaseFile, type SeenLease, StaleIndexError, markDirectoryOurs } from "./disk-index";
+import {
+  FileKindError,
+  createDataFile,
+  isErrno,
+  overwriteDataFile,
+  readDataFile,
+  readDataFileStat,
+  requireRealDirectory,
+} from "./files";
+import { fileIdentity } from "./index-bucket";
 import { lockNetworkDir } from "./lock";
 import {
   type Attachment,
@@ -68,9 +77,10 @@ export class DiskStore implements StoreSession {
 
   reserve(lease: Lease, rangeSetIndex: number): boolean {
     const exact = { containerId: lease.attachment.containerId.trim(), ifName: lease.attachment.ifName };
-    const recorded = this.indexed(() => this.index.get(exact));
+    this.indexed(() => this.index.get(exact)); // the bucket is read (and trusted) before we change it
     const leaseFile = path.join(this.networkDir, lease.address);
-    if (!createDataFile(leaseFile, leaseContent(lease.attachment))) return false;
+    const created = createDataFile(leaseFile, leaseContent(lease.attachment));
+    if (!created) return false;
     this.changed = true;
     try {
       overwriteDataFile(path.join(this.networkDir, LAST_RESERVED_PREFIX + rangeSetIndex), lease.address);
@@ -78,7 +88,7 @@ export class DiskStore implements StoreSession {
       fs.rmSync(leaseFile, { force: true }); // a failed ADD leaves no lease
       throw err;
     }
-    this.index.set(exact, [...recorded, lease.address]);
+    this.index.add(exact, { address: lease.address, file: fileIdentity(created) });
     return true;
   }
 
@@ -101,36 +111,46 @@ export class DiskStore implements StoreSession {
     for (const address of released) fs.rmSync(path.join(this.networkDir, address), { force: true });
     this.changed = true;
     const id = attachment.containerId.trim();
-    for (const key of [
-      { containerId: id, ifName: attachment.ifName },
-      { containerId: id, ifName: "" },
-    ]) {
-      const kept = this.index.get(key).filter((address) => !released.includes(address));
-      this.index.set(key, kept);
-    }
+    this.index.remove({ containerId: id, ifName: attachment.ifName }, released);
+    this.index.remove({ containerId: id, ifName: "" }, released);
     return released;
   }
 
   leases(): Lease[] {
-    const leases: Lease[] = [];
+    return this.readLeases().map(({ address, attachment }) => ({ address, attachment }));
+  }
+
+  /** Every lease file read, with its identity (a full rebuild). */
+  private readLeases(): SeenLease[] {
+    const leases: SeenLease[] = [];
+    for (const name of this.leaseNames()) {
+      const read = this.readLease(name);
+      if (read)
+        leases.push({ address: name, attachment: parseLeaseContent(read.text), file: fileIdentity(read.stats) });
+    }
+    return leases;
+  }
+
+  /** The names of the directory that are leases; a leftover temporary file of an old version is removed. */
+  private leaseNames(): string[] {
+    const names: string[] = [];
     for (const name of fs.readdirSync(this.networkDir)) {
       if (name.startsWith(TEMP_PREFIX)) {
         // Left by a process that died between writing and linking; never a lease.
         fs.rmSync(path.join(this.networkDir, name), { force: true });
-        continue;
-      }
-      if (!isLeaseName(name)) continue;
-      let content: string | undefined;
-      try {
-        content = readDataFile(path.join(this.networkDir, name));
-      } catch (err) {
-        // Named like a lease but not a file of ours: its address stays taken (O_EXCL fails), owned by nobody.
-        if (err instanceof FileKindError || isErrno(err, "EISDIR")) continue;
-        throw err;
-      }
-      if (content !== undefined) leases.push({ address: name, attachment: parseLeaseContent(content) });
+      } else if (isLeaseName(name)) names.push(name);
     }
-    return leases;
+    return names;
+  }
+
+  private readLease(name: string): { text: string; stats: fs.BigIntStats } | undefined {
+    try {
+      return readDataFileStat(path.join(this.networkDir, name));
+    } catch (err) {
+      // Named like a lease but not a file of ours: its address stays taken (O_EXCL fails), owned by nobody.
+      if (err instanceof FileKindError || isErrno(err, "EISDIR")) return undefined;
+      throw err;
+    }
   }
 
   leasedAddresses(): string[] {
@@ -173,7 +193,8 @@ export class DiskStore implements StoreSession {
   private indexed<T>(read: () => T): T {
     if (!this.indexChecked) {
       this.indexChecked = true;
-      if (!this.index.isCurrent(fs.statSync(this.networkDir, { bigint: true }))) this.rebuildIndex();
+      if (!this.index.isCurrent(fs.statSync(this.networkDir, { bigint: true })) && !this.refreshIndex())
+        this.rebuildIndex();
     }
     try {
       return read();
@@ -186,8 +207,28 @@ export class DiskStore implements StoreSession {
 
   /** In memory; close() writes it, so a DEL on a full filesystem still releases. */
   private rebuildIndex(): void {
-    this.index.rebuild(this.leases());
+    this.index.rebuild(this.readLeases());
     this.changed = true; // so that close() writes and stamps the rebuilt index
+  }
+
+  /**
+   * After an outside change: a stat of every lease file, a read of only the new or changed
+   * ones (measured at 10,000 leases: below). False when the buckets could not be used.
+   */
+  private refreshIndex(): boolean {
+    const files = new Map<string, LeaseFile>();
+    const prefix = `${this.networkDir}/`;
+    for (const name of this.leaseNames()) {
+      // Not bigint: at 10,000 leases BigInt stats cost 22 ms of a 45 ms refresh.
+      const stats = fs.lstatSync(prefix + name, { throwIfNoEntry: false });
+      if (stats?.isFile()) files.set(name, { identity: fileIdentity(stats), mtimeMs: stats.mtimeMs });
+    }
+    const refreshed = this.index.refresh(files, (address) => {
+      const read = this.readLease(address);
+      return read && parseLeaseContent(read.text);
+    });
+    if (refreshed) this.changed = true;
+    return refreshed;
   }
 }
 

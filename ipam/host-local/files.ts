@@ -19,7 +19,7 @@ export class FileKindError extends Error {
   readonly code = "EFTYPE";
 }
 
-function kindOf(stats: fs.Stats): string {
+function kindOf(stats: fs.Stats | fs.BigIntStats): string {
   if (stats.isDirectory()) return "a directory";
   if (stats.isFIFO()) return "a FIFO";
   if (stats.isSocket()) return "a socket";
@@ -32,7 +32,7 @@ export function isErrno(err: unknown, code: string): boolean {
 }
 
 /** Opens `file` without following a symlink or blocking, and insists on a regular file. */
-function openRegular(file: string, flags: number, mode = 0o644): { fd: number; stats: fs.Stats } {
+function openRegular(file: string, flags: number, mode = 0o644): { fd: number; stats: fs.BigIntStats } {
   let fd: number;
   try {
     fd = fs.openSync(file, flags | O_NOFOLLOW | O_NONBLOCK, mode);
@@ -42,7 +42,7 @@ function openRegular(file: string, flags: number, mode = 0o644): { fd: number; s
     if (isErrno(err, "ENXIO")) throw new FileKindError(`${file} is a FIFO, not a regular file`);
     throw err;
   }
-  const stats = fs.fstatSync(fd);
+  const stats = fs.fstatSync(fd, { bigint: true });
   if (!stats.isFile()) {
     fs.closeSync(fd);
     throw new FileKindError(`${file} is ${kindOf(stats)}, not a regular file`);
@@ -50,9 +50,9 @@ function openRegular(file: string, flags: number, mode = 0o644): { fd: number; s
   return { fd, stats };
 }
 
-/** The file's text, or undefined when it does not exist. */
-export function readDataFile(file: string): string | undefined {
-  let opened: { fd: number; stats: fs.Stats };
+/** The file's text and stat, or undefined when it does not exist. */
+export function readDataFileStat(file: string): { text: string; stats: fs.BigIntStats } | undefined {
+  let opened: { fd: number; stats: fs.BigIntStats };
   try {
     opened = openRegular(file, O_RDONLY);
   } catch (err) {
@@ -60,41 +60,50 @@ export function readDataFile(file: string): string | undefined {
     throw err;
   }
   try {
-    if (opened.stats.size > MAX_DATA_FILE_BYTES) {
-      throw new FileKindError(`${file} is ${opened.stats.size} bytes, over the ${MAX_DATA_FILE_BYTES}-byte limit`);
+    const size = Number(opened.stats.size);
+    if (size > MAX_DATA_FILE_BYTES) {
+      throw new FileKindError(`${file} is ${size} bytes, over the ${MAX_DATA_FILE_BYTES}-byte limit`);
     }
-    const buffer = Buffer.alloc(opened.stats.size);
+    const buffer = Buffer.alloc(size);
     let length = 0;
     while (length < buffer.length) {
       const read = fs.readSync(opened.fd, buffer, length, buffer.length - length, length);
       if (read === 0) break;
       length += read;
     }
-    return buffer.toString("utf8", 0, length);
+    return { text: buffer.toString("utf8", 0, length), stats: opened.stats };
   } finally {
     fs.closeSync(opened.fd);
   }
 }
 
-/** Creates `file` with `content`; false when it already exists (O_EXCL: the lease's atomic claim). */
-export function createDataFile(file: string, content: string): boolean {
+/** The file's text, or undefined when it does not exist. */
+export function readDataFile(file: string): string | undefined {
+  return readDataFileStat(file)?.text;
+}
+
+/**
+ * Creates `file` with `content` (O_EXCL: the lease's atomic claim); its stat after the
+ * write, or undefined when the file already exists.
+ */
+export function createDataFile(file: string, content: string): fs.BigIntStats | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0o644);
   } catch (err) {
-    if (isErrno(err, "EEXIST")) return false;
+    if (isErrno(err, "EEXIST")) return undefined;
     throw err;
   }
   try {
     fs.writeSync(fd, content);
+    return fs.fstatSync(fd, { bigint: true });
   } catch (err) {
     // ENOSPC/EDQUOT half-way: a short file would look like a lease nobody owns.
-    fs.closeSync(fd);
     fs.rmSync(file, { force: true });
     throw err;
+  } finally {
+    fs.closeSync(fd);
   }
-  fs.closeSync(fd);
-  return true;
 }
 
 /**
@@ -112,7 +121,7 @@ export function overwriteDataFile(file: string, content: string): void {
     const bytes = Buffer.from(content);
     fs.writeSync(fd, bytes, 0, bytes.length, 0);
     // After the write, so a failed write (ENOSPC) leaves the old content, not an empty file.
-    if (stats.size > bytes.length) fs.ftruncateSync(fd, bytes.length);
+    if (stats.size > BigInt(bytes.length)) fs.ftruncateSync(fd, bytes.length);
   } finally {
     fs.closeSync(fd);
   }

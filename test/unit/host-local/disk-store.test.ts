@@ -229,6 +229,60 @@ describe("attachment index rebuild after an outside change", () => {
     expect(withStore((store) => store.addressesOf(attachment(99)))).toEqual(["10.1.0.99"]);
   });
 
+  it("refreshes after an outside change by reading only the lease files that are new or changed", () => {
+    const statOf = (name: string) => fs.statSync(path.join(networkDir, name), { bigint: true });
+    // Leases older than the last stamp are trusted by identity: date the stamp as a later call would see it.
+    const stampFile = path.join(indexDir(), INDEX_STAMP_NAME);
+    const stamp = JSON.parse(fs.readFileSync(stampFile, "utf8")) as { writtenAtMs: number };
+    fs.writeFileSync(stampFile, JSON.stringify({ ...stamp, writtenAtMs: Date.now() + 60_000 }));
+    const file = (name: string) => ({
+      identity: `${statOf(name).ino}.${statOf(name).mtimeNs / 1_000_000n}`,
+      mtimeMs: Number(statOf(name).mtimeMs),
+    });
+    writeLikeReference("10.1.9.9", "outsider\r\neth0");
+    // 10.1.0.7 removed and made again for another owner: a new identity, so it is read again.
+    fs.rmSync(path.join(networkDir, "10.1.0.7"));
+    writeLikeReference("10.1.0.7", "newcomer\r\neth0");
+    fs.rmSync(path.join(networkDir, "10.1.0.8"));
+    const files = new Map(
+      fs
+        .readdirSync(networkDir)
+        .filter((name) => name.startsWith("10."))
+        .map((name) => [name, file(name)]),
+    );
+    const read: string[] = [];
+    const index = AttachmentIndex.forNetwork(dataDir, "net1");
+    expect(index.isCurrent(fs.statSync(networkDir, { bigint: true }))).toBe(false); // reads the stamp's time
+    const refreshed = index.refresh(files, (address) => {
+      read.push(address);
+      const [containerId = "", ifName = ""] = fs.readFileSync(path.join(networkDir, address), "utf8").split("\r\n");
+      return { containerId, ifName };
+    });
+    expect(refreshed).toBe(true);
+    expect(read.sort()).toEqual(["10.1.0.7", "10.1.9.9"]);
+    expect(index.get({ containerId: "newcomer", ifName: "eth0" })).toEqual(["10.1.0.7"]);
+    expect(index.get(attachment(7))).toEqual([]);
+    expect(index.get(attachment(8))).toEqual([]);
+    expect(index.get(attachment(9))).toEqual(["10.1.0.9"]);
+  });
+
+  it("a lease file changed within a clock tick of the last stamp (identity unchanged) is read again", () => {
+    const lease = path.join(networkDir, "10.1.0.7");
+    const before = fs.statSync(lease);
+    fs.writeFileSync(lease, "newcomer\r\neth0");
+    fs.utimesSync(lease, before.atime, before.mtime); // same inode, same mtime: what a coarse clock can produce
+    writeLikeReference("10.1.9.9", "outsider\r\neth0"); // the directory changes: the stamp is stale
+    expect(withStore((store) => store.addressesOf({ containerId: "newcomer", ifName: "eth0" }))).toEqual(["10.1.0.7"]);
+  });
+
+  it("a lease removed and made again for another container by an outside writer: the new owner's DEL releases it", () => {
+    fs.rmSync(path.join(networkDir, "10.1.0.7"));
+    writeLikeReference("10.1.0.7", "newcomer\r\neth0");
+    expect(withStore((store) => store.release({ containerId: "newcomer", ifName: "eth0" }))).toEqual(["10.1.0.7"]);
+    expect(fs.existsSync(path.join(networkDir, "10.1.0.7"))).toBe(false);
+    expect(withStore((store) => store.addressesOf(attachment(7)))).toEqual([]);
+  });
+
   it("a bucket that is not the one its stamp names is not believed (torn, replaced, half a rebuild)", () => {
     const index = AttachmentIndex.forNetwork(dataDir, "net1");
     expect(index.isCurrent(fs.statSync(networkDir, { bigint: true }))).toBe(true);
