@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import { sameAddress } from "../../src/ip/cidr";
 import { type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
+import { parseJsonBounded } from "../../src/cni/json-bounds";
 
 function readPeersFile(config: OverlayConfig, file: string): OverlayPeer[] {
   let text: string;
@@ -15,7 +16,7 @@ function readPeersFile(config: OverlayConfig, file: string): OverlayPeer[] {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonBounded(text);
   } catch (err) {
     throw invalid(`peersFile: ${JSON.stringify(file)} is not JSON: ${(err as Error).message}`);
   }

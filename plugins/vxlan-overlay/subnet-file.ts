@@ -13,6 +13,7 @@ import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs } from "../../src/cni/types";
 import { addressAt, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import { invalid } from "./config";
+import { parseJsonBounded } from "../../src/cni/json-bounds";
 
 /** What the agent writes (src/overlay/files.ts). */
 interface SubnetFileContent {
@@ -38,7 +39,7 @@ function readSubnetFile(file: string): SubnetFileContent {
     );
   }
   try {
-    const json: unknown = JSON.parse(text);
+    const json: unknown = parseJsonBounded(text);
     if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("not a JSON object");
     return json as SubnetFileContent;
   } catch (err) {
@@ -81,7 +82,7 @@ function completeIpam(netConf: Json, share: SubnetFileContent, mode: string): vo
 export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } = {}): CmdArgs {
   let netConf: Json;
   try {
-    netConf = JSON.parse(args.stdinData.toString("utf8")) as Json;
+    netConf = parseJsonBounded(args.stdinData.toString("utf8")) as Json;
   } catch {
     return args; // the config loader reports it
   }

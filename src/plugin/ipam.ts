@@ -3,6 +3,7 @@
 // when CNI_PATH points back at us it runs in-process (one process start saved).
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
 import { CniError, ErrorCode } from "../cni/errors";
+import { showJson } from "../cni/json-bounds";
 import type { CmdArgs, NetConf, PluginFuncs, Result } from "../cni/types";
 
 const IN_PROCESS: Readonly<Record<string, () => PluginFuncs>> = {
@@ -12,10 +13,10 @@ const IN_PROCESS: Readonly<Record<string, () => PluginFuncs>> = {
 function ipamType(conf: NetConf): string {
   const type = conf.ipam?.type;
   if (typeof type !== "string" || type === "")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${JSON.stringify(conf.ipam ?? null)}`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${showJson(conf.ipam ?? null)}`);
   // A plugin name, never a path: CNI_PATH is the only place plugins come from.
   if (type.includes("/") || type === "." || type === "..")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${JSON.stringify(type)} is not a plugin name`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${showJson(type)} is not a plugin name`);
   return type;
 }
 
@@ -48,6 +49,6 @@ export function hasIpam(conf: NetConf): boolean {
   const type: unknown = conf.ipam?.type;
   // Anything but a string is a mistake, not a request for L2 only.
   if (type !== undefined && type !== null && typeof type !== "string")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: must be a string, got ${JSON.stringify(type)}`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: must be a string, got ${showJson(type)}`);
   return typeof type === "string" && type !== "";
 }
