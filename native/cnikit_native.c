@@ -326,6 +326,42 @@ static napi_value netlink_recv_timeout(napi_env env, napi_callback_info info) {
   return netlink_recv_fd(env, fd);
 }
 
+/* readTimeout(fd, maxBytes, ms): what one read() of a pipe or socket gives once it is
+ * readable (an empty buffer at EOF), or null when nothing came within ms (the caller keeps its own deadline). Blocking fds
+ * we cannot reopen non-blocking (a socket as stdin) get a bound this way. */
+static napi_value fd_read_timeout(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  int32_t fd, max_bytes, timeout_ms;
+  void *data;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &max_bytes) || !get_int(env, argv[2], &timeout_ms) ||
+      max_bytes <= 0)
+    return throw_type(env, "readTimeout(fd, maxBytes, ms) takes three numbers");
+  int ready = wait_fd(fd, POLLIN, timeout_ms);
+  if (ready < 0) return throw_errno(env, errno, "poll", NULL);
+  if (ready == 0) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  char *buf = malloc((size_t)max_bytes);
+  if (!buf) return throw_errno(env, ENOMEM, "malloc", NULL);
+  ssize_t n;
+  do n = read(fd, buf, (size_t)max_bytes);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    if (err == EAGAIN) { /* readable for someone else first: nothing for us yet */
+      napi_get_null(env, &result);
+      return result;
+    }
+    return throw_errno(env, err, "read", NULL);
+  }
+  napi_create_buffer_copy(env, (size_t)n, buf, &data, &result);
+  free(buf);
+  return result;
+}
+
 /* close(fd) */
 static napi_value fd_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -524,6 +560,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netlinkRecv", netlink_recv);
   EXPORT("close", fd_close);
   EXPORT("flock", fd_flock);
+  EXPORT("readTimeout", fd_read_timeout);
   EXPORT("openAt", open_in_netns);
   EXPORT("netnsCreate", netns_create);
   EXPORT("netnsDelete", netns_delete);

@@ -16,6 +16,8 @@ export interface NativeAddon {
   netlinkRecv(fd: number): Buffer;
   close(fd: number): void;
   flock(fd: number, operation: number): void;
+  /** One read() once fd is readable: an empty buffer at EOF, null when nothing came within timeoutMs. */
+  readTimeout(fd: number, maxBytes: number, timeoutMs: number): Buffer | null;
   /** Opens `file` while inside `netns` (sysctls under /proc/sys/net bind at open time). */
   openAt(netns: NetnsTarget, file: string, flags: number): number;
   /** Creates /run/netns/<name> like `ip netns add`; returns its path. */

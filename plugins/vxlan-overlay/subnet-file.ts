@@ -8,12 +8,12 @@
 //       first address (hostAddress) so the host reaches its containers.
 //   both: `mtu` and `localAddress` when the config gives none.
 // What the config states itself always wins. Without `subnetFile` nothing changes.
-import * as fs from "node:fs";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs } from "../../src/cni/types";
 import { addressAt, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import { invalid } from "./config";
 import { parseJsonBounded } from "../../src/cni/json-bounds";
+import { FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 
 /** What the agent writes (src/overlay/files.ts). */
 interface SubnetFileContent {
@@ -27,15 +27,21 @@ interface SubnetFileContent {
 
 type Json = Record<string, unknown>;
 
+/** The agent writes a few hundred bytes. */
+export const SUBNET_FILE_MAX_BYTES = 64 << 10;
+
 function readSubnetFile(file: string): SubnetFileContent {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readRegularFile(file, SUBNET_FILE_MAX_BYTES).toString("utf8");
   } catch (err) {
+    // A FIFO, a directory, a huge file: no agent wrote that, and retrying will not help.
+    if (err instanceof FileRefusedError && err.errno === undefined)
+      throw invalid(`subnetFile: cannot read ${JSON.stringify(file)}: ${err.what}`);
     // Usually the agent has not leased a subnet yet: worth retrying, not a config error.
     throw new CniError(
       ErrorCode.TryAgainLater,
-      `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as Error).message}`,
+      `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as FileRefusedError).what}`,
     );
   }
   try {
