@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type NetnsRef, addrs, fdb, links, neigh, nsExec, routes } from "../../netns-fixtures";
+import { DEFAULT_LOCK_DIR, isLockFileOf } from "../../src/plugin/lock-layout";
 
 export interface HostSnapshot {
   links: string[];
@@ -123,11 +124,11 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
 
 /** The lock files of this host namespace (what stays after every attachment is gone). */
 export function lockFilesOf(hostNetnsPath: string): string[] {
-  const prefix = `${netnsInode(hostNetnsPath)}-`;
+  const inode = netnsInode(hostNetnsPath);
   try {
     return fs
-      .readdirSync(path.join(RUN_DIR, "locks"))
-      .filter((name) => name.startsWith(prefix))
+      .readdirSync(DEFAULT_LOCK_DIR)
+      .filter((name) => isLockFileOf(name, inode))
       .sort();
   } catch {
     return [];
