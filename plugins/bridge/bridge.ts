@@ -2,6 +2,7 @@
 // attachment (src/plugin/bridge-attach), which vxlan-overlay uses too.
 import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
 import { type BridgeAttachSpec, attachToBridge, checkBridgeAttachment } from "../../src/plugin/bridge-attach";
+import { serializeAttachments } from "../../src/plugin/attachment-lock";
 import { detachAttachment } from "../../src/plugin/detach";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
 import { type BridgeConfig, loadBridgeConfig } from "./config";
@@ -51,4 +52,10 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   if (hasIpam(netConf)) await ipamGc(netConf, args);
 }
 
-export const bridgePlugin: PluginFuncs = { add: cmdAdd, del: cmdDel, check: cmdCheck, status: cmdStatus, gc: cmdGc };
+export const bridgePlugin: PluginFuncs = serializeAttachments({
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  status: cmdStatus,
+  gc: cmdGc,
+});

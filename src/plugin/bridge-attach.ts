@@ -100,6 +100,7 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
             host,
             container,
             netns: args.netns,
+            network: netConf.name,
             containerId: args.containerId,
             ifName: args.ifName,
             mtu: spec.mtu,

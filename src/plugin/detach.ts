@@ -15,7 +15,13 @@ export async function detachAttachment(
 ): Promise<void> {
   if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args);
   withHandle(Handle.at(null), (host) =>
-    removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }),
+    removeVethPair({
+      host,
+      netns: args.netns,
+      network: spec.netConf.name,
+      containerId: args.containerId,
+      ifName: args.ifName,
+    }),
   );
   if (spec.ipMasq) teardownIpMasq(masqAttachmentOf(spec.netConf, args));
 }
