@@ -23,6 +23,7 @@ function attachSpec(config: BridgeConfig): BridgeAttachSpec {
     isDefaultGateway: config.isDefaultGateway,
     forceAddress: netConf.forceAddress,
     ipMasq: netConf.ipMasq,
+    macSpoofCheck: netConf.macspoofchk,
     enableDad: netConf.enabledad,
     disableContainerInterface: netConf.disableContainerInterface,
   };
@@ -34,7 +35,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 
 async function cmdDel(args: CmdArgs): Promise<void> {
   const config = loadBridgeConfig(args.stdinData);
-  await detachAttachment({ netConf: config.netConf, ipMasq: config.netConf.ipMasq }, args);
+  await detachAttachment(
+    { netConf: config.netConf, ipMasq: config.netConf.ipMasq, macSpoofCheck: config.netConf.macspoofchk },
+    args,
+  );
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
