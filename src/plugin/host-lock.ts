@@ -66,7 +66,8 @@ export async function lockWithin(fd: number, file: string, timeoutMs = lockTimeo
   }
 }
 
-export async function withHostLock<T>(object: string, body: () => Promise<T>): Promise<T> {
+/** Runs body holding the object's host lock; waits at most timeoutMs (default 60 s, code 11 past it) without blocking the thread. */
+export async function withHostLock<T>(object: string, body: () => Promise<T>, timeoutMs = lockTimeoutMs()): Promise<T> {
   const dir = lockDir(requestEnv("CNIKIT_LOCK_DIR"));
   // Test-only: die while holding a lock whose path contains this, as a runtime's timeout would.
   const crashInLock = requestEnv("CNIKIT_TEST_CRASH_IN_LOCK");
@@ -74,7 +75,7 @@ export async function withHostLock<T>(object: string, body: () => Promise<T>): P
   const fd = openLockFile(file, dir);
   trackFd(fd, true);
   try {
-    await lockWithin(fd, file);
+    await lockWithin(fd, file, timeoutMs);
     if (crashInLock && file.includes(crashInLock)) process.kill(process.pid, "SIGKILL");
     return await body();
   } finally {

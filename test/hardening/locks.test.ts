@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { native } from "../../native";
 import { type Netns, NetnsFixture } from "../../netns-fixtures";
+import { withHostLock } from "../../src/plugin/host-lock";
 import { DEFAULT_LOCK_DIR, lockFilePath } from "../../src/plugin/lock-layout";
 import { runInHost } from "./harness";
 import { NETWORKS, type NetworkSpec } from "./networks";
@@ -158,6 +159,34 @@ describe("a lock held forever", () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await add(spec, "hzlockheld")).status).toBe(0);
+  });
+});
+
+describe("a waiting caller's event loop", () => {
+  it("runs on while withHostLock waits (the overlay agent's etcd keep-alive), and the wait ends at the bound", async () => {
+    const lockDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-lockdir-"));
+    const saved = process.env.CNIKIT_LOCK_DIR;
+    process.env.CNIKIT_LOCK_DIR = lockDir;
+    const file = lockFilePath(lockDir, fs.statSync("/proc/thread-self/ns/net").ino, "bridge-hzloop");
+    const hold = `import fcntl, sys, time\nf = open(sys.argv[1], "a")\nfcntl.flock(f, fcntl.LOCK_EX)\nprint("held", flush=True)\ntime.sleep(600)`;
+    fs.writeFileSync(file, "");
+    const holder = spawn("python3", ["-c", hold, file], { stdio: ["ignore", "pipe", "inherit"] });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 100);
+    try {
+      await new Promise((resolve) => holder.stdout?.once("data", resolve));
+      const waited = withHostLock("bridge-hzloop", async () => "entered", 2000).catch((err: unknown) => err);
+      const outcome = await waited;
+      expect(outcome).toMatchObject({ code: 11, message: `lock ${file}: still held by another call after 2 s` });
+      // About 20 ticks in 2 s: the loop was never blocked for long.
+      expect(ticks).toBeGreaterThanOrEqual(12);
+    } finally {
+      clearInterval(timer);
+      if (holder.pid !== undefined) process.kill(holder.pid, "SIGKILL");
+      if (saved === undefined) delete process.env.CNIKIT_LOCK_DIR;
+      else process.env.CNIKIT_LOCK_DIR = saved;
+      fs.rmSync(lockDir, { recursive: true, force: true });
+    }
   });
 });
 
