@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { native } from "../../native";
 import { type Netns, NetnsFixture } from "../../netns-fixtures";
+import { attachmentLockName } from "../../src/plugin/attachment-lock";
 import { withHostLock } from "../../src/plugin/host-lock";
 import { DEFAULT_LOCK_DIR, lockFilePath } from "../../src/plugin/lock-layout";
 import { runInHost } from "./harness";
@@ -124,6 +125,66 @@ describe("planted lock files", () => {
       expect(deleted.status).toBe(0);
     });
   }
+});
+
+describe("planted attachment lock and lock directory", () => {
+  const spec = network("vea");
+
+  it("a FIFO at the attachment's lock path: ADD and DEL answer code 5 naming it, host unchanged", async () => {
+    const name = attachmentLockName({
+      network: String(spec.config(context).name),
+      containerId: "hzstripe",
+      ifName: "eth0",
+    });
+    const file = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(host.path), name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.rmSync(file, { force: true });
+    expect(spawnSync("mkfifo", [file]).status).toBe(0);
+    try {
+      const before = snapshotHost({ host, dataDir });
+      for (const command of ["ADD", "DEL"] as const) {
+        const exit = await runInHost({
+          hostNetns: host.path,
+          plugin: spec.plugin,
+          command,
+          config: spec.config(context),
+          containerId: "hzstripe",
+          containerNetns: container.path,
+        });
+        expect({ command, status: exit.status, json: exit.json }).toMatchObject({
+          command,
+          status: 1,
+          json: { code: 5, msg: `lock ${file}: is a FIFO, not a regular file` },
+        });
+      }
+      expect(snapshotHost({ host, dataDir })).toEqual(before);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it("a symlink as the lock directory: code 5 naming it, nothing created where it points", async () => {
+    const real = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-realdir-"));
+    const link = `${real}-link`;
+    fs.symlinkSync(real, link);
+    try {
+      const exit = await runInHost({
+        hostNetns: host.path,
+        plugin: spec.plugin,
+        command: "ADD",
+        config: spec.config(context),
+        containerId: "hzlockdir",
+        containerNetns: container.path,
+        env: { CNIKIT_LOCK_DIR: link },
+      });
+      expect(exit.status).toBe(1);
+      expect(exit.json).toMatchObject({ code: 5, msg: `lock ${link}: is a symbolic link, not a directory` });
+      expect(fs.readdirSync(real)).toEqual([]);
+    } finally {
+      fs.rmSync(link, { force: true });
+      fs.rmSync(real, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("a lock held forever", () => {
