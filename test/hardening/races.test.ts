@@ -1,7 +1,7 @@
 // Racing calls on one attachment, and what a DEL may remove. ADD, DEL and CHECK of one
 // attachment serialize on its lock (src/plugin/attachment-lock.ts), so every
 // interleaving ends "attached with its lease" or "nothing", never in between; losers
-// answer a CNI code, never 999. A DEL for a second container id on a netns + ifname
+// answer a CNI code, never 999; a CHECK racing a DEL sees all of it or none. A DEL for a second container id on a netns + ifname
 // that another attachment holds leaves that attachment's interface alone.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -167,6 +167,18 @@ async function raceRounds(spec: NetworkSpec): Promise<string[]> {
     expectNoUnexpected([add2, del2], `${label} DEL during ADD`);
     outcomes.push(expectWholeOrNothing(attachment, add2, `${label} DEL during ADD`));
     expect((await call(attachment, "DEL")).status).toBe(0);
+    expect({ label, state: endState(attachment) }).toEqual({ label, state: NOTHING });
+
+    // CHECK racing DEL: it sees the whole attachment (0) or none of it (a CNI code), never a 999.
+    const added = await call(attachment, "ADD");
+    expect(added.status).toBe(0);
+    const checkConfig = { ...spec.config(context), prevResult: added.json };
+    const [check, del3] = await Promise.all([
+      call(attachment, "CHECK", { config: checkConfig }),
+      sleep(round % 5).then(() => call(attachment, "DEL")),
+    ]);
+    expectNoUnexpected([check, del3], `${label} CHECK during DEL`);
+    expect(del3.status).toBe(0);
     expect({ label, state: endState(attachment) }).toEqual({ label, state: NOTHING });
   }
   return outcomes;
