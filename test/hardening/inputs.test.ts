@@ -45,11 +45,16 @@ interface TimedExit extends HostExit {
   ms: number;
 }
 
-/** A plugin call whose stdin is `stdin`: a file descriptor to hand over, or "open" for a pipe we never close. */
-function callWithStdin(plugin: string, stdin: number | "open"): Promise<TimedExit> {
+/**
+ * A plugin call whose stdin is `stdin`: a file descriptor to hand over, or "open" for a
+ * pipe we never close. Run under GNU time, whose last stderr line is the peak RSS (KiB)
+ * of the plugin (front end and the cnikit it may exec: one process image after another).
+ */
+function callWithStdin(plugin: string, stdin: number | "open"): Promise<TimedExit & { maxRssKiB: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", [`--net=${host.path}`, path.join(distBin, plugin)], {
+    const argv = [`--net=${host.path}`, "/usr/bin/time", "-f", "maxrss %M", path.join(distBin, plugin)];
+    const child = spawn("nsenter", argv, {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         CNI_COMMAND: "ADD",
@@ -61,9 +66,10 @@ function callWithStdin(plugin: string, stdin: number | "open"): Promise<TimedExi
       stdio: [stdin === "open" ? "pipe" : stdin, "pipe", "pipe"],
     });
     const out: Buffer[] = [];
+    const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr?.resume();
+    child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
     child.stdin?.on("error", () => undefined);
     if (stdin === "open") child.stdin?.write('{"cniVersion":"1.1.0","name":"hz-bra",');
     child.on("error", reject);
@@ -76,7 +82,9 @@ function callWithStdin(plugin: string, stdin: number | "open"): Promise<TimedExi
       } catch {
         json = undefined;
       }
-      resolve({ status, signal, stdout, stderr: "", json, ms: Date.now() - started });
+      const stderr = Buffer.concat(err).toString("utf8");
+      const maxRssKiB = Number(/maxrss (\d+)\s*$/.exec(stderr)?.[1] ?? Number.NaN);
+      resolve({ status, signal, stdout, stderr, json, ms: Date.now() - started, maxRssKiB });
     });
   });
 }
@@ -110,13 +118,15 @@ describe("nesting at 100,000 levels", () => {
 });
 
 describe("stdin without an end", () => {
-  it("/dev/zero as stdin: code 5, the 64 MiB bound named, in bounded time", async () => {
+  it("/dev/zero as stdin: code 5, the 64 MiB bound named, in bounded time and memory", async () => {
     const zero = fs.openSync("/dev/zero", "r");
     try {
       const exit = await callWithStdin("bridge", zero);
       expect(exit.status).toBe(1);
       expect(exit.json).toMatchObject({ code: 5, msg: expect.stringContaining("larger than 64 MiB") });
       expect(exit.ms).toBeLessThan(30_000);
+      // 64 MiB of input plus the runtime; unbounded, it read until the memory ran out (over 1 GB).
+      expect(exit.maxRssKiB).toBeLessThan(400 * 1024);
     } finally {
       fs.closeSync(zero);
     }
