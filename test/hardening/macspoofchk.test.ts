@@ -54,7 +54,8 @@ function call(command: HostCall["command"], containerId: string, netns: Netns, e
 }
 
 function addressOf(exit: HostExit): string {
-  return String((exit.json?.ips as Array<{ address: string }>)[0]?.address.split("/")[0]);
+  const ips = (exit.json?.ips ?? []) as Array<{ address: string }>;
+  return String(ips[0]?.address.split("/")[0]);
 }
 
 function hostEndOf(exit: HostExit): string {
