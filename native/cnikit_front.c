@@ -44,6 +44,10 @@ _Static_assert(sizeof CNIKIT_BUILD_ID > 1 && sizeof CNIKIT_BUILD_ID <= 65, "buil
  * round trip after its verdict. A refused call has run nothing either way. */
 #define EAGER_MAX (64u << 10)
 #define DEFAULT_VERSION "1.1.0"
+/* The plugin's own stdin time bound (src/cni/process-io.ts), with its message, so both
+ * paths answer alike: a config is written at once. */
+#define STDIN_MS 10000
+#define STDIN_TOO_SLOW "error reading from stdin: stdin did not end within 10 s (a network config is written at once)"
 
 extern char **environ;
 
@@ -58,7 +62,6 @@ static int g_debug;
 static void (*g_sigpipe)(int); /* SIGPIPE as we got it: the exec'd cnikit gets it back */
 static struct buf g_stdin;
 static int g_stdin_taken; /* fd 0 was read from: standalone needs the bytes back */
-static int g_stdin_eof;
 
 enum { IO_OK = 0, IO_EOF, IO_TIMEOUT, IO_ERROR };
 
@@ -187,24 +190,13 @@ static void __attribute__((noreturn)) daemon_error(const char *what, const char 
   cni_error(11, msg, details);
 }
 
-/* Moves what we read of stdin, and whatever is still unread, into a memfd on fd 0. */
+/* Moves what we read of stdin into a memfd on fd 0. Past MAX_STDIN we stopped reading, and
+ * what we hand over is already over the plugin's own bound (the same 64 MiB), so it refuses
+ * it: nothing more is read, and memory stays bounded with /dev/zero or an endless writer. */
 static void hand_back_stdin(void) {
   int fd = memfd_create("cnikit-stdin", MFD_CLOEXEC);
   if (fd < 0) cni_error(999, "cnikit front end: memfd_create failed", strerror(errno));
   if (write_all(fd, g_stdin.data, g_stdin.len) < 0) cni_error(999, "cnikit front end: cannot copy stdin", strerror(errno));
-  char chunk[65536];
-  while (!g_stdin_eof) {
-    ssize_t n = read(0, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      struct pollfd pfd = {.fd = 0, .events = POLLIN};
-      poll(&pfd, 1, -1);
-      continue;
-    }
-    if (n < 0) cni_error(5, "error reading from stdin", strerror(errno));
-    if (n == 0) break;
-    if (write_all(fd, chunk, (size_t)n) < 0) cni_error(999, "cnikit front end: cannot copy stdin", strerror(errno));
-  }
   if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) cni_error(999, "cnikit front end: cannot hand over stdin", strerror(errno));
   close(fd);
 }
@@ -321,20 +313,25 @@ static int connect_daemon(void) {
   return fd;
 }
 
-/* All of stdin, up to MAX_STDIN; 0 when there is more (the rest stays unread). */
+/* All of stdin, up to MAX_STDIN (0 when there is more), within STDIN_MS (else the plugin's error). */
 static int read_stdin(void) {
   g_stdin_taken = 1;
-  while (g_stdin.len <= MAX_STDIN) {
+  int64_t deadline = now_ms() + STDIN_MS;
+  for (;;) {
+    if (g_stdin.len > MAX_STDIN) return 0;
     if (!reserve(&g_stdin, g_stdin.len + 65536)) cni_error(999, "cnikit front end: out of memory reading stdin", NULL);
-    ssize_t n = read(0, g_stdin.data + g_stdin.len, g_stdin.cap - g_stdin.len);
+    /* A pipe whose writer never closes must not hold us: every wait is bounded. */
+    int ready = wait_until(0, POLLIN, deadline);
+    if (ready == IO_TIMEOUT) {
+      g_stdin.len = 0; /* the plugin, which read no config, answers in its own version: so do we */
+      cni_error(5, STDIN_TOO_SLOW, NULL);
+    }
+    ssize_t n = ready == IO_OK ? read(0, g_stdin.data + g_stdin.len, g_stdin.cap - g_stdin.len) : -1;
     if (n > 0) {
       g_stdin.len += (size_t)n;
     } else if (n == 0) {
-      g_stdin_eof = 1;
       return 1;
-    } else if (errno == EAGAIN) { /* a non-blocking pipe inherited from the caller */
-      struct pollfd pfd = {.fd = 0, .events = POLLIN};
-      poll(&pfd, 1, -1);
+    } else if (errno == EAGAIN) { /* a non-blocking pipe inherited from the caller: poll again */
     } else if (errno != EINTR) {
       /* Nothing consumed yet: the plugin itself can meet (and report) the same error. */
       if (g_stdin.len == 0) {
@@ -344,7 +341,6 @@ static int read_stdin(void) {
       cni_error(5, "error reading from stdin", strerror(errno));
     }
   }
-  return 0;
 }
 
 enum phase { VERDICT, SENDING, ANSWER };

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cnikit_native.h"
@@ -213,17 +214,46 @@ static napi_value netlink_send(napi_env env, napi_callback_info info) {
   return make_int(env, n);
 }
 
-/* netlinkRecv(fd): Buffer with one datagram (may hold several messages); blocks. */
-static napi_value netlink_recv_fd(napi_env env, int fd) {
+static int64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One datagram from the kernel (it may hold several messages), waiting at most
+ * timeout_ms (-1: no bound); NULL result and *timed_out when none came. Datagrams sent
+ * by any other socket (sender nl_pid != 0: a process in the container's namespace can
+ * unicast to our port) are dropped unread, so nobody but the kernel can answer us.
+ */
+static napi_value netlink_recv_fd(napi_env env, int fd, int timeout_ms, int *timed_out) {
   napi_value result;
   char probe;
   ssize_t size, n;
   void *data;
-  /* MSG_PEEK|MSG_TRUNC returns the real datagram length, so one read never truncates. */
-  do {
-    size = recv(fd, &probe, 1, MSG_PEEK | MSG_TRUNC);
-  } while (size < 0 && errno == EINTR);
-  if (size < 0) return throw_errno(env, errno, "recv", NULL);
+  int64_t deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+  *timed_out = 0;
+  for (;;) {
+    if (deadline >= 0) {
+      int64_t left = deadline - monotonic_ms();
+      int ready = left > 0 ? wait_fd(fd, POLLIN, left > INT32_MAX ? INT32_MAX : (int)left) : 0;
+      if (ready < 0) return throw_errno(env, errno, "poll", NULL);
+      if (ready == 0) {
+        *timed_out = 1;
+        return NULL;
+      }
+    }
+    struct sockaddr_nl from = {0};
+    socklen_t from_len = sizeof from;
+    /* MSG_PEEK|MSG_TRUNC returns the real datagram length, so one read never truncates. */
+    do {
+      size = recvfrom(fd, &probe, 1, MSG_PEEK | MSG_TRUNC, (struct sockaddr *)&from, &from_len);
+    } while (size < 0 && errno == EINTR);
+    if (size < 0) return throw_errno(env, errno, "recv", NULL);
+    if (from.nl_pid == 0) break;
+    do n = recv(fd, &probe, 1, MSG_TRUNC); /* not the kernel's: consume it, unread */
+    while (n < 0 && errno == EINTR);
+  }
   if (napi_create_buffer(env, (size_t)(size > 0 ? size : 1), &data, &result) != napi_ok) return NULL;
   do {
     n = recv(fd, data, (size_t)(size > 0 ? size : 1), 0);
@@ -242,7 +272,20 @@ static napi_value netlink_recv(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (!get_args(env, info, 1, argv)) return NULL;
   if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
-  return netlink_recv_fd(env, fd);
+  int timed_out;
+  return netlink_recv_fd(env, fd, -1, &timed_out);
+}
+
+/* netlinkPortId(fd): the port id the kernel bound the socket to (its replies carry it). */
+static napi_value netlink_port_id(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
+  struct sockaddr_nl local = {0};
+  socklen_t len = sizeof local;
+  if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) return throw_errno(env, errno, "getsockname", NULL);
+  return make_int(env, local.nl_pid);
 }
 
 /* netlinkSubscribe(netns, groups[]): a NETLINK_ROUTE socket in netns that has joined each
@@ -280,13 +323,47 @@ static napi_value netlink_recv_timeout(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 2, argv)) return NULL;
   if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &timeout_ms))
     return throw_type(env, "netlinkRecvTimeout(fd, ms) takes two numbers");
+  int timed_out;
+  napi_value datagram = netlink_recv_fd(env, fd, timeout_ms, &timed_out);
+  if (!timed_out) return datagram;
+  napi_get_null(env, &result);
+  return result;
+}
+
+/* readTimeout(fd, maxBytes, ms): what one read() of a pipe or socket gives once it is
+ * readable (an empty buffer at EOF), or null when nothing came within ms (the caller keeps its own deadline). Blocking fds
+ * we cannot reopen non-blocking (a socket as stdin) get a bound this way. */
+static napi_value fd_read_timeout(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  int32_t fd, max_bytes, timeout_ms;
+  void *data;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &max_bytes) || !get_int(env, argv[2], &timeout_ms) ||
+      max_bytes <= 0)
+    return throw_type(env, "readTimeout(fd, maxBytes, ms) takes three numbers");
   int ready = wait_fd(fd, POLLIN, timeout_ms);
   if (ready < 0) return throw_errno(env, errno, "poll", NULL);
   if (ready == 0) {
     napi_get_null(env, &result);
     return result;
   }
-  return netlink_recv_fd(env, fd);
+  char *buf = malloc((size_t)max_bytes);
+  if (!buf) return throw_errno(env, ENOMEM, "malloc", NULL);
+  ssize_t n;
+  do n = read(fd, buf, (size_t)max_bytes);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    free(buf);
+    if (err == EAGAIN) { /* readable for someone else first: nothing for us yet */
+      napi_get_null(env, &result);
+      return result;
+    }
+    return throw_errno(env, err, "read", NULL);
+  }
+  napi_create_buffer_copy(env, (size_t)n, buf, &data, &result);
+  free(buf);
+  return result;
 }
 
 /* close(fd) */
@@ -490,6 +567,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netlinkRecv", netlink_recv);
   EXPORT("close", fd_close);
   EXPORT("flock", fd_flock);
+  EXPORT("readTimeout", fd_read_timeout);
+  EXPORT("netlinkPortId", netlink_port_id);
   EXPORT("openAt", open_in_netns);
   EXPORT("netnsCreate", netns_create);
   EXPORT("netnsDelete", netns_delete);

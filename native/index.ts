@@ -13,10 +13,14 @@ export interface NativeAddon {
   /** Opens a netlink socket inside `netns` (path or fd; null = current namespace). */
   netlinkOpen(netns: NetnsTarget, protocol: number): number;
   netlinkSend(fd: number, message: Buffer): number;
-  /** Blocks until one datagram arrives; returns all of it. */
+  /** Blocks until one datagram from the kernel arrives; returns all of it (anyone else's are dropped). */
   netlinkRecv(fd: number): Buffer;
+  /** The port id the socket is bound to: the kernel's replies to us carry it as nlmsg_pid. */
+  netlinkPortId(fd: number): number;
   close(fd: number): void;
   flock(fd: number, operation: number): void;
+  /** One read() once fd is readable: an empty buffer at EOF, null when nothing came within timeoutMs. */
+  readTimeout(fd: number, maxBytes: number, timeoutMs: number): Buffer | null;
   /** Opens `file` while inside `netns` (sysctls under /proc/sys/net bind at open time). */
   openAt(netns: NetnsTarget, file: string, flags: number): number;
   /** Creates /run/netns/<name> like `ip netns add`; returns its path. */
@@ -27,7 +31,7 @@ export interface NativeAddon {
   execInNetns(netns: NetnsTarget, argv: string[]): number;
   /** A NETLINK_ROUTE socket inside netns that joined each RTNLGRP_* group (numbers). */
   netlinkSubscribe(netns: NetnsTarget, groups: number[]): number;
-  /** One datagram like netlinkRecv, or null when none arrived within timeoutMs. */
+  /** One datagram like netlinkRecv (the kernel's only), or null when none arrived within timeoutMs. */
   netlinkRecvTimeout(fd: number, timeoutMs: number): Buffer | null;
 
   // The resident daemon's sockets (native/cnikit_unix.c, src/daemon/PROTOCOL.md).

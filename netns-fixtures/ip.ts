@@ -3,6 +3,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+// The plugins' lock-file layout, from the one place it is written (a layout, not a codec).
+import { DEFAULT_LOCK_DIR, isLockFileOf } from "../src/plugin/lock-layout";
 
 /** Where `ip netns add` puts named namespaces. */
 export const NETNS_DIR = "/run/netns";
@@ -64,9 +66,6 @@ export function deleteNetns(name: string): void {
   if (inode !== undefined) removeHostLockFiles(inode);
 }
 
-/** Where the plugins keep their per-host flock files, named `<netns inode>-<object>.lock`. */
-const PLUGIN_LOCK_DIR = "/run/cnikit/locks";
-
 function netnsInode(name: string): number | undefined {
   try {
     return fs.statSync(path.join(NETNS_DIR, name)).ino;
@@ -83,10 +82,10 @@ function netnsInode(name: string): number | undefined {
 function removeHostLockFiles(inode: number): void {
   let files: string[];
   try {
-    files = fs.readdirSync(PLUGIN_LOCK_DIR);
+    files = fs.readdirSync(DEFAULT_LOCK_DIR);
   } catch {
     return;
   }
   for (const file of files)
-    if (file.startsWith(`${inode}-`)) fs.rmSync(path.join(PLUGIN_LOCK_DIR, file), { force: true });
+    if (isLockFileOf(file, inode)) fs.rmSync(path.join(DEFAULT_LOCK_DIR, file), { force: true });
 }

@@ -18,8 +18,17 @@ function registerIpam(): void {
   registerInProcessIpam({ "host-local": () => require("../ipam/host-local/plugin").hostLocal });
 }
 
+/** A plugin reads its stdin with a time bound; a socket as stdin needs the addon for that. */
+function boundSocketStdin(): void {
+  const { useTimedRead } = require("./cni/process-io") as typeof import("./cni/process-io");
+  const { native } = require("../native") as typeof import("../native");
+  useTimedRead((fd, maxBytes, timeoutMs) => native().readTimeout(fd, maxBytes, timeoutMs));
+}
+
 function main(): void {
-  switch (invocationName()) {
+  const name = invocationName();
+  if (name === "bridge" || name === "veth" || name === "vxlan-overlay" || name === "host-local") boundSocketStdin();
+  switch (name) {
     case "bridge":
       registerIpam();
       require("../plugins/bridge/main").main();

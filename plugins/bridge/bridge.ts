@@ -2,6 +2,7 @@
 // attachment (src/plugin/bridge-attach), which vxlan-overlay uses too.
 import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
 import { type BridgeAttachSpec, attachToBridge, checkBridgeAttachment } from "../../src/plugin/bridge-attach";
+import { serializeAttachments } from "../../src/plugin/attachment-lock";
 import { detachAttachment } from "../../src/plugin/detach";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
 import { type BridgeConfig, loadBridgeConfig } from "./config";
@@ -22,6 +23,7 @@ function attachSpec(config: BridgeConfig): BridgeAttachSpec {
     isDefaultGateway: config.isDefaultGateway,
     forceAddress: netConf.forceAddress,
     ipMasq: netConf.ipMasq,
+    macSpoofCheck: netConf.macspoofchk,
     enableDad: netConf.enabledad,
     disableContainerInterface: netConf.disableContainerInterface,
   };
@@ -33,7 +35,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 
 async function cmdDel(args: CmdArgs): Promise<void> {
   const config = loadBridgeConfig(args.stdinData);
-  await detachAttachment({ netConf: config.netConf, ipMasq: config.netConf.ipMasq }, args);
+  await detachAttachment(
+    { netConf: config.netConf, ipMasq: config.netConf.ipMasq, macSpoofCheck: config.netConf.macspoofchk },
+    args,
+  );
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
@@ -51,4 +56,10 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   if (hasIpam(netConf)) await ipamGc(netConf, args);
 }
 
-export const bridgePlugin: PluginFuncs = { add: cmdAdd, del: cmdDel, check: cmdCheck, status: cmdStatus, gc: cmdGc };
+export const bridgePlugin: PluginFuncs = serializeAttachments({
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  status: cmdStatus,
+  gc: cmdGc,
+});

@@ -2,6 +2,7 @@
 import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { NetConf } from "../../src/cni/types";
+import { requireMasqBackend } from "../../src/plugin/ipmasq-backend";
 import validate = require("./config.validate");
 
 export interface VlanTrunkEntry {
@@ -16,6 +17,10 @@ export interface BridgeNetConf extends NetConf {
   isDefaultGateway?: boolean;
   forceAddress?: boolean;
   ipMasq?: boolean;
+  /** As in the reference; only "nftables" can be honoured (src/plugin/ipmasq-backend.ts). */
+  ipMasqBackend?: "nftables" | "iptables";
+  /** Drop frames from the container whose source MAC is not its interface's (src/plugin/macspoofchk.ts). */
+  macspoofchk?: boolean;
   mtu?: number;
   hairpinMode?: boolean;
   promiscMode?: boolean;
@@ -64,6 +69,7 @@ function expandTrunk(entries: VlanTrunkEntry[]): number[] {
 
 export function loadBridgeConfig(stdin: Buffer): BridgeConfig {
   const netConf = parseNetConf<BridgeNetConf>(stdin, validate);
+  requireMasqBackend(netConf.ipMasqBackend);
   const trunkVlans = expandTrunk(netConf.vlanTrunk ?? []);
   if (netConf.vlan !== undefined && netConf.vlan !== 0 && trunkVlans.includes(netConf.vlan))
     throw new CniError(ErrorCode.InvalidNetworkConfig, `vlan ${netConf.vlan} is also in vlanTrunk`);

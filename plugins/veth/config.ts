@@ -3,11 +3,12 @@
 import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { DNS, NetConf } from "../../src/cni/types";
+import { requireMasqBackend } from "../../src/plugin/ipmasq-backend";
 import validate = require("./config.validate");
 
 export interface VethNetConf extends NetConf {
   ipMasq?: boolean;
-  /** Accepted for ptp compatibility; masquerade is always nftables here. */
+  /** As in ptp; only "nftables" can be honoured (src/plugin/ipmasq-backend.ts). */
   ipMasqBackend?: "nftables" | "iptables";
   mtu?: number;
 }
@@ -34,6 +35,7 @@ function dnsIfSet(dns: DNS | undefined): DNS | undefined {
 
 export function loadVethConfig(stdin: Buffer): VethConfig {
   const netConf = parseNetConf<VethNetConf>(stdin, validate);
+  requireMasqBackend(netConf.ipMasqBackend);
   const mtu = netConf.mtu === undefined || netConf.mtu === 0 ? undefined : netConf.mtu;
   if (mtu !== undefined && mtu < MIN_MTU)
     throw new CniError(

@@ -24,6 +24,7 @@ import {
   routeContainerThroughGateways,
   routeHostToContainer,
 } from "./ptp-routes";
+import { serializeAttachments } from "../../src/plugin/attachment-lock";
 
 /** Index of the container end in the result's interfaces (the host end is 0), as in ptp. */
 const CONTAINER_INTERFACE = 1;
@@ -45,6 +46,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
           host,
           container,
           netns: args.netns,
+          network: netConf.name,
           containerId: args.containerId,
           ifName: args.ifName,
           mtu: config.mtu,
@@ -142,4 +144,10 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   if (hasIpam(netConf)) await ipamGc(netConf, args);
 }
 
-export const vethPlugin: PluginFuncs = { add: cmdAdd, del: cmdDel, check: cmdCheck, status: cmdStatus, gc: cmdGc };
+export const vethPlugin: PluginFuncs = serializeAttachments({
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  status: cmdStatus,
+  gc: cmdGc,
+});

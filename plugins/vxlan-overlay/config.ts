@@ -8,6 +8,7 @@ import type { NetConf } from "../../src/cni/types";
 import { subnetsOverlap } from "../../src/plugin/overlay-peer-entries";
 import { addressOf, networkOf, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");
+import { showJson } from "../../src/cni/json-bounds";
 
 export type OverlayMode = "l2" | "l3";
 
@@ -68,7 +69,7 @@ export function invalid(message: string, details = ""): CniError {
 
 /** A bare IP address (no prefix length), in canonical form; code 7 naming the field otherwise. */
 export function requireAddress(field: string, value: string): string {
-  if (ipFamily(value) === 0) throw invalid(`${field}: ${JSON.stringify(value)} is not an IP address`);
+  if (ipFamily(value) === 0) throw invalid(`${field}: ${showJson(value)} is not an IP address`);
   return addressOf(value);
 }
 
@@ -77,7 +78,7 @@ export function requireCidr(field: string, value: string): string {
   const family = ipFamily(address ?? "");
   const maxPrefix = family === 4 ? 32 : 128;
   if (family === 0 || prefix === undefined || !/^\d+$/.test(prefix) || Number(prefix) > maxPrefix)
-    throw invalid(`${field}: ${JSON.stringify(value)} is not an address with a prefix length (like "10.20.0.1/16")`);
+    throw invalid(`${field}: ${showJson(value)} is not an address with a prefix length (like "10.20.0.1/16")`);
   return `${addressOf(value)}/${prefixLengthOf(value)}`;
 }
 
@@ -91,7 +92,7 @@ function hostAddressMap(hostAddress: OverlayNetConf["hostAddress"]): Map<string,
   if (hostAddress === undefined) return byHost;
   if (typeof hostAddress === "string")
     throw invalid(
-      `hostAddress: ${JSON.stringify(hostAddress)} would be the bridge address of every host of the overlay; map each host's underlay address to its own address`,
+      `hostAddress: ${showJson(hostAddress)} would be the bridge address of every host of the overlay; map each host's underlay address to its own address`,
       `e.g. {"198.18.0.1": "10.20.0.1/16", "198.18.0.2": "10.20.0.2/16"}`,
     );
   const hostByAddress = new Map<string, string>();
@@ -144,19 +145,17 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
 export function parsePeer(field: string, value: unknown, mode: OverlayMode): OverlayPeer {
   if (typeof value === "string") {
     if (mode === "l3")
-      throw invalid(
-        `${field}: ${JSON.stringify(value)} lacks its subnet; in l3 a peer is {"address": ..., "subnet": ...}`,
-      );
+      throw invalid(`${field}: ${showJson(value)} lacks its subnet; in l3 a peer is {"address": ..., "subnet": ...}`);
     return { address: requireAddress(field, value) };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw invalid(`${field}: ${JSON.stringify(value)} is neither an address nor {"address", "subnet"}`);
+    throw invalid(`${field}: ${showJson(value)} is neither an address nor {"address", "subnet"}`);
   const { address, subnet } = value as { address?: unknown; subnet?: unknown };
-  if (typeof address !== "string") throw invalid(`${field}.address: ${JSON.stringify(address)} is not an IP address`);
+  if (typeof address !== "string") throw invalid(`${field}.address: ${showJson(address)} is not an IP address`);
   const peer: OverlayPeer = { address: requireAddress(`${field}.address`, address) };
   if (subnet === undefined && mode === "l3") throw invalid(`${field}.subnet: missing; in l3 every peer owns a subnet`);
   if (subnet !== undefined) {
-    if (typeof subnet !== "string") throw invalid(`${field}.subnet: ${JSON.stringify(subnet)} is not a subnet`);
+    if (typeof subnet !== "string") throw invalid(`${field}.subnet: ${showJson(subnet)} is not a subnet`);
     peer.subnet = networkOf(requireCidr(`${field}.subnet`, subnet));
   }
   return peer;

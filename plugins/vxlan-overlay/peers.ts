@@ -2,20 +2,24 @@
 // overlay agent, a config-management run) keeps current. The file is re-read on every
 // call, so an ADD picks up a peer that joined or left since the last one. The file holds
 // a JSON array of the same shape as `peers`: addresses, or {address, subnet} objects.
-import * as fs from "node:fs";
 import { sameAddress } from "../../src/ip/cidr";
 import { type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
+import { parseJsonBounded } from "../../src/cni/json-bounds";
+import { type FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
+
+/** Far more than any overlay's peers (10,000 peers with subnets are about 600 KB). */
+export const PEERS_FILE_MAX_BYTES = 4 << 20;
 
 function readPeersFile(config: OverlayConfig, file: string): OverlayPeer[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readRegularFile(file, PEERS_FILE_MAX_BYTES).toString("utf8");
   } catch (err) {
-    throw invalid(`peersFile: cannot read ${JSON.stringify(file)}: ${(err as Error).message}`);
+    throw invalid(`peersFile: cannot read ${JSON.stringify(file)}: ${(err as FileRefusedError).what}`);
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonBounded(text);
   } catch (err) {
     throw invalid(`peersFile: ${JSON.stringify(file)} is not JSON: ${(err as Error).message}`);
   }

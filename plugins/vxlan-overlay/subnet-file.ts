@@ -8,11 +8,12 @@
 //       first address (hostAddress) so the host reaches its containers.
 //   both: `mtu` and `localAddress` when the config gives none.
 // What the config states itself always wins. Without `subnetFile` nothing changes.
-import * as fs from "node:fs";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs } from "../../src/cni/types";
 import { addressAt, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import { invalid } from "./config";
+import { parseJsonBounded } from "../../src/cni/json-bounds";
+import { FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 
 /** What the agent writes (src/overlay/files.ts). */
 interface SubnetFileContent {
@@ -26,19 +27,25 @@ interface SubnetFileContent {
 
 type Json = Record<string, unknown>;
 
+/** The agent writes a few hundred bytes. */
+export const SUBNET_FILE_MAX_BYTES = 64 << 10;
+
 function readSubnetFile(file: string): SubnetFileContent {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readRegularFile(file, SUBNET_FILE_MAX_BYTES).toString("utf8");
   } catch (err) {
+    // A FIFO, a directory, a huge file: no agent wrote that, and retrying will not help.
+    if (err instanceof FileRefusedError && err.errno === undefined)
+      throw invalid(`subnetFile: cannot read ${JSON.stringify(file)}: ${err.what}`);
     // Usually the agent has not leased a subnet yet: worth retrying, not a config error.
     throw new CniError(
       ErrorCode.TryAgainLater,
-      `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as Error).message}`,
+      `subnetFile: cannot read ${JSON.stringify(file)} (is cnikit overlay agent running?): ${(err as FileRefusedError).what}`,
     );
   }
   try {
-    const json: unknown = JSON.parse(text);
+    const json: unknown = parseJsonBounded(text);
     if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("not a JSON object");
     return json as SubnetFileContent;
   } catch (err) {
@@ -81,7 +88,7 @@ function completeIpam(netConf: Json, share: SubnetFileContent, mode: string): vo
 export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } = {}): CmdArgs {
   let netConf: Json;
   try {
-    netConf = JSON.parse(args.stdinData.toString("utf8")) as Json;
+    netConf = parseJsonBounded(args.stdinData.toString("utf8")) as Json;
   } catch {
     return args; // the config loader reports it
   }

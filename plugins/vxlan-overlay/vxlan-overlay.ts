@@ -12,6 +12,7 @@ import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
 import { addressOf, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
 import { listAddrs } from "../../src/netlink/addrs";
 import { Handle } from "../../src/netlink/handle";
+import { serializeAttachments } from "../../src/plugin/attachment-lock";
 import { attachToBridge, bridgeLockName, checkBridgeAttachment } from "../../src/plugin/bridge-attach";
 import { detachAttachment } from "../../src/plugin/detach";
 import { ensureGatewayAddresses } from "../../src/plugin/bridge-host";
@@ -89,15 +90,18 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       isGateway: l3 !== undefined,
       isDefaultGateway: l3 !== undefined,
       // Runs under the bridge's host lock: parallel ADDs agree on one VTEP and one set of entries per peer.
+      // The peer list is read again here, under the lock the overlay agent also takes, so an ADD
+      // never puts back a peer set the agent replaced after our first read (that one sized the MTU).
       prepareBridge: (host, rollback) => {
-        if (ensureVtep(host, plan.vtep).created) undoNewVtep(config, rollback);
-        if (l3) reconcilePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, l3.peers);
-        else reconcileFloodEntries(host, plan.vtep.name, plan.floodPeers);
-        if (plan.hostAddress !== undefined)
+        const current = planOverlay(config, host);
+        if (ensureVtep(host, current.vtep).created) undoNewVtep(config, rollback);
+        if (current.l3) reconcilePeerEntries(host, { vtepName: current.vtep.name, vni: config.vni }, current.l3.peers);
+        else reconcileFloodEntries(host, current.vtep.name, current.floodPeers);
+        if (current.hostAddress !== undefined)
           ensureGatewayAddresses(
             host,
             config.bridgeName,
-            [{ address: plan.hostAddress, gateway: addressOf(plan.hostAddress) }],
+            [{ address: current.hostAddress, gateway: addressOf(current.hostAddress) }],
             false,
           );
       },
@@ -175,10 +179,10 @@ async function cmdGc(args: CmdArgs): Promise<void> {
 
 // A `subnetFile` (the overlay agent's) completes the config first; DEL, STATUS and GC
 // go on without it, as they must whatever state the agent's files are in.
-export const vxlanOverlayPlugin: PluginFuncs = {
+export const vxlanOverlayPlugin: PluginFuncs = serializeAttachments({
   add: async (args) => cmdAdd(applySubnetFile(args)),
   del: async (args) => cmdDel(applySubnetFile(args, { optional: true })),
   check: async (args) => cmdCheck(applySubnetFile(args)),
   status: async (args) => cmdStatus(applySubnetFile(args, { optional: true })),
   gc: async (args) => cmdGc(applySubnetFile(args, { optional: true })),
-};
+});

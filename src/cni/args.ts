@@ -2,6 +2,7 @@
 // with IgnoreUnknown), `args.cni` in the config, and `runtimeConfig` (capabilities).
 import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
+import { showJson } from "./json-bounds";
 import type { DNS, NetConf, RuntimeConfig } from "./types";
 import { isMacAddress } from "../ip/mac";
 
@@ -14,7 +15,7 @@ export function parseCniArgs(raw: string): Map<string, string> {
     if (eq <= 0)
       throw new CniError(
         ErrorCode.InvalidEnvironment,
-        `CNI_ARGS: invalid pair ${JSON.stringify(pair)}`,
+        `CNI_ARGS: invalid pair ${showJson(pair)}`,
         "expected KEY=VALUE pairs separated by ';'",
       );
     pairs.set(pair.slice(0, eq), pair.slice(eq + 1));
@@ -50,7 +51,7 @@ export function loadCniArgs(raw: string, known: readonly string[]): Map<string, 
 function invalidField(field: string, expected: string, value: unknown): CniError {
   return new CniError(
     ErrorCode.InvalidNetworkConfig,
-    `invalid network config: ${field}: must be ${expected} (got ${JSON.stringify(value)})`,
+    `invalid network config: ${field}: must be ${expected} (got ${showJson(value)})`,
   );
 }
 

@@ -2,6 +2,7 @@
 // speaks (missing means 0.1.0, as in libcni), the plugin's schema (code 7 naming the
 // field and value), and a prevResult of any version read into the 1.1.0 shape.
 import { CniError, ErrorCode } from "./errors";
+import { parseJsonBounded, showJson } from "./json-bounds";
 import { schemaValidationError } from "./schema-errors";
 import { parseResult } from "./result-convert";
 import type { NetConf } from "./types";
@@ -14,7 +15,7 @@ export { describeSchemaError, instancePathToField, schemaValidationError } from 
 export function decodeJsonObject(stdin: Buffer | string, what = "network config"): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof stdin === "string" ? stdin : stdin.toString("utf8"));
+    parsed = parseJsonBounded(typeof stdin === "string" ? stdin : stdin.toString("utf8"));
   } catch (err) {
     throw new CniError(ErrorCode.DecodeFailure, `error decoding ${what}: ${(err as Error).message}`, "", {
       cause: err,
@@ -24,7 +25,7 @@ export function decodeJsonObject(stdin: Buffer | string, what = "network config"
     throw new CniError(
       ErrorCode.DecodeFailure,
       `error decoding ${what}: expected a JSON object`,
-      `got ${JSON.stringify(parsed)}`,
+      `got ${showJson(parsed)}`,
     );
   }
   return parsed as Record<string, unknown>;

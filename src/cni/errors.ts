@@ -44,9 +44,21 @@ export class CniError extends Error {
   }
 }
 
-/** Wraps anything thrown into a CniError: CniErrors pass through, the rest become 999 with their message. */
+/**
+ * Errors of lower layers that know their CNI code say so with a numeric `cniCode`
+ * (NetlinkError: 102), so that src/cni needs no import of them and a kernel refusal
+ * that reaches the top unwrapped (a race lost to ENODEV) is never a 999.
+ */
+function cniCodeOf(err: Error): number | undefined {
+  const code = (err as { cniCode?: unknown }).cniCode;
+  return typeof code === "number" ? code : undefined;
+}
+
+/** Wraps anything thrown into a CniError: CniErrors pass through, the rest become 999 (or their cniCode) with their message. */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
+  const code = err instanceof Error ? cniCodeOf(err) : undefined;
+  if (code !== undefined) return new CniError(code, (err as Error).message, "", { cause: err });
   if (err instanceof Error) return new CniError(ErrorCode.Internal, err.message, "", { cause: err });
   return new CniError(ErrorCode.Internal, String(err));
 }

@@ -2,6 +2,7 @@
 // `cni.dev/attachments` while libcni sends `cni.dev/valid-attachments` (and both since
 // the fix), so we read either.
 import { CniError, ErrorCode } from "./errors";
+import { showJson } from "./json-bounds";
 
 export interface GcAttachment {
   containerID: string;
@@ -19,7 +20,7 @@ export function parseGcAttachments(config: Record<string, unknown>): GcAttachmen
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
       `invalid network config: ["${key}"] must be an array`,
-      `got ${JSON.stringify(list)}`,
+      `got ${showJson(list)}`,
     );
   }
   return list.map((entry: unknown, index) => {
@@ -29,7 +30,7 @@ export function parseGcAttachments(config: Record<string, unknown>): GcAttachmen
       throw new CniError(
         ErrorCode.InvalidNetworkConfig,
         `invalid network config: ["${key}"][${index}] must have string containerID and ifname`,
-        `got ${JSON.stringify(entry)}`,
+        `got ${showJson(entry)}`,
       );
     }
     return { containerID, ifname };

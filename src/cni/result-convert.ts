@@ -6,6 +6,7 @@ import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
 import type { DNS, IPConfig, Interface, Result, Route } from "./types";
 import { readDns, readInterface, readIpConfig, readRoute, type Reader } from "./result-read";
+import { showJson } from "./json-bounds";
 
 type Family = "legacy" | "v03" | "v10" | "v11";
 
@@ -33,11 +34,7 @@ function familyOf(version: string): Family {
 
 function asObject(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new CniError(
-      ErrorCode.DecodeFailure,
-      `invalid result: ${field} must be an object`,
-      `got ${JSON.stringify(value)}`,
-    );
+    throw new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be an object`, `got ${showJson(value)}`);
   }
   return value as Record<string, unknown>;
 }
@@ -45,11 +42,7 @@ function asObject(value: unknown, field: string): Record<string, unknown> {
 function readList<T>(value: unknown, field: string, readItem: Reader<T>): T[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value))
-    throw new CniError(
-      ErrorCode.DecodeFailure,
-      `invalid result: ${field} must be an array`,
-      `got ${JSON.stringify(value)}`,
-    );
+    throw new CniError(ErrorCode.DecodeFailure, `invalid result: ${field} must be an array`, `got ${showJson(value)}`);
   return value.map((item, index) => readItem(item, `${field}[${index}]`));
 }
 

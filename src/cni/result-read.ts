@@ -3,6 +3,7 @@
 import { ipFamily as isIP } from "../ip/address";
 import { CniError, ErrorCode } from "./errors";
 import type { DNS, IPConfig, Interface, Route } from "./types";
+import { showJson } from "./json-bounds";
 
 export type Reader<T> = (value: unknown, field: string) => T;
 
@@ -10,7 +11,7 @@ function invalid(field: string, expected: string, value: unknown): CniError {
   return new CniError(
     ErrorCode.DecodeFailure,
     `invalid result: ${field} must be ${expected}`,
-    `got ${JSON.stringify(value)}`,
+    `got ${showJson(value)}`,
   );
 }
 

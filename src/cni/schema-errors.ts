@@ -1,6 +1,7 @@
 // Turns the errors of an ajv standalone validator into one CNI error (code 7) that
 // names the field as a JS-like path (`ipam.ranges[0][0].subnet`) and the value found.
 import { CniError, ErrorCode } from "./errors";
+import { showJson } from "./json-bounds";
 import type { SchemaError } from "./validation-types";
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -41,8 +42,7 @@ function valueAt(data: unknown, segments: readonly string[]): unknown {
 
 function show(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return showJson(value, 80);
 }
 
 /** One readable sentence for one ajv error: field, what was wrong, the value found. */
@@ -59,7 +59,7 @@ export function describeSchemaError(error: SchemaError, data: unknown): string {
   const field = fieldPath(segments) || "(config)";
   const value = show(valueAt(data, segments));
   if (error.keyword === "enum" && Array.isArray(params.allowedValues)) {
-    return `${field}: ${value} is not one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+    return `${field}: ${value} is not one of ${params.allowedValues.map((v) => showJson(v)).join(", ")}`;
   }
   return `${field}: ${error.message ?? error.keyword} (got ${value})`;
 }

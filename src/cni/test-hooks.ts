@@ -38,3 +38,12 @@ export function workerCrashHook(env: Readonly<Record<string, string>>): boolean 
     ? env.CNIKIT_TEST_WORKER_CRASH !== undefined
     : false;
 }
+
+/** CNIKIT_TEST_LOCK_TIMEOUT_MS=N: a shorter bound on a host lock's wait, so "held forever" is proven in seconds. */
+export function lockTimeoutHook(): number | undefined {
+  if (typeof CNIKIT_TEST_HOOKS !== "undefined" && CNIKIT_TEST_HOOKS) {
+    const override = Number(requestContext().env.CNIKIT_TEST_LOCK_TIMEOUT_MS);
+    if (Number.isInteger(override) && override > 0) return override;
+  }
+  return undefined;
+}

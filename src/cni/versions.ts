@@ -1,6 +1,7 @@
 // The CNI spec versions we speak, and which verbs each of them has.
 // Result conversion between versions lives in ./result-convert (re-exported here).
 import { CniError, ErrorCode } from "./errors";
+import { showJson } from "./json-bounds";
 
 export const SUPPORTED_VERSIONS = ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 export type SupportedVersion = (typeof SUPPORTED_VERSIONS)[number];
@@ -66,7 +67,7 @@ export function configVersion(config: Record<string, unknown>): string {
   const single = config.cniVersion;
   // Read as a version, a number like 1.1 would silently become the 0.1.0 default.
   if (single !== undefined && single !== null && typeof single !== "string")
-    throw new CniError(ErrorCode.DecodeFailure, `cniVersion: must be a string, got ${JSON.stringify(single)}`);
+    throw new CniError(ErrorCode.DecodeFailure, `cniVersion: must be a string, got ${showJson(single)}`);
   if (typeof single === "string" && single !== "") return single;
   if (Array.isArray(list) && list.length > 0) return String(list[0]);
   return DEFAULT_CONFIG_VERSION;

@@ -22,6 +22,9 @@ export interface RequestSpec {
 
 const DUMP_ATTEMPTS = 5;
 const EINTR = 4;
+const ETIMEDOUT = 110;
+/** The kernel answers in microseconds, a 10,000-link dump in well under a second: past this it never will. */
+export const REPLY_TIMEOUT_MS = 10_000;
 
 /** Sees every datagram sent and received (debugging, golden-data capture). */
 export type DatagramTap = (direction: "send" | "recv", datagram: Buffer) => void;
@@ -32,10 +35,13 @@ export class Handle {
   tap: DatagramTap | undefined;
   private fd: number;
   private seq: number;
+  /** Our port: the kernel's replies to our requests are addressed to it (nlmsg_pid). */
+  private readonly portId: number;
 
   private constructor(netns: NetnsTarget, fd: number) {
     this.netns = netns;
     this.fd = fd;
+    this.portId = native().netlinkPortId(fd);
     // Distinct start per handle so replies to a closed handle's fd number are never mistaken.
     this.seq = Math.floor(Math.random() * 0x7fffffff);
   }
@@ -87,12 +93,21 @@ export class Handle {
     native().netlinkSend(this.fd, request);
     const messages: NlMessage[] = [];
     let interrupted = false;
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
     for (;;) {
-      const datagram = native().netlinkRecv(this.fd);
+      // The addon drops datagrams not sent by the kernel; the wait for each is bounded.
+      const datagram = native().netlinkRecvTimeout(this.fd, Math.max(0, deadline - Date.now()));
+      if (datagram === null)
+        throw new NetlinkError({
+          errno: ETIMEDOUT,
+          op: spec.op,
+          extack: `no reply from the kernel within ${REPLY_TIMEOUT_MS / 1000} s`,
+        });
       this.tap?.("recv", datagram);
       for (const msg of splitMessages(datagram)) {
-        // Anything else is a late reply to an earlier request (e.g. an ACK after a dump).
-        if (msg.seq !== seq) continue;
+        // Anything else is a late reply to an earlier request (e.g. an ACK after a dump),
+        // or a message the kernel did not address to our port.
+        if (msg.seq !== seq || msg.pid !== this.portId) continue;
         if ((msg.flags & NlmF.DUMP_INTR) !== 0) interrupted = true;
         if (msg.type === NlmsgType.ERROR) {
           const parsed = parseNlmsgerr(msg.payload, msg.flags);

@@ -53,6 +53,8 @@ export interface Link {
   up: boolean;
   operstate: OperState;
   masterIndex?: number;
+  /** IFLA_IFALIAS, when set. */
+  alias?: string;
   /** IFLA_LINK: for a veth the peer's index (in the peer's namespace when linkNetnsId is set). */
   parentIndex?: number;
   /** Namespace id of the peer/underlay as seen from this namespace. */
@@ -77,6 +79,8 @@ export function decodeLink(payload: Buffer): Link {
   };
   const master = attrs.u32(Ifla.MASTER);
   if (master) link.masterIndex = master;
+  const alias = attrs.str(Ifla.IFALIAS);
+  if (alias) link.alias = alias;
   const parent = attrs.u32(Ifla.LINK);
   if (parent !== undefined && parent !== info.index) link.parentIndex = parent;
   const netnsId = attrs.s32(Ifla.LINK_NETNSID);

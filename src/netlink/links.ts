@@ -95,6 +95,8 @@ export interface LinkChanges {
   master?: LinkRef | null;
   /** Move the link into this namespace (path or open fd). It leaves the handle's namespace. */
   netns?: NetnsTarget;
+  /** IFLA_IFALIAS (`ip link set ... alias`), at most 255 bytes. */
+  alias?: string;
 }
 
 /**
@@ -119,6 +121,7 @@ export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
   // A rename must select the link by index: IFLA_IFNAME would then mean the new name.
   const selector = changes.name !== undefined ? linkIndex(h, ref) : ref;
   if (changes.name !== undefined) attrs.string(Ifla.IFNAME, changes.name);
+  if (changes.alias !== undefined) attrs.string(Ifla.IFALIAS, changes.alias);
   const ownedNetnsFd = typeof changes.netns === "string" ? openNetns(changes.netns) : undefined;
   try {
     const netnsFd = ownedNetnsFd ?? changes.netns;

@@ -6,6 +6,7 @@ import { checkNetnsPath } from "../netns/netns";
 import { NlmF, NlmsgType } from "./codec/constants";
 import { netlinkError, parseNlmsgerr } from "./codec/errors";
 import { type NlMessage, encodeMessage, splitMessages } from "./codec/header";
+import { REPLY_TIMEOUT_MS } from "./handle";
 
 export const NETLINK_NETFILTER = 12;
 export const NfnlSubsys = { QUEUE: 3, NFTABLES: 10 } as const;
@@ -92,8 +93,12 @@ export class NfnlSocket {
 
   private awaitAck(seq: number, op: string, firstSeq = seq): NlMessage[] {
     const replies: NlMessage[] = [];
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
     for (;;) {
-      for (const msg of splitMessages(native().netlinkRecv(this.fd))) {
+      const datagram = native().netlinkRecvTimeout(this.fd, Math.max(0, deadline - Date.now()));
+      if (datagram === null)
+        throw netlinkError({ errno: 110, op, extack: `no reply from the kernel within ${REPLY_TIMEOUT_MS / 1000} s` });
+      for (const msg of splitMessages(datagram)) {
         if (msg.seq < firstSeq || msg.seq > seq) continue;
         if (msg.type !== NlmsgType.ERROR) {
           replies.push(msg);

@@ -15,6 +15,7 @@ import { hasIpam, ipamAdd, ipamCheck, ipamDel } from "./ipam";
 import { masqAttachmentOf, setupIpMasq, teardownIpMasq } from "./ipmasq";
 import { Rollback } from "./rollback";
 import { createVethPair } from "./veth-pair";
+import { setupMacSpoofCheck, teardownMacSpoofCheck } from "./macspoofchk";
 
 export interface BridgeAttachSpec extends PortOptions {
   netConf: NetConf;
@@ -30,6 +31,8 @@ export interface BridgeAttachSpec extends PortOptions {
   ipMasq?: boolean | undefined;
   enableDad?: boolean | undefined;
   disableContainerInterface?: boolean | undefined;
+  /** Drop the container's frames whose source MAC is not its interface's (bridge's macspoofchk). */
+  macSpoofCheck?: boolean | undefined;
   /** Host-side work on the bridge (e.g. a VTEP) done under the bridge's lock, after it exists. */
   prepareBridge?: (host: Handle, rollback: Rollback) => void;
 }
@@ -103,6 +106,7 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
             host,
             container,
             netns: args.netns,
+            network: netConf.name,
             containerId: args.containerId,
             ifName: args.ifName,
             mtu: spec.mtu,
@@ -141,6 +145,11 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
           ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
         );
         rollback.push("masquerade rules", () => teardownIpMasq(attachment));
+      }
+      if (spec.macSpoofCheck) {
+        const attachment = masqAttachmentOf(netConf, args);
+        setupMacSpoofCheck(attachment, pair.hostIfName, pair.containerMac);
+        rollback.push("MAC spoof check", () => teardownMacSpoofCheck(attachment));
       }
 
       const interfaces: Interface[] = [

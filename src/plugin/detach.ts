@@ -7,15 +7,23 @@ import { Handle } from "../netlink/handle";
 import { withHandle } from "./container-netns";
 import { hasIpam, ipamDel } from "./ipam";
 import { masqAttachmentOf, teardownIpMasq } from "./ipmasq";
+import { teardownMacSpoofCheck } from "./macspoofchk";
 import { removeVethPair } from "./veth-pair";
 
 export async function detachAttachment(
-  spec: { netConf: NetConf; ipMasq?: boolean | undefined },
+  spec: { netConf: NetConf; ipMasq?: boolean | undefined; macSpoofCheck?: boolean | undefined },
   args: CmdArgs,
 ): Promise<void> {
   if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args);
   withHandle(Handle.at(null), (host) =>
-    removeVethPair({ host, netns: args.netns, containerId: args.containerId, ifName: args.ifName }),
+    removeVethPair({
+      host,
+      netns: args.netns,
+      network: spec.netConf.name,
+      containerId: args.containerId,
+      ifName: args.ifName,
+    }),
   );
   if (spec.ipMasq) teardownIpMasq(masqAttachmentOf(spec.netConf, args));
+  if (spec.macSpoofCheck) teardownMacSpoofCheck(masqAttachmentOf(spec.netConf, args));
 }

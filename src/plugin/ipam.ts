@@ -5,6 +5,7 @@
 // daemon's plugin table), so that src/ does not depend on ipam/ (ARCHITECTURE.md).
 import { delegateAdd, delegateCheck, delegateDel, delegateGc, delegateStatus } from "../cni/delegate";
 import { CniError, ErrorCode } from "../cni/errors";
+import { showJson } from "../cni/json-bounds";
 import type { CmdArgs, NetConf, PluginFuncs, Result } from "../cni/types";
 
 let inProcessIpam: Readonly<Record<string, () => PluginFuncs>> = {};
@@ -17,10 +18,10 @@ export function registerInProcessIpam(plugins: Readonly<Record<string, () => Plu
 function ipamType(conf: NetConf): string {
   const type = conf.ipam?.type;
   if (typeof type !== "string" || type === "")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${JSON.stringify(conf.ipam ?? null)}`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: missing in ${showJson(conf.ipam ?? null)}`);
   // A plugin name, never a path: CNI_PATH is the only place plugins come from.
   if (type.includes("/") || type === "." || type === "..")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${JSON.stringify(type)} is not a plugin name`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: ${showJson(type)} is not a plugin name`);
   return type;
 }
 
@@ -53,6 +54,6 @@ export function hasIpam(conf: NetConf): boolean {
   const type: unknown = conf.ipam?.type;
   // Anything but a string is a mistake, not a request for L2 only.
   if (type !== undefined && type !== null && typeof type !== "string")
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: must be a string, got ${JSON.stringify(type)}`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.type: must be a string, got ${showJson(type)}`);
   return typeof type === "string" && type !== "";
 }

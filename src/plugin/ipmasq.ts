@@ -39,13 +39,14 @@ export function masqComment(attachment: MasqAttachment): string {
 }
 
 // node:child_process is loaded only by attachments that use ipMasq (about 0.6 ms at start-up).
-function spawnSync(...args: Parameters<typeof childProcess.spawnSync>): childProcess.SpawnSyncReturns<string> {
+export function spawnSync(...args: Parameters<typeof childProcess.spawnSync>): childProcess.SpawnSyncReturns<string> {
   return (require("node:child_process") as typeof childProcess).spawnSync(
     ...args,
   ) as childProcess.SpawnSyncReturns<string>;
 }
 
-function nft(commands: unknown[]): string {
+/** Runs one `nft -j -f` transaction (all or nothing); code 105 when it fails. */
+export function nft(commands: unknown[]): string {
   const run = spawnSync("nft", ["-j", "-f", "-"], { input: JSON.stringify({ nftables: commands }), encoding: "utf8" });
   if (run.error) throw new CniError(ErrorCode.NftablesFailure, `cannot run nft: ${run.error.message}`);
   if (run.status !== 0)

@@ -6,7 +6,9 @@ import { randomLocalMac } from "../ip/digest";
 import { isExists, isNotFound } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { addVeth } from "../netlink/link-create";
-import { deleteLink, findLink } from "../netlink/links";
+import type { Link } from "../netlink/link-decode";
+import { deleteLink, findLink, setLink } from "../netlink/links";
+import { attachmentMark, judgeMark } from "./attachment-mark";
 import { openContainerNetnsIfPresent, withHandle } from "./container-netns";
 import { hostVethName } from "./host-veth-name";
 import type { Rollback } from "./rollback";
@@ -15,6 +17,8 @@ export interface VethPairSpec {
   host: Handle;
   container: Handle;
   netns: string;
+  /** The network's name: with the container id and ifname, the attachment the container end is marked with. */
+  network: string;
   containerId: string;
   ifName: string;
   mtu?: number | undefined;
@@ -67,6 +71,8 @@ export function createVethPair(spec: VethPairSpec, rollback: Rollback): VethPair
   }
   // Deleting one end of a veth deletes both.
   rollback.push(`veth ${hostIfName}`, () => ignoreMissing(() => deleteLink(spec.host, hostIfName)));
+  // The kernel takes an alias only on a link that exists (not in the creating request).
+  setLink(spec.container, spec.ifName, { alias: attachmentMark(spec) });
   return { hostIfName, hostMac, containerMac };
 }
 
@@ -78,9 +84,33 @@ function ignoreMissing(step: () => void): void {
   }
 }
 
-/** DEL: removes the pair from whichever side still exists. Missing is success. */
-export function removeVethPair(target: { host: Handle; netns: string; containerId: string; ifName: string }): void {
+export interface VethPairTarget {
+  host: Handle;
+  netns: string;
+  network: string;
+  containerId: string;
+  ifName: string;
+}
+
+/**
+ * Whether the container's `ifName` is this attachment's: its mark says so, or, made by a
+ * version that set none, it is a veth whose peer is our host end (the host end's name is
+ * derived from container id + ifname, so only this attachment has it).
+ */
+function isOwnContainerEnd(link: Link, target: VethPairTarget): boolean {
+  const verdict = judgeMark(link.alias, target);
+  if (verdict !== "unmarked") return verdict === "ours";
+  const hostEnd = findLink(target.host, hostVethName(target.containerId, target.ifName));
+  return link.kind === "veth" && hostEnd !== undefined && link.parentIndex === hostEnd.index;
+}
+
+/** DEL: removes the pair from whichever side still exists, never another attachment's interface. Missing is success. */
+export function removeVethPair(target: VethPairTarget): void {
   const container = openContainerNetnsIfPresent(target.netns);
-  if (container) withHandle(container, (handle) => ignoreMissing(() => deleteLink(handle, target.ifName)));
+  if (container)
+    withHandle(container, (handle) => {
+      const link = findLink(handle, target.ifName);
+      if (link && isOwnContainerEnd(link, target)) ignoreMissing(() => deleteLink(handle, link.index));
+    });
   ignoreMissing(() => deleteLink(target.host, hostVethName(target.containerId, target.ifName)));
 }

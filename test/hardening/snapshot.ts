@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type NetnsRef, addrs, fdb, links, neigh, nsExec, routes } from "../../netns-fixtures";
+import { ATTACHMENT_LOCK_PREFIX, DEFAULT_LOCK_DIR, isLockFileOf } from "../../src/plugin/lock-layout";
 
 export interface HostSnapshot {
   links: string[];
@@ -85,9 +86,11 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
   const inode = `${netnsInode(host.path)}-`;
   // Other runs on this machine lock their own namespaces, and the CLI keeps labs and
   // overlay agents here: only this host's lock files and new top-level entries are ours to judge.
+  // Attachment locks are a bounded set of stripes that fills as attachments come (by design,
+  // README): which stripes exist says nothing about what a call left.
   const ownRunFile = (relative: string) =>
     relative.startsWith("locks/")
-      ? relative.startsWith(`locks/${inode}`)
+      ? relative.startsWith(`locks/${inode}`) && !relative.startsWith(`locks/${inode}${ATTACHMENT_LOCK_PREFIX}`)
       : !CLI_RUN_DIRS.some((dir) => relative === dir || relative.startsWith(`${dir}/`));
   return {
     links: links(host)
@@ -123,11 +126,11 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
 
 /** The lock files of this host namespace (what stays after every attachment is gone). */
 export function lockFilesOf(hostNetnsPath: string): string[] {
-  const prefix = `${netnsInode(hostNetnsPath)}-`;
+  const inode = netnsInode(hostNetnsPath);
   try {
     return fs
-      .readdirSync(path.join(RUN_DIR, "locks"))
-      .filter((name) => name.startsWith(prefix))
+      .readdirSync(DEFAULT_LOCK_DIR)
+      .filter((name) => isLockFileOf(name, inode))
       .sort();
   } catch {
     return [];

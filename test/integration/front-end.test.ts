@@ -327,7 +327,7 @@ describe("the plugin front end", () => {
     expect(seen?.hello.S).toBe(stdin.length);
   });
 
-  it("runs standalone with the whole stdin when it is over 64 MiB, without asking the daemon", async () => {
+  it("runs standalone when stdin is over 64 MiB, without asking the daemon, and the plugin refuses it (code 5)", async () => {
     daemon = await FakeDaemon.start({
       verdict: "Y",
       frames: [
@@ -339,10 +339,10 @@ describe("the plugin front end", () => {
     const tooBig = await front(cniEnv("ADD", { CNIKIT_FRONT_DEBUG: "1" }), stdin);
     expect(tooBig.stderr).toMatch(/^cnikit-front: running standalone: stdin is over 64 MiB\n/);
     expect(tooBig.status).toBe(1);
-    expect(JSON.parse(tooBig.stdout)).toMatchObject({
-      cniVersion: "1.0.0",
-      code: 7,
-      msg: expect.stringContaining(JSON.parse(stdin).mtu),
+    expect(JSON.parse(tooBig.stdout)).toEqual({
+      cniVersion: "1.1.0",
+      code: 5,
+      msg: "error reading from stdin: stdin is larger than 64 MiB (the bound for a network config)",
     });
     expect(daemon.seen).toEqual([]);
   });

@@ -13,6 +13,7 @@ import { writeSysctl } from "../../netlink/sysctl";
 import { checkNetnsPath, createNamedNetns, deleteNamedNetns, namedNetnsPath } from "../../netns/netns";
 import type { HostPlan, LabPlan } from "./plan";
 import { UNDERLAY_IF } from "./plan";
+import { isLockFileOf, lockDir } from "../../plugin/lock-layout";
 
 const SWITCH_BRIDGE = "sw0";
 
@@ -61,15 +62,15 @@ export function removeNetns(name: string, what: string, progress: Progress): voi
  * (src/plugin/host-lock.ts); once the namespace is gone nothing can hold them.
  */
 function removeLockFiles(name: string): void {
-  const lockDir = process.env.CNIKIT_LOCK_DIR ?? "/run/cnikit/locks";
+  const dir = lockDir(process.env.CNIKIT_LOCK_DIR);
   const inode = fs.statSync(namedNetnsPath(name)).ino;
   let files: string[];
   try {
-    files = fs.readdirSync(lockDir);
+    files = fs.readdirSync(dir);
   } catch {
     return;
   }
-  for (const file of files) if (file.startsWith(`${inode}-`)) fs.rmSync(path.join(lockDir, file), { force: true });
+  for (const file of files) if (isLockFileOf(file, inode)) fs.rmSync(path.join(dir, file), { force: true });
 }
 
 function addAddressOnce(handle: Handle, link: string, cidr: string): boolean {

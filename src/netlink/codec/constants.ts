@@ -68,6 +68,7 @@ export const Ifla = {
   PROTINFO: 12,
   TXQLEN: 13,
   OPERSTATE: 16,
+  IFALIAS: 20,
   LINKINFO: 18,
   AF_SPEC: 26,
   NET_NS_FD: 28,

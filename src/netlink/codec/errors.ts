@@ -27,6 +27,8 @@ export interface NetlinkErrorInit {
 }
 
 export class NetlinkError extends Error {
+  /** The CNI code a kernel refusal answers when nothing above wrapped it (src/cni/errors.ts toCniError). */
+  readonly cniCode = 102;
   readonly errno: number;
   readonly code: string;
   readonly op: string;

@@ -127,9 +127,36 @@ function replaceAt(root: unknown, path: Array<string | number>, replacement: unk
   return copy;
 }
 
-/** Values that break assumptions: huge and odd numbers, long and odd strings, wrong shapes. */
+/**
+ * Deep values cannot be built as objects and stringified (JSON.stringify itself
+ * overflows), so a marker string stands for one and `withDeepValues` swaps in its text.
+ */
+const DEEP_MARKER = /"\\u0001deep:(\d+):([[{])"/g;
+const deepValue = fc
+  .tuple(fc.constantFrom(129, 1000, 20_000, 100_000), fc.constantFrom("[", "{"))
+  .map(([depth, open]) => `\u0001deep:${depth}:${open}`);
+
+function deepText(depth: number, open: string): string {
+  return open === "[" ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+}
+
+function withDeepValues(text: string): string {
+  return text.replace(DEEP_MARKER, (_, depth: string, open: string) => deepText(Number(depth), open));
+}
+
+/** Wide values: long arrays, many keys, a long string (bounded output, bounded time). */
+const wideValue = fc.constantFrom(
+  Array.from({ length: 20_000 }, (_, i) => i),
+  Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, [i, { v: "x".repeat(20) }]])),
+  "y".repeat(1 << 18),
+  Array.from({ length: 1000 }, () => ["10.70.0.1", { address: "198.18.0.9" }]),
+);
+
+/** Values that break assumptions: huge and odd numbers, long and odd strings, wrong shapes, deep and wide. */
 const hostileValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
+  deepValue,
+  wideValue,
   fc.constantFrom(
     undefined,
     null,
@@ -161,10 +188,11 @@ function mutatedConfig(base: Record<string, unknown>): fc.Arbitrary<string> {
   const paths = pathsOf(base);
   return fc
     .array(fc.tuple(fc.constantFrom(...paths), hostileValue), { minLength: 1, maxLength: 3 })
-    .map(
-      (edits) =>
+    .map((edits) =>
+      withDeepValues(
         JSON.stringify(edits.reduce<unknown>((config, [path, value]) => replaceAt(config, path, value), base)) ??
-        "null",
+          "null",
+      ),
     );
 }
 
@@ -177,6 +205,7 @@ function mangledText(base: Record<string, unknown>): fc.Arbitrary<string> {
 }
 
 const anyText = fc.oneof(
+  deepValue.map((marker) => withDeepValues(JSON.stringify(marker))),
   fc.string({ maxLength: 200 }),
   fc.string({ unit: "binary", maxLength: 200 }),
   fc.json({ maxDepth: 4 }),
@@ -200,7 +229,7 @@ describe("fuzz: config parsers", () => {
         fc.property(mutatedConfig(base), (stdin) => expectCniErrorOnly(() => load(Buffer.from(stdin)))),
         fuzzParams(11),
       );
-    });
+    }, 30_000); // deep and wide values take seconds on a loaded 2-core machine
 
     it(`${plugin}: mangled JSON text and any text (${FUZZ_RUNS} cases)`, () => {
       fc.assert(

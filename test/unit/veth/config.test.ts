@@ -52,9 +52,19 @@ describe("veth config", () => {
     expect(load({ ...ptpConfig, dns: { search: ["example.test"] } }).dns).toEqual({ search: ["example.test"] });
   });
 
-  it("defaults ipMasq to off and accepts ptp's ipMasqBackend", () => {
-    expect(load({ ...ptpConfig, ipMasq: undefined, ipMasqBackend: "iptables" }).ipMasq).toBe(false);
+  it("defaults ipMasq to off; ipMasqBackend nftables is honoured, iptables refused with code 2 naming it", () => {
+    expect(load({ ...ptpConfig, ipMasq: undefined, ipMasqBackend: "nftables" }).ipMasq).toBe(false);
     expect(() => load({ ...ptpConfig, ipMasqBackend: "pf" })).toThrow(/ipMasqBackend/);
+    let refused: unknown;
+    try {
+      load({ ...ptpConfig, ipMasq: true, ipMasqBackend: "iptables" });
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toMatchObject({
+      code: 2,
+      message: expect.stringMatching(/^ipMasqBackend: "iptables" is not supported/),
+    });
   });
 });
 
