@@ -6,13 +6,13 @@ import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { NetConf } from "../../src/cni/types";
 import { subnetsOverlap } from "../../src/plugin/overlay-peer-entries";
-import { addressOf, networkOf, prefixLengthOf } from "../../src/ip/cidr";
+import { addressOf, familyOfAddress, networkOf, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");
 
 export type OverlayMode = "l2" | "l3";
 
 /** A peer as written: an address (l2), or an address with the host's subnet (l3; accepted in l2 too). */
-export type PeerInput = string | { address?: unknown; subnet?: unknown };
+export type PeerInput = string | { address?: unknown; subnet?: unknown; ipv6Subnet?: unknown };
 
 /** A peer host: its underlay address and, in l3, the subnet its containers live in. */
 export interface OverlayPeer {
@@ -20,6 +20,8 @@ export interface OverlayPeer {
   address: string;
   /** Network form ("10.78.2.0/24"); always set in l3. */
   subnet?: string;
+  /** l3 dual-stack: the host's IPv6 subnet beside its IPv4 `subnet`, network form. */
+  ipv6Subnet?: string;
 }
 
 export interface OverlayNetConf extends NetConf {
@@ -30,6 +32,8 @@ export interface OverlayNetConf extends NetConf {
   peers?: PeerInput[];
   /** l3: this host's subnet (default: the subnet its own peer entry gives). */
   subnet?: string;
+  /** l3 dual-stack: this host's IPv6 subnet beside an IPv4 `subnet`. */
+  ipv6Subnet?: string;
   peersFile?: string;
   mode?: OverlayMode;
   bridge?: string;
@@ -53,6 +57,8 @@ export interface OverlayConfig {
   peers: OverlayPeer[];
   /** l3: this host's subnet, network form, when the config gives it. */
   subnet?: string;
+  /** l3 dual-stack: this host's IPv6 subnet, network form. */
+  ipv6Subnet?: string;
   peersFile?: string;
   mtu?: number;
   /** This host's bridge address by the host's underlay address (canonical): "10.20.0.1/16". */
@@ -123,6 +129,9 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
     throw invalid(`hostAddress: only for mode "l2"; in l3 the bridge holds the gateway of this host's subnet`);
   if (mode === "l2" && netConf.subnet !== undefined)
     throw invalid(`subnet: only for mode "l3"; in l2 one subnet spans every host (give IPAM's range)`);
+  if (mode === "l2" && netConf.ipv6Subnet !== undefined)
+    throw invalid(`ipv6Subnet: only for mode "l3"; in l2 one subnet spans every host (give IPAM's range)`);
+  const ownSubnets = hostSubnets("", { subnet: netConf.subnet, ipv6Subnet: netConf.ipv6Subnet });
   return {
     netConf,
     vni: netConf.vni,
@@ -133,7 +142,7 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
     ...(netConf.underlay !== undefined && { underlay: netConf.underlay }),
     ...(netConf.localAddress !== undefined && { localAddress: requireAddress("localAddress", netConf.localAddress) }),
     peers,
-    ...(netConf.subnet !== undefined && { subnet: networkOf(requireCidr("subnet", netConf.subnet)) }),
+    ...ownSubnets,
     ...(netConf.peersFile !== undefined && { peersFile: netConf.peersFile }),
     ...(netConf.mtu !== undefined && { mtu: netConf.mtu }),
     hostAddresses: hostAddressMap(netConf.hostAddress),
@@ -151,15 +160,38 @@ export function parsePeer(field: string, value: unknown, mode: OverlayMode): Ove
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw invalid(`${field}: ${JSON.stringify(value)} is neither an address nor {"address", "subnet"}`);
-  const { address, subnet } = value as { address?: unknown; subnet?: unknown };
+  const { address, subnet, ipv6Subnet } = value as { address?: unknown; subnet?: unknown; ipv6Subnet?: unknown };
   if (typeof address !== "string") throw invalid(`${field}.address: ${JSON.stringify(address)} is not an IP address`);
-  const peer: OverlayPeer = { address: requireAddress(`${field}.address`, address) };
   if (subnet === undefined && mode === "l3") throw invalid(`${field}.subnet: missing; in l3 every peer owns a subnet`);
-  if (subnet !== undefined) {
-    if (typeof subnet !== "string") throw invalid(`${field}.subnet: ${JSON.stringify(subnet)} is not a subnet`);
-    peer.subnet = networkOf(requireCidr(`${field}.subnet`, subnet));
+  return { address: requireAddress(`${field}.address`, address), ...hostSubnets(`${field}.`, { subnet, ipv6Subnet }) };
+}
+
+/**
+ * A host's l3 subnets: `subnet` of either family, and for a dual-stack host an IPv6
+ * `ipv6Subnet` beside an IPv4 `subnet`. `prefix` is the field path in errors ("peers[2].").
+ */
+function hostSubnets(prefix: string, given: { subnet: unknown; ipv6Subnet: unknown }): Omit<OverlayPeer, "address"> {
+  const parse = (name: string, value: unknown): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== "string") throw invalid(`${prefix}${name}: ${JSON.stringify(value)} is not a subnet`);
+    return networkOf(requireCidr(`${prefix}${name}`, value));
+  };
+  const subnet = parse("subnet", given.subnet);
+  const ipv6Subnet = parse("ipv6Subnet", given.ipv6Subnet);
+  if (ipv6Subnet !== undefined) {
+    if (familyOfAddress(ipv6Subnet) !== 6)
+      throw invalid(`${prefix}ipv6Subnet: ${JSON.stringify(given.ipv6Subnet)} is not an IPv6 subnet`);
+    if (subnet === undefined || familyOfAddress(subnet) !== 4)
+      throw invalid(
+        `${prefix}ipv6Subnet: ${JSON.stringify(given.ipv6Subnet)} needs an IPv4 "subnet" beside it (a single-stack IPv6 host gives its subnet as "subnet")`,
+      );
   }
-  return peer;
+  return { ...(subnet !== undefined && { subnet }), ...(ipv6Subnet !== undefined && { ipv6Subnet }) };
+}
+
+/** The subnets a peer routes, IPv4 first. */
+export function subnetsOf(peer: Omit<OverlayPeer, "address">): string[] {
+  return [peer.subnet, peer.ipv6Subnet].filter((subnet): subnet is string => subnet !== undefined);
 }
 
 /**
@@ -169,21 +201,33 @@ export function parsePeer(field: string, value: unknown, mode: OverlayMode): Ove
  */
 export function mergePeers(into: OverlayPeer[], peers: Iterable<OverlayPeer>, field: string): OverlayPeer[] {
   for (const peer of peers) {
+    requireUnderlayFamily(into, peer, field);
     const same = into.find((known) => known.address === peer.address);
     if (same) {
-      if (same.subnet !== undefined && peer.subnet !== undefined && same.subnet !== peer.subnet)
-        throw invalid(`${field}: peer ${peer.address} is given subnet ${same.subnet} and ${peer.subnet}`);
-      if (same.subnet === undefined && peer.subnet !== undefined) same.subnet = peer.subnet;
+      for (const key of ["subnet", "ipv6Subnet"] as const) {
+        if (same[key] !== undefined && peer[key] !== undefined && same[key] !== peer[key])
+          throw invalid(`${field}: peer ${peer.address} is given ${key} ${same[key]} and ${peer[key]}`);
+        if (same[key] === undefined && peer[key] !== undefined) same[key] = peer[key];
+      }
       continue;
     }
-    const sharing = into.find(
-      (known) => known.subnet !== undefined && peer.subnet !== undefined && subnetsOverlap(known.subnet, peer.subnet),
-    );
-    if (sharing)
-      throw invalid(
-        `${field}: subnet ${peer.subnet ?? ""} of ${peer.address} overlaps ${sharing.subnet ?? ""} of ${sharing.address}`,
-      );
+    for (const subnet of subnetsOf(peer)) {
+      const sharing = into.find((known) => subnetsOf(known).some((other) => subnetsOverlap(other, subnet)));
+      if (sharing)
+        throw invalid(
+          `${field}: subnet ${subnet} of ${peer.address} overlaps ${subnetsOf(sharing).join(" ")} of ${sharing.address}`,
+        );
+    }
     into.push({ ...peer });
   }
   return into;
+}
+
+/** One overlay runs over one underlay family: a VTEP has one local address to send from. */
+function requireUnderlayFamily(known: readonly OverlayPeer[], peer: OverlayPeer, field: string): void {
+  const first = known[0];
+  if (first === undefined || ipFamily(first.address) === ipFamily(peer.address)) return;
+  throw invalid(
+    `${field}: peer ${peer.address} is IPv${ipFamily(peer.address)} but peer ${first.address} is IPv${ipFamily(first.address)}; every peer of an overlay is of one underlay family`,
+  );
 }

@@ -160,8 +160,12 @@ export function diffPeerEntries(desired: readonly PeerEntries[], actual: KernelP
     else if (wantedVia === addressKey(entry.via) && entry.onlink) presentRoutes.add(key);
   }
   for (const peer of desired) {
-    if (!presentFdb.has(fdbKey(peer.vtepMac, peer.underlayAddress)))
+    // A dual-stack peer is two desired entries with one FDB entry: added once.
+    const fdbEntryKey = fdbKey(peer.vtepMac, peer.underlayAddress);
+    if (!presentFdb.has(fdbEntryKey)) {
+      presentFdb.add(fdbEntryKey);
       diff.put.fdb.push({ mac: peer.vtepMac, dst: peer.underlayAddress });
+    }
     if (!presentNeighbours.has(addressKey(peer.vtepAddress)))
       diff.put.neighbours.push({ address: peer.vtepAddress, mac: peer.vtepMac });
     if (!presentRoutes.has(subnetKey(peer.subnet))) diff.put.routes.push({ dst: peer.subnet, via: peer.vtepAddress });

@@ -43,8 +43,12 @@ describe("loadOverlayConfig", () => {
   });
 
   it("canonicalises and de-duplicates peers, keeping their order", () => {
-    expect(load({ peers: ["198.18.0.2", "fd00:0::1", "198.18.0.2", "fd00::1"] }).peers).toEqual([
+    expect(load({ peers: ["198.18.0.2", "198.18.0.1", "198.18.0.2"] }).peers).toEqual([
       { address: "198.18.0.2" },
+      { address: "198.18.0.1" },
+    ]);
+    expect(load({ peers: ["fd00:0::2", "fd00::1", "fd00::2"] }).peers).toEqual([
+      { address: "fd00::2" },
       { address: "fd00::1" },
     ]);
   });
@@ -101,6 +105,18 @@ describe("peers", () => {
   ])("refuses a peers file that is %s with code 7 naming peersFile", (name, content) => {
     const peersFile = content === undefined ? path.join(dir, "absent.json") : file(`${name}.json`, content);
     expect(() => readPeers(load({ peersFile }))).toThrow(/^peersFile/);
+  });
+
+  it("refuses a peer list of two underlay families with code 7 naming the entry, in the config and in the file", () => {
+    codeSevenNaming({ peers: ["fd00:18::1", "fd00:18::2", "198.18.0.3"] }, "peers: peer 198.18.0.3 is IPv4");
+    const peersFile = file("mixed.json", JSON.stringify(["fd00:18::3", "198.18.0.4"]));
+    expect(() => readPeers(load({ peers: ["fd00:18::1"], peersFile }))).toThrow(
+      `peersFile ${peersFile}: peer 198.18.0.4 is IPv4 but peer fd00:18::1 is IPv6`,
+    );
+    expect(addressesOf(readPeers(load({ peers: ["fd00:18::1", "FD00:18:0::2"] })))).toEqual([
+      "fd00:18::1",
+      "fd00:18::2",
+    ]);
   });
 
   it("leaves our own address out of the remote peers, however it is spelled", () => {
