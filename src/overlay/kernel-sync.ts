@@ -72,9 +72,11 @@ export function kernelSync(
   };
 }
 
+/** One entry per subnet the member routes: a dual-stack host gets a neighbour and a route per family. */
 function l3Peer(member: HostLease): { underlayAddress: string; subnet: string }[] {
-  const subnet = member.subnet ?? member.ipv6Subnet;
-  return subnet === undefined ? [] : [{ underlayAddress: member.underlayAddress, subnet }];
+  return [member.subnet, member.ipv6Subnet]
+    .filter((subnet): subnet is string => subnet !== undefined)
+    .map((subnet) => ({ underlayAddress: member.underlayAddress, subnet }));
 }
 
 function describeFlood(changes: { added: string[]; removed: string[] }): string[] {
