@@ -45,6 +45,7 @@ export async function startLabEtcd(
         }),
       },
       vni: topology.network.vni,
+      ...(topology.etcdTls && { tls: true }),
       mode: "l2",
       bridge: LAB_BRIDGE,
       hosts: plan.hosts.map((host) => ({

@@ -1,20 +1,41 @@
 // Operator commands next to the agent: store a network's pool, list its live hosts.
-import { createEtcdClient } from "./etcd-client";
+import type { Etcd3 } from "etcd3";
+import { createEtcdClient, parseEndpoints } from "./etcd-client";
+import { type EtcdSecurityFlags, etcdSecurityFromFlags, probeEtcdTls } from "./etcd-security";
 import { parsePoolConfig } from "./pool";
 import { DEFAULT_KEY_PREFIX, type HostLease, OverlayKeys, parseHostLease } from "./records";
 
-export interface AdminOptions {
+export interface AdminOptions extends EtcdSecurityFlags {
   etcd: string;
   network: string;
   keyPrefix?: string;
+}
+
+/**
+ * Runs `work` with a client of the options' etcd, closed afterwards. A failed call over
+ * TLS is explained by one handshake of our own: gRPC reports a refused certificate only
+ * as "unavailable" (every call is bounded by the client's 5 s deadline).
+ */
+async function withEtcd<T>(options: AdminOptions, work: (client: Etcd3) => Promise<T>): Promise<T> {
+  const endpoints = parseEndpoints(options.etcd);
+  const security = etcdSecurityFromFlags(options, endpoints);
+  const client = createEtcdClient({ endpoints, security });
+  try {
+    return await work(client);
+  } catch (err) {
+    const probe = security.tls && (await probeEtcdTls(endpoints[0] ?? "", security.tls));
+    if (probe) throw new Error(`etcd: ${probe.message}`, { cause: err });
+    throw err;
+  } finally {
+    client.close();
+  }
 }
 
 /** Stores the pool config after validating it; refuses to change a pool hosts already lease from unless `force`. */
 export async function setPoolConfig(options: AdminOptions & { config: string; force?: boolean }): Promise<void> {
   parsePoolConfig(options.config);
   const keys = new OverlayKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX, options.network);
-  const client = createEtcdClient({ endpoints: options.etcd });
-  try {
+  await withEtcd(options, async (client) => {
     const current = await client.get(keys.config).string();
     if (current !== null && current !== options.config && !options.force) {
       const leases = await client.getAll().prefix(keys.leasesPrefix).keys();
@@ -24,20 +45,15 @@ export async function setPoolConfig(options: AdminOptions & { config: string; fo
         );
     }
     await client.put(keys.config).value(options.config);
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export async function listLeases(options: AdminOptions): Promise<HostLease[]> {
   const keys = new OverlayKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX, options.network);
-  const client = createEtcdClient({ endpoints: options.etcd });
-  try {
+  return withEtcd(options, async (client) => {
     const values = await client.getAll().prefix(keys.leasesPrefix).strings();
     return Object.values(values)
       .map((text) => parseHostLease(text))
       .sort((a, b) => a.hostId.localeCompare(b.hostId));
-  } finally {
-    client.close();
-  }
+  });
 }

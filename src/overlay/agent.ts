@@ -6,6 +6,7 @@
 import type { Etcd3, IKeyValue, Lease, Watcher } from "etcd3";
 import { claimMembership, readPoolConfig } from "./claim";
 import { createEtcdClient, parseEndpoints } from "./etcd-client";
+import type { EtcdSecurity } from "./etcd-security";
 import { type SubnetFile, peersFileContent, readSubnetFile, subnetFileContent, writeFileAtomic } from "./files";
 import { type MemberChange, MemberSet, describeChange } from "./members";
 import { type PoolConfig, parsePoolConfig } from "./pool";
@@ -13,6 +14,8 @@ import { type HostLease, OverlayKeys, describeHostLease, parseHostLease } from "
 
 export interface AgentOptions {
   endpoints: string | readonly string[];
+  /** TLS and/or user auth towards etcd. */
+  security?: EtcdSecurity;
   network: string;
   keyPrefix: string;
   /** Lease TTL in seconds; etcd3 renews it every third of that. */
@@ -69,7 +72,10 @@ export class OverlayAgent {
   }
 
   async start(): Promise<void> {
-    const client = createEtcdClient({ endpoints: this.options.endpoints });
+    const client = createEtcdClient({
+      endpoints: this.options.endpoints,
+      ...(this.options.security && { security: this.options.security }),
+    });
     this.client = client;
     const firstEndpoint = new URL(parseEndpoints(this.options.endpoints)[0] ?? "");
     this.underlayAddress =

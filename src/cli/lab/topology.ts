@@ -37,6 +37,8 @@ export interface Topology {
   hosts: HostSpec[];
   /** "etcd": an etcd member on the underlay and an overlay agent per host keep the peers (vxlan-overlay only). */
   membership?: "etcd";
+  /** membership "etcd": etcd serves TLS only and requires client certificates (a lab CA made by openssl). */
+  etcdTls?: boolean;
   /** Resident mode: a `cnikit daemon` in each host answers its plugin calls (default true). */
   daemon: boolean;
   /** Per link (TARGET: h1, h1/c1, h1:ul0): put in place after `lab up` (src/cli/lab/impair). */
@@ -53,6 +55,7 @@ const KNOWN_KEYS = [
   "hosts",
   "containersPerHost",
   "membership",
+  "etcdTls",
   "daemon",
   "impairments",
 ];
@@ -192,6 +195,11 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
       fail("membership", `must be "static" or "etcd", got ${JSON.stringify(raw.membership)}`);
     if (topology.plugin !== "vxlan-overlay") fail("membership", `"etcd" needs plugin vxlan-overlay`);
     topology.membership = "etcd";
+  }
+  if (raw.etcdTls !== undefined) {
+    if (typeof raw.etcdTls !== "boolean") fail("etcdTls", `must be true or false, got ${JSON.stringify(raw.etcdTls)}`);
+    if (raw.etcdTls && topology.membership !== "etcd") fail("etcdTls", `needs membership "etcd"`);
+    if (raw.etcdTls) topology.etcdTls = true;
   }
   if (net.isIPv6(topology.underlay.subnet.split("/")[0] ?? "") && topology.plugin !== "vxlan-overlay")
     fail("underlay.subnet", `an IPv6 underlay needs plugin vxlan-overlay, got plugin ${topology.plugin}`);

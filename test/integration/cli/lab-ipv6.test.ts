@@ -1,6 +1,7 @@
 // `cnikit lab up` with an IPv6 underlay (fd00:18::/64) and dual-stack containers chosen
-// in the topology file, static peers and etcd membership: the VTEPs run over IPv6, every
-// container has both families, every pair probes ok, down leaves nothing.
+// in the topology file, static peers and etcd membership (etcd over TLS with client
+// certificates): the VTEPs run over IPv6, every container has both families, every pair
+// probes ok, etcd refuses a client without a certificate, down leaves nothing.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -33,12 +34,14 @@ for (const [lab, membership] of [
 ] as const) {
   describe(`cnikit lab on an IPv6 underlay, dual-stack containers, membership ${membership}`, () => {
     const topology = path.join(workDir, `${lab}.yaml`);
+    let labTlsDir: string | undefined;
     fs.writeFileSync(
       topology,
       [
         `name: ${lab}`,
         "daemon: false",
         `membership: ${membership}`,
+        ...(membership === "etcd" ? ["etcdTls: true"] : []),
         "hosts: 2",
         "containersPerHost: 1",
         "underlay:",
@@ -72,9 +75,29 @@ for (const [lab, membership] of [
       expect(reports.filter((report) => report.verdict !== "ok")).toEqual([]);
     });
 
+    if (membership === "etcd")
+      it("runs etcd over TLS: the lab's admin certificate lists both hosts, no certificate is refused", () => {
+        const state = JSON.parse(fs.readFileSync(`/run/cnikit/labs/${lab}.json`, "utf8")) as {
+          membership: { endpoint: string; tlsDir: string };
+        };
+        const { endpoint, tlsDir } = state.membership;
+        expect(endpoint).toMatch(/^https:\/\/\[fd00:18::/);
+        const leases = ["overlay", "leases", "--json", "--etcd", endpoint, "--network", `${lab}-net`];
+        const inEtcd = { inNetns: `/run/netns/${lab}-etcd` };
+        const certs = ["--etcd-cacert", `${tlsDir}/ca.pem`, "--etcd-cert", `${tlsDir}/admin.pem`];
+        const listed = cnikitOk([...leases, ...certs, "--etcd-key", `${tlsDir}/admin.key`], inEtcd);
+        expect((JSON.parse(listed) as unknown[]).length).toBe(2);
+        const refused = cnikit([...leases, "--etcd-cacert", `${tlsDir}/ca.pem`], inEtcd);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toMatch(/certificate/i);
+        labTlsDir = tlsDir;
+      });
+
     it("down leaves no namespace behind", () => {
       cnikitOk(["lab", "down", "--quiet", lab]);
       expect(listNetnsNames().filter((name) => name.startsWith(`${lab}-`))).toEqual([]);
+      // The lab CA's keys go with it.
+      if (labTlsDir !== undefined) expect(fs.existsSync(labTlsDir)).toBe(false);
     });
   });
 }
