@@ -2,7 +2,7 @@
 import type { Etcd3 } from "etcd3";
 import { createEtcdClient, parseEndpoints } from "./etcd-client";
 import { type EtcdSecurityFlags, etcdSecurityFromFlags, probeEtcdTls } from "./etcd-security";
-import { parsePoolConfig } from "./pool";
+import { parsePoolConfig, subnetsTakenAway } from "./pool";
 import { DEFAULT_KEY_PREFIX, type HostLease, OverlayKeys, parseHostLease } from "./records";
 
 export interface AdminOptions extends EtcdSecurityFlags {
@@ -31,17 +31,27 @@ async function withEtcd<T>(options: AdminOptions, work: (client: Etcd3) => Promi
   }
 }
 
-/** Stores the pool config after validating it; refuses to change a pool hosts already lease from unless `force`. */
+/**
+ * Stores the pool config after validating it. A change that keeps every live host's
+ * subnet inside the pool (a widened network, a raised subnetMax) is stored at once and
+ * the running agents follow it; one that would take a live host's subnet away is refused
+ * naming them, unless `force`. A host claiming between the check and the write claims
+ * from the pool it read; should that subnet be outside the new pool, its agent sees so
+ * when the config changes and claims again (agent.ts, onPoolChange).
+ */
 export async function setPoolConfig(options: AdminOptions & { config: string; force?: boolean }): Promise<void> {
-  parsePoolConfig(options.config);
+  const pool = parsePoolConfig(options.config);
   const keys = new OverlayKeys(options.keyPrefix ?? DEFAULT_KEY_PREFIX, options.network);
   await withEtcd(options, async (client) => {
-    const current = await client.get(keys.config).string();
-    if (current !== null && current !== options.config && !options.force) {
-      const leases = await client.getAll().prefix(keys.leasesPrefix).keys();
-      if (leases.length > 0)
+    if (!options.force) {
+      const leases = Object.values(await client.getAll().prefix(keys.leasesPrefix).strings());
+      const lost = subnetsTakenAway(
+        pool,
+        leases.map((text) => parseHostLease(text)),
+      );
+      if (lost.length > 0)
         throw new Error(
-          `network ${options.network} already has a pool and ${leases.length} live host(s); changing it would strand their subnets (use --force)`,
+          `network ${options.network}: the new pool would take away ${lost.join(", ")} (live hosts lease them; --force changes it anyway)`,
         );
     }
     await client.put(keys.config).value(options.config);
