@@ -171,3 +171,13 @@ describe("VTEP", () => {
     expect(overlayMtu({ link: underlay, localAddress: "fd00::1", family: 6 })).toBe(1430);
   });
 });
+
+describe("peer list limit", () => {
+  const address = (index: number) => `198.${18 + (index >> 16)}.${(index >> 8) & 255}.${index & 255}`;
+
+  it("takes 10,000 peers and refuses 10,001 with code 7 naming the field and the limit", () => {
+    const many = Array.from({ length: 10_000 }, (_, index) => address(index + 1));
+    expect(load({ peers: many }).peers).toHaveLength(10_000);
+    codeSevenNaming({ peers: [...many, address(20_000)] }, "peers: 10001 peers exceed the limit of 10000");
+  });
+});
