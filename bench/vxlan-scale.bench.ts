@@ -15,7 +15,7 @@ import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib
 
 const VNI = 7070;
 const MAX_RUNS = 5;
-/** Peer i (from 2: host 0 is 198.18.0.1) and its l3 /25 inside 10.0.0.0/8. */
+/** Peer i (1: this host, 198.18.0.1) and its l3 /25 inside 10.0.0.0/8. */
 const peerAddress = (index: number) => `198.${18 + (index >> 16)}.${(index >> 8) & 255}.${index & 255}`;
 const peerSubnet = (index: number) => `10.${index >> 9}.${(index >> 1) & 255}.${(index & 1) * 128}/25`;
 
@@ -62,12 +62,12 @@ function configFor(dir: string, mode: "l2" | "l3", peersFile: string): Record<st
     mode,
     peersFile,
     localAddress: "198.18.0.1",
-    // l3: host 0's own /25 (peerSubnet(0)); l2: one subnet across hosts.
-    ...(mode === "l3" && { subnet: peerSubnet(0) }),
+    // l3: our own /25 (we are peer 1, 198.18.0.1); l2: one subnet across hosts.
+    ...(mode === "l3" && { subnet: peerSubnet(1) }),
     ipam: {
       type: "host-local",
       dataDir: path.join(dir, `ipam-${mode}`),
-      ranges: [[{ subnet: mode === "l3" ? peerSubnet(0) : "10.250.0.0/16" }]],
+      ranges: [[{ subnet: mode === "l3" ? peerSubnet(1) : "10.250.0.0/16" }]],
     },
   };
 }

@@ -4,8 +4,9 @@
 import { ipFamily, parseCidr } from "../../src/ip/address";
 import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
+import { subnetNetwork } from "../../src/plugin/overlay-peer-entries";
 import type { NetConf } from "../../src/cni/types";
-import { addressOf, familyOfAddress, networkOf, prefixLengthOf } from "../../src/ip/cidr";
+import { addressOf, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");
 
 export type OverlayMode = "l2" | "l3";
@@ -73,17 +74,25 @@ export function invalid(message: string, details = ""): CniError {
 
 /** A bare IP address (no prefix length), in canonical form; code 7 naming the field otherwise. */
 export function requireAddress(field: string, value: string): string {
-  if (ipFamily(value) === 0) throw invalid(`${field}: ${JSON.stringify(value)} is not an IP address`);
-  return addressOf(value);
+  const family = ipFamily(value);
+  if (family === 0) throw invalid(`${field}: ${JSON.stringify(value)} is not an IP address`);
+  // ipFamily takes only canonical dotted quads: no parse for IPv4 (10,000 peers per ADD).
+  return family === 4 ? value : addressOf(value);
 }
 
 export function requireCidr(field: string, value: string): string {
-  const [address, prefix] = value.split("/");
+  const [address, prefix, extra] = value.split("/");
   const family = ipFamily(address ?? "");
   const maxPrefix = family === 4 ? 32 : 128;
-  if (family === 0 || prefix === undefined || !/^\d+$/.test(prefix) || Number(prefix) > maxPrefix)
+  if (
+    family === 0 ||
+    prefix === undefined ||
+    extra !== undefined ||
+    !/^\d+$/.test(prefix) ||
+    Number(prefix) > maxPrefix
+  )
     throw invalid(`${field}: ${JSON.stringify(value)} is not an address with a prefix length (like "10.20.0.1/16")`);
-  return `${addressOf(value)}/${prefixLengthOf(value)}`;
+  return family === 4 ? `${address}/${Number(prefix)}` : `${addressOf(value)}/${prefixLengthOf(value)}`;
 }
 
 /**
@@ -173,7 +182,7 @@ function hostSubnets(prefix: string, given: { subnet: unknown; ipv6Subnet: unkno
   const parse = (name: string, value: unknown): string | undefined => {
     if (value === undefined) return undefined;
     if (typeof value !== "string") throw invalid(`${prefix}${name}: ${JSON.stringify(value)} is not a subnet`);
-    return networkOf(requireCidr(`${prefix}${name}`, value));
+    return subnetNetwork(requireCidr(`${prefix}${name}`, value));
   };
   const subnet = parse("subnet", given.subnet);
   const ipv6Subnet = parse("ipv6Subnet", given.ipv6Subnet);

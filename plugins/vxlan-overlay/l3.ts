@@ -3,7 +3,7 @@
 // l2 is decided here: which subnet is ours, the peers with theirs, and that IPAM hands
 // out addresses inside our subnet (a wider one would make the containers ARP for
 // addresses that live on other hosts).
-import { addressOf, cidrContains, familyOfAddress, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
+import { addressOf, cidrContains, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import type { NetConf } from "../../src/cni/types";
 import { type L3Peer, subnetsOverlap, vtepCidr, vtepMac } from "../../src/plugin/overlay-peer-entries";
 import { type OverlayConfig, type OverlayPeer, invalid, subnetsOf } from "./config";
@@ -68,21 +68,22 @@ function ownSubnets(config: OverlayConfig, own: OverlayPeer | undefined, localAd
 
 /** `peers` is the whole list (ours possibly among it); `localAddress` is this host's underlay address. */
 export function planL3(config: OverlayConfig, peers: readonly OverlayPeer[], localAddress: string): L3Plan {
-  const subnets = ownSubnets(
-    config,
-    peers.find((peer) => sameAddress(peer.address, localAddress)),
-    localAddress,
-  );
+  const local = addressOf(localAddress);
+  const own = peers.find((peer) => peer.address === local);
+  const subnets = ownSubnets(config, own, localAddress);
   const remote = remotePeers(peers, localAddress).flatMap((peer) =>
     subnetsOf(peer).map((subnet) => ({ underlayAddress: peer.address, subnet })),
   );
+  // Our subnets from our own entry were already checked against every other (mergePeers).
+  const listed = own !== undefined && subnetsOf(own).join(" ") === subnets.join(" ");
+  const familyOf = (cidr: string) => (cidr.includes(":") ? 6 : 4);
   for (const peer of remote) {
-    const ours = subnets.find((subnet) => familyOfAddress(subnet) === familyOfAddress(peer.subnet));
+    const ours = subnets.find((subnet) => familyOf(subnet) === familyOf(peer.subnet));
     if (ours === undefined)
       throw invalid(
         `peers: subnet ${peer.subnet} of ${peer.underlayAddress} is not of the family of this host's subnet ${subnets.join(" ")}`,
       );
-    if (subnetsOverlap(peer.subnet, ours))
+    if (!listed && subnetsOverlap(peer.subnet, ours))
       throw invalid(`subnet: ${ours} overlaps ${peer.subnet} of peer ${peer.underlayAddress}`);
   }
   for (const subnet of subnets) requireIpamInside(config.netConf, subnet);

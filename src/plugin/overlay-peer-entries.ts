@@ -106,7 +106,7 @@ export function subnetsOverlap(left: string, right: string): boolean {
 }
 
 /** networkOf without a parse for IPv4: it runs for every peer on every ADD. */
-function subnetNetwork(cidr: string): string {
+export function subnetNetwork(cidr: string): string {
   const [address = "", prefix = ""] = cidr.split("/");
   if (ipFamily(address) !== 4) return networkOf(cidr);
   const prefixLength = Number(prefix);
