@@ -61,6 +61,19 @@ export function reconcileFloodEntries(host: Handle, vtepName: string, peers: rea
   return changes;
 }
 
+/**
+ * Adds and removes flood entries of the given peers only, without reading the VTEP
+ * back (the overlay agent between full passes). What was learned through a removed
+ * peer goes at the next full reconcile. The caller holds the lock.
+ */
+export function changeFloodEntries(host: Handle, vtepName: string, changes: FloodChanges): FloodChanges {
+  const link = getLink(host, vtepName).index;
+  const entry = (dst: string) => ({ link, family: "bridge" as const, lladdr: FLOOD_MAC, dst });
+  throwFirst(host.requestMany(changes.removed.map((dst) => neighRequest(host, "delete", entry(dst)))), isNotFound);
+  throwFirst(host.requestMany(changes.added.map((dst) => neighRequest(host, "append", entry(dst)))), isExists);
+  return changes;
+}
+
 /** CHECK: exactly one flood entry per peer; code 104 naming the first difference otherwise. Keyed, so 1,000 peers cost 1,000 lookups. */
 export function checkFloodEntries(host: Handle, vtepName: string, peers: readonly string[]): void {
   const flooded = new Map<string, string>();
