@@ -20,6 +20,7 @@ const BENCHMARKS: { id: string; load: () => Benchmark }[] = [
   { id: "validation", load: () => require("./validation.bench").benchmark },
   { id: "codec-vs-ip", load: () => require("./codec-vs-ip.bench").benchmark },
   { id: "vxlan-reconcile", load: () => require("./vxlan-reconcile.bench").benchmark },
+  { id: "vxlan-scale", load: () => require("./vxlan-scale.bench").benchmark },
   { id: "vxlan-throughput", load: () => require("./vxlan-throughput.bench").benchmark },
   { id: "overlay-join", load: () => require("./overlay-join.bench").benchmark },
 ];

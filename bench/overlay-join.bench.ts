@@ -1,6 +1,6 @@
 // A host joining an overlay run by the etcd membership agents: time from the new host's
 // `cnikit overlay agent` start to every other host having it in its peersFile and its
-// VTEP (FDB, neighbour, route), for 3 and for 50 hosts. etcd (Debian's etcd-server)
+// VTEP (FDB, neighbour, route), for 3, 50 and 1,000 hosts. etcd (Debian's etcd-server)
 // runs in a namespace of its own on the underlay. Hosts that only need to exist are
 // lease records written straight to etcd; the hosts that are measured run real agents
 // in their own namespaces, each behind a VTEP made by the compiled plugin's ADD.
@@ -32,8 +32,11 @@ interface Scenario {
   newcomer: UnderlayHost;
   network: string;
   vni: number;
-  /** The pool's /16, e.g. "10.41". */
-  poolPrefix: string;
+  /** The pool's network; its /24s are what agents claim. */
+  pool: string;
+  /** The lease records' underlay addresses and subnets, by record index. */
+  recordAddress: (index: number) => string;
+  recordSubnet: (index: number) => string;
 }
 
 interface Shared {
@@ -74,11 +77,11 @@ async function waitUntil(what: string, condition: () => boolean, logs: () => str
 function simulatedHosts(scenario: Scenario): HostLease[] {
   const count = scenario.totalHosts - scenario.observers.length - 1;
   return Array.from({ length: count }, (_, index) => {
-    const underlayAddress = `198.18.0.${100 + index}`;
+    const underlayAddress = scenario.recordAddress(index);
     return {
       hostId: underlayAddress,
       underlayAddress,
-      subnet: `${scenario.poolPrefix}.${100 + index}.0/24`,
+      subnet: scenario.recordSubnet(index),
       vtepMac: vtepMac(scenario.vni, underlayAddress),
     };
   });
@@ -103,7 +106,7 @@ async function joinExisting(
   shared: Shared,
   scenario: Scenario,
 ): Promise<{ observers: AgentProcess[]; monitors: RouteMonitor[] }> {
-  const pool = { network: `${scenario.poolPrefix}.0.0/16`, subnetLen: 24 };
+  const pool = { network: scenario.pool, subnetLen: 24 };
   const hosts = simulatedHosts(scenario);
   etcdTool(shared, shared.etcdHost, {
     mode: "publish",
@@ -225,6 +228,24 @@ async function timeOneJoin(
   return sample;
 }
 
+/**
+ * RSS and CPU time (since its start, all joins included) of the observer agents, read
+ * from /proc: nsenter execs the agent, so the child's pid is the agent's.
+ */
+function observerUsage(observers: readonly AgentProcess[]): string {
+  const figures = observers.map((agent) => {
+    const pid = (agent as unknown as { child: { pid?: number } }).child.pid ?? 0;
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    return { rssMb: rssKb / 1024, cpuSeconds };
+  });
+  const rss = figures.map((figure) => figure.rssMb.toFixed(0)).join("/");
+  const cpu = figures.map((figure) => figure.cpuSeconds.toFixed(1)).join("/");
+  return `RSS ${rss} MB, CPU ${cpu} s since start`;
+}
+
 async function measure(shared: Shared, scenario: Scenario): Promise<{ variants: VariantResult[]; summary: string }> {
   const { observers, monitors } = await joinExisting(shared, scenario);
   const runs = Math.min(shared.context.runs, MAX_RUNS);
@@ -234,6 +255,7 @@ async function measure(shared: Shared, scenario: Scenario): Promise<{ variants: 
     const sample = await timeOneJoin(shared, scenario, observers, monitors);
     if (run > 0) samples.push(sample);
   }
+  const usage = observerUsage(observers);
   // Stopped without revoking: this scenario's agents must not load the next one's CPU.
   await Promise.all([...observers].map((agent) => agent.stop("SIGTERM")));
   for (const monitor of monitors) monitor.stop();
@@ -260,7 +282,8 @@ async function measure(shared: Shared, scenario: Scenario): Promise<{ variants: 
     ],
     summary:
       `${scenario.totalHosts} hosts ${median(joined).toFixed(0)} ms (${Math.min(...joined).toFixed(0)}–${Math.max(...joined).toFixed(0)}), ` +
-      `of which ${median(samples.map((sample) => sample.joinedMs - sample.leasedMs)).toFixed(0)} ms from its subnetFile to the last route`,
+      `of which ${median(samples.map((sample) => sample.joinedMs - sample.leasedMs)).toFixed(0)} ms from its subnetFile to the last route; ` +
+      `an observer agent: ${usage}`,
   };
 }
 
@@ -271,8 +294,8 @@ async function run(context: BenchContext): Promise<BenchSection> {
   const agents: AgentProcess[] = [];
   const monitors: RouteMonitor[] = [];
   try {
-    const [etcdHost, ...hosts] = fixture.underlay({ hosts: 1 + 3 + 4 });
-    if (!etcdHost || hosts.length !== 7) throw new Error("underlay: expected 8 hosts");
+    const [etcdHost, ...hosts] = fixture.underlay({ hosts: 1 + 3 + 4 + 4 });
+    if (!etcdHost || hosts.length !== 11) throw new Error("underlay: expected 12 hosts");
     etcd = await EtcdMember.start({
       netnsPath: etcdHost.path,
       address: etcdHost.address,
@@ -286,7 +309,9 @@ async function run(context: BenchContext): Promise<BenchSection> {
       newcomer: hosts[2] as UnderlayHost,
       network: "join3",
       vni: 4103,
-      poolPrefix: "10.41",
+      pool: "10.41.0.0/16",
+      recordAddress: (index) => `198.18.0.${100 + index}`,
+      recordSubnet: (index) => `10.41.${100 + index}.0/24`,
     };
     const large: Scenario = {
       totalHosts: 50,
@@ -294,9 +319,22 @@ async function run(context: BenchContext): Promise<BenchSection> {
       newcomer: hosts[6] as UnderlayHost,
       network: "join50",
       vni: 4150,
-      poolPrefix: "10.42",
+      pool: "10.42.0.0/16",
+      recordAddress: (index) => `198.18.0.${100 + index}`,
+      recordSubnet: (index) => `10.42.${100 + index}.0/24`,
     };
-    const measured = [await measure(shared, small), await measure(shared, large)];
+    // 1,000 hosts: a /14 of /24s; the records' underlay addresses are outside the real hosts' /24.
+    const fleet: Scenario = {
+      totalHosts: 1000,
+      observers: hosts.slice(7, 10),
+      newcomer: hosts[10] as UnderlayHost,
+      network: "join1000",
+      vni: 4199,
+      pool: "10.44.0.0/14",
+      recordAddress: (index) => `198.19.${(index >> 8) + 1}.${index & 255}`,
+      recordSubnet: (index) => `10.${44 + ((100 + index) >> 8)}.${(100 + index) & 255}.0/24`,
+    };
+    const measured = [await measure(shared, small), await measure(shared, large), await measure(shared, fleet)];
     const variants = measured.flatMap((result) => result.variants);
     const floorRequest: WatchFloorRequest = {
       mode: "watch-floor",
@@ -315,7 +353,7 @@ async function run(context: BenchContext): Promise<BenchSection> {
       title: "Overlay membership on etcd: a host joining, seen by every other host",
       description:
         "etcd (Debian etcd-server, one member) in a namespace of its own on a veth underlay (198.18.0.0/24); the hosts already joined are real " +
-        "`cnikit overlay agent --vni --mode l3` processes in their own namespaces, each with a VTEP made by one compiled-plugin ADD, plus (for 50) " +
+        "`cnikit overlay agent --vni --mode l3` processes in their own namespaces, each with a VTEP made by one compiled-plugin ADD, plus (for 50 and 1000) " +
         "lease records written straight to etcd in the agent's format (`leases/`, `subnets/`, `hosts/` keys, as `claim.ts` writes them). A timed run " +
         "starts the new host's agent (`nsenter` + the compiled executable: process start, etcd connection, claim transaction, watch) and ends when every " +
         "real agent has the new host in its peersFile and its route on the VTEP (`ip monitor route`, stamped on arrival; the route is the last entry " +

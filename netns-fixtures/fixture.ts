@@ -18,7 +18,7 @@ export interface Netns {
 export interface UnderlayHost extends Netns {
   /** The host's interface on the underlay switch. */
   underlayIf: string;
-  /** Its underlay IPv4 address (no prefix length), in 198.18.0.0/24. */
+  /** Its underlay address (no prefix length): 198.18.0.(i+1)/24, or fd00:18::(i+1)/64 with `ipv6`. */
   address: string;
   prefixLength: number;
 }
@@ -27,6 +27,8 @@ export interface UnderlayOptions {
   hosts: number;
   /** Name of the underlay interface in each host (default `ul0`). */
   underlayIf?: string;
+  /** An IPv6 underlay (unique local fd00:18::/64) instead of 198.18.0.0/24. */
+  ipv6?: boolean;
 }
 
 export interface FixtureOptions {
@@ -36,6 +38,8 @@ export interface FixtureOptions {
 
 export const UNDERLAY_PREFIX_LENGTH = 24;
 const UNDERLAY_NETWORK = "198.18.0";
+export const UNDERLAY6_PREFIX_LENGTH = 64;
+const UNDERLAY6_NETWORK = "fd00:18::";
 
 export class NetnsFixture {
   /** Prefix of every namespace this fixture creates. */
@@ -105,7 +109,8 @@ export class NetnsFixture {
 
   /**
    * N host namespaces on one L2 segment: a switch namespace holding a bridge, and
-   * per host a veth whose switch end is a bridge port. Host i gets 198.18.0.(i+1)/24.
+   * per host a veth whose switch end is a bridge port. Host i gets 198.18.0.(i+1)/24, or
+   * with `ipv6` fd00:18::(i+1)/64 (nodad: a test must not wait out duplicate detection).
    */
   underlay(options: UnderlayOptions): UnderlayHost[] {
     if (options.hosts < 1 || options.hosts > 250)
@@ -136,10 +141,14 @@ export class NetnsFixture {
         host.name,
       ]);
       runChecked(["ip", "-n", switchNs.name, "link", "set", port, "master", "br0", "up"]);
-      const address = `${UNDERLAY_NETWORK}.${index + 1}`;
-      runChecked(["ip", "-n", host.name, "addr", "add", `${address}/${UNDERLAY_PREFIX_LENGTH}`, "dev", underlayIf]);
+      const prefixLength = options.ipv6 ? UNDERLAY6_PREFIX_LENGTH : UNDERLAY_PREFIX_LENGTH;
+      const address = options.ipv6
+        ? `${UNDERLAY6_NETWORK}${(index + 1).toString(16)}`
+        : `${UNDERLAY_NETWORK}.${index + 1}`;
+      const cidr = `${address}/${prefixLength}`;
+      runChecked(["ip", "-n", host.name, "addr", "add", cidr, "dev", underlayIf, ...(options.ipv6 ? ["nodad"] : [])]);
       runChecked(["ip", "-n", host.name, "link", "set", underlayIf, "up"]);
-      hosts.push({ ...host, underlayIf, address, prefixLength: UNDERLAY_PREFIX_LENGTH });
+      hosts.push({ ...host, underlayIf, address, prefixLength });
       this.daemonFor(host);
     }
     return hosts;

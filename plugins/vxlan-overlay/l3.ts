@@ -3,19 +3,19 @@
 // l2 is decided here: which subnet is ours, the peers with theirs, and that IPAM hands
 // out addresses inside our subnet (a wider one would make the containers ARP for
 // addresses that live on other hosts).
-import { addressOf, cidrContains, familyOfAddress, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
+import { addressOf, cidrContains, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import type { NetConf } from "../../src/cni/types";
 import { type L3Peer, subnetsOverlap, vtepCidr, vtepMac } from "../../src/plugin/overlay-peer-entries";
-import { type OverlayConfig, type OverlayPeer, invalid } from "./config";
+import { type OverlayConfig, type OverlayPeer, invalid, subnetsOf } from "./config";
 import { remotePeers } from "./peers";
 
 export interface L3Plan {
-  /** Ours, network form. */
-  subnet: string;
-  /** The VTEP's own overlay address with its host prefix. */
-  vtepAddress: string;
+  /** Ours, network form: one, or IPv4 and IPv6 for a dual-stack host. */
+  subnets: string[];
+  /** The VTEP's own overlay addresses with their host prefix, one per subnet. */
+  vtepAddresses: string[];
   vtepMac: string;
-  /** The remote peers. */
+  /** The remote peers, one entry per subnet a peer routes (a dual-stack peer is listed twice). */
   peers: L3Peer[];
 }
 
@@ -45,30 +45,52 @@ function requireIpamInside(netConf: NetConf, subnet: string): void {
   }
 }
 
-/** `peers` is the whole list (ours possibly among it); `localAddress` is this host's underlay address. */
-export function planL3(config: OverlayConfig, peers: readonly OverlayPeer[], localAddress: string): L3Plan {
-  const own = peers.find((peer) => sameAddress(peer.address, localAddress));
-  if (config.subnet !== undefined && own?.subnet !== undefined && own.subnet !== config.subnet)
-    throw invalid(
-      `subnet: ${config.subnet} differs from ${own.subnet}, which the peer list gives this host (${localAddress})`,
-    );
-  const subnet = config.subnet ?? own?.subnet;
-  if (subnet === undefined)
+/** This host's subnets: the config's, else its own peer entry's; the two must agree. */
+function ownSubnets(config: OverlayConfig, own: OverlayPeer | undefined, localAddress: string): string[] {
+  for (const key of ["subnet", "ipv6Subnet"] as const) {
+    const stated = config[key];
+    const listed = own?.[key];
+    if (stated !== undefined && listed !== undefined && stated !== listed)
+      throw invalid(`${key}: ${stated} differs from ${listed}, which the peer list gives this host (${localAddress})`);
+  }
+  const subnets = subnetsOf({
+    ...(own?.subnet !== undefined && { subnet: own.subnet }),
+    ...(own?.ipv6Subnet !== undefined && { ipv6Subnet: own.ipv6Subnet }),
+    ...(config.subnet !== undefined && { subnet: config.subnet }),
+    ...(config.ipv6Subnet !== undefined && { ipv6Subnet: config.ipv6Subnet }),
+  });
+  if (subnets.length === 0)
     throw invalid(
       `subnet: none for this host (${localAddress}); give "subnet" or list this host with its subnet among the peers`,
     );
-  const remote = remotePeers(peers, localAddress).map((peer) => ({
-    underlayAddress: peer.address,
-    subnet: peer.subnet ?? "",
-  }));
+  return subnets;
+}
+
+/** `peers` is the whole list (ours possibly among it); `localAddress` is this host's underlay address. */
+export function planL3(config: OverlayConfig, peers: readonly OverlayPeer[], localAddress: string): L3Plan {
+  const local = addressOf(localAddress);
+  const own = peers.find((peer) => peer.address === local);
+  const subnets = ownSubnets(config, own, localAddress);
+  const remote = remotePeers(peers, localAddress).flatMap((peer) =>
+    subnetsOf(peer).map((subnet) => ({ underlayAddress: peer.address, subnet })),
+  );
+  // Our subnets from our own entry were already checked against every other (mergePeers).
+  const listed = own !== undefined && subnetsOf(own).join(" ") === subnets.join(" ");
+  const familyOf = (cidr: string) => (cidr.includes(":") ? 6 : 4);
   for (const peer of remote) {
-    if (familyOfAddress(peer.subnet) !== familyOfAddress(subnet))
+    const ours = subnets.find((subnet) => familyOf(subnet) === familyOf(peer.subnet));
+    if (ours === undefined)
       throw invalid(
-        `peers: subnet ${peer.subnet} of ${peer.underlayAddress} is not of the family of this host's subnet ${subnet}`,
+        `peers: subnet ${peer.subnet} of ${peer.underlayAddress} is not of the family of this host's subnet ${subnets.join(" ")}`,
       );
-    if (subnetsOverlap(peer.subnet, subnet))
-      throw invalid(`subnet: ${subnet} overlaps ${peer.subnet} of peer ${peer.underlayAddress}`);
+    if (!listed && subnetsOverlap(peer.subnet, ours))
+      throw invalid(`subnet: ${ours} overlaps ${peer.subnet} of peer ${peer.underlayAddress}`);
   }
-  requireIpamInside(config.netConf, subnet);
-  return { subnet, vtepAddress: vtepCidr(subnet), vtepMac: vtepMac(config.vni, localAddress), peers: remote };
+  for (const subnet of subnets) requireIpamInside(config.netConf, subnet);
+  return {
+    subnets,
+    vtepAddresses: subnets.map(vtepCidr),
+    vtepMac: vtepMac(config.vni, localAddress),
+    peers: remote,
+  };
 }

@@ -2,8 +2,8 @@
 // overlay agent, a config-management run) keeps current. The file is re-read on every
 // call, so an ADD picks up a peer that joined or left since the last one. The file holds
 // a JSON array of the same shape as `peers`: addresses, or {address, subnet} objects.
-import { sameAddress } from "../../src/ip/cidr";
-import { type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
+import { addressOf } from "../../src/ip/cidr";
+import { MAX_OVERLAY_PEERS, type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
 import { parseJsonBounded } from "../../src/cni/json-bounds";
 import { type FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 
@@ -25,6 +25,11 @@ function readPeersFile(config: OverlayConfig, file: string): OverlayPeer[] {
   }
   if (!Array.isArray(parsed))
     throw invalid(`peersFile: ${JSON.stringify(file)} must hold a JSON array of peers, like "peers"`);
+  // Counted before any entry is parsed: a list over the limit costs no more than its JSON.
+  if (parsed.length > MAX_OVERLAY_PEERS)
+    throw invalid(
+      `peersFile ${file}: ${parsed.length} peers exceed the limit of ${MAX_OVERLAY_PEERS} hosts per overlay (peers and peersFile together)`,
+    );
   return parsed.map((peer: unknown, index) => parsePeer(`peersFile ${file}[${index}]`, peer, config.mode));
 }
 
@@ -38,7 +43,9 @@ export function readPeers(config: OverlayConfig): OverlayPeer[] {
 
 /** The remote peers: our own address is left out, so one list can serve every host. */
 export function remotePeers(peers: readonly OverlayPeer[], localAddress: string): OverlayPeer[] {
-  return peers.filter((peer) => !sameAddress(peer.address, localAddress));
+  // Peers are canonical (parsePeer): one parse of ours instead of one per peer.
+  const local = addressOf(localAddress);
+  return peers.filter((peer) => peer.address !== local);
 }
 
 export function addressesOf(peers: readonly OverlayPeer[]): string[] {

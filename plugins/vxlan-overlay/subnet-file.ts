@@ -2,7 +2,8 @@
 // plugin itself never talks to etcd). When the config names one, the network config is
 // completed from it before anything else reads it, IPAM included (IPAM is delegated the
 // config bytes, so they are rewritten, as flannel's CNI plugin writes its delegate's):
-//   l3: `subnet` = the host's subnet; IPAM host-local without ranges gets that subnet.
+//   l3: `subnet` = the host's subnet (and `ipv6Subnet` for a dual-stack host); IPAM
+//       host-local without ranges gets those subnets.
 //   l2: the host's subnet is its slice of `network`; IPAM host-local without ranges
 //       hands out the slice inside the whole network, and the bridge gets the slice's
 //       first address (hostAddress) so the host reaches its containers.
@@ -113,7 +114,12 @@ export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } =
   const mode = netConf.mode === "l3" ? "l3" : "l2";
   const completed: Json = { ...netConf };
   const ownSubnet = share.subnet ?? share.ipv6Subnet;
-  if (mode === "l3" && completed.subnet === undefined && ownSubnet !== undefined) completed.subnet = ownSubnet;
+  if (mode === "l3" && completed.subnet === undefined && ownSubnet !== undefined) {
+    completed.subnet = ownSubnet;
+    // Dual-stack: the IPv6 subnet routes beside the IPv4 one.
+    if (share.subnet !== undefined && share.ipv6Subnet !== undefined && completed.ipv6Subnet === undefined)
+      completed.ipv6Subnet = share.ipv6Subnet;
+  }
   if (completed.mtu === undefined && typeof share.mtu === "number") completed.mtu = share.mtu;
   if (completed.localAddress === undefined && typeof share.underlayAddress === "string")
     completed.localAddress = share.underlayAddress;

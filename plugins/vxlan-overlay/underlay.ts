@@ -83,9 +83,8 @@ function underlayLink(query: UnderlayQuery, firstPeer: string | undefined, missi
 export function resolveUnderlay(query: UnderlayQuery): Underlay {
   const { host, config } = query;
   const missing = (msg: string) => new CniError(query.missingCode ?? ErrorCode.InvalidNetworkConfig, msg);
-  const firstPeer = query.peers.find(
-    (peer) => config.localAddress === undefined || !sameAddress(peer, config.localAddress),
-  );
+  // Peers and localAddress are canonical (config.ts): compared as strings, 10,000 of them per ADD.
+  const firstPeer = query.peers.find((peer) => peer !== config.localAddress);
   const link = underlayLink(query, firstPeer, missing);
   let localAddress = config.localAddress;
   if (localAddress !== undefined) {
@@ -100,7 +99,7 @@ export function resolveUnderlay(query: UnderlayQuery): Underlay {
   }
   const family = familyOfAddress(localAddress);
   for (const peer of query.peers) {
-    if (familyOfAddress(peer) !== family)
+    if ((peer.includes(":") ? 6 : 4) !== family)
       throw new CniError(
         ErrorCode.InvalidNetworkConfig,
         `peers: ${peer} is IPv${familyOfAddress(peer)} but the local address ${localAddress} is IPv${family}`,

@@ -1,9 +1,9 @@
 // The VTEP: one vxlan device per VNI on a host. In l2 it is a port of the network's
 // bridge and learns; in l3 it stands alone with learning off, a MAC derived from the VNI
-// and the host's underlay address, and the host's VTEP overlay address. Callers hold the
+// and the host's underlay address, and the host's VTEP overlay address(es). Callers hold the
 // bridge's host lock: parallel ADDs must agree on one device.
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { addressOf, familyOfAddress, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
+import { addressOf, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
 import { addAddr, deleteAddr, listAddrs } from "../../src/netlink/addrs";
 import { RtScope } from "../../src/netlink/codec/constants";
 import { isExists, isNotFound } from "../../src/netlink/codec/errors";
@@ -25,8 +25,8 @@ export interface VtepSpec {
   learning: boolean;
   /** l3: the derived MAC the peers expect. */
   mac?: string;
-  /** l3: the VTEP's overlay address with its host prefix ("10.78.1.0/32"). */
-  address?: string;
+  /** l3: the VTEP's overlay addresses with their host prefix ("10.78.1.0/32"), one per family routed. */
+  addresses?: string[];
 }
 
 /** What about an existing VTEP device differs from the spec, or undefined when it is the one we want. */
@@ -57,25 +57,19 @@ function refuseForeignMaster(host: Handle, existing: Link, spec: VtepSpec): void
   );
 }
 
-/** l3: exactly the VTEP's own overlay address (another one is left from an earlier subnet). */
-function ensureVtepAddress(host: Handle, spec: VtepSpec & { address: string }): void {
-  const present = listAddrs(host, { link: spec.name, family: familyOfAddress(spec.address) }).filter(
-    (addr) => addr.scope === RtScope.UNIVERSE,
-  );
-  for (const addr of present) {
-    if (!sameAddress(addr.address, addressOf(spec.address)) || addr.prefixLen !== prefixLengthOf(spec.address))
-      deleteAddr(host, { link: spec.name, cidr: addr.cidr });
-  }
-  if (
-    present.some(
-      (addr) => sameAddress(addr.address, addressOf(spec.address)) && addr.prefixLen === prefixLengthOf(spec.address),
-    )
-  )
-    return;
-  try {
-    addAddr(host, { link: spec.name, cidr: spec.address, nodad: true });
-  } catch (err) {
-    if (!isExists(err)) throw err;
+/** l3: exactly the VTEP's own overlay addresses (others are left from an earlier subnet or family). */
+function ensureVtepAddresses(host: Handle, name: string, addresses: readonly string[]): void {
+  const isWanted = (addr: { address: string; prefixLen: number }) =>
+    addresses.some((cidr) => sameAddress(addr.address, addressOf(cidr)) && addr.prefixLen === prefixLengthOf(cidr));
+  const present = listAddrs(host, { link: name }).filter((addr) => addr.scope === RtScope.UNIVERSE);
+  for (const addr of present) if (!isWanted(addr)) deleteAddr(host, { link: name, cidr: addr.cidr });
+  for (const cidr of addresses) {
+    if (present.some((addr) => isWanted(addr) && sameAddress(addr.address, addressOf(cidr)))) continue;
+    try {
+      addAddr(host, { link: name, cidr, nodad: true });
+    } catch (err) {
+      if (!isExists(err)) throw err;
+    }
   }
 }
 
@@ -119,7 +113,7 @@ export function ensureVtep(host: Handle, spec: VtepSpec): { created: boolean } {
     existing = getLink(host, spec.name);
   }
   if (existing.mtu !== spec.mtu) setLink(host, spec.name, { mtu: spec.mtu });
-  if (spec.address !== undefined) ensureVtepAddress(host, { ...spec, address: spec.address });
+  if (spec.addresses !== undefined) ensureVtepAddresses(host, spec.name, spec.addresses);
   const bridge = getLink(host, spec.bridgeName);
   if (spec.bridged && existing.masterIndex !== bridge.index)
     setLink(host, spec.name, { master: spec.bridgeName, up: true });
@@ -143,14 +137,15 @@ export function checkVtepDevice(host: Handle, spec: VtepSpec): void {
   if (!spec.bridged && vtep.masterIndex !== undefined)
     throw mismatch(`VTEP ${spec.name} is a bridge port; in l3 mode it stands alone`);
   if (!vtep.up) throw mismatch(`VTEP ${spec.name} is down`);
-  const address = spec.address;
-  if (
-    address !== undefined &&
-    !listAddrs(host, { link: spec.name }).some(
-      (addr) => sameAddress(addr.address, addressOf(address)) && addr.prefixLen === prefixLengthOf(address),
+  const present = listAddrs(host, { link: spec.name });
+  for (const address of spec.addresses ?? []) {
+    if (
+      !present.some(
+        (addr) => sameAddress(addr.address, addressOf(address)) && addr.prefixLen === prefixLengthOf(address),
+      )
     )
-  )
-    throw mismatch(`VTEP ${spec.name} lacks its overlay address ${address}`);
+      throw mismatch(`VTEP ${spec.name} lacks its overlay address ${address}`);
+  }
 }
 
 export interface OverlayHostObjects {

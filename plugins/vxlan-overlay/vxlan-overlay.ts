@@ -58,7 +58,7 @@ function planOverlay(config: OverlayConfig, host: Handle): OverlayPlan {
       bridged: !l3,
       // l3 knows every MAC in advance; learning would only let spoofed sources in.
       learning: !l3,
-      ...(l3 && { mac: l3.vtepMac, address: l3.vtepAddress }),
+      ...(l3 && { mac: l3.vtepMac, addresses: l3.vtepAddresses }),
     },
     floodPeers: l3 ? [] : addressesOf(remotePeers(peers, underlay.localAddress)),
     hostAddress: config.hostAddresses.get(underlay.localAddress),

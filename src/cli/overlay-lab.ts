@@ -11,6 +11,7 @@ import {
 import { selfCommand } from "./self";
 import { type HostPlan, LAB_BRIDGE, type LabPlan } from "./lab/plan";
 import type { LabState } from "./lab/state";
+import { LAB_IPV6_HOST_PREFIX } from "./lab/topology";
 
 /** The overlay network's name in etcd for a lab. */
 export function labOverlayNetwork(plan: LabPlan): string {
@@ -35,8 +36,16 @@ export async function startLabEtcd(
       network: labOverlayNetwork(plan),
       stateDir: plan.stateDir,
       etcd: { netnsPath: namedNetnsPath(plan.etcd.netns), address: plan.etcd.underlayAddress },
-      pool: { network: topology.network.subnet, subnetLen: topology.network.hostPrefix },
+      pool: {
+        network: topology.network.subnet,
+        subnetLen: topology.network.hostPrefix,
+        ...(topology.network.ipv6Subnet !== undefined && {
+          ipv6Network: topology.network.ipv6Subnet,
+          ipv6SubnetLen: LAB_IPV6_HOST_PREFIX,
+        }),
+      },
       vni: topology.network.vni,
+      ...(topology.etcdTls && { tls: true }),
       mode: "l2",
       bridge: LAB_BRIDGE,
       hosts: plan.hosts.map((host) => ({

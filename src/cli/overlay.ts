@@ -17,7 +17,12 @@ function withEtcd(command: Command): Command {
   return command
     .requiredOption("--etcd <endpoints>", "etcd client URLs, comma-separated (http://198.18.0.10:2379)")
     .requiredOption("--network <name>", "overlay network name (its keys live under <key-prefix>/<name>/)")
-    .option("--key-prefix <prefix>", "etcd key prefix", "/cnikit/overlay");
+    .option("--key-prefix <prefix>", "etcd key prefix", "/cnikit/overlay")
+    .option("--etcd-cacert <file>", "PEM CA that signed etcd's certificate (https:// endpoints; default: system roots)")
+    .option("--etcd-cert <file>", "PEM client certificate, for an etcd run with --client-cert-auth (with --etcd-key)")
+    .option("--etcd-key <file>", "PEM private key of --etcd-cert")
+    .option("--etcd-user <name>", "etcd user, for an etcd with auth enabled (with --etcd-password)")
+    .option("--etcd-password <password>", "password of --etcd-user");
 }
 
 export function overlayCommand(): Command {
@@ -69,15 +74,14 @@ export function overlayCommand(): Command {
     .requiredOption("--set <json>", `pool config, e.g. '{"network":"10.20.0.0/16","subnetLen":24}'`)
     .option("--force", "replace a pool that live hosts lease from")
     .action(
-      guardedAction(
-        async (options: { etcd: string; network: string; keyPrefix: string; set: string; force?: boolean }) =>
-          require("../overlay/admin").setPoolConfig({ ...options, config: options.set }),
+      guardedAction(async (options: import("../overlay/admin").AdminOptions & { set: string; force?: boolean }) =>
+        require("../overlay/admin").setPoolConfig({ ...options, config: options.set }),
       ),
     );
   withEtcd(overlay.command("leases").description("list the live hosts of the network"))
     .option("--json", "JSON output")
     .action(
-      guardedAction(async (options: { etcd: string; network: string; keyPrefix: string; json?: boolean }) => {
+      guardedAction(async (options: import("../overlay/admin").AdminOptions & { json?: boolean }) => {
         const { listLeases } = require("../overlay/admin") as typeof import("../overlay/admin");
         const { formatTable, writeJson, writeStdout } = require("./output") as typeof import("./output");
         const leases = await listLeases(options);

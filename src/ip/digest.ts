@@ -2,21 +2,32 @@
 // name, an nft rule comment, an index file, a derived MAC). Not a security boundary:
 // FNV-1a over UTF-8, 64 bits per round. Loading node:crypto costs about 2 ms in the
 // compiled executable, a tenth of a plugin call, for what these names need.
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK64 = (1n << 64n) - 1n;
+const FNV_OFFSET_HI = 0xcbf29ce4;
+const FNV_OFFSET_LO = 0x84222325;
+const TWO_32 = 4294967296;
 
-function fnv1a64(bytes: Uint8Array, seed: bigint): bigint {
-  let hash = FNV_OFFSET ^ seed;
-  for (const byte of bytes) hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & MASK64;
-  return hash;
+/**
+ * FNV-1a 64 (offset 0xcbf29ce484222325 ^ seed, prime 2^40 + 0x1b3) in two 32-bit
+ * halves: bigint arithmetic made the VTEP MACs of 10,000 peers cost 70 ms per ADD.
+ * Every product stays below 2^53, so each step is exact.
+ */
+function fnv1a64Hex(bytes: Uint8Array, seed: number): string {
+  let hi = FNV_OFFSET_HI;
+  let lo = (FNV_OFFSET_LO ^ seed) >>> 0;
+  for (const byte of bytes) {
+    lo = (lo ^ byte) >>> 0;
+    const low = lo * 0x1b3;
+    hi = (Math.imul(hi, 0x1b3) + Math.floor(low / TWO_32) + ((lo << 8) >>> 0)) >>> 0;
+    lo = low >>> 0;
+  }
+  return hi.toString(16).padStart(8, "0") + lo.toString(16).padStart(8, "0");
 }
 
 /** `hexChars` lowercase hex digits derived from `text` (rounds of 64 bits chained by seed). */
 export function shortDigest(text: string, hexChars: number): string {
   const bytes = new TextEncoder().encode(text);
   let out = "";
-  for (let round = 0n; out.length < hexChars; round++) out += fnv1a64(bytes, round).toString(16).padStart(16, "0");
+  for (let round = 0; out.length < hexChars; round++) out += fnv1a64Hex(bytes, round);
   return out.slice(0, hexChars);
 }
 

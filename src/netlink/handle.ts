@@ -83,6 +83,62 @@ export class Handle {
     }
   }
 
+  /**
+   * Sends many requests, `window` to a datagram (the kernel handles every message of a
+   * datagram in turn and acks each), and waits for all their ACKs before the next
+   * datagram. Returns per request its NetlinkError or undefined; never throws a NACK,
+   * so the caller decides what EEXIST or ENOENT mean. 128 small requests keep their
+   * ACKs far inside the socket's 1 MiB receive buffer.
+   */
+  requestMany(specs: readonly RequestSpec[], window = 128): Array<NetlinkError | undefined> {
+    if (this.fd < 0) throw new Error(`${specs[0]?.op ?? "request"}: netlink handle is closed`);
+    const results: Array<NetlinkError | undefined> = new Array(specs.length).fill(undefined);
+    for (let start = 0; start < specs.length; start += window) {
+      const pending = new Map<number, number>();
+      const messages: Buffer[] = [];
+      for (let index = start; index < Math.min(start + window, specs.length); index++) {
+        const spec = specs[index] as RequestSpec;
+        this.seq = (this.seq + 1) >>> 0;
+        pending.set(this.seq, index);
+        const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
+        messages.push(encodeMessage({ type: spec.type, flags, seq: this.seq, pid: 0 }, spec.payload));
+      }
+      const datagram = Buffer.concat(messages);
+      this.tap?.("send", datagram);
+      native().netlinkSend(this.fd, datagram);
+      this.collectAcks(pending, specs, results);
+    }
+    return results;
+  }
+
+  private collectAcks(
+    pending: Map<number, number>,
+    specs: readonly RequestSpec[],
+    results: Array<NetlinkError | undefined>,
+  ): void {
+    while (pending.size > 0) {
+      const datagram = native().netlinkRecv(this.fd);
+      this.tap?.("recv", datagram);
+      for (const msg of splitMessages(datagram)) {
+        const index = pending.get(msg.seq);
+        if (index === undefined) continue;
+        if (msg.type === NlmsgType.OVERRUN)
+          throw new NetlinkError({ errno: 105, op: specs[index]?.op ?? "", extack: "netlink receive buffer overrun" });
+        if (msg.type !== NlmsgType.ERROR) continue;
+        pending.delete(msg.seq);
+        const spec = specs[index] as RequestSpec;
+        const parsed = parseNlmsgerr(msg.payload, msg.flags);
+        if (parsed.errno !== 0)
+          results[index] = netlinkError({
+            errno: parsed.errno,
+            op: spec.op,
+            extack: parsed.extack,
+            deleting: spec.deleting === true,
+          });
+      }
+    }
+  }
+
   private exchange(spec: RequestSpec, dumping: boolean): { messages: NlMessage[]; interrupted: boolean } {
     if (this.fd < 0) throw new Error(`${spec.op}: netlink handle is closed`);
     this.seq = (this.seq + 1) >>> 0;

@@ -3,7 +3,7 @@ import { AttrReader, AttrWriter } from "./codec/attrs";
 import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, Nda, NlmF, Ntf, Nud, Rtm } from "./codec/constants";
 import { formatIp, formatMac, parseIp, parseMac } from "./codec/ip-bytes";
 import { NDMSG_LEN, decodeNd, encodeNd } from "./codec/structs";
-import type { Handle } from "./handle";
+import type { Handle, RequestSpec } from "./handle";
 import { type LinkRef, describeLink, linkIndex } from "./links";
 
 /** 4 and 6: ARP/NDP neighbours; "bridge": forwarding database entries. */
@@ -79,6 +79,26 @@ function neighPayload(h: Handle, config: NeighConfig): Buffer {
 function describeNeigh(config: NeighConfig): string {
   const family = config.family === "bridge" ? "fdb entry" : "neighbour";
   return `${family} ${config.lladdr ?? ""}${config.dst !== undefined ? ` dst ${config.dst}` : ""} on ${describeLink(config.link)}`;
+}
+
+export type NeighVerb = "add" | "append" | "replace" | "delete";
+
+const NEIGH_FLAGS: Record<NeighVerb, number> = {
+  add: NlmF.CREATE | NlmF.EXCL,
+  append: NlmF.CREATE | NlmF.APPEND,
+  replace: NlmF.CREATE | NlmF.REPLACE,
+  delete: 0,
+};
+
+/** The request `verb` sends, for Handle.requestMany; give `link` as an index to spare a lookup per request. */
+export function neighRequest(h: Handle, verb: NeighVerb, config: NeighConfig): RequestSpec {
+  return {
+    type: verb === "delete" ? Rtm.DELNEIGH : Rtm.NEWNEIGH,
+    flags: NEIGH_FLAGS[verb],
+    payload: neighPayload(h, config),
+    op: `${verb} ${describeNeigh(config)}`,
+    ...(verb === "delete" && { deleting: true }),
+  };
 }
 
 /** Adds an entry; EEXIST if one with the same key exists. */

@@ -16,7 +16,7 @@ import {
 import { formatIp, parseCidr, parseIp } from "./codec/ip-bytes";
 import { RTMSG_LEN, decodeRt, encodeRt } from "./codec/structs";
 import { type IpFamily, afOf, familyOf } from "./addrs";
-import type { Handle } from "./handle";
+import type { Handle, RequestSpec } from "./handle";
 import { type LinkRef, linkIndex } from "./links";
 
 export interface Route {
@@ -119,6 +119,18 @@ function describeRoute(config: RouteConfig): string {
   const via = config.gw !== undefined ? ` via ${config.gw}` : "";
   const dev = config.oif !== undefined ? ` dev ${config.oif}` : "";
   return `route ${config.dst}${via}${dev}${config.table !== undefined ? ` table ${config.table}` : ""}`;
+}
+
+/** The request `verb` sends, for Handle.requestMany; give `oif` as an index to spare a lookup per request. */
+export function routeRequest(h: Handle, verb: RouteVerb, config: RouteConfig): RequestSpec {
+  const flags = { add: NlmF.CREATE | NlmF.EXCL, replace: NlmF.CREATE | NlmF.REPLACE, delete: 0 }[verb];
+  return {
+    type: verb === "delete" ? Rtm.DELROUTE : Rtm.NEWROUTE,
+    flags,
+    payload: routePayload(h, config, verb),
+    op: `${verb} ${describeRoute(config)}`,
+    ...(verb === "delete" && { deleting: true }),
+  };
 }
 
 /** Adds a route; EEXIST if the same route exists. */

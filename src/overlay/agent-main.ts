@@ -2,9 +2,11 @@
 // synchronous writes, so the last line before exit is never lost in a pipe.
 import { writeAllSync } from "../cni/process-io";
 import { OverlayAgent } from "./agent";
+import { parseEndpoints } from "./etcd-client";
+import { type EtcdSecurity, type EtcdSecurityFlags, etcdSecurityFromFlags, probeEtcdTls } from "./etcd-security";
 import { DEFAULT_KEY_PREFIX, validHostId } from "./records";
 
-export interface AgentCliOptions {
+export interface AgentCliOptions extends EtcdSecurityFlags {
   etcd: string;
   network: string;
   hostId?: string;
@@ -48,8 +50,12 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
   const mtu = positiveInteger("--mtu", options.mtu, undefined);
   const log = makeLogger(options.network);
   const kernel = kernelOptions(options, log);
+  const endpoints = parseEndpoints(options.etcd);
+  const security = etcdSecurityFromFlags(options, endpoints);
+  await refuseBadCertificates(endpoints, security);
   const agent = new OverlayAgent({
-    endpoints: options.etcd,
+    endpoints,
+    security,
     network: options.network,
     keyPrefix: options.keyPrefix ?? DEFAULT_KEY_PREFIX,
     ttlSeconds: positiveInteger("--ttl", options.ttl, DEFAULT_TTL_SECONDS) ?? DEFAULT_TTL_SECONDS,
@@ -85,6 +91,18 @@ export async function runAgent(options: AgentCliOptions): Promise<void> {
     await agent.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * A certificate etcd refuses (or one that does not verify etcd's) is a configuration
+ * error: the agent stops at once saying so, instead of retrying forever. An etcd that
+ * does not answer yet is waited for, as without TLS.
+ */
+async function refuseBadCertificates(endpoints: readonly string[], security: EtcdSecurity): Promise<void> {
+  if (!security.tls) return;
+  const probes = await Promise.all(endpoints.map((endpoint) => probeEtcdTls(endpoint, security.tls ?? {})));
+  const refused = probes.find((probe) => probe?.kind === "tls");
+  if (refused) throw new Error(`etcd: ${refused.message}`);
 }
 
 /** The kernel half, loaded only when the agent is given a VNI (it needs the native addon). */

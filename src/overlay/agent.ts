@@ -6,13 +6,16 @@
 import type { Etcd3, IKeyValue, Lease, Watcher } from "etcd3";
 import { claimMembership, readPoolConfig } from "./claim";
 import { createEtcdClient, parseEndpoints } from "./etcd-client";
+import type { EtcdSecurity } from "./etcd-security";
 import { type SubnetFile, peersFileContent, readSubnetFile, subnetFileContent, writeFileAtomic } from "./files";
 import { type MemberChange, MemberSet, describeChange } from "./members";
-import { type PoolConfig, parsePoolConfig } from "./pool";
+import { type PoolConfig, parsePoolConfig, samePool, subnetsTakenAway } from "./pool";
 import { type HostLease, OverlayKeys, describeHostLease, parseHostLease } from "./records";
 
 export interface AgentOptions {
   endpoints: string | readonly string[];
+  /** TLS and/or user auth towards etcd. */
+  security?: EtcdSecurity;
   network: string;
   keyPrefix: string;
   /** Lease TTL in seconds; etcd3 renews it every third of that. */
@@ -48,6 +51,8 @@ export class OverlayAgent {
   private client: Etcd3 | undefined;
   private lease: Lease | undefined;
   private watcher: Watcher | undefined;
+  /** The network's config key: a changed pool is used without a restart. */
+  private poolWatcher: Watcher | undefined;
   private self: HostLease | undefined;
   private pool: PoolConfig | undefined;
   private underlayAddress = "";
@@ -69,7 +74,10 @@ export class OverlayAgent {
   }
 
   async start(): Promise<void> {
-    const client = createEtcdClient({ endpoints: this.options.endpoints });
+    const client = createEtcdClient({
+      endpoints: this.options.endpoints,
+      ...(this.options.security && { security: this.options.security }),
+    });
     this.client = client;
     const firstEndpoint = new URL(parseEndpoints(this.options.endpoints)[0] ?? "");
     this.underlayAddress =
@@ -77,6 +85,11 @@ export class OverlayAgent {
       (await (this.options.resolveUnderlayAddress ?? defaultUnderlayAddress)(firstEndpoint));
     this.hostId = this.options.hostId ?? this.underlayAddress;
     this.pool = await this.waitForPool(client);
+    // Before the claim: a host waiting for room in a full pool claims once it is widened.
+    const poolWatcher = await client.watch().key(this.keys.config).create();
+    this.poolWatcher = poolWatcher;
+    poolWatcher.on("put", (kv) => this.onPoolChange(kv.value.toString()));
+    poolWatcher.on("connected", () => void this.rereadPool());
     await this.claim("start");
     const watcher = await client.watch().prefix(this.keys.leasesPrefix).create();
     this.watcher = watcher;
@@ -94,6 +107,7 @@ export class OverlayAgent {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.watcher?.cancel().catch(() => undefined);
+    await this.poolWatcher?.cancel().catch(() => undefined);
     const lease = this.lease;
     if (lease && this.options.revokeOnExit) {
       await Promise.race([
@@ -151,7 +165,8 @@ export class OverlayAgent {
         const claimed = await claimMembership({
           client,
           keys: this.keys,
-          pool,
+          // Read on every attempt: the pool may have changed while we waited.
+          pool: this.pool ?? pool,
           lease,
           hostId: this.hostId,
           underlayAddress: this.underlayAddress,
@@ -188,6 +203,10 @@ export class OverlayAgent {
       this.options.log(
         `leased ${subnets} for ${describeHostLease(claimed)} (${reason}, ttl ${this.options.ttlSeconds}s)`,
       );
+    this.writeSubnetFile(claimed);
+  }
+
+  private writeSubnetFile(claimed: HostLease): void {
     const pool = this.pool;
     const mtu = this.options.mtu ?? (this.options.resolveMtu ?? defaultMtu)(this.underlayAddress);
     const subnetFile: SubnetFile = {
@@ -200,6 +219,36 @@ export class OverlayAgent {
       hostId: this.hostId,
     };
     writeFileAtomic(this.options.subnetFile, subnetFileContent(subnetFile));
+  }
+
+  /** A missed change (watch reconnected) is read again. */
+  private async rereadPool(): Promise<void> {
+    const client = this.client;
+    if (!client || this.stopping) return;
+    const text = await readPoolConfig(client, this.keys).catch(() => undefined);
+    if (text !== undefined) this.onPoolChange(text);
+  }
+
+  /**
+   * The pool changed: use it from now on. `overlay config` refuses a change that takes a
+   * live host's subnet away; should ours be outside anyway (--force, or claimed while the
+   * change was checked), claim again. Otherwise only the subnetFile's networks change.
+   */
+  private onPoolChange(text: string): void {
+    let pool: PoolConfig;
+    try {
+      pool = parsePoolConfig(text);
+    } catch (err) {
+      this.options.log(`ignoring the new pool config: ${(err as Error).message}`);
+      return;
+    }
+    if (this.pool && samePool(pool, this.pool)) return;
+    this.pool = pool;
+    this.options.log(`pool changed: ${[pool.ipv4?.network, pool.ipv6?.network].filter(Boolean).join(" ")}`);
+    const self = this.self;
+    if (!self) return;
+    if (subnetsTakenAway(pool, [self]).length > 0) void this.reclaim(`our subnet is outside the new pool`);
+    else this.writeSubnetFile(self);
   }
 
   private async reclaim(reason: string): Promise<void> {

@@ -24,6 +24,12 @@ export interface EtcdMemberOptions {
    * (required), readiness read from that file. Stop it later with stopByPid.
    */
   detached?: boolean;
+  /**
+   * Serve clients over TLS only to holders of a certificate signed by `caFile`
+   * (--client-cert-auth): `certFile`/`keyFile` are etcd's own, for its underlay address.
+   * The peer URL stays plain: a single member has no peers.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 export class EtcdMember {
@@ -33,7 +39,8 @@ export class EtcdMember {
 
   private constructor(options: EtcdMemberOptions) {
     this.options = options;
-    this.endpoint = `http://${hostPart(options.address)}:${options.clientPort ?? 2379}`;
+    const scheme = options.tls ? "https" : "http";
+    this.endpoint = `${scheme}://${hostPart(options.address)}:${options.clientPort ?? 2379}`;
   }
 
   /** Starts the member and resolves once it serves clients. */
@@ -64,6 +71,14 @@ export class EtcdMember {
       `--initial-advertise-peer-urls=${peerUrl}`,
       `--initial-cluster=${name}=${peerUrl}`,
       "--initial-cluster-state=new",
+      ...(options.tls
+        ? [
+            `--cert-file=${options.tls.certFile}`,
+            `--key-file=${options.tls.keyFile}`,
+            `--trusted-ca-file=${options.tls.caFile}`,
+            "--client-cert-auth",
+          ]
+        : []),
     ];
     if (options.detached) return this.launchDetached(args);
     const log = options.logFile ? fs.openSync(options.logFile, "a") : "ignore";

@@ -44,14 +44,19 @@ export function writeFileAtomic(file: string, content: string): boolean {
 /**
  * The peersFile content: every live host (ours included; the plugin skips its own
  * address and, in l3, takes its own subnet from its entry) as vxlan-overlay's `peers`
- * objects, sorted by address. A dual-stack host is listed with its IPv4 subnet, as an
- * l3 peer has one subnet.
+ * objects, sorted by address. A dual-stack host is listed with its IPv4 `subnet` and
+ * its `ipv6Subnet`; a single-stack one with its subnet of either family as `subnet`.
  */
 export function peersFileContent(leases: readonly HostLease[]): string {
-  const byAddress = new Map<string, { address: string; subnet?: string }>();
+  const byAddress = new Map<string, { address: string; subnet?: string; ipv6Subnet?: string }>();
   for (const lease of leases) {
     const subnet = lease.subnet ?? lease.ipv6Subnet;
-    byAddress.set(lease.underlayAddress, { address: lease.underlayAddress, ...(subnet && { subnet }) });
+    const ipv6Subnet = lease.subnet !== undefined ? lease.ipv6Subnet : undefined;
+    byAddress.set(lease.underlayAddress, {
+      address: lease.underlayAddress,
+      ...(subnet && { subnet }),
+      ...(ipv6Subnet && { ipv6Subnet }),
+    });
   }
   const peers = [...byAddress.values()].sort((a, b) => a.address.localeCompare(b.address, "en", { numeric: true }));
   return `${JSON.stringify(peers)}\n`;

@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { type CertPair, type EtcdCertificates, makeEtcdCertificates } from "./etcd-certs";
 import { EtcdMember, stopByPid } from "./etcd-member";
 import { readSubnetFile, writeFileAtomic } from "./files";
 import type { PoolConfigJson } from "./pool";
@@ -25,12 +26,16 @@ export interface LabMembershipSpec {
   /** argv prefix that runs cnikit (src/cli/self.ts selfCommand()). */
   cnikit: readonly string[];
   ttlSeconds?: number;
+  /** etcd serves TLS only and requires client certificates: one per agent, one for the admin commands. */
+  tls?: boolean;
 }
 
 export interface LabMembershipState {
   endpoint: string;
   etcdPid: number;
   etcdDataDir: string;
+  /** With TLS: the lab's CA, certificates and keys (removed with etcd's data). */
+  tlsDir?: string;
   /** Agent pid by host name. */
   agents: Record<string, number>;
 }
@@ -51,25 +56,40 @@ function runCnikit(spec: LabMembershipSpec, netnsPath: string, args: string[]): 
   if (result.status !== 0) throw new Error(`cnikit ${args.slice(0, 2).join(" ")} failed: ${result.stderr.trim()}`);
 }
 
+/** The overlay commands' flags for a client certificate of the lab's CA. */
+function tlsFlags(certs: EtcdCertificates | undefined, pair: CertPair | undefined): string[] {
+  if (!certs || !pair) return [];
+  return ["--etcd-cacert", certs.caFile, "--etcd-cert", pair.certFile, "--etcd-key", pair.keyFile];
+}
+
 export async function startLabMembership(
   spec: LabMembershipSpec,
   progress: (line: string) => void,
 ): Promise<LabMembershipState> {
   const etcdDataDir = path.join(spec.stateDir, "etcd", "data");
+  const tlsDir = path.join(spec.stateDir, "etcd", "tls");
+  const certs = spec.tls
+    ? makeEtcdCertificates(tlsDir, {
+        serverAddress: spec.etcd.address,
+        clients: ["admin", ...spec.hosts.map((host) => `agent-${host.name}`)],
+      })
+    : undefined;
   const member = await EtcdMember.start({
     netnsPath: spec.etcd.netnsPath,
     address: spec.etcd.address,
     dataDir: etcdDataDir,
     logFile: path.join(spec.stateDir, "etcd", "etcd.log"),
     detached: true,
+    ...(certs && { tls: { caFile: certs.caFile, ...certs.server } }),
   });
   const state: LabMembershipState = {
     endpoint: member.endpoint,
     etcdPid: member.detachedProcessId ?? 0,
     etcdDataDir,
+    ...(certs && { tlsDir }),
     agents: {},
   };
-  progress(`+ etcd ${member.endpoint} (pid ${state.etcdPid})`);
+  progress(`+ etcd ${member.endpoint} (pid ${state.etcdPid}${certs ? ", TLS client certificates required" : ""})`);
   runCnikit(spec, spec.etcd.netnsPath, [
     "overlay",
     "config",
@@ -80,6 +100,7 @@ export async function startLabMembership(
     "--set",
     JSON.stringify(spec.pool),
     "--force",
+    ...tlsFlags(certs, certs?.clients.admin),
   ]);
   for (const host of spec.hosts) {
     const files = labHostFiles(spec.stateDir, host.name);
@@ -92,6 +113,7 @@ export async function startLabMembership(
       ...["--host-id", host.name, "--underlay-address", host.underlayAddress],
       ...["--peers-file", files.peersFile, "--subnet-file", files.subnetFile, "--ttl", String(spec.ttlSeconds ?? 10)],
       ...["--vni", String(spec.vni), "--mode", spec.mode, ...(spec.bridge ? ["--bridge", spec.bridge] : [])],
+      ...tlsFlags(certs, certs?.clients[`agent-${host.name}`]),
     ];
     const agent = spawn("nsenter", [`--net=${host.netnsPath}`, ...spec.cnikit, ...args], {
       detached: true,
@@ -135,4 +157,5 @@ export async function stopLabMembership(state: LabMembershipState, progress: (li
     progress(`- etcd ${state.endpoint}`);
   }
   fs.rmSync(state.etcdDataDir, { recursive: true, force: true });
+  if (state.tlsDir) fs.rmSync(state.tlsDir, { recursive: true, force: true });
 }

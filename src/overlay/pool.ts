@@ -183,3 +183,32 @@ export function canonicalSubnet(pool: FamilyPool, cidr: string): string | undefi
   const index = subnetIndexOf(pool, cidr);
   return index === undefined ? undefined : subnetAt(pool, index);
 }
+
+/**
+ * The subnets of `leases` that `pool` would take away: outside it, of another length,
+ * or of a family it no longer has. Empty when the change keeps every live host as it is.
+ */
+export function subnetsTakenAway(
+  pool: PoolConfig,
+  leases: ReadonlyArray<{ hostId: string; subnet?: string; ipv6Subnet?: string }>,
+): string[] {
+  const lost: string[] = [];
+  for (const lease of leases) {
+    for (const [subnet, family] of [
+      [lease.subnet, pool.ipv4],
+      [lease.ipv6Subnet, pool.ipv6],
+    ] as const) {
+      if (subnet === undefined) continue;
+      if (family === undefined || canonicalSubnet(family, subnet) === undefined)
+        lost.push(`${subnet} of host ${lease.hostId}`);
+    }
+  }
+  return lost;
+}
+
+/** Whether two parsed pools cut the same subnets (their indexes are bigints, hence no plain JSON). */
+export function samePool(left: PoolConfig, right: PoolConfig): boolean {
+  const text = (pool: PoolConfig) =>
+    JSON.stringify(pool, (_key, value) => (typeof value === "bigint" ? String(value) : value));
+  return text(left) === text(right);
+}

@@ -58,6 +58,19 @@ describe("netns fixtures", () => {
     if (spawnSync("which", ["ping"]).status === 0) expect(ping(second, first.address)).toBe(true);
   });
 
+  it("builds an IPv6 underlay (fd00:18::/64, settled at once) whose hosts exchange UDP", async () => {
+    const [first, second] = fixture.underlay({ hosts: 2, ipv6: true });
+    if (!first || !second) throw new Error("underlay returned too few hosts");
+    expect(second.address).toBe("fd00:18::2");
+    expect(second.prefixLength).toBe(64);
+    const info = addrs(second)
+      .find((entry) => entry.ifname === "ul0")
+      ?.addr_info.filter((entry) => entry.family === "inet6" && entry.scope === "global");
+    expect(info).toEqual([expect.objectContaining({ local: "fd00:18::2", prefixlen: 64 })]);
+    expect(info?.[0]?.tentative).toBeUndefined();
+    expect(await udpProbe({ from: first, to: second, address: second.address })).toBe(true);
+  });
+
   it("cleanupStale removes the namespaces of a dead run and keeps live ones", () => {
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
     const deadPid = Number(dead.stdout);

@@ -75,7 +75,8 @@ function removeLockFiles(name: string): void {
 
 function addAddressOnce(handle: Handle, link: string, cidr: string): boolean {
   try {
-    addAddr(handle, { link, cidr });
+    // An IPv6 underlay address is usable at once: every host's is planned, none can be a duplicate.
+    addAddr(handle, { link, cidr, ...(cidr.includes(":") && { nodad: true }) });
     return true;
   } catch (err) {
     if (isExists(err)) return false;

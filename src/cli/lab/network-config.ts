@@ -14,6 +14,31 @@ function hostLocal(
   return { type: "host-local", dataDir: host.ipamDir, ranges: [[range]], routes };
 }
 
+/** l2 overlay: every container on the whole subnet(s), each host handing out addresses of its own slice. */
+function overlayRanges(topology: Topology, host: HostPlan): Record<string, string>[][] {
+  const ranges = [
+    [
+      {
+        subnet: topology.network.subnet,
+        rangeStart: addressAt(host.slice, 2n),
+        rangeEnd: lastUsableAddress(host.slice),
+        gateway: host.gateway,
+      },
+    ],
+  ];
+  const { ipv6Subnet } = topology.network;
+  if (ipv6Subnet !== undefined && host.ipv6Slice !== undefined && host.ipv6Gateway !== undefined)
+    ranges.push([
+      {
+        subnet: ipv6Subnet,
+        rangeStart: addressAt(host.ipv6Slice, 2n),
+        rangeEnd: addressAt(host.ipv6Slice, 0xffffn),
+        gateway: host.ipv6Gateway,
+      },
+    ]);
+  return ranges;
+}
+
 function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record<string, unknown> {
   const supernet = topology.network.subnet;
   const mtu = topology.network.mtu === undefined ? {} : { mtu: topology.network.mtu };
@@ -67,16 +92,7 @@ function pluginConfig(topology: Topology, plan: LabPlan, host: HostPlan): Record
         bridge: LAB_BRIDGE,
         hostAddress,
         ...mtu,
-        ipam: hostLocal(
-          host,
-          {
-            subnet: supernet,
-            rangeStart: addressAt(host.slice, 2n),
-            rangeEnd: lastUsableAddress(host.slice),
-            gateway: host.gateway,
-          },
-          [],
-        ),
+        ipam: { type: "host-local", dataDir: host.ipamDir, ranges: overlayRanges(topology, host), routes: [] },
       };
     }
   }

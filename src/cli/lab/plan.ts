@@ -3,7 +3,10 @@
 import { addressAt } from "../../ip/cidr";
 import { prefixLengthOf } from "../../ip/cidr";
 import { CliError } from "../errors";
-import type { LabPlugin, Topology } from "./topology";
+import { familyOfAddress } from "../../ip/cidr";
+import { LAB_IPV6_HOST_PREFIX, type LabPlugin, type Topology } from "./topology";
+
+const bitsOf = (cidr: string): number => (familyOfAddress(cidr) === 4 ? 32 : 128);
 
 /**
  * Where lab state lives. CNIKIT_LAB_DIR moves it, so a test can own "the only lab up"
@@ -24,6 +27,9 @@ export interface HostPlan {
   /** This host's slice of the container subnet, and its first address (the gateway). */
   slice: string;
   gateway: string;
+  /** Dual-stack labs: this host's /64 of network.ipv6Subnet and its first address. */
+  ipv6Slice?: string;
+  ipv6Gateway?: string;
   /** The network config this host's runtime uses. */
   configFile: string;
   ipamDir: string;
@@ -60,7 +66,7 @@ export function sliceOf(subnet: string, prefix: number, index: number): string {
   const blocks = 1n << BigInt(prefix - prefixLengthOf(subnet));
   if (BigInt(index) >= blocks)
     throw new CliError(`topology network.subnet ${subnet} has only ${blocks} /${prefix} slices; ${index + 1} needed`);
-  return `${addressAt(subnet, BigInt(index) << BigInt(32 - prefix))}/${prefix}`;
+  return `${addressAt(subnet, BigInt(index) << BigInt(bitsOf(subnet) - prefix))}/${prefix}`;
 }
 
 /** The last address before the broadcast address of an IPv4 block. */
@@ -75,7 +81,9 @@ export function labStateFile(name: string): string {
 export function planLab(topology: Topology): LabPlan {
   const { name } = topology;
   const stateDir = `${LAB_ROOT}/${name}`;
-  const underlayHosts = (1n << BigInt(32 - prefixLengthOf(topology.underlay.subnet))) - 2n;
+  const underlayHosts =
+    (1n << BigInt(bitsOf(topology.underlay.subnet) - prefixLengthOf(topology.underlay.subnet))) - 2n;
+  const { ipv6Subnet } = topology.network;
   if (BigInt(topology.hosts.length + (topology.membership ? 1 : 0)) > underlayHosts)
     throw new CliError(
       `topology underlay.subnet ${topology.underlay.subnet} has room for ${underlayHosts} hosts, not ${topology.hosts.length}`,
@@ -88,6 +96,7 @@ export function planLab(topology: Topology): LabPlan {
       );
     // Slice 0 is left out so that the subnet's first address is never a host's gateway.
     const slice = sliceOf(topology.network.subnet, topology.network.hostPrefix, index + 1);
+    const ipv6Slice = ipv6Subnet === undefined ? undefined : sliceOf(ipv6Subnet, LAB_IPV6_HOST_PREFIX, index + 1);
     return {
       name: host.name,
       netns: `${name}-${host.name}`,
@@ -95,6 +104,7 @@ export function planLab(topology: Topology): LabPlan {
       underlayAddress: addressAt(topology.underlay.subnet, BigInt(index + 1)),
       slice,
       gateway: addressAt(slice, 1n),
+      ...(ipv6Slice !== undefined && { ipv6Slice, ipv6Gateway: addressAt(ipv6Slice, 1n) }),
       configFile: `${stateDir}/${host.name}/net.conflist`,
       ipamDir: `${stateDir}/${host.name}/ipam`,
       cacheDir: `${stateDir}/${host.name}/cache`,

@@ -19,15 +19,26 @@ export interface Topology {
   name: string;
   /** How containers attach: one overlay across hosts, or a bridge / point-to-point links per host routed over the underlay. */
   plugin: LabPlugin;
+  /** IPv4, or IPv6 (vxlan-overlay only: the other plugins route IPv4 slices via underlay addresses). */
   underlay: { subnet: string; mtu: number };
   /**
    * Container addresses: `subnet` is cut into one /hostPrefix slice per host. `vni` and
    * `vxlanPort` are the VTEPs' (vxlan-overlay); no `vxlanPort` means the plugin's default, 4789.
    */
-  network: { subnet: string; hostPrefix: number; vni: number; mtu?: number; vxlanPort?: number };
+  network: {
+    subnet: string;
+    hostPrefix: number;
+    vni: number;
+    mtu?: number;
+    vxlanPort?: number;
+    /** Dual-stack containers (vxlan-overlay): an IPv6 network cut into one /64 per host. */
+    ipv6Subnet?: string;
+  };
   hosts: HostSpec[];
   /** "etcd": an etcd member on the underlay and an overlay agent per host keep the peers (vxlan-overlay only). */
   membership?: "etcd";
+  /** membership "etcd": etcd serves TLS only and requires client certificates (a lab CA made by openssl). */
+  etcdTls?: boolean;
   /** Resident mode: a `cnikit daemon` in each host answers its plugin calls (default true). */
   daemon: boolean;
   /** Per link (TARGET: h1, h1/c1, h1:ul0): put in place after `lab up` (src/cli/lab/impair). */
@@ -44,10 +55,13 @@ const KNOWN_KEYS = [
   "hosts",
   "containersPerHost",
   "membership",
+  "etcdTls",
   "daemon",
   "impairments",
 ];
-const NETWORK_KEYS = ["subnet", "hostPrefix", "vni", "mtu", "vxlanPort"];
+const NETWORK_KEYS = ["subnet", "hostPrefix", "vni", "mtu", "vxlanPort", "ipv6Subnet"];
+/** Each host's IPv6 slice of `network.ipv6Subnet`. */
+export const LAB_IPV6_HOST_PREFIX = 64;
 
 /** The vxlan-overlay plugin's default (IANA's port); the kernel's own is 8472. */
 export const DEFAULT_LAB_VXLAN_PORT = 4789;
@@ -84,6 +98,26 @@ function ipv4Cidr(value: unknown, field: string, fallback: string, maxPrefix: nu
   if (prefixLengthOf(cidr as string) > maxPrefix)
     fail(field, `prefix must be /${maxPrefix} or shorter, got ${JSON.stringify(cidr)}`);
   return cidr as string;
+}
+
+/** An IPv4 or IPv6 CIDR; `maxPrefix` per family. */
+function anyCidr(value: unknown, field: string, fallback: string, maxPrefix: { 4: number; 6: number }): string {
+  const cidr = value ?? fallback;
+  const [address, prefix] = typeof cidr === "string" ? cidr.split("/") : [];
+  const family = net.isIP(address ?? "");
+  if (family !== 4 && family !== 6) fail(field, `must be a CIDR like ${fallback}, got ${JSON.stringify(cidr)}`);
+  if (family === 4) return ipv4Cidr(cidr, field, fallback, maxPrefix[4]);
+  if (prefix === undefined || !/^\d+$/.test(prefix) || Number(prefix) > maxPrefix[6])
+    fail(field, `prefix must be /${maxPrefix[6]} or shorter, got ${JSON.stringify(cidr)}`);
+  return cidr as string;
+}
+
+function ipv6Subnet(value: unknown, plugin: LabPlugin): string | undefined {
+  if (value === undefined) return undefined;
+  if (plugin !== "vxlan-overlay") fail("network.ipv6Subnet", `needs plugin vxlan-overlay, got plugin ${plugin}`);
+  if (typeof value !== "string" || !net.isIPv6(value.split("/")[0] ?? ""))
+    fail("network.ipv6Subnet", `must be an IPv6 CIDR like fd10:10::/48, got ${JSON.stringify(value)}`);
+  return anyCidr(value, "network.ipv6Subnet", "fd10:10::/48", { 4: 0, 6: LAB_IPV6_HOST_PREFIX - 8 });
 }
 
 function nameAt(value: unknown, field: string): string {
@@ -148,7 +182,7 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
     name,
     plugin: plugin as LabPlugin,
     underlay: {
-      subnet: ipv4Cidr(underlay.subnet, "underlay.subnet", "198.18.0.0/24", 29),
+      subnet: anyCidr(underlay.subnet, "underlay.subnet", "198.18.0.0/24", { 4: 29, 6: 125 }),
       mtu: integerAt(underlay.mtu, "underlay.mtu", 1500, [1280, 9000]),
     },
     network: { subnet, hostPrefix, vni: integerAt(network.vni, "network.vni", 42, [1, 16_777_215]) },
@@ -162,6 +196,15 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
     if (topology.plugin !== "vxlan-overlay") fail("membership", `"etcd" needs plugin vxlan-overlay`);
     topology.membership = "etcd";
   }
+  if (raw.etcdTls !== undefined) {
+    if (typeof raw.etcdTls !== "boolean") fail("etcdTls", `must be true or false, got ${JSON.stringify(raw.etcdTls)}`);
+    if (raw.etcdTls && topology.membership !== "etcd") fail("etcdTls", `needs membership "etcd"`);
+    if (raw.etcdTls) topology.etcdTls = true;
+  }
+  if (net.isIPv6(topology.underlay.subnet.split("/")[0] ?? "") && topology.plugin !== "vxlan-overlay")
+    fail("underlay.subnet", `an IPv6 underlay needs plugin vxlan-overlay, got plugin ${topology.plugin}`);
+  const v6 = ipv6Subnet(network.ipv6Subnet, topology.plugin);
+  if (v6 !== undefined) topology.network.ipv6Subnet = v6;
   if (network.mtu !== undefined) topology.network.mtu = integerAt(network.mtu, "network.mtu", 1450, [576, 9000]);
   if (network.vxlanPort !== undefined) {
     if (topology.plugin !== "vxlan-overlay")

@@ -144,6 +144,11 @@ describe("overlay agent + vxlan-overlay (l3)", () => {
         ),
       30_000,
     ); // generous: returns as soon as it holds; etcd lease expiry lags under load
-    expect(agents.get(hosts[0]!)!.log).toMatch(new RegExp(`${VTEP}: .*removed route`));
+    // The agent logs after it changed the kernel; its stderr may still be in the pipe.
+    await waitFor(
+      "the agent's log line",
+      () => new RegExp(`${VTEP}: .*removed route`).test(agents.get(hosts[0]!)!.log),
+      5_000,
+    );
   });
 });

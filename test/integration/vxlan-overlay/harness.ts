@@ -107,7 +107,7 @@ export interface L3LabPeer {
 /**
  * An l3 VTEP's entries as `bridge -j fdb` and `ip -j` report them, as sorted lines:
  * FDB "mac dst state", neighbours "address lladdr" (permanent only), routes
- * "subnet via address onlink" (the kernel's own routes left out).
+ * "subnet via address onlink" of both families (the kernel's own routes left out).
  */
 export function l3Entries(
   host: Netns | UnderlayHost,
@@ -124,12 +124,11 @@ export function l3Entries(
   ])
     .filter((entry) => entry.state.includes("PERMANENT"))
     .map((entry) => `${entry.dst} ${entry.lladdr ?? ""}`);
-  const routeLines = ipJson<Array<{ dst: string; gateway?: string; protocol?: string; flags: string[] }>>(host, [
-    "route",
-    "show",
-    "dev",
-    vtep,
-  ])
+  type RouteJson = Array<{ dst: string; gateway?: string; protocol?: string; flags: string[] }>;
+  const routeLines = [
+    ...ipJson<RouteJson>(host, ["route", "show", "dev", vtep]),
+    ...ipJson<RouteJson>(host, ["-6", "route", "show", "dev", vtep]),
+  ]
     .filter((route) => route.protocol !== "kernel")
     .map((route) => `${route.dst} via ${route.gateway ?? "-"}${route.flags.includes("onlink") ? " onlink" : ""}`);
   return { fdb: fdbLines.sort(), neighbours: neighbours.sort(), routes: routeLines.sort() };

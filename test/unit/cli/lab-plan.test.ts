@@ -91,6 +91,58 @@ describe("lab plan", () => {
     });
   });
 
+  it("plans an IPv6 underlay and dual-stack containers for vxlan-overlay", () => {
+    const topology = normalizeTopology({
+      name: "v6",
+      hosts: 2,
+      underlay: { subnet: "fd00:18::/64" },
+      network: { ipv6Subnet: "fd10:10::/48" },
+      membership: "etcd",
+    });
+    const plan = planLab(topology);
+    expect(plan.hosts.map((host) => [host.underlayAddress, host.ipv6Slice, host.ipv6Gateway])).toEqual([
+      ["fd00:18::1", "fd10:10:0:1::/64", "fd10:10:0:1::1"],
+      ["fd00:18::2", "fd10:10:0:2::/64", "fd10:10:0:2::1"],
+    ]);
+    expect(plan.etcd?.underlayAddress).toBe("fd00:18::ffff:ffff:ffff:fffe");
+    const staticTopology = { ...topology, membership: undefined };
+    const staticPlan = planLab(staticTopology);
+    const [plugin] = hostNetworkConfig(staticTopology, staticPlan, staticPlan.hosts[1] as never).plugins as Record<
+      string,
+      unknown
+    >[];
+    expect(plugin).toMatchObject({
+      localAddress: "fd00:18::2",
+      peers: ["fd00:18::1"],
+      ipam: {
+        ranges: [
+          [{ subnet: "10.10.0.0/16", rangeStart: "10.10.2.2" }],
+          [
+            {
+              subnet: "fd10:10::/48",
+              rangeStart: "fd10:10:0:2::2",
+              rangeEnd: "fd10:10:0:2::ffff",
+              gateway: "fd10:10:0:2::1",
+            },
+          ],
+        ],
+      },
+    });
+  });
+
+  it.each([
+    [
+      { plugin: "bridge", underlay: { subnet: "fd00:18::/64" } },
+      "underlay.subnet: an IPv6 underlay needs plugin vxlan-overlay",
+    ],
+    [{ plugin: "veth", network: { ipv6Subnet: "fd10:10::/48" } }, "network.ipv6Subnet: needs plugin vxlan-overlay"],
+    [{ network: { ipv6Subnet: "10.20.0.0/16" } }, "network.ipv6Subnet: must be an IPv6 CIDR"],
+    [{ network: { ipv6Subnet: "fd10:10::/60" } }, "network.ipv6Subnet: prefix must be /56 or shorter"],
+    [{ underlay: { subnet: "fd00:18::/127" } }, "underlay.subnet: prefix must be /125 or shorter"],
+  ])("refuses %j naming the field", (input, message) => {
+    expect(() => normalizeTopology(input)).toThrow(message);
+  });
+
   it("configures bridge with a routed slice per host", () => {
     const topology = normalizeTopology({ name: "demo", plugin: "bridge" });
     const plan = planLab(topology);

@@ -48,7 +48,7 @@ describe("lab VXLAN port and VNI", () => {
     ],
     [
       { network: { port: 8999 } },
-      "topology network.port: unknown key (known: subnet, hostPrefix, vni, mtu, vxlanPort)",
+      "topology network.port: unknown key (known: subnet, hostPrefix, vni, mtu, vxlanPort, ipv6Subnet)",
     ],
   ])("refuses %j naming the key and the value", (input, message) => {
     expect(() => normalizeTopology(input)).toThrow(CliError);

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { canonicalSubnet, chooseFreeSubnet, parsePoolConfig, subnetAt, subnetIndexOf } from "../../../src/overlay/pool";
+import {
+  canonicalSubnet,
+  chooseFreeSubnet,
+  parsePoolConfig,
+  samePool,
+  subnetAt,
+  subnetIndexOf,
+  subnetsTakenAway,
+} from "../../../src/overlay/pool";
 
 describe("parsePoolConfig", () => {
   it("applies flannel-like defaults: /24 subnets, the all-zeros subnet skipped", () => {
@@ -97,5 +105,41 @@ describe("chooseFreeSubnet", () => {
       random: () => 0.99,
     });
     expect(picked).toBe(subnetAt(huge, 4n));
+  });
+});
+
+describe("subnetsTakenAway and samePool", () => {
+  const leases = [
+    { hostId: "a", subnet: "10.60.1.0/24", ipv6Subnet: "fd10:60:0:1::/64" },
+    { hostId: "b", subnet: "10.60.2.0/24" },
+  ];
+  const dual = { network: "10.60.0.0/22", subnetLen: 24, ipv6Network: "fd10:60::/48", ipv6SubnetLen: 64 };
+
+  it("keeps every subnet when the network widens or subnetMax rises", () => {
+    expect(subnetsTakenAway(parsePoolConfig(JSON.stringify({ ...dual, network: "10.60.0.0/16" })), leases)).toEqual([]);
+    expect(subnetsTakenAway(parsePoolConfig(JSON.stringify(dual)), leases)).toEqual([]);
+  });
+
+  it("names the subnets a narrowed, re-cut or family-less pool takes away", () => {
+    expect(subnetsTakenAway(parsePoolConfig(JSON.stringify({ ...dual, subnetMax: "10.60.1.0" })), leases)).toEqual([
+      "10.60.2.0/24 of host b",
+    ]);
+    expect(subnetsTakenAway(parsePoolConfig(JSON.stringify({ ...dual, subnetLen: 25 })), leases)).toEqual([
+      "10.60.1.0/24 of host a",
+      "10.60.2.0/24 of host b",
+    ]);
+    expect(subnetsTakenAway(parsePoolConfig(JSON.stringify({ network: "10.60.0.0/22" })), leases)).toEqual([
+      "fd10:60:0:1::/64 of host a",
+    ]);
+  });
+
+  it("tells equal pools from different ones", () => {
+    expect(samePool(parsePoolConfig(JSON.stringify(dual)), parsePoolConfig(JSON.stringify({ ...dual })))).toBe(true);
+    expect(
+      samePool(
+        parsePoolConfig(JSON.stringify(dual)),
+        parsePoolConfig(JSON.stringify({ ...dual, subnetMax: "10.60.2.0" })),
+      ),
+    ).toBe(false);
   });
 });

@@ -43,12 +43,13 @@ describe("applySubnetFile", () => {
     expect(applySubnetFile(original)).toBe(original);
   });
 
-  it("l3: the host's subnet, MTU, local address and IPAM ranges come from the file", () => {
+  it("l3: the host's subnets (dual-stack: both), MTU, local address and IPAM ranges come from the file", () => {
     expect(conf(applySubnetFile(args({ ...base, mode: "l3", subnetFile })))).toEqual({
       ...base,
       mode: "l3",
       subnetFile,
       subnet: "10.20.3.0/24",
+      ipv6Subnet: "fd20:0:0:3::/64",
       mtu: 1450,
       localAddress: "198.18.0.2",
       ipam: { type: "host-local", ranges: [[{ subnet: "10.20.3.0/24" }], [{ subnet: "fd20:0:0:3::/64" }]] },

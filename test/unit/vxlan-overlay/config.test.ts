@@ -43,8 +43,12 @@ describe("loadOverlayConfig", () => {
   });
 
   it("canonicalises and de-duplicates peers, keeping their order", () => {
-    expect(load({ peers: ["198.18.0.2", "fd00:0::1", "198.18.0.2", "fd00::1"] }).peers).toEqual([
+    expect(load({ peers: ["198.18.0.2", "198.18.0.1", "198.18.0.2"] }).peers).toEqual([
       { address: "198.18.0.2" },
+      { address: "198.18.0.1" },
+    ]);
+    expect(load({ peers: ["fd00:0::2", "fd00::1", "fd00::2"] }).peers).toEqual([
+      { address: "fd00::2" },
       { address: "fd00::1" },
     ]);
   });
@@ -103,6 +107,18 @@ describe("peers", () => {
     expect(() => readPeers(load({ peersFile }))).toThrow(/^peersFile/);
   });
 
+  it("refuses a peer list of two underlay families with code 7 naming the entry, in the config and in the file", () => {
+    codeSevenNaming({ peers: ["fd00:18::1", "fd00:18::2", "198.18.0.3"] }, "peers: peer 198.18.0.3 is IPv4");
+    const peersFile = file("mixed.json", JSON.stringify(["fd00:18::3", "198.18.0.4"]));
+    expect(() => readPeers(load({ peers: ["fd00:18::1"], peersFile }))).toThrow(
+      `peersFile ${peersFile}: peer 198.18.0.4 is IPv4 but peer fd00:18::1 is IPv6`,
+    );
+    expect(addressesOf(readPeers(load({ peers: ["fd00:18::1", "FD00:18:0::2"] })))).toEqual([
+      "fd00:18::1",
+      "fd00:18::2",
+    ]);
+  });
+
   it("leaves our own address out of the remote peers, however it is spelled", () => {
     expect(remotePeers([{ address: "fd00::1" }, { address: "fd00::2" }], "fd00:0:0::1")).toEqual([
       { address: "fd00::2" },
@@ -153,5 +169,15 @@ describe("VTEP", () => {
   it("takes 50 bytes of encapsulation on an IPv4 underlay and 70 on IPv6", () => {
     expect(overlayMtu({ link: underlay, localAddress: "198.18.0.1", family: 4 })).toBe(1450);
     expect(overlayMtu({ link: underlay, localAddress: "fd00::1", family: 6 })).toBe(1430);
+  });
+});
+
+describe("peer list limit", () => {
+  const address = (index: number) => `198.${18 + (index >> 16)}.${(index >> 8) & 255}.${index & 255}`;
+
+  it("takes 10,000 peers and refuses 10,001 with code 7 naming the field and the limit", () => {
+    const many = Array.from({ length: 10_000 }, (_, index) => address(index + 1));
+    expect(load({ peers: many }).peers).toHaveLength(10_000);
+    codeSevenNaming({ peers: [...many, address(20_000)] }, "peers: 10001 peers exceed the limit of 10000");
   });
 });

@@ -1,0 +1,103 @@
+// `cnikit lab up` with an IPv6 underlay (fd00:18::/64) and dual-stack containers chosen
+// in the topology file, static peers and etcd membership (etcd over TLS with client
+// certificates): the VTEPs run over IPv6, every container has both families, every pair
+// probes ok, etcd refuses a client without a certificate, down leaves nothing.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { NetnsFixture, addrs, fdb, links } from "../../../netns-fixtures";
+import { listNetnsNames } from "../../../netns-fixtures/ip";
+import { cnikit, cnikitOk } from "./run-cli";
+
+const fixture = new NetnsFixture();
+const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-lab6-"));
+const labs = [`${fixture.prefix}s6`, `${fixture.prefix}e6`];
+
+afterAll(() => {
+  try {
+    for (const lab of labs) cnikit(["lab", "down", "--quiet", lab]);
+  } finally {
+    fixture.cleanup();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
+const globalAddresses = (netns: string, ifname: string): string[] =>
+  (addrs(netns).find((link) => link.ifname === ifname)?.addr_info ?? [])
+    .filter((info) => info.scope === "global")
+    .map((info) => `${info.local}/${info.prefixlen}`);
+
+for (const [lab, membership] of [
+  [labs[0] as string, "static"],
+  [labs[1] as string, "etcd"],
+] as const) {
+  describe(`cnikit lab on an IPv6 underlay, dual-stack containers, membership ${membership}`, () => {
+    const topology = path.join(workDir, `${lab}.yaml`);
+    let labTlsDir: string | undefined;
+    fs.writeFileSync(
+      topology,
+      [
+        `name: ${lab}`,
+        "daemon: false",
+        `membership: ${membership}`,
+        ...(membership === "etcd" ? ["etcdTls: true"] : []),
+        "hosts: 2",
+        "containersPerHost: 1",
+        "underlay:",
+        "  subnet: fd00:18::/64",
+        "network:",
+        "  ipv6Subnet: fd10:10::/48",
+        "",
+      ].join("\n"),
+    );
+
+    it("comes up with VTEPs over IPv6 and containers of both families, and every pair probes ok", () => {
+      const up = cnikit(["lab", "up", "--quiet", topology]);
+      expect(up.status, up.stderr).toBe(0);
+      for (const [index, host] of ["h1", "h2"].entries()) {
+        const netns = `${lab}-${host}`;
+        expect(globalAddresses(netns, "ul0")).toEqual([`fd00:18::${index + 1}/64`]);
+        const vtep = links(netns).find((link) => link.linkinfo?.info_kind === "vxlan");
+        expect(vtep?.linkinfo?.info_data).toMatchObject({ local6: `fd00:18::${index + 1}` });
+        expect(vtep?.mtu).toBe(1430);
+        const flood = fdb(netns, vtep?.ifname).filter((entry) => entry.mac === "00:00:00:00:00:00");
+        expect(flood.map((entry) => entry.dst)).toEqual([`fd00:18::${2 - index}`]);
+        const container = globalAddresses(`${lab}-${host}-c1`, "eth0");
+        expect(container).toHaveLength(2);
+        expect(container[0]).toMatch(/^10\.10\.\d+\.\d+\/16$/);
+        expect(container[1]).toMatch(/^fd10:10:[0-9a-f:]+\/48$/);
+      }
+      const probe = cnikit(["probe", "--json", "--lab", lab]);
+      expect(probe.status, probe.stdout).toBe(0);
+      const reports = JSON.parse(probe.stdout) as Array<{ verdict: string }>;
+      expect(reports.length).toBeGreaterThan(0);
+      expect(reports.filter((report) => report.verdict !== "ok")).toEqual([]);
+    });
+
+    if (membership === "etcd")
+      it("runs etcd over TLS: the lab's admin certificate lists both hosts, no certificate is refused", () => {
+        const state = JSON.parse(fs.readFileSync(`/run/cnikit/labs/${lab}.json`, "utf8")) as {
+          membership: { endpoint: string; tlsDir: string };
+        };
+        const { endpoint, tlsDir } = state.membership;
+        expect(endpoint).toMatch(/^https:\/\/\[fd00:18::/);
+        const leases = ["overlay", "leases", "--json", "--etcd", endpoint, "--network", `${lab}-net`];
+        const inEtcd = { inNetns: `/run/netns/${lab}-etcd` };
+        const certs = ["--etcd-cacert", `${tlsDir}/ca.pem`, "--etcd-cert", `${tlsDir}/admin.pem`];
+        const listed = cnikitOk([...leases, ...certs, "--etcd-key", `${tlsDir}/admin.key`], inEtcd);
+        expect((JSON.parse(listed) as unknown[]).length).toBe(2);
+        const refused = cnikit([...leases, "--etcd-cacert", `${tlsDir}/ca.pem`], inEtcd);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toMatch(/certificate/i);
+        labTlsDir = tlsDir;
+      });
+
+    it("down leaves no namespace behind", () => {
+      cnikitOk(["lab", "down", "--quiet", lab]);
+      expect(listNetnsNames().filter((name) => name.startsWith(`${lab}-`))).toEqual([]);
+      // The lab CA's keys go with it.
+      if (labTlsDir !== undefined) expect(fs.existsSync(labTlsDir)).toBe(false);
+    });
+  });
+}

@@ -1,0 +1,55 @@
+// The etcd security flags, checked before any connection: pairs given together, TLS
+// only with https:// endpoints, files read and matched (certificates made by openssl).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeEtcdCertificates } from "../../../src/overlay/etcd-certs";
+import { etcdSecurityFromFlags } from "../../../src/overlay/etcd-security";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-etcd-sec-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const certs = makeEtcdCertificates(dir, { serverAddress: "198.18.0.1", clients: ["agent", "other"] });
+const https = ["https://198.18.0.1:2379"];
+
+describe("etcdSecurityFromFlags", () => {
+  it("is empty for plain http:// without flags, and TLS with the system roots for bare https://", () => {
+    expect(etcdSecurityFromFlags({}, ["http://198.18.0.1:2379"])).toEqual({});
+    expect(etcdSecurityFromFlags({}, https)).toEqual({ tls: {} });
+  });
+
+  it("reads the CA, the client certificate and its key", () => {
+    const agent = certs.clients.agent;
+    const security = etcdSecurityFromFlags(
+      { etcdCacert: certs.caFile, etcdCert: agent?.certFile, etcdKey: agent?.keyFile },
+      https,
+    );
+    expect(security.tls?.rootCertificate?.toString()).toContain("BEGIN CERTIFICATE");
+    expect(security.tls?.certChain?.toString()).toContain("BEGIN CERTIFICATE");
+    expect(security.tls?.privateKey?.toString()).toContain("PRIVATE KEY");
+  });
+
+  it("passes user and password on", () => {
+    expect(etcdSecurityFromFlags({ etcdUser: "root", etcdPassword: "pw" }, https).auth).toEqual({
+      username: "root",
+      password: "pw",
+    });
+  });
+
+  it.each([
+    [{ etcdCacert: certs.caFile }, ["http://198.18.0.1:2379"], "--etcd: http://198.18.0.1:2379 is not https://"],
+    [{}, ["https://198.18.0.1:2379", "http://198.18.0.2:2379"], "--etcd: mixes http:// and https://"],
+    [{ etcdCert: certs.clients.agent?.certFile }, https, "--etcd-cert: needs --etcd-key too"],
+    [{ etcdKey: certs.clients.agent?.keyFile }, https, "--etcd-key: needs --etcd-cert too"],
+    [
+      { etcdCert: certs.clients.agent?.certFile, etcdKey: certs.clients.other?.keyFile },
+      https,
+      "is not the key of the certificate",
+    ],
+    [{ etcdCacert: certs.clients.agent?.keyFile }, https, "--etcd-cacert: "],
+    [{ etcdCacert: path.join(dir, "absent") }, https, "ENOENT"],
+    [{ etcdPassword: "pw" }, https, "--etcd-password: needs --etcd-user too"],
+  ])("refuses %j for %j naming the flag", (flags, endpoints, message) => {
+    expect(() => etcdSecurityFromFlags(flags, endpoints)).toThrow(message);
+  });
+});
