@@ -1,6 +1,6 @@
 // resolvConf: a resolv.conf-format file turned into the result's `dns`, as the reference does.
-import * as fs from "node:fs";
 import { CniError, ErrorCode } from "../../src/cni/errors";
+import { FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 import type { DNS } from "../../src/cni/types";
 
 export function parseResolvConf(text: string): DNS {
@@ -26,14 +26,17 @@ export function parseResolvConf(text: string): DNS {
   return dns;
 }
 
+/** Far more than any resolv.conf (glibc reads at most a few KB of it). */
+export const RESOLV_CONF_MAX_BYTES = 64 << 10;
+
+/** Symlinks are followed (/etc/resolv.conf often is one); a FIFO, a device or an oversize file is refused. */
 export function readResolvConf(file: string): DNS {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readRegularFile(file, RESOLV_CONF_MAX_BYTES).toString("utf8");
   } catch (err) {
-    throw new CniError(ErrorCode.IoFailure, `ipam.resolvConf: cannot read ${file}: ${(err as Error).message}`, "", {
-      cause: err,
-    });
+    const what = err instanceof FileRefusedError ? err.what : (err as Error).message;
+    throw new CniError(ErrorCode.IoFailure, `ipam.resolvConf: ${file} ${what}`, "", { cause: err });
   }
   return parseResolvConf(text);
 }

@@ -6,12 +6,45 @@
 // file shared with the reference) leaves no alternative such as an O_EXCL lockfile.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LOCK_EX, native } from "../../native";
+import { LOCK_EX, LOCK_NB, isNativeError, native } from "../../native";
+import { CniError, ErrorCode } from "../../src/cni/errors";
 import { trackFd } from "../../src/cni/request-context";
-import { crashInLockHook } from "../../src/cni/test-hooks";
+import { crashInLockHook, lockTimeoutHook } from "../../src/cni/test-hooks";
 import { openLockFile } from "./files";
 
-/** Blocks until the network's lock is ours; the returned function releases it. */
+/** Longer than any session holds the network (ms), shorter than a runtime's own timeout. */
+export const NETWORK_LOCK_TIMEOUT_MS = 60_000;
+
+function tryLock(fd: number): boolean {
+  try {
+    native().flock(fd, LOCK_EX | LOCK_NB);
+    return true;
+  } catch (err) {
+    if (isNativeError(err) && (err.code === "EWOULDBLOCK" || err.code === "EAGAIN")) return false;
+    throw err;
+  }
+}
+
+/**
+ * Waits for the flock within a bound: LOCK_NB tries with sleeps growing to 25 ms. A sleep,
+ * not a blocking flock, because host-local's session is synchronous (it runs in-process
+ * inside a plugin's call): the bound is what keeps a held lock from hanging the call.
+ */
+export function lockWithin(fd: number, file: string, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let ms = 1; !tryLock(fd); ms = Math.min(ms * 2, 25)) {
+    if (Date.now() >= deadline)
+      throw new CniError(
+        ErrorCode.TryAgainLater,
+        `host-local: lock ${file}: still held by another call after ${timeoutMs / 1000} s`,
+        "a call on the same network is stuck or slow; retry later",
+      );
+    Atomics.wait(pause, 0, 0, ms);
+  }
+}
+
+/** Takes the network's lock (at most NETWORK_LOCK_TIMEOUT_MS, then code 11); the returned function releases it. */
 export function lockNetworkDir(networkDir: string): () => void {
   const file = path.join(networkDir, "lock");
   const fd = openLockFile(file);
@@ -21,7 +54,7 @@ export function lockNetworkDir(networkDir: string): () => void {
     fs.closeSync(fd);
   };
   try {
-    native().flock(fd, LOCK_EX);
+    lockWithin(fd, file, lockTimeoutHook() ?? NETWORK_LOCK_TIMEOUT_MS);
     crashInLockHook(file);
   } catch (err) {
     release();
