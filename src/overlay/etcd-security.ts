@@ -4,7 +4,7 @@
 // missing file, a key that does not match its certificate or certificates given for an
 // http:// endpoint are errors naming the flag, never a connection that hangs or retries.
 import * as crypto from "node:crypto";
-import * as fs from "node:fs";
+import { FileRefusedError, readRegularFile } from "../cni/safe-file";
 
 /** The flags as commander hands them over. */
 export interface EtcdSecurityFlags {
@@ -27,11 +27,15 @@ export interface EtcdSecurity {
   auth?: { username: string; password: string };
 }
 
+/** Far more than a PEM certificate chain or key. */
+const PEM_MAX_BYTES = 1 << 20;
+
 function readPem(flag: string, file: string): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readRegularFile(file, PEM_MAX_BYTES);
   } catch (err) {
-    throw new Error(`${flag}: cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const what = err instanceof FileRefusedError ? err.what : String(err);
+    throw new Error(`${flag}: cannot read ${JSON.stringify(file)}: ${what}`);
   }
 }
 

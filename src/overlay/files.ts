@@ -5,6 +5,7 @@
 // either the old or the new content, never half of one.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readRegularFile } from "../cni/safe-file";
 import type { HostLease } from "./records";
 
 /** What the subnetFile holds. */
@@ -21,16 +22,32 @@ export interface SubnetFile {
   hostId: string;
 }
 
+/** The plugin's bounds on these files (plugins/vxlan-overlay): nothing larger is worth comparing. */
+const PEERS_FILE_MAX_BYTES = 4 << 20;
+const SUBNET_FILE_MAX_BYTES = 64 << 10;
+
+/** A temporary file of ours: made with O_EXCL|O_NOFOLLOW, so a name planted there (a symlink) is never written through. */
+function createTemporary(file: string): { temporary: string; fd: number } {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+  try {
+    return { temporary, fd: fs.openSync(temporary, flags, 0o644) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    fs.rmSync(temporary, { force: true }); // a leftover of a pid before ours, or planted: unlink never follows it
+    return { temporary, fd: fs.openSync(temporary, flags, 0o644) };
+  }
+}
+
 /** Writes `content` to `file` through a temporary file and rename; false when the file already held it. */
 export function writeFileAtomic(file: string, content: string): boolean {
   try {
-    if (fs.readFileSync(file, "utf8") === content) return false;
+    if (readRegularFile(file, PEERS_FILE_MAX_BYTES).toString("utf8") === content) return false;
   } catch {
-    // Missing or unreadable: write it.
+    // Missing, not a regular file, or too large: replace it.
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(temporary, "w", 0o644);
+  const { temporary, fd } = createTemporary(file);
   try {
     fs.writeSync(fd, content);
     fs.fsyncSync(fd);
@@ -69,7 +86,7 @@ export function subnetFileContent(subnetFile: SubnetFile): string {
 /** The subnetFile of an earlier run, for asking the same subnets back; undefined when absent or damaged. */
 export function readSubnetFile(file: string): Partial<SubnetFile> | undefined {
   try {
-    const json: unknown = JSON.parse(fs.readFileSync(file, "utf8"));
+    const json: unknown = JSON.parse(readRegularFile(file, SUBNET_FILE_MAX_BYTES).toString("utf8"));
     return typeof json === "object" && json !== null ? (json as Partial<SubnetFile>) : undefined;
   } catch {
     return undefined;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -72,6 +73,20 @@ describe("files", () => {
     expect(writeFileAtomic(file, content)).toBe(false);
     expect(fs.readFileSync(file, "utf8")).toBe(content);
     expect(fs.readdirSync(path.dirname(file))).toEqual(["peers.json"]);
+  });
+
+  it("never writes through a name planted at its temporary file, and reads no FIFO", () => {
+    const file = path.join(dir, "planted", "peers.json");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const outside = path.join(dir, "outside.txt");
+    fs.writeFileSync(outside, "keep");
+    fs.symlinkSync(outside, `${file}.${process.pid}.tmp`);
+    expect(writeFileAtomic(file, "[]\n")).toBe(true);
+    expect(fs.readFileSync(outside, "utf8")).toBe("keep");
+    expect(fs.readFileSync(file, "utf8")).toBe("[]\n");
+    const fifo = path.join(dir, "planted", "subnet.json");
+    execFileSync("mkfifo", [fifo]);
+    expect(readSubnetFile(fifo)).toBeUndefined(); // at once: the open does not wait for a writer
   });
 
   it("reads back an earlier subnetFile, or nothing", () => {
