@@ -236,7 +236,8 @@ static napi_value netlink_recv_fd(napi_env env, int fd, int timeout_ms, int *tim
   for (;;) {
     if (deadline >= 0) {
       int64_t left = deadline - monotonic_ms();
-      int ready = left > 0 ? wait_fd(fd, POLLIN, left > INT32_MAX ? INT32_MAX : (int)left) : 0;
+      /* A bound already spent (or 0: "only what is queued") still looks once, without waiting. */
+      int ready = wait_fd(fd, POLLIN, left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left);
       if (ready < 0) return throw_errno(env, errno, "poll", NULL);
       if (ready == 0) {
         *timed_out = 1;

@@ -22,7 +22,17 @@ function registerIpam(): void {
 function boundSocketStdin(): void {
   const { useTimedRead } = require("./cni/process-io") as typeof import("./cni/process-io");
   const { native } = require("../native") as typeof import("../native");
-  useTimedRead((fd, maxBytes, timeoutMs) => native().readTimeout(fd, maxBytes, timeoutMs));
+  const { CniError, ErrorCode } = require("./cni/errors") as typeof import("./cni/errors");
+  useTimedRead((fd, maxBytes, timeoutMs) => {
+    let addon: ReturnType<typeof native>;
+    try {
+      addon = native();
+    } catch (err) {
+      // Not a read failure: the plugin cannot run at all without its addon (code 999, as any other use).
+      throw new CniError(ErrorCode.Internal, (err as Error).message, "", { cause: err });
+    }
+    return addon.readTimeout(fd, maxBytes, timeoutMs);
+  });
 }
 
 function main(): void {

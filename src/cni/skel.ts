@@ -43,6 +43,7 @@ function readStdin(io: SkelIO): Buffer {
   try {
     return io.readStdin();
   } catch (err) {
+    if (err instanceof CniError) throw err; // already a CNI error (the addon a socket read needs is missing)
     throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(err as Error).message}`, "", { cause: err });
   }
 }
