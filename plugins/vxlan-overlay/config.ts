@@ -5,6 +5,7 @@ import { ipFamily, parseCidr } from "../../src/ip/address";
 import { parseNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import { subnetNetwork } from "../../src/plugin/overlay-peer-entries";
+import { overlayBridgeName, overlayVtepName } from "../../src/plugin/overlay-names";
 import type { NetConf } from "../../src/cni/types";
 import { addressOf, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");
@@ -146,8 +147,8 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
     vni: netConf.vni,
     port: netConf.port ?? DEFAULT_VXLAN_PORT,
     mode,
-    bridgeName: netConf.bridge ?? `vxbr${netConf.vni}`,
-    vtepName: `vx${netConf.vni}`,
+    bridgeName: netConf.bridge ?? overlayBridgeName(netConf.vni),
+    vtepName: overlayVtepName(netConf.vni),
     ...(netConf.underlay !== undefined && { underlay: netConf.underlay }),
     ...(netConf.localAddress !== undefined && { localAddress: requireAddress("localAddress", netConf.localAddress) }),
     peers,
