@@ -27,7 +27,6 @@ import type { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
 import { type L3Plan, planL3 } from "./l3";
 import { addressesOf, readPeers, remotePeers } from "./peers";
-import { applySubnetFile } from "./subnet-file";
 import { overlayMtu, resolveUnderlay } from "./underlay";
 import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "./vtep";
 
@@ -84,6 +83,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   return attachToBridge(
     {
       netConf: config.netConf,
+      ipamStdin: config.delegateStdin,
       bridgeName: config.bridgeName,
       mtu: plan.vtep.mtu,
       // l3: the bridge is the gateway of this host's subnet, and forwarding goes on.
@@ -116,8 +116,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
  * them here could pull the bridge from under a parallel ADD. GC removes them.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const config = loadOverlayConfig(args.stdinData);
-  await detachAttachment({ netConf: config.netConf }, args);
+  const config = loadOverlayConfig(args.stdinData, { subnetFileOptional: true });
+  await detachAttachment({ netConf: config.netConf, ipamStdin: config.delegateStdin }, args);
 }
 
 function checkHostAddress(host: Handle, bridgeName: string, hostAddress: string): void {
@@ -130,7 +130,10 @@ function checkHostAddress(host: Handle, bridgeName: string, hostAddress: string)
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const config = loadOverlayConfig(args.stdinData);
-  await checkBridgeAttachment({ netConf: config.netConf, bridgeName: config.bridgeName }, args);
+  await checkBridgeAttachment(
+    { netConf: config.netConf, ipamStdin: config.delegateStdin, bridgeName: config.bridgeName },
+    args,
+  );
   withHandle(Handle.at(null), (host) => {
     const plan = planOverlay(config, host);
     checkVtepDevice(host, plan.vtep);
@@ -144,7 +147,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Ready when the underlay exists, is up and holds the local address; else 50. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
-  const config = loadOverlayConfig(args.stdinData);
+  const config = loadOverlayConfig(args.stdinData, { subnetFileOptional: true });
   withHandle(Handle.at(null), (host) => {
     const underlay = resolveUnderlay({
       host,
@@ -154,13 +157,13 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
     });
     if (!underlay.link.up) throw new CniError(ErrorCode.PluginNotAvailable, `underlay ${underlay.link.name} is down`);
   });
-  if (hasIpam(config.netConf)) await ipamStatus(config.netConf, args);
+  if (hasIpam(config.netConf)) await ipamStatus(config.netConf, args, config.delegateStdin);
 }
 
 /** Leases of invalid attachments go; the VTEP and bridge go too once no valid attachment is left on them. */
 async function cmdGc(args: CmdArgs): Promise<void> {
-  const config = loadOverlayConfig(args.stdinData);
-  if (hasIpam(config.netConf)) await ipamGc(config.netConf, args);
+  const config = loadOverlayConfig(args.stdinData, { subnetFileOptional: true });
+  if (hasIpam(config.netConf)) await ipamGc(config.netConf, args, config.delegateStdin);
   // Without the list nothing is known to be garbage (an absent list is not an empty one).
   if (!VALID_ATTACHMENTS_KEYS.some((key) => config.netConf[key] !== undefined && config.netConf[key] !== null)) return;
   const validPorts = new Set(
@@ -177,12 +180,12 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   });
 }
 
-// A `subnetFile` (the overlay agent's) completes the config first; DEL, STATUS and GC
-// go on without it, as they must whatever state the agent's files are in.
+// The loader applies a `subnetFile` (the overlay agent's); DEL, STATUS and GC go on
+// without one, as they must whatever state the agent's files are in.
 export const vxlanOverlayPlugin: PluginFuncs = serializeAttachments({
-  add: async (args) => cmdAdd(applySubnetFile(args)),
-  del: async (args) => cmdDel(applySubnetFile(args, { optional: true })),
-  check: async (args) => cmdCheck(applySubnetFile(args)),
-  status: async (args) => cmdStatus(applySubnetFile(args, { optional: true })),
-  gc: async (args) => cmdGc(applySubnetFile(args, { optional: true })),
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  status: cmdStatus,
+  gc: cmdGc,
 });

@@ -37,7 +37,14 @@ export function decodeJsonObject(stdin: Buffer | string, what = "network config"
  * `prevResult` converted to the 1.1.0 shape whatever version it came in.
  */
 export function parseNetConf<T extends NetConf = NetConf>(stdin: Buffer | string, validate?: ValidateFunction): T {
-  const config = decodeJsonObject(stdin);
+  return checkNetConf<T>(decodeJsonObject(stdin), validate);
+}
+
+/** parseNetConf for a config already decoded (decodeJsonObject); resolves `cniVersion` and `prevResult` in place. */
+export function checkNetConf<T extends NetConf = NetConf>(
+  config: Record<string, unknown>,
+  validate?: ValidateFunction,
+): T {
   config.cniVersion = configVersion(config);
   if (validate && !validate(config)) throw schemaValidationError(validate.errors, config);
   if (config.prevResult !== undefined && config.prevResult !== null) {

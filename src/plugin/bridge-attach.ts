@@ -19,6 +19,8 @@ import { setupMacSpoofCheck, teardownMacSpoofCheck } from "./macspoofchk";
 
 export interface BridgeAttachSpec extends PortOptions {
   netConf: NetConf;
+  /** What IPAM is delegated, when not stdin (see ipam.ts). */
+  ipamStdin?: Buffer;
   mtu?: number | undefined;
   promisc?: boolean | undefined;
   /** Put the gateway address on the bridge (and turn forwarding on). */
@@ -78,8 +80,8 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
       const mac = requestedMac(netConf, args);
       let result: Result = { cniVersion: netConf.cniVersion };
       if (hasIpam(netConf)) {
-        result = { ...(await ipamAdd(netConf, args)), cniVersion: netConf.cniVersion };
-        rollback.push("IPAM allocation", () => ipamDel(netConf, args));
+        result = { ...(await ipamAdd(netConf, args, spec.ipamStdin)), cniVersion: netConf.cniVersion };
+        rollback.push("IPAM allocation", () => ipamDel(netConf, args, spec.ipamStdin));
         if (!result.ips?.length)
           throw new CniError(
             ErrorCode.InvalidNetworkConfig,
@@ -167,11 +169,11 @@ export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Pro
 
 /** CHECK: the container interface, its addresses and routes, and the host end on the bridge. */
 export async function checkBridgeAttachment(
-  spec: { netConf: NetConf; bridgeName: string },
+  spec: { netConf: NetConf; ipamStdin?: Buffer; bridgeName: string },
   args: CmdArgs,
 ): Promise<void> {
   const prevResult = requirePrevResult(spec.netConf.prevResult);
-  if (hasIpam(spec.netConf)) await ipamCheck(spec.netConf, args);
+  if (hasIpam(spec.netConf)) await ipamCheck(spec.netConf, args, spec.ipamStdin);
   const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
   withHandle(openContainerNetns(args.netns), (container) => {
     checkLink(container, `netns ${args.netns}`, iface);
