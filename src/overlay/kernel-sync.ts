@@ -6,7 +6,7 @@
 import { sameAddress } from "../ip/cidr";
 import { isNotFound } from "../netlink/codec/errors";
 import { Handle } from "../netlink/handle";
-import { bridgeLockName } from "../plugin/bridge-attach";
+import { bridgeLockName } from "../plugin/lock-layout";
 import { withHostLock } from "../plugin/host-lock";
 import { overlayBridgeName, overlayVtepName } from "../plugin/overlay-names";
 import { changeFloodEntries, reconcileFloodEntries } from "../plugin/overlay-flood";
