@@ -2,7 +2,7 @@
 // cannot say (addresses, the host address map). Nothing here touches the kernel or the
 // disk: DEL must work whatever state the peers file or the underlay is in.
 import { ipFamily, parseCidr } from "../../src/ip/address";
-import { checkNetConf, decodeJsonObject } from "../../src/cni/config";
+import { checkNetConf, decodeNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import { subnetNetwork } from "../../src/plugin/overlay-peer-entries";
 import { overlayBridgeName, overlayVtepName } from "../../src/plugin/overlay-names";
@@ -140,7 +140,7 @@ export interface LoadOptions {
  * then checked. What IPAM is delegated is the effective config too (`delegateStdin`).
  */
 export function loadOverlayConfig(stdin: Buffer, options: LoadOptions = {}): OverlayConfig {
-  const given = decodeJsonObject(stdin);
+  const given = decodeNetConf(stdin);
   const effective = applySubnetFile(given, { optional: options.subnetFileOptional === true });
   // Serialized before checkNetConf resolves cniVersion and prevResult in it: IPAM gets the config as written.
   const delegateStdin = effective === given ? stdin : Buffer.from(JSON.stringify(effective));
