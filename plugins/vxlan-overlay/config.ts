@@ -2,12 +2,14 @@
 // cannot say (addresses, the host address map). Nothing here touches the kernel or the
 // disk: DEL must work whatever state the peers file or the underlay is in.
 import { ipFamily, parseCidr } from "../../src/ip/address";
-import { parseNetConf } from "../../src/cni/config";
+import { checkNetConf, decodeNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import { subnetNetwork } from "../../src/plugin/overlay-peer-entries";
+import { overlayBridgeName, overlayVtepName } from "../../src/plugin/overlay-names";
 import type { NetConf } from "../../src/cni/types";
 import { addressOf, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");
+import { applySubnetFile } from "./subnet-file";
 import { showJson } from "../../src/cni/json-bounds";
 
 export type OverlayMode = "l2" | "l3";
@@ -45,6 +47,8 @@ export interface OverlayNetConf extends NetConf {
 /** The configuration with defaults applied; peers and underlay are resolved per call (see peers.ts, underlay.ts). */
 export interface OverlayConfig {
   netConf: OverlayNetConf;
+  /** The bytes IPAM is delegated: stdin itself, or the effective config when a subnetFile completed it. */
+  delegateStdin: Buffer;
   vni: number;
   port: number;
   mode: OverlayMode;
@@ -126,8 +130,21 @@ function hostAddressMap(hostAddress: OverlayNetConf["hostAddress"]): Map<string,
   return byHost;
 }
 
-export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
-  const netConf = parseNetConf<OverlayNetConf>(stdin, validate);
+export interface LoadOptions {
+  /** DEL, STATUS, GC: go on when the subnetFile cannot be read (they must work whatever the agent's state). */
+  subnetFileOptional?: boolean;
+}
+
+/**
+ * The effective configuration: stdin completed from its subnetFile (subnet-file.ts),
+ * then checked. What IPAM is delegated is the effective config too (`delegateStdin`).
+ */
+export function loadOverlayConfig(stdin: Buffer, options: LoadOptions = {}): OverlayConfig {
+  const given = decodeNetConf(stdin);
+  const effective = applySubnetFile(given, { optional: options.subnetFileOptional === true });
+  // Serialized before checkNetConf resolves cniVersion and prevResult in it: IPAM gets the config as written.
+  const delegateStdin = effective === given ? stdin : Buffer.from(JSON.stringify(effective));
+  const netConf = checkNetConf<OverlayNetConf>(effective, validate);
   const mode = netConf.mode ?? "l2";
   const peers = mergePeers(
     [],
@@ -143,11 +160,12 @@ export function loadOverlayConfig(stdin: Buffer): OverlayConfig {
   const ownSubnets = hostSubnets("", { subnet: netConf.subnet, ipv6Subnet: netConf.ipv6Subnet });
   return {
     netConf,
+    delegateStdin,
     vni: netConf.vni,
     port: netConf.port ?? DEFAULT_VXLAN_PORT,
     mode,
-    bridgeName: netConf.bridge ?? `vxbr${netConf.vni}`,
-    vtepName: `vx${netConf.vni}`,
+    bridgeName: netConf.bridge ?? overlayBridgeName(netConf.vni),
+    vtepName: overlayVtepName(netConf.vni),
     ...(netConf.underlay !== undefined && { underlay: netConf.underlay }),
     ...(netConf.localAddress !== undefined && { localAddress: requireAddress("localAddress", netConf.localAddress) }),
     peers,

@@ -1,7 +1,7 @@
 // `subnetFile`: this host's share of the overlay, written by `cnikit overlay agent` (the
 // plugin itself never talks to etcd). When the config names one, the network config is
-// completed from it before anything else reads it, IPAM included (IPAM is delegated the
-// config bytes, so they are rewritten, as flannel's CNI plugin writes its delegate's):
+// completed from it by the config loader (config.ts), before anything reads it; IPAM is
+// delegated the completed config's bytes (as flannel's CNI plugin writes its delegate's):
 //   l3: `subnet` = the host's subnet (and `ipv6Subnet` for a dual-stack host); IPAM
 //       host-local without ranges gets those subnets.
 //   l2: the host's subnet is its slice of `network`; IPAM host-local without ranges
@@ -10,9 +10,7 @@
 //   both: `mtu` and `localAddress` when the config gives none.
 // What the config states itself always wins. Without `subnetFile` nothing changes.
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import type { CmdArgs } from "../../src/cni/types";
 import { addressAt, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
-import { invalid } from "./config";
 import { parseJsonBounded } from "../../src/cni/json-bounds";
 import { FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 
@@ -27,6 +25,10 @@ interface SubnetFileContent {
 }
 
 type Json = Record<string, unknown>;
+
+function invalid(message: string): CniError {
+  return new CniError(ErrorCode.InvalidNetworkConfig, message);
+}
 
 /** The agent writes a few hundred bytes. */
 export const SUBNET_FILE_MAX_BYTES = 64 << 10;
@@ -85,31 +87,32 @@ function completeIpam(netConf: Json, share: SubnetFileContent, mode: string): vo
   if (ranges.length > 0) netConf.ipam = { ...ipam, ranges };
 }
 
-/** `args` with its config completed from the subnetFile, or `args` itself when the config names none. */
-export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } = {}): CmdArgs {
-  let netConf: Json;
-  try {
-    netConf = parseJsonBounded(args.stdinData.toString("utf8")) as Json;
-  } catch {
-    return args; // the config loader reports it
-  }
-  const file = netConf?.subnetFile;
-  if (typeof file !== "string" || file === "") return args;
+/**
+ * DEL and GC must work whatever state the agent's files are in (after a reboot /run is
+ * empty until the agent is back). host-local still wants a range to parse, though it
+ * releases by attachment: it gets a documentation range (RFC 5737), never allocated
+ * from, since ADD refuses to run without the file.
+ */
+function withoutSubnetFile(netConf: Json): Json {
+  const ipam = netConf.ipam as Json | undefined;
+  if (ipam?.type !== "host-local" || ipam.subnet !== undefined || ipam.ranges !== undefined) return netConf;
+  return { ...netConf, ipam: { ...ipam, ranges: [[{ subnet: "192.0.2.0/24" }]] } };
+}
+
+/**
+ * The network config (parsed, not yet validated) completed from its subnetFile: a new
+ * object, or `netConf` itself when it names none. `optional` (DEL, STATUS, GC): a file
+ * that cannot be read is no error.
+ */
+export function applySubnetFile(netConf: Json, options: { optional?: boolean } = {}): Json {
+  const file = netConf.subnetFile;
+  if (typeof file !== "string" || file === "") return netConf;
   let share: SubnetFileContent;
   try {
     share = readSubnetFile(file);
   } catch (err) {
-    // DEL and GC must work whatever state the agent's files are in (after a reboot /run is
-    // empty until the agent is back). host-local still wants a range to parse, though it
-    // releases by attachment: it gets a documentation range (RFC 5737), never allocated
-    // from, since ADD refuses to run without the file.
     if (!options.optional) throw err;
-    const ipam = netConf.ipam as Json | undefined;
-    if (ipam?.type !== "host-local" || ipam.subnet !== undefined || ipam.ranges !== undefined) return args;
-    return {
-      ...args,
-      stdinData: Buffer.from(JSON.stringify({ ...netConf, ipam: { ...ipam, ranges: [[{ subnet: "192.0.2.0/24" }]] } })),
-    };
+    return withoutSubnetFile(netConf);
   }
   const mode = netConf.mode === "l3" ? "l3" : "l2";
   const completed: Json = { ...netConf };
@@ -134,5 +137,5 @@ export function applySubnetFile(args: CmdArgs, options: { optional?: boolean } =
       [share.underlayAddress]: `${addressAt(share.subnet, 1n)}/${prefixLengthOf(share.network)}`,
     };
   completeIpam(completed, share, mode);
-  return { ...args, stdinData: Buffer.from(JSON.stringify(completed)) };
+  return completed;
 }

@@ -1,6 +1,6 @@
-// vxlan-overlay: the container attachment is the bridge plugin's (shared in
+// vxlan-overlay: the container attachment is the bridge plugin's (its steps are shared in
 // src/plugin/bridge-attach); what this plugin adds is the VTEP, reconciled with the peer
-// list on every ADD under the bridge's lock.
+// list on every ADD under the bridge's lock, between the bridge and the veth.
 //   l2: the VTEP is a port of the bridge with one flood entry per peer, and the bridge
 //       has an address only where hostAddress gives this host one (one subnet spans
 //       every host, so a shared gateway address would conflict across the overlay).
@@ -12,22 +12,34 @@ import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
 import { addressOf, prefixLengthOf, sameAddress } from "../../src/ip/cidr";
 import { listAddrs } from "../../src/netlink/addrs";
 import { Handle } from "../../src/netlink/handle";
-import { serializeAttachments } from "../../src/plugin/attachment-lock";
-import { attachToBridge, bridgeLockName, checkBridgeAttachment } from "../../src/plugin/bridge-attach";
+import { withAttachmentLock } from "../../src/plugin/attachment-lock";
+import {
+  type BridgeAttachSpec,
+  allocateAddresses,
+  bridgeResult,
+  checkBridgeAttachment,
+  configureContainer,
+  createBridgePort,
+  enableGatewayForwarding,
+  ensureAttachmentBridge,
+  ensureGateway,
+  withGateways,
+} from "../../src/plugin/bridge-attach";
+import { requestedMac } from "../../src/plugin/container-mac";
 import { detachAttachment } from "../../src/plugin/detach";
 import { ensureGatewayAddresses } from "../../src/plugin/bridge-host";
-import { withHandle } from "../../src/plugin/container-netns";
+import { withHandle, withHostAndContainer } from "../../src/plugin/container-netns";
 import { withHostLock } from "../../src/plugin/host-lock";
 import { hostVethName } from "../../src/plugin/host-veth-name";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
 import { checkFloodEntries, reconcileFloodEntries } from "../../src/plugin/overlay-flood";
 import { describeDiff, isEmptyDiff } from "../../src/plugin/overlay-peer-entries";
 import { comparePeerEntries, reconcilePeerEntries } from "../../src/plugin/overlay-reconcile";
-import type { Rollback } from "../../src/plugin/rollback";
+import { bridgeLockName } from "../../src/plugin/lock-layout";
+import { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
 import { type L3Plan, planL3 } from "./l3";
 import { addressesOf, readPeers, remotePeers } from "./peers";
-import { applySubnetFile } from "./subnet-file";
 import { overlayMtu, resolveUnderlay } from "./underlay";
 import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "./vtep";
 
@@ -77,37 +89,56 @@ function undoNewVtep(config: OverlayConfig, rollback: Rollback): void {
   );
 }
 
+/**
+ * Under the bridge's lock, after the bridge exists: parallel ADDs agree on one VTEP and one
+ * set of entries per peer. The peer list is read again here, under the lock the overlay
+ * agent also takes, so an ADD never puts back a peer set the agent replaced after our
+ * first read (that one sized the MTU).
+ */
+function ensureOverlay(config: OverlayConfig, host: Handle, rollback: Rollback): void {
+  const current = planOverlay(config, host);
+  if (ensureVtep(host, current.vtep).created) undoNewVtep(config, rollback);
+  if (current.l3) reconcilePeerEntries(host, { vtepName: current.vtep.name, vni: config.vni }, current.l3.peers);
+  else reconcileFloodEntries(host, current.vtep.name, current.floodPeers);
+  if (current.hostAddress !== undefined)
+    ensureGatewayAddresses(
+      host,
+      config.bridgeName,
+      [{ address: current.hostAddress, gateway: addressOf(current.hostAddress) }],
+      false,
+    );
+}
+
+/** The container's side of the bridge: l3 makes the bridge the gateway of this host's subnet (forwarding on). */
+function attachSpec(config: OverlayConfig, mtu: number): BridgeAttachSpec {
+  const l3 = config.mode === "l3";
+  return { netConf: config.netConf, bridgeName: config.bridgeName, mtu, isGateway: l3, isDefaultGateway: l3 };
+}
+
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const config = loadOverlayConfig(args.stdinData);
-  const plan = withHandle(Handle.at(null), (host) => planOverlay(config, host));
-  const { l3 } = plan;
-  return attachToBridge(
-    {
-      netConf: config.netConf,
-      bridgeName: config.bridgeName,
-      mtu: plan.vtep.mtu,
-      // l3: the bridge is the gateway of this host's subnet, and forwarding goes on.
-      isGateway: l3 !== undefined,
-      isDefaultGateway: l3 !== undefined,
-      // Runs under the bridge's host lock: parallel ADDs agree on one VTEP and one set of entries per peer.
-      // The peer list is read again here, under the lock the overlay agent also takes, so an ADD
-      // never puts back a peer set the agent replaced after our first read (that one sized the MTU).
-      prepareBridge: (host, rollback) => {
-        const current = planOverlay(config, host);
-        if (ensureVtep(host, current.vtep).created) undoNewVtep(config, rollback);
-        if (current.l3) reconcilePeerEntries(host, { vtepName: current.vtep.name, vni: config.vni }, current.l3.peers);
-        else reconcileFloodEntries(host, current.vtep.name, current.floodPeers);
-        if (current.hostAddress !== undefined)
-          ensureGatewayAddresses(
-            host,
-            config.bridgeName,
-            [{ address: current.hostAddress, gateway: addressOf(current.hostAddress) }],
-            false,
-          );
-      },
-    },
-    args,
-  );
+  const { netConf } = config;
+  return withAttachmentLock(netConf, args, async () => {
+    const { vtep } = withHandle(Handle.at(null), (host) => planOverlay(config, host));
+    const spec = attachSpec(config, vtep.mtu);
+    return withHostAndContainer(args.netns, (host, container) =>
+      new Rollback().run(async (rollback) => {
+        // What can refuse the input (CNI_ARGS, IPAM) comes before the bridge, which is never rolled back.
+        const mac = requestedMac(netConf, args);
+        const allocated = await allocateAddresses(netConf, args, rollback, config.delegateStdin);
+        const ips = withGateways(allocated.ips ?? [], spec);
+        const { bridge, pair } = await withHostLock(bridgeLockName(config.bridgeName), async () => {
+          const bridge = ensureAttachmentBridge(host, spec);
+          ensureOverlay(config, host, rollback);
+          ensureGateway(host, spec, ips, bridge);
+          return { bridge, pair: createBridgePort({ host, container, args, spec, bridge, mac }, rollback) };
+        });
+        const result = configureContainer({ container, args, spec }, allocated, ips, rollback);
+        enableGatewayForwarding(spec, result.ips, rollback);
+        return bridgeResult(result, bridge, pair, args);
+      }),
+    );
+  });
 }
 
 /**
@@ -116,8 +147,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
  * them here could pull the bridge from under a parallel ADD. GC removes them.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const config = loadOverlayConfig(args.stdinData);
-  await detachAttachment({ netConf: config.netConf }, args);
+  const config = loadOverlayConfig(args.stdinData, { subnetFileOptional: true });
+  await withAttachmentLock(config.netConf, args, () =>
+    detachAttachment({ netConf: config.netConf, ipamStdin: config.delegateStdin }, args),
+  );
 }
 
 function checkHostAddress(host: Handle, bridgeName: string, hostAddress: string): void {
@@ -130,7 +163,14 @@ function checkHostAddress(host: Handle, bridgeName: string, hostAddress: string)
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const config = loadOverlayConfig(args.stdinData);
-  await checkBridgeAttachment({ netConf: config.netConf, bridgeName: config.bridgeName }, args);
+  await withAttachmentLock(config.netConf, args, () => checkOverlayAttachment(config, args));
+}
+
+async function checkOverlayAttachment(config: OverlayConfig, args: CmdArgs): Promise<void> {
+  await checkBridgeAttachment(
+    { netConf: config.netConf, ipamStdin: config.delegateStdin, bridgeName: config.bridgeName },
+    args,
+  );
   withHandle(Handle.at(null), (host) => {
     const plan = planOverlay(config, host);
     checkVtepDevice(host, plan.vtep);
@@ -144,7 +184,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Ready when the underlay exists, is up and holds the local address; else 50. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
-  const config = loadOverlayConfig(args.stdinData);
+  const config = loadOverlayConfig(args.stdinData, { subnetFileOptional: true });
   withHandle(Handle.at(null), (host) => {
     const underlay = resolveUnderlay({
       host,
@@ -154,13 +194,13 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
     });
     if (!underlay.link.up) throw new CniError(ErrorCode.PluginNotAvailable, `underlay ${underlay.link.name} is down`);
   });
-  if (hasIpam(config.netConf)) await ipamStatus(config.netConf, args);
+  if (hasIpam(config.netConf)) await ipamStatus(config.netConf, args, config.delegateStdin);
 }
 
 /** Leases of invalid attachments go; the VTEP and bridge go too once no valid attachment is left on them. */
 async function cmdGc(args: CmdArgs): Promise<void> {
-  const config = loadOverlayConfig(args.stdinData);
-  if (hasIpam(config.netConf)) await ipamGc(config.netConf, args);
+  const config = loadOverlayConfig(args.stdinData, { subnetFileOptional: true });
+  if (hasIpam(config.netConf)) await ipamGc(config.netConf, args, config.delegateStdin);
   // Without the list nothing is known to be garbage (an absent list is not an empty one).
   if (!VALID_ATTACHMENTS_KEYS.some((key) => config.netConf[key] !== undefined && config.netConf[key] !== null)) return;
   const validPorts = new Set(
@@ -177,12 +217,13 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   });
 }
 
-// A `subnetFile` (the overlay agent's) completes the config first; DEL, STATUS and GC
-// go on without it, as they must whatever state the agent's files are in.
-export const vxlanOverlayPlugin: PluginFuncs = serializeAttachments({
-  add: async (args) => cmdAdd(applySubnetFile(args)),
-  del: async (args) => cmdDel(applySubnetFile(args, { optional: true })),
-  check: async (args) => cmdCheck(applySubnetFile(args)),
-  status: async (args) => cmdStatus(applySubnetFile(args, { optional: true })),
-  gc: async (args) => cmdGc(applySubnetFile(args, { optional: true })),
-});
+// The loader applies a `subnetFile` (the overlay agent's); DEL, STATUS and GC go on
+// without one, as they must whatever state the agent's files are in. ADD, DEL and CHECK
+// each take their attachment's lock first (attachment-lock.ts); STATUS and GC concern none.
+export const vxlanOverlayPlugin: PluginFuncs = {
+  add: cmdAdd,
+  del: cmdDel,
+  check: cmdCheck,
+  status: cmdStatus,
+  gc: cmdGc,
+};

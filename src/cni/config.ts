@@ -37,7 +37,37 @@ export function decodeJsonObject(stdin: Buffer | string, what = "network config"
  * `prevResult` converted to the 1.1.0 shape whatever version it came in.
  */
 export function parseNetConf<T extends NetConf = NetConf>(stdin: Buffer | string, validate?: ValidateFunction): T {
-  const config = decodeJsonObject(stdin);
+  return checkNetConf<T>(decodeNetConf(stdin), validate);
+}
+
+// The skel decodes stdin to check the name and version; the plugin's loader gets that
+// object instead of parsing the same bytes again (one parse per call, in-process IPAM's
+// included: it gets the same bytes and has its own skel). Keyed by the Buffer itself, so
+// only those exact bytes find it, and handed out once: the loader checks it in place.
+const decodedBySkel = new WeakMap<Buffer, Record<string, unknown>>();
+
+/** Called by the skel with its decode of `stdin`, which it does not read again. */
+export function rememberDecoded(stdin: Buffer, config: Record<string, unknown>): void {
+  decodedBySkel.set(stdin, config);
+}
+
+/** `stdin` decoded (decodeJsonObject): the skel's object the first time it is asked for, else a fresh parse. */
+export function decodeNetConf(stdin: Buffer | string): Record<string, unknown> {
+  if (typeof stdin !== "string") {
+    const decoded = decodedBySkel.get(stdin);
+    if (decoded) {
+      decodedBySkel.delete(stdin);
+      return decoded;
+    }
+  }
+  return decodeJsonObject(stdin);
+}
+
+/** parseNetConf for a config already decoded (decodeJsonObject); resolves `cniVersion` and `prevResult` in place. */
+export function checkNetConf<T extends NetConf = NetConf>(
+  config: Record<string, unknown>,
+  validate?: ValidateFunction,
+): T {
   config.cniVersion = configVersion(config);
   if (validate && !validate(config)) throw schemaValidationError(validate.errors, config);
   if (config.prevResult !== undefined && config.prevResult !== null) {

@@ -3,7 +3,7 @@
 // logic is `runSkel` over an injected SkelIO, so that unit tests and in-process
 // delegation run it without a process of their own; `pluginMain` binds it to ours.
 import { versionText } from "./build-version";
-import { decodeJsonObject } from "./config";
+import { decodeJsonObject, rememberDecoded } from "./config";
 import { CniError, ErrorCode, toCniError } from "./errors";
 import { isCniCommand, requireEnvFor, splitCniPath, validateContainerId, validateIfName, type Env } from "./env";
 import { processIO } from "./process-io";
@@ -59,16 +59,16 @@ function cmdArgsFrom(env: Env, stdinData: Buffer): CmdArgs {
   };
 }
 
-/** The version to answer errors in: the config's when it is one we speak, else ours. */
-export function errorVersionOf(stdinData: Buffer): string {
+/** stdin decoded once for the skel's checks and the error version (a decoding error is thrown only where it matters). */
+function decodeOnce(stdinData: Buffer): { config?: Record<string, unknown>; error?: unknown } {
   try {
-    return errorVersionOfConfig(decodeJsonObject(stdinData));
-  } catch {
-    return CURRENT_VERSION;
+    return { config: decodeJsonObject(stdinData) };
+  } catch (error) {
+    return { error };
   }
 }
 
-/** errorVersionOf for a config already decoded. */
+/** The version to answer errors in: the config's when it is one we speak, else ours. */
 export function errorVersionOfConfig(config: Record<string, unknown>): string {
   try {
     const version = configVersion(config);
@@ -127,12 +127,14 @@ async function runSkelHere(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): 
   try {
     if (!isCniCommand(command)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
     const stdinData = readStdin(io);
-    errorVersion = errorVersionOf(stdinData);
+    const decoded = decodeOnce(stdinData);
+    errorVersion = decoded.config ? errorVersionOfConfig(decoded.config) : CURRENT_VERSION;
     requireEnvFor(command, io.env);
     const args = cmdArgsFrom(io.env, stdinData);
     let version: string = CURRENT_VERSION;
     if (command !== "VERSION") {
-      const config = decodeJsonObject(stdinData);
+      if (!decoded.config) throw decoded.error;
+      const config = decoded.config;
       version = configVersion(config);
       if (typeof config.name !== "string" || config.name === "")
         throw new CniError(ErrorCode.InvalidNetworkConfig, "missing network name");
@@ -143,6 +145,7 @@ async function runSkelHere(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): 
       requireSupportedVersion(version);
       requireVerbInVersion(command, version);
     }
+    if (decoded.config && command !== "VERSION") rememberDecoded(stdinData, decoded.config);
     const output = await dispatch(funcs, command, args, version);
     if (output !== undefined) io.writeStdout(output);
     return 0;

@@ -6,8 +6,9 @@
 import { sameAddress } from "../ip/cidr";
 import { isNotFound } from "../netlink/codec/errors";
 import { Handle } from "../netlink/handle";
-import { bridgeLockName } from "../plugin/bridge-attach";
+import { bridgeLockName } from "../plugin/lock-layout";
 import { withHostLock } from "../plugin/host-lock";
+import { overlayBridgeName, overlayVtepName } from "../plugin/overlay-names";
 import { changeFloodEntries, reconcileFloodEntries } from "../plugin/overlay-flood";
 import { type PeerEntries, type PeerEntriesDiff, desiredPeerEntries, vtepMac } from "../plugin/overlay-peer-entries";
 import { applyPeerEntriesDiff, reconcilePeerEntries } from "../plugin/overlay-reconcile";
@@ -48,8 +49,8 @@ interface Applied {
 export function kernelSync(
   options: KernelSyncOptions,
 ): (members: readonly HostLease[], self: HostLease) => Promise<void> {
-  const vtepName = options.vtepName ?? `vx${options.vni}`;
-  const bridgeName = options.bridgeName ?? `vxbr${options.vni}`;
+  const vtepName = options.vtepName ?? overlayVtepName(options.vni);
+  const bridgeName = options.bridgeName ?? overlayBridgeName(options.vni);
   let waitingReported = false;
   let applied: Applied | undefined;
   return async (members, self) => {

@@ -1,20 +1,22 @@
-// Attaching a container to a Linux bridge on the host: the ADD, DEL and CHECK steps
-// shared by the bridge plugin and vxlan-overlay (which puts its VTEP on the bridge).
+// Attaching a container to a Linux bridge on the host, as plain steps: the bridge plugin
+// and vxlan-overlay (which puts its VTEP on the bridge) call them in order in their own
+// cmdAdd, with their own attachment lock, bridge lock (lock-layout.ts bridgeLockName) and
+// Rollback. Each step that changes something pushes its undo (or marks its step) under
+// the name the crash suite finds it by. Also the CHECK both share.
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CmdArgs, IPConfig, Interface, NetConf, Result } from "../cni/types";
 import { addressOf, familyOfAddress, firstHostOf, networkOf, prefixLengthOf } from "../ip/cidr";
 import { Handle } from "../netlink/handle";
+import type { Link } from "../netlink/link-decode";
 import { enableForwarding, ensureBridge, ensureGatewayAddresses } from "./bridge-host";
 import { type PortOptions, addBridgeSelfVlans, attachPort, needsVlanFiltering } from "./bridge-port";
 import { checkAddressesAndRoutes, checkLink, containerInterface, requirePrevResult } from "./check";
-import { requestedMac } from "./container-mac";
 import { configureContainerInterface } from "./container-iface";
 import { openContainerNetns, withHandle } from "./container-netns";
-import { withHostLock } from "./host-lock";
 import { hasIpam, ipamAdd, ipamCheck, ipamDel } from "./ipam";
 import { masqAttachmentOf, setupIpMasq, teardownIpMasq } from "./ipmasq";
-import { Rollback } from "./rollback";
-import { createVethPair } from "./veth-pair";
+import type { Rollback } from "./rollback";
+import { type VethPair, createVethPair } from "./veth-pair";
 import { setupMacSpoofCheck, teardownMacSpoofCheck } from "./macspoofchk";
 
 export interface BridgeAttachSpec extends PortOptions {
@@ -28,16 +30,18 @@ export interface BridgeAttachSpec extends PortOptions {
   /** With isGateway and no gateway from IPAM, the subnet's first address (the reference's default). */
   defaultGatewayFromSubnet?: boolean;
   forceAddress?: boolean | undefined;
-  ipMasq?: boolean | undefined;
   enableDad?: boolean | undefined;
   disableContainerInterface?: boolean | undefined;
-  /** Drop the container's frames whose source MAC is not its interface's (bridge's macspoofchk). */
-  macSpoofCheck?: boolean | undefined;
-  /** Host-side work on the bridge (e.g. a VTEP) done under the bridge's lock, after it exists. */
-  prepareBridge?: (host: Handle, rollback: Rollback) => void;
 }
 
-function withGateways(ips: IPConfig[], spec: BridgeAttachSpec): IPConfig[] {
+/** The container end's index in the result's interfaces: [bridge, host end, container end]. */
+const CONTAINER_INTERFACE = 2;
+
+/**
+ * With isGateway: each address with its gateway, IPAM's or else (defaultGatewayFromSubnet)
+ * the subnet's first address, as the reference bridge plugin does.
+ */
+export function withGateways(ips: IPConfig[], spec: BridgeAttachSpec): IPConfig[] {
   if (!spec.isGateway || spec.defaultGatewayFromSubnet === false) return ips;
   return ips.map((ip) =>
     ip.gateway || !hasRoomForGateway(ip.address) ? ip : { ...ip, gateway: firstHostOf(networkOf(ip.address)) },
@@ -60,118 +64,154 @@ function withDefaultRoutes(routes: Result["routes"], ips: IPConfig[]): Result["r
   return merged;
 }
 
-/** The host lock that guards a bridge and what hangs off it (for callers changing them outside an ADD). */
-export function bridgeLockName(bridgeName: string): string {
-  return `bridge-${bridgeName}`;
+/**
+ * IPAM's addresses (undone by IPAM's DEL). Comes before the bridge, as does everything
+ * that can refuse the input: a shared bridge is never rolled back, so a refused ADD must
+ * not have created it. `ipamStdin`: what IPAM is delegated when not stdin (ipam.ts).
+ */
+export async function allocateAddresses(
+  netConf: NetConf,
+  args: CmdArgs,
+  rollback: Rollback,
+  ipamStdin?: Buffer,
+): Promise<Result> {
+  if (!hasIpam(netConf)) return { cniVersion: netConf.cniVersion };
+  const result = { ...(await ipamAdd(netConf, args, ipamStdin)), cniVersion: netConf.cniVersion };
+  rollback.push("IPAM allocation", () => ipamDel(netConf, args, ipamStdin));
+  if (!result.ips?.length)
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`,
+    );
+  return result;
 }
 
-export async function attachToBridge(spec: BridgeAttachSpec, args: CmdArgs): Promise<Result> {
-  const { netConf } = spec;
-  const container = openContainerNetns(args.netns);
-  const host = Handle.at(null);
-  const bridgeLock = bridgeLockName(spec.bridgeName);
-  try {
-    return await new Rollback().run(async (rollback) => {
-      // Everything that can refuse the input (CNI_ARGS, IPAM's config, an exhausted pool)
-      // comes before the bridge: a shared bridge is never rolled back, so a refused ADD
-      // must not have created it.
-      const mac = requestedMac(netConf, args);
-      let result: Result = { cniVersion: netConf.cniVersion };
-      if (hasIpam(netConf)) {
-        result = { ...(await ipamAdd(netConf, args)), cniVersion: netConf.cniVersion };
-        rollback.push("IPAM allocation", () => ipamDel(netConf, args));
-        if (!result.ips?.length)
-          throw new CniError(
-            ErrorCode.InvalidNetworkConfig,
-            `ipam: ${String(netConf.ipam?.type)} returned no IP configuration`,
-          );
-      }
-      const gatewayIps = withGateways(result.ips ?? [], spec);
-      const { pair, bridge } = await withHostLock(bridgeLock, async () => {
-        const bridge = ensureBridge(host, {
-          name: spec.bridgeName,
-          mtu: spec.mtu,
-          promisc: spec.promisc,
-          vlanFiltering: needsVlanFiltering(spec),
-        });
-        if (needsVlanFiltering(spec)) addBridgeSelfVlans(host, spec);
-        spec.prepareBridge?.(host, rollback);
-        // Before the veth: a conflicting address on the bridge refuses the ADD before it made anything.
-        if (spec.isGateway && gatewayIps.length > 0)
-          ensureGatewayAddresses(host, spec.bridgeName, gatewayIps, spec.forceAddress === true, bridge.index);
-        // The port joins under the same lock, so a GC that removes an unused bridge
-        // can never take it away between its creation and our port joining it.
-        const created = createVethPair(
-          {
-            host,
-            container,
-            netns: args.netns,
-            network: netConf.name,
-            containerId: args.containerId,
-            ifName: args.ifName,
-            mtu: spec.mtu,
-            mac,
-            hostUp: true,
-            masterIndex: bridge.index,
-          },
-          rollback,
-        );
-        attachPort(host, created.hostIfName, spec, true);
-        rollback.stepDone("host end on the bridge");
-        return { pair: created, bridge };
-      });
+/** Under the bridge lock: the bridge as the spec wants it, with its own VLANs when it filters them. */
+export function ensureAttachmentBridge(host: Handle, spec: BridgeAttachSpec): Link {
+  const vlanFiltering = needsVlanFiltering(spec);
+  const bridge = ensureBridge(host, { name: spec.bridgeName, mtu: spec.mtu, promisc: spec.promisc, vlanFiltering });
+  if (vlanFiltering) addBridgeSelfVlans(host, spec);
+  return bridge;
+}
 
-      const ips = gatewayIps.map((ip) => ({ ...ip, interface: 2 }));
-      result.ips = ips;
-      if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, ips);
+/**
+ * Under the bridge lock, before the veth: with isGateway, the gateway addresses on the
+ * bridge (by index: no lookup), so a conflicting address refuses the ADD before it made anything.
+ */
+export function ensureGateway(host: Handle, spec: BridgeAttachSpec, ips: IPConfig[], bridge: Link): void {
+  if (spec.isGateway && ips.length > 0)
+    ensureGatewayAddresses(host, spec.bridgeName, ips, spec.forceAddress === true, bridge.index);
+}
 
-      configureContainerInterface({
-        container,
-        netns: args.netns,
-        ifName: args.ifName,
-        result,
-        enableDad: spec.enableDad === true,
-        leaveDown: spec.disableContainerInterface === true,
-      });
-      rollback.stepDone("container addresses and routes");
-      if (spec.isGateway && ips.length > 0) {
-        enableForwarding(ips);
-        rollback.stepDone("forwarding on");
-      }
-      if (spec.ipMasq && ips.length > 0) {
-        const attachment = masqAttachmentOf(netConf, args);
-        setupIpMasq(
-          attachment,
-          ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
-        );
-        rollback.push("masquerade rules", () => teardownIpMasq(attachment));
-      }
-      if (spec.macSpoofCheck) {
-        const attachment = masqAttachmentOf(netConf, args);
-        setupMacSpoofCheck(attachment, pair.hostIfName, pair.containerMac);
-        rollback.push("MAC spoof check", () => teardownMacSpoofCheck(attachment));
-      }
+export interface BridgePortTarget {
+  host: Handle;
+  container: Handle;
+  args: CmdArgs;
+  spec: BridgeAttachSpec;
+  bridge: Link;
+  /** The container end's MAC (requestedMac), else a random one. */
+  mac: string | undefined;
+}
 
-      const interfaces: Interface[] = [
-        { name: spec.bridgeName, mac: bridge.mac },
-        { name: pair.hostIfName, mac: pair.hostMac },
-        { name: args.ifName, mac: pair.containerMac, sandbox: args.netns },
-      ];
-      return { ...result, interfaces, ips };
-    });
-  } finally {
-    host.close();
-    container.close();
-  }
+/**
+ * Under the bridge lock: the veth pair, its host end created up and already a port of
+ * the bridge (one request), so a GC that removes an unused bridge can never take it away
+ * between its creation and our port joining it.
+ */
+export function createBridgePort(target: BridgePortTarget, rollback: Rollback): VethPair {
+  const { host, args, spec } = target;
+  const pair = createVethPair(
+    {
+      host,
+      container: target.container,
+      netns: args.netns,
+      network: spec.netConf.name,
+      containerId: args.containerId,
+      ifName: args.ifName,
+      mtu: spec.mtu,
+      mac: target.mac,
+      hostUp: true,
+      masterIndex: target.bridge.index,
+    },
+    rollback,
+  );
+  attachPort(host, pair.hostIfName, spec, true);
+  rollback.stepDone("host end on the bridge");
+  return pair;
+}
+
+/**
+ * The container's addresses and routes (isDefaultGateway: a default route per family
+ * through the gateway); they go with the veth on rollback. Returns the result so far.
+ */
+export function configureContainer(
+  target: { container: Handle; args: CmdArgs; spec: BridgeAttachSpec },
+  allocated: Result,
+  ips: IPConfig[],
+  rollback: Rollback,
+): Result & { ips: IPConfig[] } {
+  const { args, spec } = target;
+  const result = { ...allocated, ips: ips.map((ip) => ({ ...ip, interface: CONTAINER_INTERFACE })) };
+  if (spec.isDefaultGateway) result.routes = withDefaultRoutes(result.routes, result.ips);
+  configureContainerInterface({
+    container: target.container,
+    netns: args.netns,
+    ifName: args.ifName,
+    result,
+    enableDad: spec.enableDad === true,
+    leaveDown: spec.disableContainerInterface === true,
+  });
+  rollback.stepDone("container addresses and routes");
+  return result;
+}
+
+/** With isGateway, the host forwards (a host-wide setting: never undone). */
+export function enableGatewayForwarding(spec: BridgeAttachSpec, ips: IPConfig[], rollback: Rollback): void {
+  if (!spec.isGateway || ips.length === 0) return;
+  enableForwarding(ips);
+  rollback.stepDone("forwarding on");
+}
+
+/** ipMasq: the attachment's masquerade rules. */
+export function masquerade(netConf: NetConf, args: CmdArgs, ips: IPConfig[], rollback: Rollback): void {
+  if (ips.length === 0) return;
+  const attachment = masqAttachmentOf(netConf, args);
+  setupIpMasq(
+    attachment,
+    ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
+  );
+  rollback.push("masquerade rules", () => teardownIpMasq(attachment));
+}
+
+/** macspoofchk: the container's frames whose source MAC is not its interface's are dropped. */
+export function checkSourceMac(netConf: NetConf, args: CmdArgs, pair: VethPair, rollback: Rollback): void {
+  const attachment = masqAttachmentOf(netConf, args);
+  setupMacSpoofCheck(attachment, pair.hostIfName, pair.containerMac);
+  rollback.push("MAC spoof check", () => teardownMacSpoofCheck(attachment));
+}
+
+/** The ADD's result: the bridge, the host end and the container end, with MACs chosen by us (no lookup). */
+export function bridgeResult(
+  result: Result & { ips: IPConfig[] },
+  bridge: Link,
+  pair: VethPair,
+  args: CmdArgs,
+): Result {
+  const interfaces: Interface[] = [
+    { name: bridge.name, mac: bridge.mac },
+    { name: pair.hostIfName, mac: pair.hostMac },
+    { name: args.ifName, mac: pair.containerMac, sandbox: args.netns },
+  ];
+  return { ...result, interfaces, ips: result.ips };
 }
 
 /** CHECK: the container interface, its addresses and routes, and the host end on the bridge. */
 export async function checkBridgeAttachment(
-  spec: { netConf: NetConf; bridgeName: string },
+  spec: { netConf: NetConf; ipamStdin?: Buffer; bridgeName: string },
   args: CmdArgs,
 ): Promise<void> {
   const prevResult = requirePrevResult(spec.netConf.prevResult);
-  if (hasIpam(spec.netConf)) await ipamCheck(spec.netConf, args);
+  if (hasIpam(spec.netConf)) await ipamCheck(spec.netConf, args, spec.ipamStdin);
   const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
   withHandle(openContainerNetns(args.netns), (container) => {
     checkLink(container, `netns ${args.netns}`, iface);

@@ -51,3 +51,24 @@ export function withHandle<T>(handle: Handle, body: (handle: Handle) => T): T {
     handle.close();
   }
 }
+
+/** Runs `body` with a handle in the container's namespace (checked as above) and one on the host; closes both. */
+export async function withHostAndContainer<T>(
+  netns: string,
+  body: (host: Handle, container: Handle) => Promise<T>,
+): Promise<T> {
+  const container = openContainerNetns(netns);
+  try {
+    return await withHandleAsync(Handle.at(null), (host) => body(host, container));
+  } finally {
+    container.close();
+  }
+}
+
+async function withHandleAsync<T>(handle: Handle, body: (handle: Handle) => Promise<T>): Promise<T> {
+  try {
+    return await body(handle);
+  } finally {
+    handle.close();
+  }
+}

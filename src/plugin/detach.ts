@@ -11,10 +11,16 @@ import { teardownMacSpoofCheck } from "./macspoofchk";
 import { removeVethPair } from "./veth-pair";
 
 export async function detachAttachment(
-  spec: { netConf: NetConf; ipMasq?: boolean | undefined; macSpoofCheck?: boolean | undefined },
+  spec: {
+    netConf: NetConf;
+    /** What IPAM is delegated, when not stdin (see ipam.ts). */
+    ipamStdin?: Buffer;
+    ipMasq?: boolean | undefined;
+    macSpoofCheck?: boolean | undefined;
+  },
   args: CmdArgs,
 ): Promise<void> {
-  if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args);
+  if (hasIpam(spec.netConf)) await ipamDel(spec.netConf, args, spec.ipamStdin);
   withHandle(Handle.at(null), (host) =>
     removeVethPair({
       host,

@@ -25,28 +25,30 @@ function ipamType(conf: NetConf): string {
   return type;
 }
 
+// `stdinData`: the bytes the IPAM plugin gets, stdin unless the plugin's loader
+// completed the config (vxlan-overlay's subnetFile): then the effective config's.
 function options(args: CmdArgs) {
   return { path: args.path, inProcess: inProcessIpam };
 }
 
-export function ipamAdd(conf: NetConf, args: CmdArgs): Promise<Result> {
-  return delegateAdd(ipamType(conf), args.stdinData, options(args));
+export function ipamAdd(conf: NetConf, args: CmdArgs, stdinData = args.stdinData): Promise<Result> {
+  return delegateAdd(ipamType(conf), stdinData, options(args));
 }
 
-export function ipamDel(conf: NetConf, args: CmdArgs): Promise<void> {
-  return delegateDel(ipamType(conf), args.stdinData, options(args));
+export function ipamDel(conf: NetConf, args: CmdArgs, stdinData = args.stdinData): Promise<void> {
+  return delegateDel(ipamType(conf), stdinData, options(args));
 }
 
-export function ipamCheck(conf: NetConf, args: CmdArgs): Promise<void> {
-  return delegateCheck(ipamType(conf), args.stdinData, options(args));
+export function ipamCheck(conf: NetConf, args: CmdArgs, stdinData = args.stdinData): Promise<void> {
+  return delegateCheck(ipamType(conf), stdinData, options(args));
 }
 
-export function ipamStatus(conf: NetConf, args: CmdArgs): Promise<void> {
-  return delegateStatus(ipamType(conf), args.stdinData, options(args));
+export function ipamStatus(conf: NetConf, args: CmdArgs, stdinData = args.stdinData): Promise<void> {
+  return delegateStatus(ipamType(conf), stdinData, options(args));
 }
 
-export function ipamGc(conf: NetConf, args: CmdArgs): Promise<void> {
-  return delegateGc(ipamType(conf), args.stdinData, options(args));
+export function ipamGc(conf: NetConf, args: CmdArgs, stdinData = args.stdinData): Promise<void> {
+  return delegateGc(ipamType(conf), stdinData, options(args));
 }
 
 /** Whether the config names an IPAM plugin (`"ipam": {}` means L2 only). */

@@ -32,3 +32,11 @@ export function isLockFileOf(name: string, netnsInode: number): boolean {
  */
 export const ATTACHMENT_LOCK_STRIPES = 64;
 export const ATTACHMENT_LOCK_PREFIX = "attachment-";
+
+/**
+ * The host lock that guards a bridge and what hangs off it (ports, vxlan-overlay's VTEP and
+ * its entries): the plugins' ADD and GC and the overlay agent take it.
+ */
+export function bridgeLockName(bridgeName: string): string {
+  return `bridge-${bridgeName}`;
+}

@@ -46,7 +46,7 @@ function network(key: string): NetworkSpec {
   return found;
 }
 
-/** The bridge lock of a network on our host (src/plugin/bridge-attach.ts bridgeLockName: "bridge-<name>"). */
+/** The bridge lock of a network on our host (src/plugin/lock-layout.ts bridgeLockName: "bridge-<name>"). */
 function bridgeLockFile(spec: NetworkSpec): string {
   const config = spec.config(context);
   const bridge = String(config.bridge ?? `cnikit-${config.name}`);

@@ -3,6 +3,7 @@
 // entries point at no configured peer (stale); with --json, every namespace's snapshot.
 import { Handle } from "../../netlink/handle";
 import { namedNetnsPath } from "../../netns/netns";
+import { overlayVtepName } from "../../plugin/overlay-names";
 import { takeSnapshot, type NetnsSnapshot } from "../inspect/snapshot";
 import { formatTable, writeJson, writeStdout } from "../output";
 import type { LabState } from "./state";
@@ -28,7 +29,7 @@ function snapshotOf(netns: string): NetnsSnapshot {
 
 /** The all-zero MAC entries of a VTEP are its flood list: one per peer it sends BUM traffic to. */
 export function checkOverlay(state: LabState, snapshots: Map<string, NetnsSnapshot>): HostOverlayCheck[] {
-  const vtep = `vx${state.topology.network.vni}`;
+  const vtep = overlayVtepName(state.topology.network.vni);
   return state.plan.hosts.map((host) => {
     const snapshot = snapshots.get(host.netns);
     const expected = state.plan.hosts.filter((other) => other !== host).map((other) => other.underlayAddress);

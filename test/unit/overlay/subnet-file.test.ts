@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
-import type { CmdArgs } from "../../../src/cni/types";
+import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
 import { applySubnetFile } from "../../../plugins/vxlan-overlay/subnet-file";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-subnetfile-"));
@@ -23,18 +23,9 @@ fs.writeFileSync(
   }),
 );
 
-function args(conf: Record<string, unknown>): CmdArgs {
-  return {
-    containerId: "c",
-    netns: "/x",
-    ifName: "eth0",
-    args: "",
-    path: [],
-    stdinData: Buffer.from(JSON.stringify(conf)),
-  } as CmdArgs;
-}
-const conf = (cmdArgs: CmdArgs): Record<string, unknown> =>
-  JSON.parse(cmdArgs.stdinData.toString()) as Record<string, unknown>;
+// The loader's view: the config parsed, not yet checked.
+const args = (conf: Record<string, unknown>): Record<string, unknown> => conf;
+const conf = (completed: Record<string, unknown>): Record<string, unknown> => completed;
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, ipam: { type: "host-local" } };
 
 describe("applySubnetFile", () => {
@@ -113,5 +104,23 @@ describe("applySubnetFile", () => {
     expect(() => applySubnetFile(args({ ...base, subnetFile: damaged }))).toThrow(
       /subnetFile: .* is not the agent's JSON/,
     );
+  });
+
+  it("the loader returns the effective config, and IPAM is delegated its bytes (stdin itself without a subnetFile)", () => {
+    const stdin = Buffer.from(JSON.stringify({ ...base, mode: "l3", subnetFile }));
+    const config = loadOverlayConfig(stdin);
+    expect(config).toMatchObject({ subnet: "10.20.3.0/24", ipv6Subnet: "fd20:0:0:3::/64", mtu: 1450 });
+    expect(config.localAddress).toBe("198.18.0.2");
+    expect(JSON.parse(config.delegateStdin.toString())).toMatchObject({
+      ipam: { type: "host-local", ranges: [[{ subnet: "10.20.3.0/24" }], [{ subnet: "fd20:0:0:3::/64" }]] },
+    });
+    const plain = Buffer.from(JSON.stringify(base));
+    expect(loadOverlayConfig(plain).delegateStdin).toBe(plain);
+    const missing = Buffer.from(JSON.stringify({ ...base, subnetFile: path.join(dir, "none.json") }));
+    expect(() => loadOverlayConfig(missing)).toThrow(/subnetFile: cannot read/);
+    expect(JSON.parse(loadOverlayConfig(missing, { subnetFileOptional: true }).delegateStdin.toString()).ipam).toEqual({
+      type: "host-local",
+      ranges: [[{ subnet: "192.0.2.0/24" }]],
+    });
   });
 });
