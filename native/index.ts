@@ -75,6 +75,17 @@ export function isNativeError(err: unknown): err is NativeError {
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 
+/** An exclusive flock without waiting: false when another open file holds it (the callers bound their own waits). */
+export function tryLockExclusive(fd: number): boolean {
+  try {
+    native().flock(fd, LOCK_EX | LOCK_NB);
+    return true;
+  } catch (err) {
+    if (isNativeError(err) && (err.code === "EWOULDBLOCK" || err.code === "EAGAIN")) return false;
+    throw err;
+  }
+}
+
 let addon: NativeAddon | undefined;
 
 export function native(): NativeAddon {

@@ -6,7 +6,7 @@
 // file shared with the reference) leaves no alternative such as an O_EXCL lockfile.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LOCK_EX, LOCK_NB, isNativeError, native } from "../../native";
+import { tryLockExclusive } from "../../native";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import { trackFd } from "../../src/cni/request-context";
 import { crashInLockHook, lockTimeoutHook } from "../../src/cni/test-hooks";
@@ -14,16 +14,6 @@ import { openLockFile } from "./files";
 
 /** Longer than any session holds the network (ms), shorter than a runtime's own timeout. */
 export const NETWORK_LOCK_TIMEOUT_MS = 60_000;
-
-function tryLock(fd: number): boolean {
-  try {
-    native().flock(fd, LOCK_EX | LOCK_NB);
-    return true;
-  } catch (err) {
-    if (isNativeError(err) && (err.code === "EWOULDBLOCK" || err.code === "EAGAIN")) return false;
-    throw err;
-  }
-}
 
 /**
  * Waits for the flock within a bound: LOCK_NB tries with sleeps growing to 25 ms. A sleep,
@@ -33,7 +23,7 @@ function tryLock(fd: number): boolean {
 export function lockWithin(fd: number, file: string, timeoutMs: number): void {
   const deadline = Date.now() + timeoutMs;
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let ms = 1; !tryLock(fd); ms = Math.min(ms * 2, 25)) {
+  for (let ms = 1; !tryLockExclusive(fd); ms = Math.min(ms * 2, 25)) {
     if (Date.now() >= deadline)
       throw new CniError(
         ErrorCode.TryAgainLater,

@@ -9,7 +9,7 @@
 // long-lived caller (the overlay agent, whose event loop keeps its etcd lease alive)
 // goes on serving while it waits.
 import * as fs from "node:fs";
-import { LOCK_EX, LOCK_NB, isNativeError, native } from "../../native";
+import { tryLockExclusive } from "../../native";
 import { CniError, ErrorCode } from "../cni/errors";
 import { requestEnv, trackFd } from "../cni/request-context";
 import { crashInLockHook, lockTimeoutHook } from "../cni/test-hooks";
@@ -38,23 +38,13 @@ function openLockFile(file: string, dir: string): number {
   }
 }
 
-function tryLock(fd: number): boolean {
-  try {
-    native().flock(fd, LOCK_EX | LOCK_NB);
-    return true;
-  } catch (err) {
-    if (isNativeError(err) && (err.code === "EWOULDBLOCK" || err.code === "EAGAIN")) return false;
-    throw err;
-  }
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Takes the flock on fd within the bound; code 11 naming the lock when it stays held. */
 export async function lockWithin(fd: number, file: string, timeoutMs = lockTimeoutMs()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // Short sleeps first: most locks are held for milliseconds.
-  for (let pause = 1; !tryLock(fd); pause = Math.min(pause * 2, 25)) {
+  for (let pause = 1; !tryLockExclusive(fd); pause = Math.min(pause * 2, 25)) {
     if (Date.now() >= deadline)
       throw new CniError(
         ErrorCode.TryAgainLater,

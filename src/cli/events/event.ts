@@ -2,7 +2,7 @@
 // look at (the names iproute2's -j output uses where there is one), so a JSON line is
 // easy to filter and the text line reads like `ip monitor`.
 import { Ntf, Nud } from "../../netlink/codec/constants";
-import { nudStateNames } from "../inspect/names";
+import { nudStateNames, protocolName, routeTypeName, scopeName } from "../inspect/names";
 import type { RtnlChange } from "../../netlink/monitor";
 
 export type EventKind = "link" | "addr" | "route" | "neigh" | "fdb" | "netns";
@@ -23,26 +23,7 @@ export interface LabEvent {
 /** Interface names by index in one namespace, kept current from link events. */
 export type LinkNames = Map<number, string>;
 
-const SCOPES: Record<number, string> = { 0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere" };
-const PROTOCOLS: Record<number, string> = {
-  0: "unspec",
-  1: "redirect",
-  2: "kernel",
-  3: "boot",
-  4: "static",
-  186: "bgp",
-  188: "ospf",
-};
-const ROUTE_TYPES: Record<number, string> = {
-  1: "unicast",
-  2: "local",
-  3: "broadcast",
-  4: "anycast",
-  5: "multicast",
-  6: "blackhole",
-  7: "unreachable",
-  8: "prohibit",
-};
+/** Route tables by the names `ip route` gives them (iproute2's rt_tables). */
 const TABLES: Record<number, string> = { 253: "default", 254: "main", 255: "local" };
 function nudState(state: number): string {
   return nudStateNames(state).join(",") || "NONE";
@@ -97,7 +78,7 @@ export function eventFields(change: RtnlChange, names: LinkNames): EventFields {
         ifname: nameOf(names, addr.index),
         local: addr.cidr,
         family: addr.family === 4 ? "inet" : "inet6",
-        scope: SCOPES[addr.scope] ?? String(addr.scope),
+        scope: scopeName(addr.scope),
       });
     }
     case "route": {
@@ -105,14 +86,14 @@ export function eventFields(change: RtnlChange, names: LinkNames): EventFields {
       return compact({
         kind: "route",
         action: change.action,
-        type: ROUTE_TYPES[route.type] ?? String(route.type),
+        type: routeTypeName(route.type),
         dst: route.dst,
         gateway: route.gw,
         ifname: nameOf(names, route.oif),
         table: TABLES[route.table] ?? String(route.table),
-        protocol: PROTOCOLS[route.protocol] ?? String(route.protocol),
+        protocol: protocolName(route.protocol),
         // Like `ip route`, the universe scope (0) goes without saying.
-        scope: route.scope === 0 ? undefined : (SCOPES[route.scope] ?? String(route.scope)),
+        scope: route.scope === 0 ? undefined : scopeName(route.scope),
         prefsrc: route.prefsrc,
       });
     }
