@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -76,19 +77,32 @@ static napi_value unix_listen(napi_env env, napi_callback_info info) {
 }
 
 /*
- * unixAccept(fd, timeoutMs): null when nobody connected in time (or another worker
- * took the connection first), else {fd, pid, uid, gid} of a non-blocking connection.
- * A listening socket that was shut down makes accept fail with EINVAL: thrown.
+ * unixAccept(fd, timeoutMs, wakeFd?): null when nobody connected in time, another worker
+ * took the connection first, or wakeFd (an eventfd of wakeFdCreate) was signalled (it is
+ * drained); else {fd, pid, uid, gid} of a non-blocking connection. The wake fd lets a
+ * worker that stood in for a busy one be sent back to waiting at once, instead of
+ * polling for that on a short timeout. A listening socket that was shut down makes
+ * accept fail with EINVAL: thrown.
  */
 static napi_value unix_accept(napi_env env, napi_callback_info info) {
-  napi_value argv[2], result;
-  int32_t fd, timeout_ms;
-  if (!get_args(env, info, 2, argv)) return NULL;
-  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &timeout_ms))
-    return throw_type(env, "unixAccept(fd, timeoutMs) takes two numbers");
-  int ready = wait_fd(fd, POLLIN, timeout_ms);
+  napi_value argv[3], result;
+  int32_t fd, timeout_ms, wake_fd = -1;
+  size_t argc = 3;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &timeout_ms) ||
+      (argc > 2 && !get_int(env, argv[2], &wake_fd)))
+    return throw_type(env, "unixAccept(fd, timeoutMs, wakeFd?) takes numbers");
+  struct pollfd pfds[2] = {{.fd = fd, .events = POLLIN}, {.fd = wake_fd, .events = POLLIN}};
+  int ready;
+  do {
+    ready = poll(pfds, wake_fd >= 0 ? 2 : 1, timeout_ms);
+  } while (ready < 0 && errno == EINTR);
   if (ready < 0) return throw_errno(env, errno, "poll", NULL);
-  if (ready == 0) {
+  if (wake_fd >= 0 && (pfds[1].revents & POLLIN)) {
+    uint64_t count;
+    (void)!read(wake_fd, &count, sizeof count); /* non-blocking: drained, or already drained */
+  }
+  if (ready == 0 || !(pfds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
     napi_get_null(env, &result);
     return result;
   }
@@ -292,7 +306,29 @@ static napi_value sd_notify(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* wakeFdCreate(): a non-blocking eventfd that unixAccept also waits on. */
+static napi_value wake_fd_create(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return throw_errno(env, errno, "eventfd", NULL);
+  return make_int(env, fd);
+}
+
+/* wakeFdSignal(fd): makes the unixAccept waiting on fd (or the next one) return null. */
+static napi_value wake_fd_signal(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  uint64_t one = 1;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "wakeFdSignal(fd) takes a number");
+  /* EAGAIN: the counter is already non-zero, so the waiter will wake anyway. */
+  if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN) return throw_errno(env, errno, "write", "eventfd");
+  return NULL;
+}
+
 void cnikit_unix_exports(napi_env env, napi_value exports) {
+  EXPORT("wakeFdCreate", wake_fd_create);
+  EXPORT("wakeFdSignal", wake_fd_signal);
   EXPORT("unixListen", unix_listen);
   EXPORT("unixAccept", unix_accept);
   EXPORT("unixConnect", unix_connect);

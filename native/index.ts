@@ -37,8 +37,12 @@ export interface NativeAddon {
   // The resident daemon's sockets (native/cnikit_unix.c, src/daemon/PROTOCOL.md).
   /** A non-blocking listening socket on an abstract unix name (no leading NUL). */
   unixListen(name: string, backlog: number): number;
-  /** A connection and its caller's credentials, or null when none came within timeoutMs. */
-  unixAccept(fd: number, timeoutMs: number): PeerConnection | null;
+  /** A connection and its caller's credentials, or null when none came within timeoutMs or wakeFd was signalled. */
+  unixAccept(fd: number, timeoutMs: number, wakeFd?: number): PeerConnection | null;
+  /** A non-blocking eventfd for unixAccept's wakeFd. */
+  wakeFdCreate(): number;
+  /** Wakes the unixAccept that waits on fd (or the next one to). */
+  wakeFdSignal(fd: number): void;
   /** A connection to the abstract name of netns (null: ours). */
   unixConnect(name: string, timeoutMs: number, netns?: NetnsTarget): number;
   /** Exactly `length` bytes, fewer only at EOF; ETIMEDOUT past timeoutMs. */

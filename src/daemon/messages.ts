@@ -39,9 +39,11 @@ export type MainMessage = { kind: "stop" };
 export interface WorkerData {
   /** This worker's place in the accept order (0 first). */
   index: number;
-  /** Int32 [generation, accepting(worker 0), accepting(worker 1), ...] shared by all workers. */
+  /** Int32 [unused, accepting(worker 0..n-1), turn counter(worker 0..n-1)] shared by all workers. */
   acceptOrder: SharedArrayBuffer;
   listenFd: number;
+  /** Every worker's wake fd (native wakeFdCreate), by index: how a worker recalls its stand-ins. */
+  wakeFds: number[];
   slot: SharedArrayBuffer;
   /** One Int32 shared by all workers: requests answered, counted before the answer is sent,
    * so a status asked for after an answer always includes it. */

@@ -49,9 +49,12 @@ export class WorkerPool {
   private readyWaiters: Array<() => void> = [];
   private readonly servedCounter = new SharedArrayBuffer(4);
   private readonly acceptOrder: SharedArrayBuffer;
+  /** One per worker index, kept by its replacements (see unixAccept's wakeFd). */
+  private readonly wakeFds: number[];
 
   constructor(private readonly options: PoolOptions) {
-    this.acceptOrder = new SharedArrayBuffer(4 * (options.size + 1));
+    this.acceptOrder = new SharedArrayBuffer(4 * (1 + 2 * options.size));
+    this.wakeFds = Array.from({ length: options.size }, () => native().wakeFdCreate());
     for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index));
   }
 
@@ -82,6 +85,7 @@ export class WorkerPool {
       index,
       acceptOrder: this.acceptOrder,
       listenFd: this.options.listenFd,
+      wakeFds: this.wakeFds,
       slot: shared,
       served: this.servedCounter,
       buildId: this.options.buildId,
@@ -168,11 +172,23 @@ export class WorkerPool {
     member.openFds.clear();
   }
 
+  /** Wakes every worker, waiting or accepting, so that each sees its stop message now (worker.ts). */
+  private wakeAll(): void {
+    const words = new Int32Array(this.acceptOrder);
+    for (let index = 0; index < this.options.size; index++) {
+      const turn = 1 + this.options.size + index;
+      Atomics.add(words, turn, 1);
+      Atomics.notify(words, turn);
+      native().wakeFdSignal(this.wakeFds[index] as number);
+    }
+  }
+
   /** Stops every worker once its request (if any) has ended, or after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
     // Each worker finishes its request, takes no new one, and exits by itself.
     for (const member of this.members) member.worker.postMessage({ kind: "stop" } satisfies MainMessage);
+    this.wakeAll();
     const allExited = Promise.all(this.members.map((member) => member.exited));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([

@@ -233,6 +233,32 @@ describe.skipIf(daemonMode())("cnikit daemon", () => {
     );
   });
 
+  it("keeps a trickle of calls on its first worker, spreads a burst, and stops at once when idle", async () => {
+    const daemon = daemonIn(hostA);
+    const version = (): Promise<HostExit> =>
+      runInHost({ hostNetns: hostA.path, plugin: "bridge", command: "VERSION", config: { cniVersion: "1.0.0" } });
+    // One call at a time: every one lands on worker 0, the warm thread (src/daemon/worker.ts).
+    for (let index = 0; index < 12; index++) expect(failures([await version()])).toEqual([]);
+    // A burst: the stand-ins are woken as the workers below them take calls.
+    const ctrs = Array.from({ length: 6 }, () => fixture.containerNetns());
+    expect(failures(await Promise.all(ctrs.map((ctr, index) => call(hostA, "ADD", `dmspread${index}`, ctr))))).toEqual(
+      [],
+    );
+    expect(failures(await Promise.all(ctrs.map((ctr, index) => call(hostA, "DEL", `dmspread${index}`, ctr))))).toEqual(
+      [],
+    );
+    await waitFor(() => logLines(daemon).filter((line) => line.event === "request").length >= 24);
+    const requests = logLines(daemon).filter((line) => line.event === "request");
+    expect(requests.slice(0, 12).map((line) => line.worker)).toEqual(Array(12).fill(0));
+    expect(new Set(requests.slice(12).map((line) => line.worker)).size).toBeGreaterThan(1);
+    // Idle workers sleep for seconds between looks (STAND_BY_MS); SIGTERM wakes them all.
+    await sleep(300);
+    const stopping = Date.now();
+    stop(daemon);
+    expect(Date.now() - stopping).toBeLessThan(1500);
+    expect(logLines(daemon).map((line) => line.event)).toContain("stopped");
+  });
+
   it("refuses a caller of another uid: nothing configured, a log line", async () => {
     const daemon = daemonIn(hostA);
     const ctr = fixture.containerNetns();
