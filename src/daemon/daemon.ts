@@ -5,7 +5,6 @@
 import { native } from "../../native";
 import { netnsPathOf } from "../netns/netns";
 import { BUILD_ID } from "./build-id";
-import { normalJit } from "./jit";
 import type { WorkerMessage } from "./messages";
 import { DaemonMetrics } from "./metrics";
 import { WorkerPool } from "./pool";
@@ -45,7 +44,6 @@ function reexecInNetns(netns: string): never {
 
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   if (options.netns) reexecInNetns(options.netns);
-  normalJit();
   const buildId = options.buildId ?? BUILD_ID;
   const startedAt = Date.now();
   let restarts = 0;
