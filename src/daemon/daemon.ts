@@ -48,8 +48,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const startedAt = Date.now();
   let restarts = 0;
   const listenFd = native().unixListen(SOCKET_NAME, BACKLOG);
-  const metrics = new DaemonMetrics();
   let pool: WorkerPool | undefined;
+  const metrics = new DaemonMetrics(() => pool?.inFlight ?? 0);
   const statusJson = (): string =>
     JSON.stringify({
       build: buildId,
@@ -63,11 +63,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     });
   const onMessage = (message: WorkerMessage, worker: number): void => {
     switch (message.kind) {
-      case "begin":
-        metrics.inFlight.inc();
-        break;
       case "end": {
-        metrics.inFlight.dec();
         metrics.requests.inc({ plugin: message.plugin, command: message.command, code: String(message.code) });
         metrics.latency.observe({ plugin: message.plugin, command: message.command }, message.durationMs / 1000);
         if (message.ipam) metrics.sawNetwork(message.ipam);
@@ -106,7 +102,6 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       replaced: (worker, reason) => {
         restarts += 1;
         metrics.restarts.inc({ reason: reason.includes("limit") ? "time limit" : "crash" });
-        metrics.inFlight.set(pool?.inFlight ?? 0);
         log({ event: "worker replaced", worker, reason });
       },
     },

@@ -1,15 +1,5 @@
 // What a worker thread tells the main thread (src/daemon/pool.ts), and back.
 
-/** A worker's request slot, shared as an Int32Array so exactly one side answers. */
-export const Slot = {
-  Idle: 0,
-  Busy: 1,
-  /** The worker won: it writes the answer. */
-  Answering: 2,
-  /** The main thread won (time limit, crash): it has answered, the worker must not. */
-  TakenOver: 3,
-} as const;
-
 export interface RequestSummary {
   plugin: string;
   command: string;
@@ -27,8 +17,8 @@ export interface IpamUse {
 
 export type WorkerMessage =
   | { kind: "ready" }
-  | ({ kind: "begin"; fd: number; errorVersion: string } & RequestSummary)
   | ({ kind: "end"; durationMs: number; exitStatus: number; code: number; ipam?: IpamUse } & RequestSummary)
+  /** A lock fd the slot's table had no room for (src/daemon/slot.ts). */
   | { kind: "fd"; fd: number; open: boolean }
   | { kind: "refused"; uid: number; pid: number; reason: string }
   | { kind: "dropped"; pid: number; reason: string }
@@ -44,6 +34,7 @@ export interface WorkerData {
   listenFd: number;
   /** Every worker's wake fd (native wakeFdCreate), by index: how a worker recalls its stand-ins. */
   wakeFds: number[];
+  /** This worker's RequestSlot (src/daemon/slot.ts). */
   slot: SharedArrayBuffer;
   /** One Int32 shared by all workers: requests answered, counted before the answer is sent,
    * so a status asked for after an answer always includes it. */

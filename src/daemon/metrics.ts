@@ -27,11 +27,7 @@ export class DaemonMetrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({
-    name: "cnikit_requests_in_flight",
-    help: "Requests being served now",
-    registers: [this.registry],
-  });
+
   readonly restarts = new Counter({
     name: "cnikit_worker_restarts_total",
     help: "Workers replaced after a crash or a request past its time limit",
@@ -45,8 +41,17 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `inFlight`: the requests being served now, read at scrape time (the workers' slots). */
+  constructor(inFlight: () => number) {
     const networks = this.networks;
+    new Gauge({
+      name: "cnikit_requests_in_flight",
+      help: "Requests being served now",
+      registers: [this.registry],
+      collect() {
+        this.set(inFlight());
+      },
+    });
     new Gauge({
       name: "cnikit_hostlocal_addresses",
       help: "host-local addresses per network and range: used (a lease file) or free",

@@ -1,13 +1,15 @@
 // The daemon's fixed pool of worker threads, supervised from the main thread. A worker
-// tells us when a request begins and ends; a request past its time limit, or whose
-// worker crashed, is answered here with a CNI error (code 11) and the worker replaced.
-// Exactly one side answers: the shared slot word arbitrates (src/daemon/messages.ts).
+// keeps its request's state in a shared slot (src/daemon/slot.ts) and tells us when a
+// request ends; a request past its time limit (looked for on a timer), or whose worker
+// crashed, is answered here with a CNI error (code 11) and the worker replaced.
+// Exactly one side answers: the slot's first word arbitrates.
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { CniError, ErrorCode } from "../cni/errors";
 import { native } from "../../native";
-import { type MainMessage, Slot, type WorkerData, type WorkerMessage } from "./messages";
+import type { MainMessage, WorkerData, WorkerMessage } from "./messages";
 import { encodeAnswer } from "./protocol";
+import { RequestSlot, Slot } from "./slot";
 
 export interface PoolEvents {
   message(message: WorkerMessage, worker: number): void;
@@ -27,10 +29,8 @@ export interface PoolOptions {
 interface Member {
   index: number;
   worker: Worker;
-  slot: Int32Array;
-  /** The connection of the request in progress, and its answer version. */
-  request?: { fd: number; errorVersion: string; timer: NodeJS.Timeout };
-  /** Lock fds the worker holds; closed once a replaced worker has really exited. */
+  slot: RequestSlot;
+  /** Fds to close once a replaced worker has really exited, besides those its slot lists. */
   openFds: Set<number>;
   retired: boolean;
   exited: Promise<void>;
@@ -51,11 +51,23 @@ export class WorkerPool {
   private readonly acceptOrder: SharedArrayBuffer;
   /** One per worker index, kept by its replacements (see unixAccept's wakeFd). */
   private readonly wakeFds: number[];
+  private readonly limitTimer: NodeJS.Timeout;
 
   constructor(private readonly options: PoolOptions) {
     this.acceptOrder = new SharedArrayBuffer(4 * (1 + 2 * options.size));
     this.wakeFds = Array.from({ length: options.size }, () => native().wakeFdCreate());
     for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index));
+    // Looked for, not armed per request: a timer per request meant a message per request.
+    this.limitTimer = setInterval(() => this.enforceLimit(), Math.min(1000, Math.max(50, options.limitMs / 20)));
+  }
+
+  private enforceLimit(): void {
+    const now = Date.now();
+    for (const member of this.members) {
+      const request = member.slot.request();
+      if (request && now - request.startedAt >= this.options.limitMs)
+        this.takeOver(member, `it ran past the daemon's limit of ${this.options.limitMs} ms`);
+    }
   }
 
   get size(): number {
@@ -68,7 +80,7 @@ export class WorkerPool {
   }
 
   get inFlight(): number {
-    return this.members.filter((member) => member.request).length;
+    return this.members.filter((member) => member.slot.state === Slot.Busy).length;
   }
 
   /** Resolves once every first-generation worker has loaded the plugins. */
@@ -78,7 +90,7 @@ export class WorkerPool {
   }
 
   private spawn(index: number): Member {
-    const shared = new SharedArrayBuffer(4);
+    const slot = RequestSlot.create();
     // A replaced worker may have died while accepting: its successor starts as not accepting.
     Atomics.store(new Int32Array(this.acceptOrder), 1 + index, 0);
     const data: WorkerData = {
@@ -86,7 +98,7 @@ export class WorkerPool {
       acceptOrder: this.acceptOrder,
       listenFd: this.options.listenFd,
       wakeFds: this.wakeFds,
-      slot: shared,
+      slot: slot.buffer,
       served: this.servedCounter,
       buildId: this.options.buildId,
       limitMs: this.options.limitMs,
@@ -95,7 +107,7 @@ export class WorkerPool {
     };
     const worker = new Worker(workerEntry(), { workerData: data });
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-    const member: Member = { index, worker, slot: new Int32Array(shared), openFds: new Set(), retired: false, exited };
+    const member: Member = { index, worker, slot, openFds: new Set(), retired: false, exited };
     member.worker.on("message", (message: WorkerMessage) => this.onMessage(member, message));
     member.worker.on("error", (err) => this.takeOver(member, `its worker crashed: ${err.message}`));
     member.worker.on("exit", () => this.onExit(member));
@@ -107,18 +119,6 @@ export class WorkerPool {
       case "ready":
         this.readyCount += 1;
         if (this.readyCount >= this.options.size) for (const resolve of this.readyWaiters.splice(0)) resolve();
-        break;
-      case "begin": {
-        const timer = setTimeout(
-          () => this.takeOver(member, `it ran past the daemon's limit of ${this.options.limitMs} ms`),
-          this.options.limitMs,
-        );
-        member.request = { fd: message.fd, errorVersion: message.errorVersion, timer };
-        break;
-      }
-      case "end":
-        if (member.request) clearTimeout(member.request.timer);
-        member.request = undefined;
         break;
       case "fd":
         if (message.open) member.openFds.add(message.fd);
@@ -134,10 +134,9 @@ export class WorkerPool {
   private takeOver(member: Member, reason: string): void {
     if (member.retired) return;
     member.retired = true;
-    const request = member.request;
+    const request = member.slot.request();
     if (request) {
-      clearTimeout(request.timer);
-      if (Atomics.compareExchange(member.slot, 0, Slot.Busy, Slot.TakenOver) === Slot.Busy) {
+      if (member.slot.claim(Slot.TakenOver)) {
         Atomics.add(new Int32Array(this.servedCounter), 0, 1);
         const error = new CniError(
           ErrorCode.TryAgainLater,
@@ -159,10 +158,9 @@ export class WorkerPool {
   }
 
   private onExit(member: Member): void {
-    if (member.request) clearTimeout(member.request.timer);
     // A worker that exits on its own outside a stop is a crash too: its request is answered.
     if (!member.retired && !this.stopped) this.takeOver(member, "its worker exited");
-    for (const fd of member.openFds) {
+    for (const fd of [...member.slot.heldFds(), ...member.openFds]) {
       try {
         native().close(fd);
       } catch {
@@ -186,6 +184,7 @@ export class WorkerPool {
   /** Stops every worker once its request (if any) has ended, or after `graceMs`. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
+    clearInterval(this.limitTimer);
     // Each worker finishes its request, takes no new one, and exits by itself.
     for (const member of this.members) member.worker.postMessage({ kind: "stop" } satisfies MainMessage);
     this.wakeAll();
@@ -197,7 +196,7 @@ export class WorkerPool {
     ]);
     clearTimeout(timer);
     if (!timedOut) return;
-    for (const member of this.members) if (member.request) this.takeOver(member, "the daemon is stopping");
+    for (const member of this.members) if (member.slot.request()) this.takeOver(member, "the daemon is stopping");
     for (const member of this.members) void member.worker.terminate();
   }
 }

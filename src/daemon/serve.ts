@@ -9,8 +9,8 @@ import { workerCrashHook } from "../cni/test-hooks";
 import { CURRENT_VERSION } from "../cni/versions";
 import { native } from "../../native";
 import type { IpamUse, RequestSummary, WorkerData, WorkerMessage } from "./messages";
-import { Slot } from "./messages";
 import { servedPlugin } from "./plugins";
+import { type RequestSlot, Slot } from "./slot";
 import {
   HELLO_LENGTH,
   Refusal,
@@ -115,7 +115,7 @@ function refuse(
 export async function serveConnection(
   connection: Connection,
   data: WorkerData,
-  slot: Int32Array,
+  slot: RequestSlot,
   post: (message: WorkerMessage) => void,
 ): Promise<void> {
   const { fd } = connection;
@@ -174,19 +174,18 @@ async function runRequest(
   plugin: string,
   env: Record<string, string>,
   stdin: Buffer,
-  slot: Int32Array,
+  slot: RequestSlot,
   post: (message: WorkerMessage) => void,
 ): Promise<void> {
   const summary = summaryOf(plugin, env);
   const started = performance.now();
   const { errorVersion, ipam } = describeStdin(plugin, stdin);
-  Atomics.store(slot, 0, Slot.Busy);
-  post({ kind: "begin", fd, errorVersion, ...summary });
+  slot.begin(fd, errorVersion);
   if (workerCrashHook(env)) await crashWorker();
   const stdout: string[] = [];
   const writeStderr = (text: string): void => {
     // Streamed as it comes, like a process's stderr; a caller gone away loses nothing we need.
-    if (Atomics.load(slot, 0) !== Slot.Busy) return;
+    if (slot.state !== Slot.Busy) return;
     try {
       write(fd, encodeFrame("e", Buffer.from(text, "utf8")));
     } catch {
@@ -197,7 +196,13 @@ async function runRequest(
   let status: number;
   if (target) {
     status = await withRequestContext(
-      { env, writeStderr, trackFd: (lockFd, open) => post({ kind: "fd", fd: lockFd, open }) },
+      {
+        env,
+        writeStderr,
+        trackFd: (lockFd, open) => {
+          if (!slot.track(lockFd, open)) post({ kind: "fd", fd: lockFd, open });
+        },
+      },
       () =>
         runSkel(target.funcs, target.about, {
           env,
@@ -216,7 +221,7 @@ async function runRequest(
   }
   const output = stdout.join("");
   // Exactly one side answers: we, unless the main thread already did (time limit).
-  if (Atomics.compareExchange(slot, 0, Slot.Busy, Slot.Answering) === Slot.Busy) {
+  if (slot.claim(Slot.Answering)) {
     Atomics.add(new Int32Array(data.served), 0, 1);
     try {
       write(fd, encodeAnswer(output, status));
@@ -224,7 +229,7 @@ async function runRequest(
       // the caller is gone
     }
     native().close(fd);
-    Atomics.store(slot, 0, Slot.Idle);
+    slot.idle();
   }
   post({
     kind: "end",

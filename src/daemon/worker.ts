@@ -4,8 +4,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
 import type { MainMessage, WorkerData, WorkerMessage } from "./messages";
+import { reluctantJit } from "./jit";
 import { SERVED_PLUGINS, servedPlugin } from "./plugins";
 import { serveConnection } from "./serve";
+import { RequestSlot } from "./slot";
 
 /** How often the accepting worker looks up from accept (to collect garbage once idle). */
 const ACCEPT_POLL_MS = 250;
@@ -15,7 +17,7 @@ const ACCEPT_POLL_MS = 250;
  */
 const STAND_BY_MS = 2000;
 const data = workerData as WorkerData;
-const slot = new Int32Array(data.slot);
+const slot = new RequestSlot(data.slot);
 const acceptOrder = new Int32Array(data.acceptOrder);
 const post = (message: WorkerMessage): void => parentPort?.postMessage(message);
 let stopping = false;
@@ -128,11 +130,7 @@ function acceptNext(): void {
   });
 }
 
-// The JIT keeps the executable's reluctant tier-up policy (scripts/build.sh) here too.
-// Measured in a daemon serving bridge + host-local ADD/DEL pairs, two daemons side by
-// side, 150 pairs after 20: with the normal policy the compiler threads took 0.77-0.90 ms
-// of CPU per request and the requests were no faster (ADD 4.32 vs 4.32 ms, 5.34 vs 5.05);
-// the whole daemon used 4.53-5.33 ms of CPU per request against 4.07-4.77 without.
+reluctantJit();
 // Load every plugin's code before the first request, not during it.
 for (const name of SERVED_PLUGINS) servedPlugin(name);
 post({ kind: "ready" });
