@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { NetnsFixture, type Netns, links, runPrefix } from "../netns-fixtures";
 import { ipIn } from "../netns-fixtures/ip";
-import { MAX_OVERLAY_PEERS } from "../plugins/vxlan-overlay/config";
+import { MAX_OVERLAY_PEERS } from "../overlay/plugin/config";
 import { nodeEnv, timeInProcess } from "./lib/timing";
 import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib/types";
 

@@ -7,7 +7,7 @@ import {
   labHostFiles,
   startLabMembership,
   stopLabMembership,
-} from "../overlay/lab-membership";
+} from "../../overlay/membership/lab-membership";
 import { selfCommand } from "./self";
 import { type HostPlan, LAB_BRIDGE, type LabPlan } from "./lab/plan";
 import type { LabState } from "./lab/state";

@@ -14,7 +14,7 @@ export interface LabState {
   /** Addresses each container got, by label (`host/container`). */
   addresses: Record<string, string[]>;
   /** membership "etcd": the etcd member's and the agents' pids (src/overlay/lab-membership). */
-  membership?: import("../../overlay/lab-membership").LabMembershipState;
+  membership?: import("../../../overlay/membership/lab-membership").LabMembershipState;
   /** Resident mode: each host's daemon, by host name (src/cli/lab/daemons.ts). */
   daemons?: Record<string, import("./daemons").LabDaemon>;
 }

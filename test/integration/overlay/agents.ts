@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import type { UnderlayHost } from "../../../netns-fixtures";
-import { type AgentRun, AgentProcess as OverlayAgentProcess } from "../../../src/overlay/agent-process";
+import { type AgentRun, AgentProcess as OverlayAgentProcess } from "../../../overlay/membership/agent-process";
 import { distBin } from "../../helpers/exec";
 
 export const CNIKIT = path.join(distBin, "cnikit");

@@ -5,7 +5,7 @@
 // either the old or the new content, never half of one.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readRegularFile } from "../cni/safe-file";
+import { readRegularFile } from "../../src/cni/safe-file";
 import type { HostLease } from "./records";
 
 /** What the subnetFile holds. */

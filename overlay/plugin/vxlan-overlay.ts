@@ -32,16 +32,16 @@ import { withHandle, withHostAndContainer } from "../../src/plugin/container-net
 import { withHostLock } from "../../src/plugin/host-lock";
 import { hostVethName } from "../../src/plugin/host-veth-name";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
-import { checkFloodEntries, reconcileFloodEntries } from "../../src/plugin/overlay-flood";
-import { describeDiff, isEmptyDiff } from "../../src/plugin/overlay-peer-entries";
-import { comparePeerEntries, reconcilePeerEntries } from "../../src/plugin/overlay-reconcile";
+import { checkFloodEntries, reconcileFloodEntries } from "../kernel/flood";
+import { describeDiff, isEmptyDiff } from "../kernel/peer-entries";
+import { comparePeerEntries, reconcilePeerEntries } from "../kernel/reconcile";
 import { bridgeLockName } from "../../src/plugin/lock-layout";
 import { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
 import { type L3Plan, planL3 } from "./l3";
 import { addressesOf, readPeers, remotePeers } from "./peers";
 import { overlayMtu, resolveUnderlay } from "./underlay";
-import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "./vtep";
+import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "../kernel/vtep";
 
 /** Everything an ADD or CHECK needs from the host's current state and the current peer list. */
 interface OverlayPlan {
