@@ -4,7 +4,7 @@
 //   neighbour  peer VTEP overlay address -> peer VTEP MAC        (ip neigh ... dev vx nud permanent)
 //   route      peer subnet via peer VTEP overlay address onlink  (ip route ... dev vx onlink)
 // This file is the pure half: what those entries should be for a peer list, and how the
-// kernel's current entries differ from them. overlay-reconcile.ts reads and writes them.
+// kernel's current entries differ from them. reconcile.ts reads and writes them.
 // No I/O here, so the plugin, the overlay agent and unit tests share one definition.
 import { ipFamily } from "../../src/ip/address";
 import { macFromHex, shortDigest } from "../../src/ip/digest";

@@ -1,5 +1,5 @@
 // The kernel half of a routed (l3) VXLAN overlay's peer entries: read what the VTEP has,
-// diff it against the peer list (overlay-peer-entries.ts), apply the difference. Used by
+// diff it against the peer list (peer-entries.ts), apply the difference. Used by
 // the vxlan-overlay plugin on every ADD (and CHECK, read-only) and meant for the overlay
 // agent too. Callers hold the network's host lock (withHostLock(bridgeLockName(bridge)))
 // so that a plugin run and an agent pass never interleave their changes.

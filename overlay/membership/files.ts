@@ -22,7 +22,7 @@ export interface SubnetFile {
   hostId: string;
 }
 
-/** The plugin's bounds on these files (plugins/vxlan-overlay): nothing larger is worth comparing. */
+/** The plugin's bounds on these files (overlay/plugin): nothing larger is worth comparing. */
 const PEERS_FILE_MAX_BYTES = 4 << 20;
 const SUBNET_FILE_MAX_BYTES = 64 << 10;
 

@@ -5,7 +5,7 @@
 //       has an address only where hostAddress gives this host one (one subnet spans
 //       every host, so a shared gateway address would conflict across the overlay).
 //   l3: the bridge holds the gateway of this host's subnet, the VTEP stands alone, and
-//       every peer gets an FDB, a neighbour and a route entry (src/plugin/overlay-reconcile).
+//       every peer gets an FDB, a neighbour and a route entry (overlay/kernel/reconcile.ts).
 import { parseGcAttachments, VALID_ATTACHMENTS_KEYS } from "../../src/cni/gc";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";

@@ -1,4 +1,4 @@
-// Overlay agents for integration tests: src/overlay/agent-process.ts with the compiled
+// Overlay agents for integration tests: overlay/membership/agent-process.ts with the compiled
 // executable of this checkout, and waiting helpers.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
