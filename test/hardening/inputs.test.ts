@@ -96,7 +96,7 @@ function nested(depth: number): string {
 describe("nesting at 100,000 levels", () => {
   for (const spec of NETWORKS) {
     it(`${spec.key}: as the document and inside a field, code 6 naming the bound; host unchanged`, async () => {
-      const before = snapshotHost({ host, dataDir });
+      const before = snapshotHost({ host, dataDir, ownDirs: [plantDir], netnsPrefix: fixture.prefix });
       const config = JSON.stringify(spec.config(context));
       const inField = `${config.slice(0, -1)},"mtu":${nested(100_000)}}`;
       const inIpam = config.replace('"ipam":{', `"ipam":{"routes":${nested(100_000)},`);
@@ -112,7 +112,7 @@ describe("nesting at 100,000 levels", () => {
         expect(exit.status).toBe(1);
         expect(exit.json).toMatchObject({ code: 6, msg: expect.stringContaining("nested deeper than 128 levels") });
       }
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost({ host, dataDir, ownDirs: [plantDir], netnsPrefix: fixture.prefix })).toEqual(before);
     });
   }
 });
@@ -160,7 +160,7 @@ describe("planted files where a config names one", () => {
   for (const field of ["peersFile", "subnetFile"]) {
     it(`${field}: a FIFO, a directory, /dev/zero, a file over the bound: code 7 naming the path and what it is, host unchanged`, async () => {
       const spec = network("vxa");
-      const before = snapshotHost({ host, dataDir });
+      const before = snapshotHost({ host, dataDir, ownDirs: [plantDir], netnsPrefix: fixture.prefix });
       for (const plant of plants()) {
         const started = Date.now();
         const exit = await runInHost({
@@ -181,7 +181,7 @@ describe("planted files where a config names one", () => {
         expect(exit.json?.msg).toMatch(plant.says);
         expect(Date.now() - started).toBeLessThan(20_000);
       }
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost({ host, dataDir, ownDirs: [plantDir], netnsPrefix: fixture.prefix })).toEqual(before);
     });
   }
 });

@@ -104,14 +104,14 @@ describe("planted lock files", () => {
       fs.rmSync(file, { recursive: true, force: true });
       plant(file);
       try {
-        const before = snapshotHost({ host, dataDir });
+        const before = snapshotHost({ host, dataDir, ownDirs: [outside], netnsPrefix: fixture.prefix });
         const started = Date.now();
         const exit = await add(spec, "hzlockplant");
         expect(exit.status).toBe(1);
         expect(exit.json).toMatchObject({ code: 5, msg: `lock ${file}: ${says}` });
         expect(Date.now() - started).toBeLessThan(20_000);
         expect(fs.existsSync(path.join(outside, "created-through-link"))).toBe(false);
-        expect(snapshotHost({ host, dataDir })).toEqual(before);
+        expect(snapshotHost({ host, dataDir, ownDirs: [outside], netnsPrefix: fixture.prefix })).toEqual(before);
       } finally {
         fs.rmSync(file, { recursive: true, force: true });
       }
@@ -145,7 +145,7 @@ describe("planted attachment lock and lock directory", () => {
     fs.rmSync(file, { force: true });
     expect(spawnSync("mkfifo", [file]).status).toBe(0);
     try {
-      const before = snapshotHost({ host, dataDir });
+      const before = snapshotHost({ host, dataDir, ownDirs: [outside], netnsPrefix: fixture.prefix });
       for (const command of ["ADD", "DEL"] as const) {
         const exit = await runInHost({
           binDir: testBin, // the lock-timeout hook exists only in the test build
@@ -162,7 +162,7 @@ describe("planted attachment lock and lock directory", () => {
           json: { code: 5, msg: `lock ${file}: is a FIFO, not a regular file` },
         });
       }
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost({ host, dataDir, ownDirs: [outside], netnsPrefix: fixture.prefix })).toEqual(before);
     } finally {
       fs.rmSync(file, { force: true });
     }
@@ -208,7 +208,7 @@ describe("a lock held forever", () => {
       containerNetns: container.path,
     });
     const file = bridgeLockFile(spec);
-    const before = snapshotHost({ host, dataDir });
+    const before = snapshotHost({ host, dataDir, ownDirs: [outside], netnsPrefix: fixture.prefix });
     // One process holds it until we end it by its pid (flock(1) would leave its child holding it).
     const hold = `import fcntl, sys, time\nf = open(sys.argv[1], "a")\nfcntl.flock(f, fcntl.LOCK_EX)\nprint("held", flush=True)\ntime.sleep(600)`;
     const holder = spawn("python3", ["-c", hold, file], { stdio: ["ignore", "pipe", "inherit"] });
@@ -221,7 +221,7 @@ describe("a lock held forever", () => {
       expect(exit.json).toMatchObject({ code: 11, msg: `lock ${file}: still held by another call after 3 s` });
       expect(ms).toBeGreaterThanOrEqual(2900);
       expect(ms).toBeLessThan(30_000);
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost({ host, dataDir, ownDirs: [outside], netnsPrefix: fixture.prefix })).toEqual(before);
     } finally {
       if (holder.pid !== undefined) process.kill(holder.pid, "SIGKILL");
     }
