@@ -4,34 +4,22 @@
 // out, a file named after this host anywhere under /run/cnikit, a namespace of the
 // fixture) makes it differ. No plugin runs here: the files are made by hand.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Netns, NetnsFixture } from "../../netns-fixtures";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_LOCK_DIR, lockFilePath } from "../../src/plugin/lock-layout";
+import { hostSuite } from "../helpers/host-suite";
 import { netnsInode, snapshotHost } from "./snapshot";
 
-const fixture = new NetnsFixture();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-snap-"));
-const planted = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-snap-own-"));
-let host: Netns;
+const suite = hostSuite({ name: "snap", scratch: ["own"] });
+const { dataDir, fixture } = suite;
+const planted = suite.scratchDir("own");
 
 beforeAll(() => {
-  host = fixture.underlay({ hosts: 1 })[0] as Netns;
   fs.mkdirSync(DEFAULT_LOCK_DIR, { recursive: true });
 });
 
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(planted, { recursive: true, force: true });
-  }
-});
-
 function snapshot() {
-  return snapshotHost({ host, dataDir, ownDirs: [planted], netnsPrefix: fixture.prefix, contents: true });
+  return snapshotHost({ ...suite.snapshotTarget(), contents: true });
 }
 
 /** Whether the snapshot after `make` differs from the one before; `make` returns what to remove afterwards, if anything. */
@@ -54,12 +42,12 @@ describe("host snapshot scope", () => {
   it("ignores what other suites and runs leave in /run/cnikit", () => {
     // What the lab tests make (and a failed one leaves), and another namespace's lock file.
     expect(differsAfter(() => fs.mkdtempSync("/run/cnikit/test-labs-"))).toBe(false);
-    const foreignLock = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(host.path) + 1_000_000, "bridge-hzsnap");
+    const foreignLock = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(suite.host.path) + 1_000_000, "bridge-hzsnap");
     expect(differsAfter(() => writeFile(foreignLock))).toBe(false);
   });
 
   it("sees a new lock file of this host, and a changed one", () => {
-    const file = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(host.path), "bridge-hzsnap");
+    const file = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(suite.host.path), "bridge-hzsnap");
     expect(differsAfter(() => writeFile(file))).toBe(true);
     writeFile(file);
     try {
@@ -82,7 +70,7 @@ describe("host snapshot scope", () => {
   });
 
   it("sees a file named after this host or this fixture anywhere under /run/cnikit", () => {
-    expect(differsAfter(() => writeFile(`/run/cnikit/${netnsInode(host.path)}-bridge-hzsnap.lock`))).toBe(true);
+    expect(differsAfter(() => writeFile(`/run/cnikit/${netnsInode(suite.host.path)}-bridge-hzsnap.lock`))).toBe(true);
     const labDir = fs.mkdtempSync("/run/cnikit/test-labs-");
     try {
       expect(differsAfter(() => writeFile(path.join(labDir, `${fixture.prefix}h1.json`), "{}"))).toBe(true);
