@@ -6,9 +6,9 @@
 import { NetnsFixture, fdb, ipJson, links, runPrefix } from "../netns-fixtures";
 import { ipIn, runChecked } from "../netns-fixtures/ip";
 import { Handle } from "../src/netlink/handle";
-import { reconcileFloodEntries } from "../src/plugin/overlay-flood";
-import { type L3Peer, isEmptyDiff } from "../src/plugin/overlay-peer-entries";
-import { reconcilePeerEntries } from "../src/plugin/overlay-reconcile";
+import { reconcileFloodEntries } from "../overlay/kernel/flood";
+import { type L3Peer, isEmptyDiff } from "../overlay/kernel/peer-entries";
+import { reconcilePeerEntries } from "../overlay/kernel/reconcile";
 import { timeInProcess } from "./lib/timing";
 import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib/types";
 

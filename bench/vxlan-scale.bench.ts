@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { NetnsFixture, type Netns, links, runPrefix } from "../netns-fixtures";
 import { ipIn } from "../netns-fixtures/ip";
-import { MAX_OVERLAY_PEERS } from "../plugins/vxlan-overlay/config";
+import { MAX_OVERLAY_PEERS } from "../overlay/plugin/config";
 import { nodeEnv, timeInProcess } from "./lib/timing";
 import type { BenchContext, BenchSection, Benchmark, VariantResult } from "./lib/types";
 
@@ -134,7 +134,7 @@ function run(context: BenchContext): BenchSection {
       description:
         `The compiled plugin, standalone, run in a throwaway host namespace (${runPrefix()}…) with a peersFile of ${MAX_OVERLAY_PEERS} hosts ` +
         "(l2: flood list; l3: FDB + neighbour + route per peer), from no VTEP and with the VTEP reconciled, and with 100000 hosts, " +
-        `above the limit (MAX_OVERLAY_PEERS in plugins/vxlan-overlay/config.ts): refused with code 7 before the kernel is touched. ` +
+        `above the limit (MAX_OVERLAY_PEERS in overlay/plugin/config.ts): refused with code 7 before the kernel is touched. ` +
         "Each row's ADD attaches a new container (DEL afterwards, untimed).",
       variants,
     };

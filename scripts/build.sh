@@ -12,7 +12,7 @@ bin=node_modules/.bin
 # anything is compiled, from the contents of every input rather than from git, so that an
 # uncommitted change makes a new id too; native/build, the generated validators and the etcd
 # descriptor (*.generated.json) are outputs.
-CNIKIT_BUILD_ID=$(find src plugins ipam native scripts package.json package-lock.json tsconfig.json tsconfig.build.json \
+CNIKIT_BUILD_ID=$(find src plugins overlay ipam native scripts package.json package-lock.json tsconfig.json tsconfig.build.json \
   -path native/build -prune -o -type f ! -name '*.validate.js' ! -name '*.validate.d.ts' ! -name '*.generated.json' -print0 |
   LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 export CNIKIT_BUILD_ID
@@ -27,7 +27,7 @@ bash scripts/build-native.sh
 
 # Standalone validators: schemas are compiled here, never at plugin start-up.
 node scripts/compile-schemas.js
-# etcd3's gRPC definitions as JSON, embedded by the compiler (src/overlay/etcd-protos.ts).
+# etcd3's gRPC definitions as JSON, embedded by the compiler (overlay/membership/etcd-protos.ts).
 node scripts/etcd-descriptor.js
 
 "$bin/tsc" -p tsconfig.json --noEmit
@@ -36,10 +36,10 @@ rm -rf dist/js
 mkdir -p dist/js/native/build
 cp native/build/cnikit.node dist/js/native/build/
 # tsc emits only .ts sources; the generated validators and descriptor ride along as they are.
-find plugins ipam -name '*.validate.js' | while read -r validator; do
+find plugins overlay ipam -name '*.validate.js' | while read -r validator; do
   cp "$validator" "dist/js/$validator"
 done
-cp src/overlay/etcd-rpc.generated.json dist/js/src/overlay/
+cp overlay/membership/etcd-rpc.generated.json dist/js/overlay/membership/
 
 # Two executables from the same sources and native objects: the shipped dist/bin, and
 # dist/test-bin, the test build, the only one with the crash and trace hooks of

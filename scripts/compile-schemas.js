@@ -7,7 +7,7 @@ const Ajv = require("ajv").default;
 const standaloneCode = require("ajv/dist/standalone").default;
 
 const root = path.join(__dirname, "..");
-const dirs = ["plugins/bridge", "plugins/veth", "plugins/vxlan-overlay", "ipam/host-local"];
+const dirs = ["plugins/bridge", "plugins/veth", "overlay/plugin", "ipam/host-local"];
 for (const dir of dirs) {
   const full = path.join(root, dir);
   if (!fs.existsSync(full)) continue;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # chromium: the real browser the lab graph test drives through puppeteer-core (which never downloads one);
 # python3: the daemon test's stand-in for systemd's notify socket (a unix datagram socket); procps: ps;
-# openssl: the CA and certificates of the etcd-over-TLS tests and labs (src/overlay/etcd-certs.ts).
+# openssl: the CA and certificates of the etcd-over-TLS tests and labs (overlay/membership/etcd-certs.ts).
 packages=(gcc libc6-dev iproute2 nftables containernetworking-plugins iputils-ping graphviz etcd-server tcpdump chromium python3 procps openssl)
 missing=()
 for pkg in "${packages[@]}"; do

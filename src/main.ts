@@ -49,7 +49,7 @@ function main(): void {
       return;
     case "vxlan-overlay":
       registerIpam();
-      require("../plugins/vxlan-overlay/main").main();
+      require("../overlay/plugin/main").main();
       return;
     case "host-local":
       require("../ipam/host-local/main").main();

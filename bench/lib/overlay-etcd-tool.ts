@@ -5,9 +5,9 @@
 //   watch-floor  times put -> watch event on one key with the agent's etcd client, the
 //                latency no agent can beat; prints {"samplesMs": [...]}
 import type { Etcd3 } from "etcd3";
-import { setPoolConfig } from "../../src/overlay/admin";
-import { createEtcdClient } from "../../src/overlay/etcd-client";
-import { type HostLease, OverlayKeys, serializeHostLease } from "../../src/overlay/records";
+import { setPoolConfig } from "../../overlay/membership/admin";
+import { createEtcdClient } from "../../overlay/membership/etcd-client";
+import { type HostLease, OverlayKeys, serializeHostLease } from "../../overlay/membership/records";
 
 export interface PublishRequest {
   mode: "publish";

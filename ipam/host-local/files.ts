@@ -7,8 +7,10 @@
 //   elsewhere on the filesystem is never truncated;
 // - reads are bounded (MAX_DATA_FILE_BYTES).
 // Failures are Node errno errors (the session turns them into code 5 naming the network)
-// or a FileKindError naming the path and what it is.
+// or a FileKindError naming the path and what it is. The open-and-fstat core is
+// src/cni/safe-file.ts's openRegular; what is stricter here is added on top of it.
 import * as fs from "node:fs";
+import { FileRefusedError, type OpenedFile, fileKind, openRegular } from "../../src/cni/safe-file";
 
 /** Lease, last_reserved_ip, index bucket and stamp files: a bucket at 10,000 leases is about 6 KB. */
 export const MAX_DATA_FILE_BYTES = 1 << 20;
@@ -19,42 +21,28 @@ export class FileKindError extends Error {
   readonly code = "EFTYPE";
 }
 
-function kindOf(stats: fs.Stats | fs.BigIntStats): string {
-  if (stats.isDirectory()) return "a directory";
-  if (stats.isFIFO()) return "a FIFO";
-  if (stats.isSocket()) return "a socket";
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return "a device";
-  return "not a regular file";
-}
-
 export function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
-/** Opens `file` without following a symlink or blocking, and insists on a regular file. */
-function openRegular(file: string, flags: number, mode = 0o644): { fd: number; stats: fs.BigIntStats } {
-  let fd: number;
+/** safe-file's openRegular without following a symlink: any link in the data directory is refused. */
+function openDataFile(file: string, flags: number, mode = 0o644): OpenedFile {
   try {
-    fd = fs.openSync(file, flags | O_NOFOLLOW | O_NONBLOCK, mode);
+    return openRegular(file, flags | O_NOFOLLOW, mode);
   } catch (err) {
     // Linux answers ELOOP for O_NOFOLLOW on a symlink, ENXIO for a reader-less FIFO opened to write.
     if (isErrno(err, "ELOOP")) throw new FileKindError(`${file} is a symbolic link; host-local never follows one`);
     if (isErrno(err, "ENXIO")) throw new FileKindError(`${file} is a FIFO, not a regular file`);
+    if (err instanceof FileRefusedError) throw new FileKindError(`${file} ${err.what}`);
     throw err;
   }
-  const stats = fs.fstatSync(fd, { bigint: true });
-  if (!stats.isFile()) {
-    fs.closeSync(fd);
-    throw new FileKindError(`${file} is ${kindOf(stats)}, not a regular file`);
-  }
-  return { fd, stats };
 }
 
 /** The file's text and stat, or undefined when it does not exist. */
 export function readDataFileStat(file: string): { text: string; stats: fs.BigIntStats } | undefined {
-  let opened: { fd: number; stats: fs.BigIntStats };
+  let opened: OpenedFile;
   try {
-    opened = openRegular(file, O_RDONLY);
+    opened = openDataFile(file, O_RDONLY);
   } catch (err) {
     if (isErrno(err, "ENOENT")) return undefined;
     throw err;
@@ -114,7 +102,7 @@ export function createDataFile(file: string, content: string): fs.BigIntStats | 
  * 0.01 ms for an overwrite.
  */
 export function overwriteDataFile(file: string, content: string): void {
-  const { fd, stats } = openRegular(file, O_WRONLY | O_CREAT);
+  const { fd, stats } = openDataFile(file, O_WRONLY | O_CREAT);
   try {
     if (stats.nlink > 1)
       throw new FileKindError(`${file} has ${stats.nlink} hard links; host-local writes only its own files`);
@@ -131,12 +119,11 @@ export function overwriteDataFile(file: string, content: string): void {
 export function requireRealDirectory(dir: string): void {
   const stats = fs.lstatSync(dir);
   if (!stats.isDirectory()) {
-    const what = stats.isSymbolicLink() ? "a symbolic link" : kindOf(stats);
-    throw new FileKindError(`${dir} is ${what}; host-local needs a directory of its own there`);
+    throw new FileKindError(`${dir} is ${fileKind(stats)}; host-local needs a directory of its own there`);
   }
 }
 
 /** Opens a lock file (created when missing) as a regular file of its own, without following a link. */
 export function openLockFile(file: string): number {
-  return openRegular(file, O_RDONLY | O_CREAT, 0o600).fd;
+  return openDataFile(file, O_RDONLY | O_CREAT, 0o600).fd;
 }

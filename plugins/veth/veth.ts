@@ -2,7 +2,7 @@
 // the way the reference ptp plugin routes it (see ptp-routes.ts), so a ptp config
 // works unchanged with "type": "veth".
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import type { CmdArgs, Interface, PluginFuncs, Result } from "../../src/cni/types";
+import type { CmdArgs, IPConfig, Interface, PluginFuncs, Result } from "../../src/cni/types";
 import { addressOf, networkOf } from "../../src/ip/cidr";
 import { Handle } from "../../src/netlink/handle";
 import { setLinkUp } from "../../src/netlink/links";
@@ -10,13 +10,14 @@ import { enableForwarding } from "../../src/plugin/bridge-host";
 import { checkAddressesAndRoutes, checkLink, containerInterface, requirePrevResult } from "../../src/plugin/check";
 import { requestedMac } from "../../src/plugin/container-mac";
 import { configureContainerInterface } from "../../src/plugin/container-iface";
-import { openContainerNetns, withHandle } from "../../src/plugin/container-netns";
+import { openContainerNetns, withHandle, withHostAndContainer } from "../../src/plugin/container-netns";
 import { hasIpam, ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from "../../src/plugin/ipam";
 import { masqAttachmentOf, setupIpMasq, teardownIpMasq } from "../../src/plugin/ipmasq";
 import { detachAttachment } from "../../src/plugin/detach";
 import { Rollback } from "../../src/plugin/rollback";
+import { withAttachmentLock } from "../../src/plugin/attachment-lock";
 import { createVethPair } from "../../src/plugin/veth-pair";
-import { loadVethConfig } from "./config";
+import { type VethConfig, loadVethConfig } from "./config";
 import {
   checkContainerRouting,
   checkHostRouting,
@@ -24,23 +25,26 @@ import {
   routeContainerThroughGateways,
   routeHostToContainer,
 } from "./ptp-routes";
-import { serializeAttachments } from "../../src/plugin/attachment-lock";
 
 /** Index of the container end in the result's interfaces (the host end is 0), as in ptp. */
 const CONTAINER_INTERFACE = 1;
 
+// ADD, DEL and CHECK load the config (the skel's decode of stdin, no second parse) and then
+// take their attachment's lock first (attachment-lock.ts), as bridge's do; STATUS and GC concern none.
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const config = loadVethConfig(args.stdinData);
-  const { netConf } = config;
-  if (!hasIpam(netConf))
+  if (!hasIpam(config.netConf))
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
       "ipam: required, the veth plugin addresses both ends of the link from IPAM",
     );
-  const container = openContainerNetns(args.netns);
-  const host = Handle.at(null);
-  try {
-    return await new Rollback().run(async (rollback) => {
+  return withAttachmentLock(config.netConf, args, () => addAttachment(config, args));
+}
+
+function addAttachment(config: VethConfig, args: CmdArgs): Promise<Result> {
+  const { netConf } = config;
+  return withHostAndContainer(args.netns, (host, container) =>
+    new Rollback().run(async (rollback) => {
       const pair = createVethPair(
         {
           host,
@@ -81,35 +85,40 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       rollback.stepDone("container addresses and routes");
       routeHostToContainer(host, pair.hostIfName, routed);
       rollback.stepDone("host routes to the container");
-      if (config.ipMasq) {
-        const attachment = masqAttachmentOf(netConf, args);
-        setupIpMasq(
-          attachment,
-          ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
-        );
-        rollback.push("masquerade rules", () => teardownIpMasq(attachment));
-      }
+      if (config.ipMasq) masquerade(netConf, args, ips, rollback);
 
       const interfaces: Interface[] = [
         { name: pair.hostIfName, mac: pair.hostMac },
         { name: args.ifName, mac: pair.containerMac, sandbox: args.netns },
       ];
       return { ...result, interfaces, ...(config.dns && { dns: config.dns }) };
-    });
-  } finally {
-    host.close();
-    container.close();
-  }
+    }),
+  );
+}
+
+function masquerade(netConf: VethConfig["netConf"], args: CmdArgs, ips: IPConfig[], rollback: Rollback): void {
+  const attachment = masqAttachmentOf(netConf, args);
+  setupIpMasq(
+    attachment,
+    ips.map((ip) => ({ address: addressOf(ip.address), subnet: networkOf(ip.address) })),
+  );
+  rollback.push("masquerade rules", () => teardownIpMasq(attachment));
 }
 
 /** IPAM first: the lease must go even when the namespace (and the link) is already gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const config = loadVethConfig(args.stdinData);
-  await detachAttachment({ netConf: config.netConf, ipMasq: config.ipMasq }, args);
+  await withAttachmentLock(config.netConf, args, () =>
+    detachAttachment({ netConf: config.netConf, ipMasq: config.ipMasq }, args),
+  );
 }
 
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const { netConf } = loadVethConfig(args.stdinData);
+  await withAttachmentLock(netConf, args, () => checkAttachment(netConf, args));
+}
+
+async function checkAttachment(netConf: VethConfig["netConf"], args: CmdArgs): Promise<void> {
   const prevResult = requirePrevResult(netConf.prevResult);
   if (hasIpam(netConf)) await ipamCheck(netConf, args);
   const { iface, index } = containerInterface(prevResult, args.ifName, args.netns);
@@ -144,10 +153,4 @@ async function cmdGc(args: CmdArgs): Promise<void> {
   if (hasIpam(netConf)) await ipamGc(netConf, args);
 }
 
-export const vethPlugin: PluginFuncs = serializeAttachments({
-  add: cmdAdd,
-  del: cmdDel,
-  check: cmdCheck,
-  status: cmdStatus,
-  gc: cmdGc,
-});
+export const vethPlugin: PluginFuncs = { add: cmdAdd, del: cmdDel, check: cmdCheck, status: cmdStatus, gc: cmdGc };

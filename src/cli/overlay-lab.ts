@@ -1,5 +1,5 @@
 // A lab whose topology asks for `membership: etcd`: the glue between the lab's plan and
-// src/overlay/lab-membership (etcd member + one agent per host). The hosts' vxlan-overlay
+// overlay/membership/lab-membership (etcd member + one agent per host). The hosts' vxlan-overlay
 // configs then name the agents' peersFile and subnetFile instead of static peers.
 import { namedNetnsPath } from "../netns/netns";
 import {
@@ -7,7 +7,7 @@ import {
   labHostFiles,
   startLabMembership,
   stopLabMembership,
-} from "../overlay/lab-membership";
+} from "../../overlay/membership/lab-membership";
 import { selfCommand } from "./self";
 import { type HostPlan, LAB_BRIDGE, type LabPlan } from "./lab/plan";
 import type { LabState } from "./lab/state";

@@ -60,8 +60,8 @@ export function overlayCommand(): Command {
     .option("--bridge <name>", "with --vni: the plugin's bridge name (default vxbr<vni>), whose lock the agent shares")
     .option("--revoke-on-exit", "revoke the lease on SIGTERM (the host leaves now) instead of letting it run out")
     .action(
-      guardedAction(async (options: import("../overlay/agent-main").AgentCliOptions) =>
-        require("../overlay/agent-main").runAgent(options),
+      guardedAction(async (options: import("../../overlay/membership/agent-main").AgentCliOptions) =>
+        require("../../overlay/membership/agent-main").runAgent(options),
       ),
     );
   withEtcd(
@@ -74,15 +74,17 @@ export function overlayCommand(): Command {
     .requiredOption("--set <json>", `pool config, e.g. '{"network":"10.20.0.0/16","subnetLen":24}'`)
     .option("--force", "replace a pool that live hosts lease from")
     .action(
-      guardedAction(async (options: import("../overlay/admin").AdminOptions & { set: string; force?: boolean }) =>
-        require("../overlay/admin").setPoolConfig({ ...options, config: options.set }),
+      guardedAction(
+        async (options: import("../../overlay/membership/admin").AdminOptions & { set: string; force?: boolean }) =>
+          require("../../overlay/membership/admin").setPoolConfig({ ...options, config: options.set }),
       ),
     );
   withEtcd(overlay.command("leases").description("list the live hosts of the network"))
     .option("--json", "JSON output")
     .action(
-      guardedAction(async (options: import("../overlay/admin").AdminOptions & { json?: boolean }) => {
-        const { listLeases } = require("../overlay/admin") as typeof import("../overlay/admin");
+      guardedAction(async (options: import("../../overlay/membership/admin").AdminOptions & { json?: boolean }) => {
+        const { listLeases } =
+          require("../../overlay/membership/admin") as typeof import("../../overlay/membership/admin");
         const { formatTable, writeJson, writeStdout } = require("./output") as typeof import("./output");
         const leases = await listLeases(options);
         if (options.json) return writeJson(leases);

@@ -24,7 +24,7 @@ export class FileRefusedError extends Error {
 }
 
 /** "a FIFO", "a directory"...: what a non-regular file is, for a message. */
-export function fileKind(stat: fs.Stats): string {
+export function fileKind(stat: fs.Stats | fs.BigIntStats): string {
   if (stat.isFile()) return "a regular file";
   if (stat.isDirectory()) return "a directory";
   if (stat.isFIFO()) return "a FIFO";
@@ -43,10 +43,30 @@ function sizeText(bytes: number): string {
   return bytes >= 1 << 20 ? `${bytes / (1 << 20)} MiB` : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 }
 
-function requireRegular(fd: number, file: string): fs.Stats {
-  const stat = fs.fstatSync(fd);
-  if (!stat.isFile()) throw new FileRefusedError(file, `is ${fileKind(stat)}, not a regular file`);
-  return stat;
+/** A file opened by openRegular, with its stat taken on that very fd. */
+export interface OpenedFile {
+  fd: number;
+  /** Bigint: host-local compares inode and mtime stamps to the nanosecond. */
+  stats: fs.BigIntStats;
+}
+
+/**
+ * The open-and-check core every opener here builds on (host-local's data files too):
+ * `file` opened with `flags` plus O_NONBLOCK, so a FIFO cannot hang the open, then
+ * fstat'ed on the opened fd, so what is used is what was checked, and a regular file
+ * required (else closed, FileRefusedError). A failing open throws the system's error as
+ * it is: each caller names it in its own terms (and adds O_NOFOLLOW where it must).
+ */
+export function openRegular(file: string, flags: number, mode = 0o600): OpenedFile {
+  const fd = fs.openSync(file, flags | fs.constants.O_NONBLOCK, mode);
+  try {
+    const stats = fs.fstatSync(fd, { bigint: true });
+    if (!stats.isFile()) throw new FileRefusedError(file, `is ${fileKind(stats)}, not a regular file`);
+    return { fd, stats };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
 }
 
 /** Reads fd from its current position: at most maxBytes, refused beyond (the size a stat gives can lie: /proc, a growing file). */
@@ -69,16 +89,17 @@ function readAtMost(fd: number, file: string, maxBytes: number): Buffer {
  * and checked with fstat on the opened fd, so what is read is what was checked.
  */
 export function readRegularFile(file: string, maxBytes: number): Buffer {
-  let fd: number;
+  let opened: OpenedFile;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+    opened = openRegular(file, fs.constants.O_RDONLY | fs.constants.O_NOCTTY);
   } catch (err) {
+    if (err instanceof FileRefusedError) throw err;
     throw new FileRefusedError(file, `cannot open: ${(err as Error).message}`, errnoOf(err));
   }
+  const { fd, stats } = opened;
   try {
-    const stat = requireRegular(fd, file);
-    if (stat.size > maxBytes)
-      throw new FileRefusedError(file, `is larger than ${sizeText(maxBytes)} (${stat.size} bytes)`);
+    if (stats.size > BigInt(maxBytes))
+      throw new FileRefusedError(file, `is larger than ${sizeText(maxBytes)} (${stats.size} bytes)`);
     return readAtMost(fd, file, maxBytes);
   } catch (err) {
     if (err instanceof FileRefusedError) throw err;
@@ -105,22 +126,15 @@ export function ensureOwnDirectory(dir: string): void {
  * non-blocking, so a FIFO does not hang the open; a regular file required.
  */
 export function openOwnFile(file: string, flags = fs.constants.O_RDWR): number {
-  let fd: number;
   try {
-    fd = fs.openSync(file, flags | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, 0o600);
+    return openRegular(file, flags | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600).fd;
   } catch (err) {
+    if (err instanceof FileRefusedError) throw err;
     const code = errnoOf(err);
     if (code === "ELOOP") throw new FileRefusedError(file, "is a symbolic link, not a regular file", code);
     if (code === "EISDIR") throw new FileRefusedError(file, "is a directory, not a regular file", code);
     throw new FileRefusedError(file, `cannot open: ${(err as Error).message}`, code);
   }
-  try {
-    requireRegular(fd, file);
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
-  return fd;
 }
 
 export { sizeText };

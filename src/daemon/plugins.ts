@@ -15,7 +15,7 @@ const hostLocal = (): PluginFuncs => require("../../ipam/host-local/plugin").hos
 const LOADERS: Readonly<Record<string, () => PluginFuncs>> = {
   bridge: () => require("../../plugins/bridge/bridge").bridgePlugin,
   veth: () => require("../../plugins/veth/veth").vethPlugin,
-  "vxlan-overlay": () => require("../../plugins/vxlan-overlay/vxlan-overlay").vxlanOverlayPlugin,
+  "vxlan-overlay": () => require("../../overlay/plugin/vxlan-overlay").vxlanOverlayPlugin,
   "host-local": hostLocal,
 };
 

@@ -4,8 +4,6 @@
 // (releasing the lease the ADD then reports), so racing calls ended half attached.
 // Lock order: attachment, then IPAM's network lock, then a host object's; nothing takes
 // an attachment lock while holding another lock, so there is no cycle.
-import { decodeJsonObject } from "../cni/config";
-import type { CmdArgs, PluginFuncs } from "../cni/types";
 import { shortDigest } from "../ip/digest";
 import { withHostLock } from "./host-lock";
 import { ATTACHMENT_LOCK_PREFIX, ATTACHMENT_LOCK_STRIPES } from "./lock-layout";
@@ -28,18 +26,4 @@ export function withAttachmentLock<T>(
   body: () => Promise<T>,
 ): Promise<T> {
   return withHostLock(attachmentLockName({ network: netConf.name, ...args }), body);
-}
-
-/** The network name of a call's config (the skel has checked it is a non-empty string before any verb runs). */
-function networkName(stdinData: Buffer): string {
-  return String(decodeJsonObject(stdinData).name);
-}
-
-/** `funcs` with ADD, DEL and CHECK each run under its attachment's lock (STATUS and GC concern no one attachment). */
-export function serializeAttachments(funcs: PluginFuncs): PluginFuncs {
-  const locked =
-    <T>(run: (args: CmdArgs) => Promise<T>) =>
-    (args: CmdArgs): Promise<T> =>
-      withAttachmentLock({ name: networkName(args.stdinData) }, args, () => run(args));
-  return { ...funcs, add: locked(funcs.add), del: locked(funcs.del), check: locked(funcs.check) };
 }

@@ -121,9 +121,9 @@ describe(`hostile input: ${cases.length} cases from test/hardening/corpus`, () =
       stdin = stdin.replace('"@PREVRESULT@"', JSON.stringify(patched(added.json ?? {}, entry.prevResultPatch ?? [])));
     }
     try {
-      const before = snapshotHost({ host, dataDir, contents: true });
+      const before = snapshotHost({ host, dataDir, ownDirs: [scratch], netnsPrefix: fixture.prefix, contents: true });
       const exit = await runInHost({ ...base, command: entry.command, stdin, env: envOf(entry) });
-      const after = snapshotHost({ host, dataDir, contents: true });
+      const after = snapshotHost({ host, dataDir, ownDirs: [scratch], netnsPrefix: fixture.prefix, contents: true });
       if (exit.status === 0 && entry.command === "ADD") await runInHost({ ...base, command: "DEL", stdin }); // keep later cases clean
       const answer = exit.json as { code?: number; msg?: string; details?: string } | undefined;
       expect(

@@ -113,7 +113,7 @@ describe.each(NETWORKS.map((network) => [network.key, network] as const))(
     beforeAll(async () => {
       await addAndDel(network); // the shared objects (bridge, nft table) belong to the baseline
       steps = await stepsOf(network);
-      baseline = snapshotHost({ host, dataDir });
+      baseline = snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix });
     });
 
     it("reports its steps", () => {
@@ -125,11 +125,12 @@ describe.each(NETWORKS.map((network) => [network.key, network] as const))(
         const crashed = await call(network, "ADD", { env: { CNIKIT_TEST_CRASH_AFTER_STEP: String(index + 1) } });
         expectKilled(crashed, step);
         expect(failures([await call(network, "DEL")])).toEqual([]);
-        expect(snapshotHost({ host, dataDir }), `after a kill at step ${index + 1} (${step}) and DEL`).toEqual(
-          baseline,
-        );
+        expect(
+          snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix }),
+          `after a kill at step ${index + 1} (${step}) and DEL`,
+        ).toEqual(baseline);
         await addAndDel(network);
-        expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+        expect(snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix })).toEqual(baseline);
         survived.push(`${network.key} (${network.plugin}) step ${index + 1}: ${step}`);
       }
     });
@@ -144,7 +145,7 @@ describe.each(NETWORKS.map((network) => [network.key, network] as const))(
         // GC only collects IPAM (and an overlay nothing uses any more); the runtime's DEL removes the links.
         expect(failures([await call(network, "DEL")])).toEqual([]);
         expect(
-          beyond(snapshotHost({ host, dataDir }), baseline),
+          beyond(snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix }), baseline),
           `after a kill at step ${index + 1} (${step}), GC and DEL`,
         ).toEqual({});
       }
@@ -161,14 +162,14 @@ describe("a plugin killed while holding a lock never blocks the next", () => {
   ])("%s", async (_what, lockPathPart) => {
     if (!bridgeNetwork) throw new Error("NETWORKS has no bridge network");
     await addAndDel(bridgeNetwork);
-    const baseline = snapshotHost({ host, dataDir });
+    const baseline = snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix });
     const crashed = await call(bridgeNetwork, "ADD", { env: { CNIKIT_TEST_CRASH_IN_LOCK: lockPathPart() } });
     expectKilled(crashed, _what);
     // A lock left held would make these calls wait for ever: each call's timeout turns that into a failure.
     expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
     expect(failures([await call(bridgeNetwork, "ADD", { timeoutMs: 10_000 })])).toEqual([]);
     expect(failures([await call(bridgeNetwork, "DEL", { timeoutMs: 10_000 })])).toEqual([]);
-    expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+    expect(snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix })).toEqual(baseline);
   });
 });
 
@@ -177,7 +178,7 @@ describe("the shipped build", () => {
     const [network] = NETWORKS;
     if (!network) throw new Error("NETWORKS is empty");
     await addAndDel(network);
-    const baseline = snapshotHost({ host, dataDir });
+    const baseline = snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix });
     // In resident mode the host's daemon is the test build's, of another build id: the
     // shipped front end is refused by it and runs the shipped plugin standalone.
     const hooks = { CNIKIT_TEST_CRASH_AFTER_STEP: "1", CNIKIT_TEST_TRACE_STEPS: "1" };
@@ -185,6 +186,6 @@ describe("the shipped build", () => {
     expect(failures([added])).toEqual([]);
     expect(added.stderr).not.toContain("cnikit: step");
     expect(failures([await call(network, "DEL", { binDir: distBin })])).toEqual([]);
-    expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+    expect(snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix })).toEqual(baseline);
   });
 });

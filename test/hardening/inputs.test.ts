@@ -4,42 +4,16 @@
 // CNI error with the right code naming the path and what it is, with the host unchanged.
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Netns, NetnsFixture } from "../../netns-fixtures";
+import { beforeAll, describe, expect, it } from "vitest";
 import { distBin } from "../helpers/exec";
+import { hostSuite } from "../helpers/host-suite";
 import { type HostExit, runInHost } from "./harness";
-import { NETWORKS, type NetworkSpec } from "./networks";
+import { NETWORKS, networkByKey } from "./networks";
 import { snapshotHost } from "./snapshot";
 
-const fixture = new NetnsFixture();
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-inputs-"));
-const plantDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-plant-"));
-let host: Netns;
-let container: Netns;
-let context: { dataDir: string; tag: string };
-
-beforeAll(() => {
-  host = fixture.underlay({ hosts: 1 })[0] as Netns;
-  container = fixture.containerNetns();
-  context = { dataDir, tag: fixture.prefix.slice(-4, -1) };
-});
-
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(plantDir, { recursive: true, force: true });
-  }
-});
-
-function network(key: string): NetworkSpec {
-  const found = NETWORKS.find((spec) => spec.key === key);
-  if (!found) throw new Error(`no network ${key}`);
-  return found;
-}
+const suite = hostSuite({ name: "inputs", scratch: ["plant"] });
+const plantDir = suite.scratchDir("plant");
 
 interface TimedExit extends HostExit {
   ms: number;
@@ -53,13 +27,13 @@ interface TimedExit extends HostExit {
 function callWithStdin(plugin: string, stdin: number | "open"): Promise<TimedExit & { maxRssKiB: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const argv = [`--net=${host.path}`, "/usr/bin/time", "-f", "maxrss %M", path.join(distBin, plugin)];
+    const argv = [`--net=${suite.host.path}`, "/usr/bin/time", "-f", "maxrss %M", path.join(distBin, plugin)];
     const child = spawn("nsenter", argv, {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         CNI_COMMAND: "ADD",
         CNI_CONTAINERID: "hzinputs",
-        CNI_NETNS: container.path,
+        CNI_NETNS: suite.container.path,
         CNI_IFNAME: "eth0",
         CNI_PATH: distBin,
       },
@@ -96,23 +70,23 @@ function nested(depth: number): string {
 describe("nesting at 100,000 levels", () => {
   for (const spec of NETWORKS) {
     it(`${spec.key}: as the document and inside a field, code 6 naming the bound; host unchanged`, async () => {
-      const before = snapshotHost({ host, dataDir });
-      const config = JSON.stringify(spec.config(context));
+      const before = snapshotHost(suite.snapshotTarget());
+      const config = JSON.stringify(spec.config(suite.context));
       const inField = `${config.slice(0, -1)},"mtu":${nested(100_000)}}`;
       const inIpam = config.replace('"ipam":{', `"ipam":{"routes":${nested(100_000)},`);
       for (const stdin of [nested(100_000), inField, inIpam]) {
         const exit = await runInHost({
-          hostNetns: host.path,
+          hostNetns: suite.host.path,
           plugin: spec.plugin,
           command: "ADD",
           stdin,
           containerId: "hzdeep",
-          containerNetns: container.path,
+          containerNetns: suite.container.path,
         });
         expect(exit.status).toBe(1);
         expect(exit.json).toMatchObject({ code: 6, msg: expect.stringContaining("nested deeper than 128 levels") });
       }
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost(suite.snapshotTarget())).toEqual(before);
     });
   }
 });
@@ -159,17 +133,17 @@ describe("planted files where a config names one", () => {
 
   for (const field of ["peersFile", "subnetFile"]) {
     it(`${field}: a FIFO, a directory, /dev/zero, a file over the bound: code 7 naming the path and what it is, host unchanged`, async () => {
-      const spec = network("vxa");
-      const before = snapshotHost({ host, dataDir });
+      const spec = networkByKey("vxa");
+      const before = snapshotHost(suite.snapshotTarget());
       for (const plant of plants()) {
         const started = Date.now();
         const exit = await runInHost({
-          hostNetns: host.path,
+          hostNetns: suite.host.path,
           plugin: spec.plugin,
           command: "ADD",
-          config: { ...spec.config(context), [field]: plant.path },
+          config: { ...spec.config(suite.context), [field]: plant.path },
           containerId: "hzplant",
-          containerNetns: container.path,
+          containerNetns: suite.container.path,
         });
         expect({ plant: plant.what, status: exit.status, code: exit.json?.code }).toEqual({
           plant: plant.what,
@@ -181,7 +155,7 @@ describe("planted files where a config names one", () => {
         expect(exit.json?.msg).toMatch(plant.says);
         expect(Date.now() - started).toBeLessThan(20_000);
       }
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost(suite.snapshotTarget())).toEqual(before);
     });
   }
 });

@@ -7,80 +7,53 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { native } from "../../native";
-import { type Netns, NetnsFixture, TEST_BUILD_EXECUTABLE } from "../../netns-fixtures";
+import { TEST_BUILD_EXECUTABLE } from "../../netns-fixtures";
 import { attachmentLockName } from "../../src/plugin/attachment-lock";
 import { withHostLock } from "../../src/plugin/host-lock";
 import { DEFAULT_LOCK_DIR, lockFilePath } from "../../src/plugin/lock-layout";
 import { testBin } from "../helpers/exec";
+import { hostSuite } from "../helpers/host-suite";
 import { runInHost } from "./harness";
-import { NETWORKS, type NetworkSpec } from "./networks";
+import { type NetworkSpec, networkByKey } from "./networks";
 import { netnsInode, snapshotHost } from "./snapshot";
 
-const fixture = new NetnsFixture({ daemonExecutable: TEST_BUILD_EXECUTABLE });
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-locks-"));
-const outside = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-hz-outside-"));
-let host: Netns;
-let container: Netns;
-let context: { dataDir: string; tag: string };
-
-beforeAll(() => {
-  host = fixture.underlay({ hosts: 1 })[0] as Netns;
-  container = fixture.containerNetns();
-  context = { dataDir, tag: fixture.prefix.slice(-4, -1) };
-});
-
-afterAll(() => {
-  try {
-    fixture.cleanup();
-  } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(outside, { recursive: true, force: true });
-  }
-});
-
-function network(key: string): NetworkSpec {
-  const found = NETWORKS.find((spec) => spec.key === key);
-  if (!found) throw new Error(`no network ${key}`);
-  return found;
-}
+// The lock-timeout hook exists only in the test build: its plugins, and in resident mode its daemons.
+const suite = hostSuite({ name: "locks", scratch: ["outside"], daemonExecutable: TEST_BUILD_EXECUTABLE });
+const outside = suite.scratchDir("outside");
 
 /** The bridge lock of a network on our host (src/plugin/lock-layout.ts bridgeLockName: "bridge-<name>"). */
 function bridgeLockFile(spec: NetworkSpec): string {
-  const config = spec.config(context);
+  const config = spec.config(suite.context);
   const bridge = String(config.bridge ?? `cnikit-${config.name}`);
-  return lockFilePath(DEFAULT_LOCK_DIR, netnsInode(host.path), `bridge-${bridge}`);
+  return lockFilePath(DEFAULT_LOCK_DIR, netnsInode(suite.host.path), `bridge-${bridge}`);
 }
 
-function add(spec: NetworkSpec, containerId: string, env: Record<string, string> = {}) {
+function call(spec: NetworkSpec, command: "ADD" | "DEL", containerId: string, env: Record<string, string> = {}) {
   return runInHost({
-    binDir: testBin, // the lock-timeout hook exists only in the test build
-    hostNetns: host.path,
+    binDir: testBin,
+    hostNetns: suite.host.path,
     plugin: spec.plugin,
-    command: "ADD",
-    config: spec.config(context),
+    command,
+    config: spec.config(suite.context),
     containerId,
-    containerNetns: container.path,
+    containerNetns: suite.container.path,
     env,
   });
 }
 
+function add(spec: NetworkSpec, containerId: string, env: Record<string, string> = {}) {
+  return call(spec, "ADD", containerId, env);
+}
+
 describe("planted lock files", () => {
-  const spec = network("bra");
+  const spec = networkByKey("bra");
   // The first ADD makes the shared objects (bridge, masquerade table, host-local's files):
   // made once here, so that each snapshot below holds them.
   beforeAll(async () => {
     expect((await add(spec, "hzlockwarm")).status).toBe(0);
-    const deleted = await runInHost({
-      binDir: testBin, // the lock-timeout hook exists only in the test build
-      hostNetns: host.path,
-      plugin: spec.plugin,
-      command: "DEL",
-      config: spec.config(context),
-      containerId: "hzlockwarm",
-      containerNetns: container.path,
-    });
+    const deleted = await call(spec, "DEL", "hzlockwarm");
     expect(deleted.status).toBe(0);
   });
   const plants: Array<{ what: string; plant: (file: string) => void; says: string }> = [
@@ -104,65 +77,49 @@ describe("planted lock files", () => {
       fs.rmSync(file, { recursive: true, force: true });
       plant(file);
       try {
-        const before = snapshotHost({ host, dataDir });
+        const before = snapshotHost(suite.snapshotTarget());
         const started = Date.now();
         const exit = await add(spec, "hzlockplant");
         expect(exit.status).toBe(1);
         expect(exit.json).toMatchObject({ code: 5, msg: `lock ${file}: ${says}` });
         expect(Date.now() - started).toBeLessThan(20_000);
         expect(fs.existsSync(path.join(outside, "created-through-link"))).toBe(false);
-        expect(snapshotHost({ host, dataDir })).toEqual(before);
+        expect(snapshotHost(suite.snapshotTarget())).toEqual(before);
       } finally {
         fs.rmSync(file, { recursive: true, force: true });
       }
       // With the plant gone the same ADD works, and its DEL cleans up.
       expect((await add(spec, "hzlockplant")).status).toBe(0);
-      const deleted = await runInHost({
-        binDir: testBin, // the lock-timeout hook exists only in the test build
-        hostNetns: host.path,
-        plugin: spec.plugin,
-        command: "DEL",
-        config: spec.config(context),
-        containerId: "hzlockplant",
-        containerNetns: container.path,
-      });
+      const deleted = await call(spec, "DEL", "hzlockplant");
       expect(deleted.status).toBe(0);
     });
   }
 });
 
 describe("planted attachment lock and lock directory", () => {
-  const spec = network("vea");
+  const spec = networkByKey("vea");
 
   it("a FIFO at the attachment's lock path: ADD and DEL answer code 5 naming it, host unchanged", async () => {
     const name = attachmentLockName({
-      network: String(spec.config(context).name),
+      network: String(spec.config(suite.context).name),
       containerId: "hzstripe",
       ifName: "eth0",
     });
-    const file = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(host.path), name);
+    const file = lockFilePath(DEFAULT_LOCK_DIR, netnsInode(suite.host.path), name);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.rmSync(file, { force: true });
     expect(spawnSync("mkfifo", [file]).status).toBe(0);
     try {
-      const before = snapshotHost({ host, dataDir });
+      const before = snapshotHost(suite.snapshotTarget());
       for (const command of ["ADD", "DEL"] as const) {
-        const exit = await runInHost({
-          binDir: testBin, // the lock-timeout hook exists only in the test build
-          hostNetns: host.path,
-          plugin: spec.plugin,
-          command,
-          config: spec.config(context),
-          containerId: "hzstripe",
-          containerNetns: container.path,
-        });
+        const exit = await call(spec, command, "hzstripe");
         expect({ command, status: exit.status, json: exit.json }).toMatchObject({
           command,
           status: 1,
           json: { code: 5, msg: `lock ${file}: is a FIFO, not a regular file` },
         });
       }
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost(suite.snapshotTarget())).toEqual(before);
     } finally {
       fs.rmSync(file, { force: true });
     }
@@ -173,16 +130,7 @@ describe("planted attachment lock and lock directory", () => {
     const link = `${real}-link`;
     fs.symlinkSync(real, link);
     try {
-      const exit = await runInHost({
-        binDir: testBin, // the lock-timeout hook exists only in the test build
-        hostNetns: host.path,
-        plugin: spec.plugin,
-        command: "ADD",
-        config: spec.config(context),
-        containerId: "hzlockdir",
-        containerNetns: container.path,
-        env: { CNIKIT_LOCK_DIR: link },
-      });
+      const exit = await add(spec, "hzlockdir", { CNIKIT_LOCK_DIR: link });
       expect(exit.status).toBe(1);
       expect(exit.json).toMatchObject({ code: 5, msg: `lock ${link}: is a symbolic link, not a directory` });
       expect(fs.readdirSync(real)).toEqual([]);
@@ -195,20 +143,12 @@ describe("planted attachment lock and lock directory", () => {
 
 describe("a lock held forever", () => {
   it("ADD answers code 11 naming the lock after the bound, leaves nothing, and works once it is free", async () => {
-    const spec = network("bra");
+    const spec = networkByKey("bra");
     // Warm-up: the bridge exists, so the snapshot below holds the shared objects.
     expect((await add(spec, "hzlockheld")).status).toBe(0);
-    await runInHost({
-      binDir: testBin, // the lock-timeout hook exists only in the test build
-      hostNetns: host.path,
-      plugin: spec.plugin,
-      command: "DEL",
-      config: spec.config(context),
-      containerId: "hzlockheld",
-      containerNetns: container.path,
-    });
+    await call(spec, "DEL", "hzlockheld");
     const file = bridgeLockFile(spec);
-    const before = snapshotHost({ host, dataDir });
+    const before = snapshotHost(suite.snapshotTarget());
     // One process holds it until we end it by its pid (flock(1) would leave its child holding it).
     const hold = `import fcntl, sys, time\nf = open(sys.argv[1], "a")\nfcntl.flock(f, fcntl.LOCK_EX)\nprint("held", flush=True)\ntime.sleep(600)`;
     const holder = spawn("python3", ["-c", hold, file], { stdio: ["ignore", "pipe", "inherit"] });
@@ -221,7 +161,7 @@ describe("a lock held forever", () => {
       expect(exit.json).toMatchObject({ code: 11, msg: `lock ${file}: still held by another call after 3 s` });
       expect(ms).toBeGreaterThanOrEqual(2900);
       expect(ms).toBeLessThan(30_000);
-      expect(snapshotHost({ host, dataDir })).toEqual(before);
+      expect(snapshotHost(suite.snapshotTarget())).toEqual(before);
     } finally {
       if (holder.pid !== undefined) process.kill(holder.pid, "SIGKILL");
     }
@@ -260,7 +200,7 @@ describe("a waiting caller's event loop", () => {
 
 describe("netlink replies", () => {
   it("a datagram another process sends to our port is dropped; the kernel's reply still arrives; a wait is bounded", () => {
-    const fd = native().netlinkOpen(container.path, 0);
+    const fd = native().netlinkOpen(suite.container.path, 0);
     try {
       const port = native().netlinkPortId(fd);
       expect(port).toBeGreaterThan(0);
@@ -271,7 +211,9 @@ describe("netlink replies", () => {
         "s.bind((0, 0))",
         `s.sendto(struct.pack("=IHHII", 20, 3, 0, 1, ${port}) + b"\\0\\0\\0\\0", (${port}, 0))`,
       ].join("\n");
-      const sent = spawnSync("nsenter", [`--net=${container.path}`, "python3", "-c", forge], { encoding: "utf8" });
+      const sent = spawnSync("nsenter", [`--net=${suite.container.path}`, "python3", "-c", forge], {
+        encoding: "utf8",
+      });
       expect(sent.stderr).toBe("");
       expect(sent.status).toBe(0);
       const started = Date.now();

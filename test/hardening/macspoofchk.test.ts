@@ -132,14 +132,14 @@ describe("macspoofchk", () => {
 describe("ipMasqBackend", () => {
   it('"iptables" is refused with code 2 naming it, host unchanged; "nftables" is honoured', async () => {
     const netns = fixture.containerNetns();
-    const before = snapshotHost({ host, dataDir });
+    const before = snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix });
     const refused = await call("ADD", "hzbackend", netns, { ipMasq: true, ipMasqBackend: "iptables" });
     expect(refused.status).toBe(1);
     expect(refused.json).toMatchObject({
       code: 2,
       msg: expect.stringMatching(/^ipMasqBackend: "iptables" is not supported/),
     });
-    expect(snapshotHost({ host, dataDir })).toEqual(before);
+    expect(snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix })).toEqual(before);
     const added = await call("ADD", "hzbackend", netns, { ipMasq: true, ipMasqBackend: "nftables" });
     expect(added.status).toBe(0);
     expect((await call("DEL", "hzbackend", netns, { ipMasq: true, ipMasqBackend: "nftables" })).status).toBe(0);

@@ -94,3 +94,10 @@ export const NETWORKS: readonly NetworkSpec[] = [
     }),
   },
 ];
+
+/** The network of NETWORKS with this key. */
+export function networkByKey(key: string): NetworkSpec {
+  const found = NETWORKS.find((spec) => spec.key === key);
+  if (!found) throw new Error(`no network ${key}`);
+  return found;
+}

@@ -78,7 +78,7 @@ beforeAll(async () => {
     expect(failures([added])).toEqual([]);
     expect(failures([await call(attachment, "DEL")])).toEqual([]);
   }
-  baseline = snapshotHost({ host, dataDir });
+  baseline = snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix });
   baselineLocks = lockFilesOf(host.path);
 }, 300_000);
 
@@ -108,7 +108,7 @@ describe(`${ATTACHMENTS} parallel ADDs then ${ATTACHMENTS} parallel DELs on one 
       const deleted = await Promise.all(attachments.map((attachment) => call(attachment, "DEL")));
       const delMs = performance.now() - delStart;
       expect(failures(deleted)).toEqual([]);
-      expect(snapshotHost({ host, dataDir })).toEqual(baseline);
+      expect(snapshotHost({ host, dataDir, netnsPrefix: fixture.prefix })).toEqual(baseline);
       // Attachment locks are a bounded set of stripe files (src/plugin/lock-layout.ts): it may fill
       // up to its bound, never beyond; every other lock file is one per shared object.
       const locks = lockFilesOf(host.path);

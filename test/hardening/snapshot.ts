@@ -1,7 +1,11 @@
 // What a plugin may leave on a host, as plain comparable data: the host namespace's
 // links, addresses, routes, permanent FDB and neighbour entries and nftables ruleset
-// (seen through iproute2 and nft, never our codec), the data directory, and the
-// files under /run/cnikit that belong to this host namespace.
+// (seen through iproute2 and nft, never our codec), and the files the test's own calls
+// can touch: the directories it handed them (dataDir, planted files), this host
+// namespace's lock files, anything under /run/cnikit named after this host or this
+// fixture, and the fixture's own namespace names. Nothing else of /run or /tmp: other
+// suites and other trees' runs share them (a lab test's /run/cnikit/test-labs-*, left by
+// a failed run or made by one running now, is none of this test's business).
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,23 +20,33 @@ export interface HostSnapshot {
   neigh: string[];
   nft: string;
   dataDir: string[];
-  runFiles: string[];
+  /** The other directories the test handed its calls, by name: `<dir>: <entry>`. */
+  ownDirs: string[];
+  /** This host namespace's lock files (attachment stripes left out, see below). */
+  lockFiles: string[];
+  /** Entries under /run/cnikit, outside the lock directory, named after this host's inode or the fixture. */
+  strays: string[];
+  /** The fixture's namespaces (/run/netns/<prefix>*), when the target names its prefix. */
+  netns: string[];
 }
 
 export interface SnapshotTarget {
   host: NetnsRef & { path: string };
   dataDir: string;
+  /** More directories the test made and hands its calls (planted files, scratch): compared by names. */
+  ownDirs?: readonly string[];
+  /** The fixture's prefix (`NetnsFixture.prefix`): its namespaces and files named after it are compared. */
+  netnsPrefix?: string;
   /**
-   * Compare the contents of this host's files under /run/cnikit too. The data directory
-   * is compared by names only: host-local may move its own cursor (last_reserved_ip)
-   * and index stamp on a failed allocation, but never leave a lease or a new file.
+   * Compare the lock files' contents too. The data directory is compared by names only:
+   * host-local may move its own cursor (last_reserved_ip) and index stamp on a failed
+   * allocation, but never leave a lease or a new file.
    */
   contents?: boolean;
 }
 
 const RUN_DIR = "/run/cnikit";
-/** Written by `cnikit lab` and `cnikit overlay agent`, never by a plugin. */
-const CLI_RUN_DIRS = ["labs", "overlay"];
+const NETNS_DIR = "/run/netns";
 
 function treeOf(root: string, contents: boolean, keep: (relative: string) => boolean = () => true): string[] {
   const entries: string[] = [];
@@ -80,18 +94,38 @@ function nftRuleset(host: NetnsRef): string {
   return listed.stdout.replace(/"handle":\s*\d+,?/g, "");
 }
 
-export function snapshotHost(target: SnapshotTarget): HostSnapshot {
-  const { host } = target;
-  const contents = target.contents ?? false;
-  const inode = `${netnsInode(host.path)}-`;
-  // Other runs on this machine lock their own namespaces, and the CLI keeps labs and
-  // overlay agents here: only this host's lock files and new top-level entries are ours to judge.
+/** Names (with a content digest when asked) of the lock directory's files of this host, stripes left out. */
+function ownLockFiles(hostPath: string, contents: boolean): string[] {
+  const inode = netnsInode(hostPath);
   // Attachment locks are a bounded set of stripes that fills as attachments come (by design,
   // README): which stripes exist says nothing about what a call left.
-  const ownRunFile = (relative: string) =>
-    relative.startsWith("locks/")
-      ? relative.startsWith(`locks/${inode}`) && !relative.startsWith(`locks/${inode}${ATTACHMENT_LOCK_PREFIX}`)
-      : !CLI_RUN_DIRS.some((dir) => relative === dir || relative.startsWith(`${dir}/`));
+  const stripe = `${inode}-${ATTACHMENT_LOCK_PREFIX}`;
+  return treeOf(DEFAULT_LOCK_DIR, contents, (name) => isLockFileOf(name, inode) && !name.startsWith(stripe));
+}
+
+/**
+ * What our code could leave elsewhere in /run/cnikit: a file named as ours (a lock file in
+ * the wrong place, a file named after the fixture's namespaces). Anything named otherwise
+ * belongs to other suites and runs (labs, overlay agents, lab tests' test-labs-*).
+ */
+function strayFiles(hostPath: string, netnsPrefix: string | undefined): string[] {
+  const inode = `${netnsInode(hostPath)}-`;
+  const lockDir = path.relative(RUN_DIR, DEFAULT_LOCK_DIR);
+  const named = (name: string) => name.startsWith(inode) || (netnsPrefix !== undefined && name.includes(netnsPrefix));
+  return treeOf(RUN_DIR, false, (relative) => relative !== lockDir).filter((entry) =>
+    named(path.basename(entry.replace(/\/$/, ""))),
+  );
+}
+
+function fixtureNetns(netnsPrefix: string | undefined): string[] {
+  if (netnsPrefix === undefined) return [];
+  return fs
+    .readdirSync(NETNS_DIR)
+    .filter((name) => name.startsWith(netnsPrefix))
+    .sort();
+}
+
+function kernelState(host: NetnsRef): Pick<HostSnapshot, "links" | "addrs" | "routes" | "fdb" | "neigh" | "nft"> {
   return {
     links: links(host)
       .map(
@@ -119,8 +153,18 @@ export function snapshotHost(target: SnapshotTarget): HostSnapshot {
       .map((entry) => `${entry.dst} ${entry.dev} ${entry.lladdr ?? "-"}`)
       .sort(),
     nft: nftRuleset(host),
+  };
+}
+
+export function snapshotHost(target: SnapshotTarget): HostSnapshot {
+  const { host, netnsPrefix } = target;
+  return {
+    ...kernelState(host),
     dataDir: treeOf(target.dataDir, false),
-    runFiles: treeOf(RUN_DIR, contents, ownRunFile),
+    ownDirs: (target.ownDirs ?? []).flatMap((dir) => treeOf(dir, false).map((entry) => `${dir}: ${entry}`)),
+    lockFiles: ownLockFiles(host.path, target.contents ?? false),
+    strays: strayFiles(host.path, netnsPrefix),
+    netns: fixtureNetns(netnsPrefix),
   };
 }
 

@@ -1,6 +1,6 @@
 // The dependency direction of ARCHITECTURE.md ("Layout and dependency direction"),
 // enforced: every import, export-from, require() and import() of every source file in
-// src/, plugins/, ipam/, native/ and netns-fixtures/ is checked against the table below,
+// src/, plugins/, overlay/, ipam/, native/ and netns-fixtures/ is checked against the table below,
 // which is that table's rows as code. A row added to the document without a rule here
 // (or the other way round) fails too, so the two cannot drift apart.
 import * as fs from "node:fs";
@@ -8,12 +8,12 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = path.join(__dirname, "..", "..");
-const SOURCE_DIRS = ["src", "plugins", "ipam", "native", "netns-fixtures"];
+const SOURCE_DIRS = ["src", "plugins", "overlay", "ipam", "native", "netns-fixtures"];
 
 /** What a file belongs to: a row of the table (by its first column) and, for plugins, which one. */
 interface Place {
   row: string;
-  /** plugins/<name> or ipam/<name>: a plugin may not import another. */
+  /** plugins/<name>, ipam/<name> or overlay/plugin: a plugin may not import another. */
   plugin?: string;
 }
 
@@ -22,6 +22,8 @@ function placeOf(file: string): Place | undefined {
   const [top, second] = parts;
   if (top === "plugins") return { row: "plugins/*", plugin: `plugins/${second}` };
   if (top === "ipam") return { row: "ipam/host-local", plugin: `ipam/${second}` };
+  if (file.startsWith("overlay/plugin/")) return { row: "overlay/plugin", plugin: "overlay/plugin" };
+  if (top === "overlay" && parts.length > 2) return { row: `overlay/${second}` };
   // The TypeScript of native/ (the loader, the errno table) and the addon it loads are one row.
   if (top === "native") return { row: "native/*.ts" };
   if (top === "netns-fixtures") return { row: "netns-fixtures" };
@@ -40,7 +42,9 @@ const ALL_ROWS = [
   "ipam/host-local",
   "plugins/*",
   "src/plugin",
-  "src/overlay",
+  "overlay/kernel",
+  "overlay/plugin",
+  "overlay/membership",
   "src/daemon",
   "src/cli",
   "src/main.ts",
@@ -54,15 +58,7 @@ function everyRowBut(...rows: string[]): string[] {
 }
 
 /** Everything a plugin may use: `src/*` except `cli` and `daemon` (and the composition root). */
-const PLUGIN_SIDE = [
-  "src/cni",
-  "src/ip",
-  "src/netlink",
-  "src/netns",
-  "src/plugin",
-  "src/plugin/lock-layout.ts",
-  "src/overlay",
-];
+const PLUGIN_SIDE = ["src/cni", "src/ip", "src/netlink", "src/netns", "src/plugin", "src/plugin/lock-layout.ts"];
 
 interface Rule {
   /** Rows (first column of the table) this row's files may import; its own row always. */
@@ -86,9 +82,15 @@ const RULES: Readonly<Record<string, Rule>> = {
   },
   "plugins/*": { may: PLUGIN_SIDE },
   "src/plugin": { may: PLUGIN_SIDE, alone: { "src/plugin/host-lock.ts": ["native/*.ts"] } },
-  "src/overlay": { may: PLUGIN_SIDE },
+  // The overlay's three folders: the kernel code the plugin and the agent share sits on the
+  // plugin side; the agent never loads the plugin, and src/ reaches the overlay only from the
+  // composition roots (cli, main.ts, the daemon's plugin registry).
+  "overlay/kernel": { may: PLUGIN_SIDE },
+  "overlay/plugin": { may: [...PLUGIN_SIDE, "overlay/kernel"] },
+  "overlay/membership": { may: [...PLUGIN_SIDE, "overlay/kernel"] },
   "src/daemon": {
     may: [...PLUGIN_SIDE, "plugins/*", "ipam/host-local", "native/*.ts", "src/process-alive.ts"],
+    alone: { "src/daemon/plugins.ts": ["overlay/plugin"] },
   },
   "src/cli": { may: everyRowBut("src/cli", "src/main.ts") },
   "src/main.ts": { may: everyRowBut("src/main.ts") },
@@ -183,7 +185,7 @@ describe("import direction (ARCHITECTURE.md)", () => {
 
   it("would catch each kind of crossing", () => {
     expect(violation("src/plugin/ipam.ts", "../../ipam/host-local/plugin")).toMatch(/src\/plugin.*ipam\/host-local/);
-    expect(violation("src/overlay/etcd-protos.ts", "../../dist/etcd/rpc.json")).toMatch(/never reads dist/);
+    expect(violation("overlay/membership/etcd-protos.ts", "../../dist/etcd/rpc.json")).toMatch(/never reads dist/);
     expect(violation("plugins/bridge/bridge.ts", "../veth/veth")).toMatch(/another plugin/);
     expect(violation("src/cni/skel.ts", "../netlink/links")).toMatch(/src\/cni.*src\/netlink/);
     expect(violation("src/ip/cidr.ts", "ip-address")).toMatch(/node built-ins only/);
@@ -191,5 +193,17 @@ describe("import direction (ARCHITECTURE.md)", () => {
     expect(violation("ipam/host-local/lock.ts", "../../native")).toBeUndefined();
     expect(violation("netns-fixtures/fixture.ts", "../src/ip/address")).toMatch(/netns-fixtures/);
     expect(violation("src/daemon/serve.ts", "../cli/main")).toMatch(/src\/daemon.*src\/cli/);
+    expect(violation("overlay/kernel/flood.ts", "../plugin/config")).toMatch(/overlay\/kernel.*overlay\/plugin/);
+    expect(violation("overlay/membership/agent.ts", "../plugin/peers")).toMatch(/overlay\/membership.*overlay\/plugin/);
+    expect(violation("overlay/plugin/config.ts", "../membership/files")).toMatch(
+      /overlay\/plugin.*overlay\/membership/,
+    );
+    expect(violation("overlay/plugin/config.ts", "../../plugins/bridge/config")).toMatch(/another plugin/);
+    expect(violation("src/plugin/bridge-attach.ts", "../../overlay/kernel/names")).toMatch(
+      /src\/plugin.*overlay\/kernel/,
+    );
+    expect(violation("src/daemon/pool.ts", "../../overlay/plugin/vxlan-overlay")).toMatch(/src\/daemon.*overlay/);
+    expect(violation("src/daemon/plugins.ts", "../../overlay/plugin/vxlan-overlay")).toBeUndefined();
+    expect(violation("src/cli/overlay.ts", "../../overlay/membership/admin")).toBeUndefined();
   });
 });

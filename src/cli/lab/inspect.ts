@@ -3,7 +3,7 @@
 // entries point at no configured peer (stale); with --json, every namespace's snapshot.
 import { Handle } from "../../netlink/handle";
 import { namedNetnsPath } from "../../netns/netns";
-import { overlayVtepName } from "../../plugin/overlay-names";
+import { overlayVtepName } from "../../../overlay/kernel/names";
 import { takeSnapshot, type NetnsSnapshot } from "../inspect/snapshot";
 import { formatTable, writeJson, writeStdout } from "../output";
 import type { LabState } from "./state";

@@ -13,8 +13,8 @@ export interface LabState {
   plan: LabPlan;
   /** Addresses each container got, by label (`host/container`). */
   addresses: Record<string, string[]>;
-  /** membership "etcd": the etcd member's and the agents' pids (src/overlay/lab-membership). */
-  membership?: import("../../overlay/lab-membership").LabMembershipState;
+  /** membership "etcd": the etcd member's and the agents' pids (overlay/membership/lab-membership). */
+  membership?: import("../../../overlay/membership/lab-membership").LabMembershipState;
   /** Resident mode: each host's daemon, by host name (src/cli/lab/daemons.ts). */
   daemons?: Record<string, import("./daemons").LabDaemon>;
 }

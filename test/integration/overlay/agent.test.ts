@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetnsFixture, type UnderlayHost } from "../../../netns-fixtures";
-import { EtcdMember } from "../../../src/overlay/etcd-member";
+import { EtcdMember } from "../../../overlay/membership/etcd-member";
 import { AgentProcess, overlayCli, sameMembers, waitFor } from "./agents";
 
 const NETWORK = "ov1";

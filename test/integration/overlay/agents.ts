@@ -1,9 +1,9 @@
-// Overlay agents for integration tests: src/overlay/agent-process.ts with the compiled
+// Overlay agents for integration tests: overlay/membership/agent-process.ts with the compiled
 // executable of this checkout, and waiting helpers.
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import type { UnderlayHost } from "../../../netns-fixtures";
-import { type AgentRun, AgentProcess as OverlayAgentProcess } from "../../../src/overlay/agent-process";
+import { type AgentRun, AgentProcess as OverlayAgentProcess } from "../../../overlay/membership/agent-process";
 import { distBin } from "../../helpers/exec";
 
 export const CNIKIT = path.join(distBin, "cnikit");

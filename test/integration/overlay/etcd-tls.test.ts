@@ -11,8 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetnsFixture, type UnderlayHost } from "../../../netns-fixtures";
-import { type EtcdCertificates, makeEtcdCertificates } from "../../../src/overlay/etcd-certs";
-import { EtcdMember } from "../../../src/overlay/etcd-member";
+import { type EtcdCertificates, makeEtcdCertificates } from "../../../overlay/membership/etcd-certs";
+import { EtcdMember } from "../../../overlay/membership/etcd-member";
 import { AgentProcess, overlayCli, waitFor } from "./agents";
 
 const NETWORK = "tlsnet";

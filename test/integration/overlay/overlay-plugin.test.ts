@@ -8,8 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetnsFixture, type UnderlayHost, udpProbe } from "../../../netns-fixtures";
-import { EtcdMember } from "../../../src/overlay/etcd-member";
-import { vtepMac } from "../../../src/plugin/overlay-peer-entries";
+import { EtcdMember } from "../../../overlay/membership/etcd-member";
+import { vtepMac } from "../../../overlay/kernel/peer-entries";
 import { type Attached, addContainer, expectedL3Entries, failingPairs, l3Entries } from "../vxlan-overlay/harness";
 import { AgentProcess, overlayCli, waitFor } from "./agents";
 

@@ -3,7 +3,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileRefusedError, ensureOwnDirectory, openOwnFile, readRegularFile } from "../../../src/cni/safe-file";
+import {
+  FileRefusedError,
+  ensureOwnDirectory,
+  openOwnFile,
+  openRegular,
+  readRegularFile,
+} from "../../../src/cni/safe-file";
 
 let dir: string;
 beforeEach(() => {
@@ -39,6 +45,28 @@ describe("readRegularFile", () => {
     const missing = refusal(() => readRegularFile(path.join(dir, "none"), 10));
     expect(missing.errno).toBe("ENOENT");
     expect(missing.message).toContain(path.join(dir, "none"));
+  });
+});
+
+describe("openRegular, the core the openers (host-local's too) build on", () => {
+  it("gives the fd and its bigint stat; a FIFO is refused without hanging and closed; a failed open is the system's error", () => {
+    const file = path.join(dir, "f");
+    fs.writeFileSync(file, "abc");
+    const opened = openRegular(file, fs.constants.O_RDONLY);
+    try {
+      expect(opened.stats.size).toBe(3n);
+      expect(opened.stats.ino).toBe(BigInt(fs.statSync(file).ino));
+    } finally {
+      fs.closeSync(opened.fd);
+    }
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const before = fs.readdirSync("/proc/self/fd").length;
+    expect(refusal(() => openRegular(fifo, fs.constants.O_RDONLY)).what).toBe("is a FIFO, not a regular file");
+    expect(fs.readdirSync("/proc/self/fd").length).toBe(before);
+    expect(() => openRegular(path.join(dir, "none"), fs.constants.O_RDONLY)).toThrow(
+      expect.objectContaining({ code: "ENOENT" }),
+    );
   });
 });
 

@@ -6,7 +6,7 @@ import * as fc from "fast-check";
 import { describe, it } from "vitest";
 import { loadBridgeConfig } from "../../../plugins/bridge/config";
 import { loadVethConfig } from "../../../plugins/veth/config";
-import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
+import { loadOverlayConfig } from "../../../overlay/plugin/config";
 import { loadConfig as loadHostLocal } from "../../../ipam/host-local/session";
 import { loadCniArgs, parseCniArgs, readArgsCni, readRuntimeConfig } from "../../../src/cni/args";
 import { parseNetConf } from "../../../src/cni/config";

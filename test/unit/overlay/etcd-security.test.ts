@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeEtcdCertificates } from "../../../src/overlay/etcd-certs";
-import { etcdSecurityFromFlags } from "../../../src/overlay/etcd-security";
+import { makeEtcdCertificates } from "../../../overlay/membership/etcd-certs";
+import { etcdSecurityFromFlags } from "../../../overlay/membership/etcd-security";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-etcd-sec-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MemberSet, describeChange } from "../../../src/overlay/members";
-import type { HostLease } from "../../../src/overlay/records";
+import { MemberSet, describeChange } from "../../../overlay/membership/members";
+import type { HostLease } from "../../../overlay/membership/records";
 
 const host = (hostId: string, subnet = "10.20.1.0/24"): HostLease => ({ hostId, underlayAddress: hostId, subnet });
 

@@ -7,7 +7,7 @@ import {
   subnetAt,
   subnetIndexOf,
   subnetsTakenAway,
-} from "../../../src/overlay/pool";
+} from "../../../overlay/membership/pool";
 
 describe("parsePoolConfig", () => {
   it("applies flannel-like defaults: /24 subnets, the all-zeros subnet skipped", () => {

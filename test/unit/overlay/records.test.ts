@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cappedBackoff, parseEndpoints } from "../../../src/overlay/etcd-client";
-import { peersFileContent, readSubnetFile, writeFileAtomic } from "../../../src/overlay/files";
-import { OverlayKeys, parseHostLease, parseReservation, serializeHostLease } from "../../../src/overlay/records";
+import { cappedBackoff, parseEndpoints } from "../../../overlay/membership/etcd-client";
+import { peersFileContent, readSubnetFile, writeFileAtomic } from "../../../overlay/membership/files";
+import { OverlayKeys, parseHostLease, parseReservation, serializeHostLease } from "../../../overlay/membership/records";
 
 describe("records", () => {
   it("lays keys out per network", () => {

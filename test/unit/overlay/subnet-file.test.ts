@@ -3,8 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
-import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
-import { applySubnetFile } from "../../../plugins/vxlan-overlay/subnet-file";
+import { loadOverlayConfig } from "../../../overlay/plugin/config";
+import { applySubnetFile } from "../../../overlay/plugin/subnet-file";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cnikit-subnetfile-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { overlayBridgeName, overlayVtepName } from "../../../src/plugin/overlay-names";
+import { overlayBridgeName, overlayVtepName } from "../../../overlay/kernel/names";
 
 describe("overlay device names", () => {
   it("are vx<vni> and vxbr<vni>, within the kernel's 15 bytes for the largest VNI", () => {

@@ -1,6 +1,6 @@
 // The veth plugin's config (ptp's options) and the checks it makes before touching
 // the kernel, run through the skel without a process or root.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { runSkel } from "../../../src/cni/skel";
 import { loadVethConfig } from "../../../plugins/veth/config";
 import { requireGateways } from "../../../plugins/veth/ptp-routes";
@@ -90,6 +90,24 @@ describe("veth through the skel, before any kernel work", () => {
   it("ADD with a bad MTU is a config error naming the field", async () => {
     const { output } = await run(addEnv(), { ...ptpConfig, mtu: 12 });
     expect(output).toMatchObject({ code: 7, msg: expect.stringContaining("mtu") });
+  });
+
+  // The loader gets the skel's own decode, and the attachment lock comes after the loader, so
+  // nothing parses stdin a second time (serializeAttachments did, for the network's name).
+  it("ADD, DEL and CHECK parse stdin once, the skel's decode going to the loader", async () => {
+    for (const command of ["ADD", "DEL", "CHECK"]) {
+      const io = fakeIO(addEnv({ CNI_COMMAND: command }), { ...ptpConfig, mtu: 12 });
+      const parse = vi.spyOn(JSON, "parse");
+      let status: number;
+      try {
+        status = await runSkel(vethPlugin, { name: "veth" }, io);
+        expect(parse, command).toHaveBeenCalledTimes(1);
+      } finally {
+        parse.mockRestore();
+      }
+      expect(status).toBe(1);
+      expect(JSON.parse(io.stdout.join(""))).toMatchObject({ code: 7, msg: expect.stringContaining("mtu") });
+    }
   });
 
   it("VERSION answers every version", async () => {

@@ -7,10 +7,10 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CniError } from "../../../src/cni/errors";
 import type { Link } from "../../../src/netlink/link-decode";
-import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
-import { addressesOf, readPeers, remotePeers } from "../../../plugins/vxlan-overlay/peers";
-import { overlayMtu } from "../../../plugins/vxlan-overlay/underlay";
-import { type VtepSpec, vtepDifference } from "../../../plugins/vxlan-overlay/vtep";
+import { loadOverlayConfig } from "../../../overlay/plugin/config";
+import { addressesOf, readPeers, remotePeers } from "../../../overlay/plugin/peers";
+import { overlayMtu } from "../../../overlay/plugin/underlay";
+import { type VtepSpec, vtepDifference } from "../../../overlay/kernel/vtep";
 
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42 };
 const load = (extra: Record<string, unknown> = {}) =>

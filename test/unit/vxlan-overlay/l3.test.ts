@@ -13,9 +13,9 @@ import {
   vtepAddress,
   vtepCidr,
   vtepMac,
-} from "../../../src/plugin/overlay-peer-entries";
-import { loadOverlayConfig } from "../../../plugins/vxlan-overlay/config";
-import { planL3 } from "../../../plugins/vxlan-overlay/l3";
+} from "../../../overlay/kernel/peer-entries";
+import { loadOverlayConfig } from "../../../overlay/plugin/config";
+import { planL3 } from "../../../overlay/plugin/l3";
 
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, mode: "l3" };
 const load = (extra: Record<string, unknown> = {}) =>

@@ -4,8 +4,8 @@
 import { ipFamily, parseCidr } from "../../src/ip/address";
 import { checkNetConf, decodeNetConf } from "../../src/cni/config";
 import { CniError, ErrorCode } from "../../src/cni/errors";
-import { subnetNetwork } from "../../src/plugin/overlay-peer-entries";
-import { overlayBridgeName, overlayVtepName } from "../../src/plugin/overlay-names";
+import { subnetNetwork } from "../kernel/peer-entries";
+import { overlayBridgeName, overlayVtepName } from "../kernel/names";
 import type { NetConf } from "../../src/cni/types";
 import { addressOf, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import validate = require("./config.validate");

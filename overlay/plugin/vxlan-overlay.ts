@@ -5,7 +5,7 @@
 //       has an address only where hostAddress gives this host one (one subnet spans
 //       every host, so a shared gateway address would conflict across the overlay).
 //   l3: the bridge holds the gateway of this host's subnet, the VTEP stands alone, and
-//       every peer gets an FDB, a neighbour and a route entry (src/plugin/overlay-reconcile).
+//       every peer gets an FDB, a neighbour and a route entry (overlay/kernel/reconcile.ts).
 import { parseGcAttachments, VALID_ATTACHMENTS_KEYS } from "../../src/cni/gc";
 import { CniError, ErrorCode } from "../../src/cni/errors";
 import type { CmdArgs, PluginFuncs, Result } from "../../src/cni/types";
@@ -32,16 +32,16 @@ import { withHandle, withHostAndContainer } from "../../src/plugin/container-net
 import { withHostLock } from "../../src/plugin/host-lock";
 import { hostVethName } from "../../src/plugin/host-veth-name";
 import { hasIpam, ipamGc, ipamStatus } from "../../src/plugin/ipam";
-import { checkFloodEntries, reconcileFloodEntries } from "../../src/plugin/overlay-flood";
-import { describeDiff, isEmptyDiff } from "../../src/plugin/overlay-peer-entries";
-import { comparePeerEntries, reconcilePeerEntries } from "../../src/plugin/overlay-reconcile";
+import { checkFloodEntries, reconcileFloodEntries } from "../kernel/flood";
+import { describeDiff, isEmptyDiff } from "../kernel/peer-entries";
+import { comparePeerEntries, reconcilePeerEntries } from "../kernel/reconcile";
 import { bridgeLockName } from "../../src/plugin/lock-layout";
 import { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
 import { type L3Plan, planL3 } from "./l3";
 import { addressesOf, readPeers, remotePeers } from "./peers";
 import { overlayMtu, resolveUnderlay } from "./underlay";
-import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "./vtep";
+import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "../kernel/vtep";
 
 /** Everything an ADD or CHECK needs from the host's current state and the current peer list. */
 interface OverlayPlan {

@@ -1,14 +1,14 @@
 // The kernel half of a routed (l3) VXLAN overlay's peer entries: read what the VTEP has,
-// diff it against the peer list (overlay-peer-entries.ts), apply the difference. Used by
+// diff it against the peer list (peer-entries.ts), apply the difference. Used by
 // the vxlan-overlay plugin on every ADD (and CHECK, read-only) and meant for the overlay
 // agent too. Callers hold the network's host lock (withHostLock(bridgeLockName(bridge)))
 // so that a plugin run and an agent pass never interleave their changes.
-import { Nud, RtProt, RtnType } from "../netlink/codec/constants";
-import { type NetlinkError, isExists, isNotFound } from "../netlink/codec/errors";
-import type { Handle } from "../netlink/handle";
-import { getLink } from "../netlink/links";
-import { listNeighs, neighRequest } from "../netlink/neigh";
-import { listRoutes, routeRequest } from "../netlink/routes";
+import { Nud, RtProt, RtnType } from "../../src/netlink/codec/constants";
+import { type NetlinkError, isExists, isNotFound } from "../../src/netlink/codec/errors";
+import type { Handle } from "../../src/netlink/handle";
+import { getLink } from "../../src/netlink/links";
+import { listNeighs, neighRequest } from "../../src/netlink/neigh";
+import { listRoutes, routeRequest } from "../../src/netlink/routes";
 import {
   type KernelPeerEntries,
   type L3Peer,
@@ -16,7 +16,7 @@ import {
   desiredPeerEntries,
   diffPeerEntries,
   routeMetric,
-} from "./overlay-peer-entries";
+} from "./peer-entries";
 
 export interface OverlayVtepRef {
   /** The VXLAN device, e.g. "vx4242". */

@@ -14,7 +14,7 @@ import { addressAt, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import { parseJsonBounded } from "../../src/cni/json-bounds";
 import { FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 
-/** What the agent writes (src/overlay/files.ts). */
+/** What the agent writes (overlay/membership/files.ts). */
 interface SubnetFileContent {
   network?: string;
   subnet?: string;

@@ -4,11 +4,11 @@
 //   neighbour  peer VTEP overlay address -> peer VTEP MAC        (ip neigh ... dev vx nud permanent)
 //   route      peer subnet via peer VTEP overlay address onlink  (ip route ... dev vx onlink)
 // This file is the pure half: what those entries should be for a peer list, and how the
-// kernel's current entries differ from them. overlay-reconcile.ts reads and writes them.
+// kernel's current entries differ from them. reconcile.ts reads and writes them.
 // No I/O here, so the plugin, the overlay agent and unit tests share one definition.
-import { ipFamily } from "../ip/address";
-import { macFromHex, shortDigest } from "../ip/digest";
-import { addressOf, familyOfAddress, networkOf, prefixLengthOf } from "../ip/cidr";
+import { ipFamily } from "../../src/ip/address";
+import { macFromHex, shortDigest } from "../../src/ip/digest";
+import { addressOf, familyOfAddress, networkOf, prefixLengthOf } from "../../src/ip/cidr";
 
 export interface L3Peer {
   /** The peer host's underlay address: where its VXLAN packets go. */

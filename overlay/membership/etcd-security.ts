@@ -4,7 +4,7 @@
 // missing file, a key that does not match its certificate or certificates given for an
 // http:// endpoint are errors naming the flag, never a connection that hangs or retries.
 import * as crypto from "node:crypto";
-import { FileRefusedError, readRegularFile } from "../cni/safe-file";
+import { FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
 
 /** The flags as commander hands them over. */
 export interface EtcdSecurityFlags {

@@ -1,6 +1,6 @@
 // `cnikit overlay agent`: runs the agent until SIGTERM/SIGINT. Logs go to stderr with
 // synchronous writes, so the last line before exit is never lost in a pipe.
-import { writeAllSync } from "../cni/process-io";
+import { writeAllSync } from "../../src/cni/process-io";
 import { OverlayAgent } from "./agent";
 import { parseEndpoints } from "./etcd-client";
 import { type EtcdSecurity, type EtcdSecurityFlags, etcdSecurityFromFlags, probeEtcdTls } from "./etcd-security";

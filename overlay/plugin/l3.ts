@@ -5,7 +5,7 @@
 // addresses that live on other hosts).
 import { addressOf, cidrContains, familyOfAddress, prefixLengthOf } from "../../src/ip/cidr";
 import type { NetConf } from "../../src/cni/types";
-import { type L3Peer, subnetsOverlap, vtepCidr, vtepMac } from "../../src/plugin/overlay-peer-entries";
+import { type L3Peer, subnetsOverlap, vtepCidr, vtepMac } from "../kernel/peer-entries";
 import { type OverlayConfig, type OverlayPeer, invalid, subnetsOf } from "./config";
 import { remotePeers } from "./peers";
 

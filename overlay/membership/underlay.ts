@@ -2,10 +2,10 @@
 // MTU of the interface holding it. Read in the agent's own network namespace.
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { listAddrs } from "../netlink/addrs";
-import { Handle } from "../netlink/handle";
-import { getLink } from "../netlink/links";
-import { sameAddress } from "../ip/cidr";
+import { listAddrs } from "../../src/netlink/addrs";
+import { Handle } from "../../src/netlink/handle";
+import { getLink } from "../../src/netlink/links";
+import { sameAddress } from "../../src/ip/cidr";
 
 /** VXLAN encapsulation: outer IP + UDP + VXLAN + inner Ethernet headers. */
 export const VXLAN_OVERHEAD = { 4: 50, 6: 70 } as const;

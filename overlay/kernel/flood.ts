@@ -2,13 +2,13 @@
 // VTEP, so broadcast and unknown unicast are replicated to every peer (head-end
 // replication) and learning fills in the rest. Shared by the vxlan-overlay plugin and
 // the overlay agent; callers hold the network's host lock (bridgeLockName(bridge)).
-import { CniError, ErrorCode } from "../cni/errors";
-import { isExists, isNotFound } from "../netlink/codec/errors";
-import type { Handle, RequestSpec } from "../netlink/handle";
-import { getLink } from "../netlink/links";
-import { type Neigh, listNeighs, neighRequest } from "../netlink/neigh";
-import { addressKey } from "./overlay-peer-entries";
-import { throwFirst } from "./overlay-reconcile";
+import { CniError, ErrorCode } from "../../src/cni/errors";
+import { isExists, isNotFound } from "../../src/netlink/codec/errors";
+import type { Handle, RequestSpec } from "../../src/netlink/handle";
+import { getLink } from "../../src/netlink/links";
+import { type Neigh, listNeighs, neighRequest } from "../../src/netlink/neigh";
+import { addressKey } from "./peer-entries";
+import { throwFirst } from "./reconcile";
 
 function mismatch(message: string): CniError {
   return new CniError(ErrorCode.KernelStateMismatch, message);

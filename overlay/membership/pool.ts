@@ -1,8 +1,8 @@
 // The network's address pool as stored in etcd, and the subnets it is cut into. A host
 // leases one subnet per family; subnets are numbered from the start of the network, so
 // "index" below is the subnet's position inside the network, not an address.
-import { formatIp, parseCidr, parseIp } from "../ip/address";
-import { type Family, familyOfAddress } from "../ip/cidr";
+import { formatIp, parseCidr, parseIp } from "../../src/ip/address";
+import { type Family, familyOfAddress } from "../../src/ip/cidr";
 
 /** The JSON kept at <prefix>/<network>/config (flannel's naming, camel-cased). */
 export interface PoolConfigJson {

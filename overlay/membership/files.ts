@@ -5,7 +5,7 @@
 // either the old or the new content, never half of one.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readRegularFile } from "../cni/safe-file";
+import { readRegularFile } from "../../src/cni/safe-file";
 import type { HostLease } from "./records";
 
 /** What the subnetFile holds. */
@@ -22,7 +22,7 @@ export interface SubnetFile {
   hostId: string;
 }
 
-/** The plugin's bounds on these files (plugins/vxlan-overlay): nothing larger is worth comparing. */
+/** The plugin's bounds on these files (overlay/plugin): nothing larger is worth comparing. */
 const PEERS_FILE_MAX_BYTES = 4 << 20;
 const SUBNET_FILE_MAX_BYTES = 64 << 10;
 

@@ -3,15 +3,15 @@
 // FDB + neighbour + route per peer), under the same host lock as the plugin, so an ADD
 // and an agent pass never interleave. Until the first ADD creates the VTEP there is
 // nothing to program: the plugin reads the peersFile then.
-import { sameAddress } from "../ip/cidr";
-import { isNotFound } from "../netlink/codec/errors";
-import { Handle } from "../netlink/handle";
-import { bridgeLockName } from "../plugin/lock-layout";
-import { withHostLock } from "../plugin/host-lock";
-import { overlayBridgeName, overlayVtepName } from "../plugin/overlay-names";
-import { changeFloodEntries, reconcileFloodEntries } from "../plugin/overlay-flood";
-import { type PeerEntries, type PeerEntriesDiff, desiredPeerEntries, vtepMac } from "../plugin/overlay-peer-entries";
-import { applyPeerEntriesDiff, reconcilePeerEntries } from "../plugin/overlay-reconcile";
+import { sameAddress } from "../../src/ip/cidr";
+import { isNotFound } from "../../src/netlink/codec/errors";
+import { Handle } from "../../src/netlink/handle";
+import { bridgeLockName } from "../../src/plugin/lock-layout";
+import { withHostLock } from "../../src/plugin/host-lock";
+import { overlayBridgeName, overlayVtepName } from "../kernel/names";
+import { changeFloodEntries, reconcileFloodEntries } from "../kernel/flood";
+import { type PeerEntries, type PeerEntriesDiff, desiredPeerEntries, vtepMac } from "../kernel/peer-entries";
+import { applyPeerEntriesDiff, reconcilePeerEntries } from "../kernel/reconcile";
 import type { HostLease } from "./records";
 
 export type OverlayMode = "l2" | "l3";
