@@ -195,16 +195,26 @@ static napi_value netlink_open(napi_env env, napi_callback_info info) {
   return netlink_open_with(env, argv);
 }
 
+int get_fd_and_buffer(napi_env env, napi_callback_info info, int32_t *fd, void **data, size_t *len) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return 0;
+  if (!get_int(env, argv[0], fd)) {
+    throw_type(env, "fd must be a number");
+    return 0;
+  }
+  if (napi_get_buffer_info(env, argv[1], data, len) != napi_ok) {
+    throw_type(env, "data must be a Buffer");
+    return 0;
+  }
+  return 1;
+}
+
 /* netlinkSend(fd, buffer): bytes sent, to the kernel (port 0). */
 static napi_value netlink_send(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
   int32_t fd;
   void *data;
   size_t len;
-  if (!get_args(env, info, 2, argv)) return NULL;
-  if (!get_int(env, argv[0], &fd)) return throw_type(env, "fd must be a number");
-  if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok)
-    return throw_type(env, "data must be a Buffer");
+  if (!get_fd_and_buffer(env, info, &fd, &data, &len)) return NULL;
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
   ssize_t n;
   do {
@@ -577,6 +587,7 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("netlinkSubscribe", netlink_subscribe);
   EXPORT("netlinkRecvTimeout", netlink_recv_timeout);
   cnikit_unix_exports(env, exports);
+  cnikit_detached_exports(env, exports);
   return exports;
 }
 

@@ -11,6 +11,8 @@ napi_value throw_type(napi_env env, const char *msg);
 int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 int get_int(napi_env env, napi_value v, int32_t *out);
 int get_str(napi_env env, napi_value v, char *buf, size_t size);
+/* (fd, Buffer) arguments; 0 after throwing. */
+int get_fd_and_buffer(napi_env env, napi_callback_info info, int32_t *fd, void **data, size_t *len);
 int is_nullish(napi_env env, napi_value v);
 napi_value make_int(napi_env env, int64_t n);
 int open_target(napi_env env, napi_value target, int *fd, int *owned);
@@ -33,5 +35,7 @@ int wait_fd(int fd, short events, int timeout_ms);
 
 /* cnikit_unix.c: the resident daemon's socket calls. */
 void cnikit_unix_exports(napi_env env, napi_value exports);
+/* cnikit_detached.c: a netlink request sent on a thread of its own, and polling several fds. */
+void cnikit_detached_exports(napi_env env, napi_value exports);
 
 #endif

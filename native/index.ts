@@ -39,6 +39,13 @@ export interface NativeAddon {
   unixListen(name: string, backlog: number): number;
   /** A connection and its caller's credentials, or null when none came within timeoutMs or wakeFd was signalled. */
   unixAccept(fd: number, timeoutMs: number, wakeFd?: number): PeerConnection | null;
+  /**
+   * Sends the datagram on a thread of its own and returns a socket that gets the ack's
+   * errno (int32, 0: success) once the kernel acks; fd then belongs to that thread.
+   */
+  netlinkSendDetached(fd: number, datagram: Buffer): number;
+  /** The index of the first of `fds` readable (or hung up) within timeoutMs, else -1. */
+  pollReadable(fds: number[], timeoutMs: number): number;
   /** A non-blocking eventfd for unixAccept's wakeFd. */
   wakeFdCreate(): number;
   /** Wakes the unixAccept that waits on fd (or the next one to). */

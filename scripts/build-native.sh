@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=native/build/cnikit.node
-sources=(native/cnikit_native.c native/cnikit_unix.c)
+sources=(native/cnikit_native.c native/cnikit_unix.c native/cnikit_detached.c)
 if [ -f "$out" ]; then
   stale=0
   for input in "${sources[@]}" native/*.h; do
@@ -17,4 +17,4 @@ fi
 mkdir -p native/build
 cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter \
   -I node_modules/node-api-headers/include \
-  -o "$out" "${sources[@]}"
+  -o "$out" "${sources[@]}" -pthread

@@ -10,6 +10,11 @@ export interface RequestContext {
   writeStderr(text: string): void;
   /** Told of every lock fd a call opens and closes, so a worker replaced mid-call can be cleaned up after. */
   trackFd?(fd: number, open: boolean): void;
+  /**
+   * Takes work that may wait until the call's answer is out (a daemon runs it after
+   * answering); without it, afterAnswer runs the work at once, as a standalone call must.
+   */
+  afterAnswer?(work: () => void): void;
 }
 
 let current: RequestContext | undefined;
@@ -37,4 +42,11 @@ export async function withRequestContext<T>(context: RequestContext, body: () =>
 
 export function trackFd(fd: number, open: boolean): void {
   requestContext().trackFd?.(fd, open);
+}
+
+/** `work` after the answer when the caller can (a daemon), else now. */
+export function afterAnswer(work: () => void): void {
+  const defer = requestContext().afterAnswer;
+  if (defer) defer(work);
+  else work();
 }

@@ -192,25 +192,21 @@ async function runRequest(
       // the caller is gone; the request still runs to its end, as a process would
     }
   };
+  // Work a plugin left for after the answer (the kernel's RCU wait of a veth deletion).
+  const deferred: Array<() => void> = [];
   const target = servedPlugin(plugin);
   let status: number;
   if (target) {
-    status = await withRequestContext(
-      {
-        env,
-        writeStderr,
-        trackFd: (lockFd, open) => {
-          if (!slot.track(lockFd, open)) post({ kind: "fd", fd: lockFd, open });
-        },
+    const context = {
+      env,
+      writeStderr,
+      trackFd: (lockFd: number, open: boolean) => {
+        if (!slot.track(lockFd, open)) post({ kind: "fd", fd: lockFd, open });
       },
-      () =>
-        runSkel(target.funcs, target.about, {
-          env,
-          readStdin: () => stdin,
-          writeStdout: (text) => stdout.push(text),
-          writeStderr,
-        }),
-    );
+      afterAnswer: (work: () => void) => deferred.push(work),
+    };
+    const io = { env, readStdin: () => stdin, writeStdout: (text: string) => stdout.push(text), writeStderr };
+    status = await withRequestContext(context, () => runSkel(target.funcs, target.about, io));
   } else {
     const error = new CniError(
       ErrorCode.PluginNotAvailable,
@@ -231,9 +227,17 @@ async function runRequest(
     native().close(fd);
     slot.idle();
   }
+  const durationMs = performance.now() - started;
+  for (const work of deferred) {
+    try {
+      work();
+    } catch {
+      // after the answer nobody can be told; the work only waits for the kernel
+    }
+  }
   post({
     kind: "end",
-    durationMs: performance.now() - started,
+    durationMs,
     exitStatus: status,
     code: resultCode(status, output),
     ...summary,

@@ -63,6 +63,22 @@ export class Handle {
     native().close(fd);
   }
 
+  /**
+   * Sends one request on a thread of its own (native netlinkSendDetached) and gives that
+   * thread this handle's socket: the handle is closed for us from here on. Returns the
+   * read end of a pipe that gets the ACK's errno (int32, 0: success). See link-delete.ts.
+   */
+  requestDetached(spec: RequestSpec): number {
+    if (this.fd < 0) throw new Error(`${spec.op}: netlink handle is closed`);
+    this.seq = (this.seq + 1) >>> 0;
+    const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
+    const request = encodeMessage({ type: spec.type, flags, seq: this.seq, pid: 0 }, spec.payload);
+    this.tap?.("send", request);
+    const report = native().netlinkSendDetached(this.fd, request);
+    this.fd = -1;
+    return report;
+  }
+
   /** Sends one request with NLM_F_ACK and returns the replies before its ACK; throws NetlinkError on a NACK. */
   request(spec: RequestSpec): NlMessage[] {
     return this.exchange(spec, false).messages;

@@ -109,6 +109,11 @@ export class Subscription {
     return result;
   }
 
+  /** The socket, for waiting on it together with other fds (native pollReadable); -1 once closed. */
+  get fileDescriptor(): number {
+    return this.fd;
+  }
+
   close(): void {
     if (this.fd < 0) return;
     const fd = this.fd;

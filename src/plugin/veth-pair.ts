@@ -2,11 +2,13 @@
 // container end born directly in the container's namespace under CNI_IFNAME, so no
 // interface ever sits in the wrong namespace, even if we are killed half-way.
 import { CniError, ErrorCode } from "../cni/errors";
+import { afterAnswer } from "../cni/request-context";
 import { randomLocalMac } from "../ip/digest";
 import { isExists, isNotFound } from "../netlink/codec/errors";
 import type { Handle } from "../netlink/handle";
 import { addVeth } from "../netlink/link-create";
 import type { Link } from "../netlink/link-decode";
+import { deleteLinkUnlisted } from "../netlink/link-delete";
 import { deleteLink, findLink, setLink } from "../netlink/links";
 import { attachmentMark, judgeMark } from "./attachment-mark";
 import { openContainerNetnsIfPresent, withHandle } from "./container-netns";
@@ -106,11 +108,20 @@ function isOwnContainerEnd(link: Link, target: VethPairTarget): boolean {
 
 /** DEL: removes the pair from whichever side still exists, never another attachment's interface. Missing is success. */
 export function removeVethPair(target: VethPairTarget): void {
+  const hostEnd = hostVethName(target.containerId, target.ifName);
   const container = openContainerNetnsIfPresent(target.netns);
+  let hostEndGone = false;
   if (container)
     withHandle(container, (handle) => {
       const link = findLink(handle, target.ifName);
-      if (link && isOwnContainerEnd(link, target)) ignoreMissing(() => deleteLink(handle, link.index));
+      if (!link || !isOwnContainerEnd(link, target)) return;
+      // Done once the host end (the kernel unlists both ends and handles the peer last) is
+      // announced gone; the kernel's RCU wait finishes after the answer (link-delete.ts).
+      ignoreMissing(() => {
+        const deletion = deleteLinkUnlisted(handle, link.index, { netns: target.host.netns, name: hostEnd });
+        hostEndGone = deletion.announced;
+        afterAnswer(deletion.finish);
+      });
     });
-  ignoreMissing(() => deleteLink(target.host, hostVethName(target.containerId, target.ifName)));
+  if (!hostEndGone) ignoreMissing(() => deleteLink(target.host, hostEnd));
 }
