@@ -43,11 +43,6 @@ export interface VethPair {
 
 export function createVethPair(spec: VethPairSpec, rollback: Rollback): VethPair {
   const hostIfName = hostVethName(spec.containerId, spec.ifName);
-  if (findLink(spec.container, spec.ifName))
-    throw new CniError(
-      ErrorCode.InvalidEnvironment,
-      `CNI_IFNAME ${JSON.stringify(spec.ifName)} already exists in netns ${spec.netns}`,
-    );
   const containerMac = spec.mac ?? randomLocalMac();
   const hostMac = randomLocalMac();
   try {
@@ -62,6 +57,15 @@ export function createVethPair(spec: VethPairSpec, rollback: Rollback): VethPair
       ...(spec.mtu !== undefined && { mtu: spec.mtu }),
     });
   } catch (err) {
+    // Either name may be taken (the request made nothing): which one is asked only now,
+    // a lookup saved on every ADD that succeeds.
+    if (isExists(err) && findLink(spec.container, spec.ifName))
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `CNI_IFNAME ${JSON.stringify(spec.ifName)} already exists in netns ${spec.netns}`,
+        "",
+        { cause: err },
+      );
     if (isExists(err))
       throw new CniError(
         ErrorCode.InvalidEnvironment,
