@@ -151,16 +151,16 @@ describe("mechanisms", () => {
   });
 
   it("without netem: tbf, nftables and the queue process", () => {
-    expect(planMechanisms(impairment, false)).toEqual({
-      delayMs: "nfqueue",
-      jitterMs: "nfqueue",
-      reorderPercent: "nfqueue",
-      corruptPercent: "nfqueue",
-      lossPercent: "nft-loss",
-      duplicatePercent: "nft-duplicate",
-      rateBitsPerSecond: "tbf",
-      mtu: "mtu",
-    });
+    // Told by mechanism: the queue process holds and alters packets, nftables drops and copies them, tbf shapes.
+    const byMechanism = {
+      nfqueue: ["delayMs", "jitterMs", "reorderPercent", "corruptPercent"],
+      "nft-loss": ["lossPercent"],
+      "nft-duplicate": ["duplicatePercent"],
+      tbf: ["rateBitsPerSecond"],
+      mtu: ["mtu"],
+    };
+    const expected = Object.entries(byMechanism).flatMap(([mechanism, keys]) => keys.map((key) => [key, mechanism]));
+    expect(planMechanisms(impairment, false)).toEqual(Object.fromEntries(expected));
   });
 
   it("writes loss and duplication as numgen rules (plain drop at 100%)", () => {
