@@ -98,6 +98,21 @@ export function addOk(call: Omit<BridgeCall, "command">): AddResult {
   return exit.json as unknown as AddResult;
 }
 
+/**
+ * ADD that must be refused: a non-zero exit with a CNI error of this code whose msg names
+ * what was wrong (`names`: text it contains, or a pattern it matches). Returns the exit.
+ */
+export function addRefused(call: Omit<BridgeCall, "command">, code: number, names: string | RegExp): Exit {
+  const exit = runBridge({ ...call, command: "ADD" });
+  const msg = typeof exit.json?.msg === "string" ? exit.json.msg : "";
+  const named = typeof names === "string" ? msg.includes(names) : names.test(msg);
+  if (exit.status === 0 || exit.json?.code !== code || !named)
+    throw new Error(
+      `ADD: wanted code ${code} naming ${String(names)}, got exit ${String(exit.status)}: ${exit.stdout} ${exit.stderr}`,
+    );
+  return exit;
+}
+
 export interface AddResult {
   cniVersion: string;
   interfaces?: Array<{ name: string; mac?: string; sandbox?: string; mtu?: number }>;

@@ -6,6 +6,7 @@ import { nsExec } from "../../../netns-fixtures";
 import {
   type BridgeCall,
   addOk,
+  addRefused,
   bridgeNetwork,
   expectNothingLeft,
   leases,
@@ -107,8 +108,7 @@ describe("a failed ADD leaves nothing", () => {
     const { host, config, left } = setup();
     const ctr = testbed.fixture.containerNetns();
     expect(nsExec(ctr, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"]).status).toBe(0);
-    const exit = runBridge({ host, command: "ADD", config, netns: ctr.path, containerId: "taken" });
-    expect(exit.json).toMatchObject({ code: 4, msg: expect.stringContaining('"eth0"') });
+    addRefused({ host, config, netns: ctr.path, containerId: "taken" }, 4, '"eth0"');
     expect(linkNamed(ctr, "eth0")?.linkinfo?.info_kind).toBe("veth");
     expectNothingLeft({ host, ...left });
   });
