@@ -45,24 +45,18 @@ export function timeAddDel(context: BenchContext, plan: AddDelPlan): { variants:
         containerNetnsPath: container.path,
         containerId: "benchcontainer",
       });
-      const add: ProcessVariant = {
-        label: `${plugin.label}: ADD`,
-        argv: pluginArgv(call("ADD")),
-        env: pluginEnv(call("ADD")),
+      // Each verb is timed alone: the other one runs untimed around it, so every run starts from the same state.
+      const variant = (command: "ADD" | "DEL", around: Pick<ProcessVariant, "before" | "after">): ProcessVariant => ({
+        label: `${plugin.label}: ${command}`,
+        argv: pluginArgv(call(command)),
+        env: pluginEnv(call(command)),
         input,
         baseline: plugin.baseline,
-        group: "ADD",
-        after: () => callOnce(call("DEL"), input),
-      };
-      const del: ProcessVariant = {
-        label: `${plugin.label}: DEL`,
-        argv: pluginArgv(call("DEL")),
-        env: pluginEnv(call("DEL")),
-        input,
-        baseline: plugin.baseline,
-        group: "DEL",
-        before: () => callOnce(call("ADD"), input),
-      };
+        group: command,
+        ...around,
+      });
+      const add = variant("ADD", { after: () => callOnce(call("DEL"), input) });
+      const del = variant("DEL", { before: () => callOnce(call("ADD"), input) });
       const failure = probeVariant(add);
       if (failure) {
         notes.push(`Not measured: ${plugin.label} (ADD + DEL failed: \`${failure}\`).`);

@@ -76,24 +76,18 @@ function addrPayload(h: Handle, config: AddrConfig, withOptions: boolean): Buffe
   return Buffer.concat([header, attrs.toBuffer()]);
 }
 
+function newAddr(h: Handle, config: AddrConfig, flags: number, op: string): void {
+  h.request({ type: Rtm.NEWADDR, flags, payload: addrPayload(h, config, true), op });
+}
+
 /** Adds an address; EEXIST if the link already has it. */
 export function addAddr(h: Handle, config: AddrConfig): void {
-  h.request({
-    type: Rtm.NEWADDR,
-    flags: NlmF.CREATE | NlmF.EXCL,
-    payload: addrPayload(h, config, true),
-    op: `add address ${config.cidr} to ${describeLink(config.link)}`,
-  });
+  newAddr(h, config, NlmF.CREATE | NlmF.EXCL, `add address ${config.cidr} to ${describeLink(config.link)}`);
 }
 
 /** Adds or updates an address (flags, scope) without failing when it exists. */
 export function replaceAddr(h: Handle, config: AddrConfig): void {
-  h.request({
-    type: Rtm.NEWADDR,
-    flags: NlmF.CREATE | NlmF.REPLACE,
-    payload: addrPayload(h, config, true),
-    op: `replace address ${config.cidr} on ${describeLink(config.link)}`,
-  });
+  newAddr(h, config, NlmF.CREATE | NlmF.REPLACE, `replace address ${config.cidr} on ${describeLink(config.link)}`);
 }
 
 /** Deletes an address; NotFoundError when the link does not have it. */

@@ -45,8 +45,8 @@ function skipStats(): AttrWriter {
   return attrs;
 }
 
-/** The link, or a NotFoundError. */
-export function getLink(h: Handle, ref: LinkRef): Link {
+/** The kernel's RTM_NEWLINK reply about one link (without statistics), or a NotFoundError. */
+function getLinkReply(h: Handle, ref: LinkRef): Buffer {
   const replies = h.request({
     type: Rtm.GETLINK,
     payload: linkRequestPayload(ref, {}, skipStats()),
@@ -54,7 +54,12 @@ export function getLink(h: Handle, ref: LinkRef): Link {
   });
   const reply = replies.find((msg) => msg.type === Rtm.NEWLINK);
   if (!reply) throw new Error(`get ${describeLink(ref)}: the kernel answered without the link`);
-  return decodeLink(reply.payload);
+  return reply.payload;
+}
+
+/** The link, or a NotFoundError. */
+export function getLink(h: Handle, ref: LinkRef): Link {
+  return decodeLink(getLinkReply(h, ref));
 }
 
 /** The link, or undefined when it does not exist. */
@@ -73,14 +78,7 @@ export function findLink(h: Handle, ref: LinkRef): Link | undefined {
  */
 export function linkIndex(h: Handle, ref: LinkRef): number {
   if (typeof ref === "number") return ref;
-  const replies = h.request({
-    type: Rtm.GETLINK,
-    payload: linkRequestPayload(ref, {}, skipStats()),
-    op: `get ${describeLink(ref)}`,
-  });
-  const reply = replies.find((msg) => msg.type === Rtm.NEWLINK);
-  if (!reply) throw new Error(`get ${describeLink(ref)}: the kernel answered without the link`);
-  return decodeIfInfo(reply.payload).index;
+  return decodeIfInfo(getLinkReply(h, ref)).index;
 }
 
 export interface LinkChanges {

@@ -103,42 +103,22 @@ export function neighRequest(h: Handle, verb: NeighVerb, config: NeighConfig): R
 
 /** Adds an entry; EEXIST if one with the same key exists. */
 export function addNeigh(h: Handle, config: NeighConfig): void {
-  h.request({
-    type: Rtm.NEWNEIGH,
-    flags: NlmF.CREATE | NlmF.EXCL,
-    payload: neighPayload(h, config),
-    op: `add ${describeNeigh(config)}`,
-  });
+  h.request(neighRequest(h, "add", config));
 }
 
 /** Adds an entry next to existing ones with the same MAC (vxlan: one more remote for the all-zeros MAC). */
 export function appendNeigh(h: Handle, config: NeighConfig): void {
-  h.request({
-    type: Rtm.NEWNEIGH,
-    flags: NlmF.CREATE | NlmF.APPEND,
-    payload: neighPayload(h, config),
-    op: `append ${describeNeigh(config)}`,
-  });
+  h.request(neighRequest(h, "append", config));
 }
 
 /** Creates the entry or replaces the one with the same key. */
 export function replaceNeigh(h: Handle, config: NeighConfig): void {
-  h.request({
-    type: Rtm.NEWNEIGH,
-    flags: NlmF.CREATE | NlmF.REPLACE,
-    payload: neighPayload(h, config),
-    op: `replace ${describeNeigh(config)}`,
-  });
+  h.request(neighRequest(h, "replace", config));
 }
 
 /** Deletes an entry; NotFoundError when it does not exist. */
 export function deleteNeigh(h: Handle, config: NeighConfig): void {
-  h.request({
-    type: Rtm.DELNEIGH,
-    payload: neighPayload(h, config),
-    op: `delete ${describeNeigh(config)}`,
-    deleting: true,
-  });
+  h.request(neighRequest(h, "delete", config));
 }
 
 export function decodeNeigh(payload: Buffer): Neigh {

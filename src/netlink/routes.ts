@@ -135,32 +135,17 @@ export function routeRequest(h: Handle, verb: RouteVerb, config: RouteConfig): R
 
 /** Adds a route; EEXIST if the same route exists. */
 export function addRoute(h: Handle, config: RouteConfig): void {
-  h.request({
-    type: Rtm.NEWROUTE,
-    flags: NlmF.CREATE | NlmF.EXCL,
-    payload: routePayload(h, config, "add"),
-    op: `add ${describeRoute(config)}`,
-  });
+  h.request(routeRequest(h, "add", config));
 }
 
 /** Adds the route or replaces the one with the same destination, table and metric. */
 export function replaceRoute(h: Handle, config: RouteConfig): void {
-  h.request({
-    type: Rtm.NEWROUTE,
-    flags: NlmF.CREATE | NlmF.REPLACE,
-    payload: routePayload(h, config, "replace"),
-    op: `replace ${describeRoute(config)}`,
-  });
+  h.request(routeRequest(h, "replace", config));
 }
 
 /** Deletes the first route matching the given fields; NotFoundError if none does. */
 export function deleteRoute(h: Handle, config: RouteConfig): void {
-  h.request({
-    type: Rtm.DELROUTE,
-    payload: routePayload(h, config, "delete"),
-    op: `delete ${describeRoute(config)}`,
-    deleting: true,
-  });
+  h.request(routeRequest(h, "delete", config));
 }
 
 export function decodeRoute(payload: Buffer): Route {

@@ -1,7 +1,7 @@
 // Running the built plugins the way a runtime does, but inside a throwaway "host"
 // namespace (nsenter), asynchronously so that hundreds can run at once.
-import { spawn } from "node:child_process";
 import * as path from "node:path";
+import { parseJsonOutput, runChild } from "../helpers/child-run";
 import { distBin } from "../helpers/exec";
 
 export interface HostCall {
@@ -46,36 +46,15 @@ function callEnv(call: HostCall): Record<string, string> {
 }
 
 /** One plugin process inside the host namespace; resolves when it has exited (never rejects on a failing plugin). */
-export function runInHost(call: HostCall): Promise<HostExit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", [`--net=${call.hostNetns}`, path.join(call.binDir ?? distBin, call.plugin)], {
-      env: callEnv(call),
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill("SIGKILL"), call.timeoutMs ?? 60_000);
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    // A plugin that dies before reading stdin closes the pipe: that is its answer, not ours to fail on.
-    child.stdin.on("error", () => undefined);
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (status, signal) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString("utf8");
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ status, signal, stdout, stderr: Buffer.concat(err).toString("utf8"), json });
-    });
-    child.stdin.end(call.stdin ?? JSON.stringify(call.config ?? {}));
+export async function runInHost(call: HostCall): Promise<HostExit> {
+  const exit = await runChild({
+    file: "nsenter",
+    args: [`--net=${call.hostNetns}`, path.join(call.binDir ?? distBin, call.plugin)],
+    env: callEnv(call),
+    input: call.stdin ?? JSON.stringify(call.config ?? {}),
+    ...(call.timeoutMs !== undefined && { timeoutMs: call.timeoutMs }),
   });
+  return { ...exit, json: parseJsonOutput(exit.stdout) };
 }
 
 /** Every address (without prefix length) of an ADD result. */

@@ -1,6 +1,7 @@
 // Runs the built executable the way a runtime does: config on stdin, CNI_* in the environment.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { parseJsonOutput, runChild } from "./child-run";
 
 export const distBin = path.join(__dirname, "..", "..", "dist", "bin");
 /** The test build (scripts/build.sh): the same plugins with the crash and trace hooks of src/cni/test-hooks.ts. */
@@ -26,14 +27,6 @@ export interface PluginCall {
   netns?: string;
 }
 
-function parseStdout(stdout: string): unknown {
-  try {
-    return JSON.parse(stdout);
-  } catch {
-    return undefined;
-  }
-}
-
 function pluginArgv(call: PluginCall): { file: string; args: string[]; env: NodeJS.ProcessEnv; input: string } {
   const binDir = call.binDir ?? distBin;
   const executable = path.join(binDir, call.plugin);
@@ -46,25 +39,13 @@ function pluginArgv(call: PluginCall): { file: string; args: string[]; env: Node
 }
 
 /** runPlugin without blocking, so that calls can overlap (parallel ADDs). */
-export function runPluginAsync(call: PluginCall): Promise<PluginRun> {
-  const { file, args, env, input } = pluginArgv(call);
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const stdout = Buffer.concat(out).toString("utf8");
-      resolve({ status, stdout, stderr: Buffer.concat(err).toString("utf8"), json: parseStdout(stdout) });
-    });
-    child.stdin.end(input);
-  });
+export async function runPluginAsync(call: PluginCall): Promise<PluginRun> {
+  const { status, stdout, stderr } = await runChild(pluginArgv(call));
+  return { status, stdout, stderr, json: parseJsonOutput(stdout) };
 }
 
 export function runPlugin(call: PluginCall): PluginRun {
   const { file, args, env, input } = pluginArgv(call);
   const result = spawnSync(file, args, { input, env, encoding: "utf8", timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json: parseStdout(result.stdout) };
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, json: parseJsonOutput(result.stdout) };
 }

@@ -136,19 +136,34 @@ function decodeArp(bytes: Buffer): ArpPacket | undefined {
   };
 }
 
+/** Where each version's header keeps the fields both have (RFC 791, RFC 8200): byte offsets. */
+const IP_HEADER = {
+  ipv4: { src: 12, dst: 16, addressLength: 4, protocol: 9, ttl: 8 },
+  ipv6: { src: 8, dst: 24, addressLength: 16, protocol: 6, ttl: 7 },
+} as const;
+
+/** The fields both versions have, read at the version's offsets; `length` is the whole packet's. */
+function ipHeader(kind: IpPacket["kind"], bytes: Buffer, length: number): IpPacket {
+  const at = IP_HEADER[kind];
+  return {
+    kind,
+    src: formatIp(bytes.subarray(at.src, at.src + at.addressLength)),
+    dst: formatIp(bytes.subarray(at.dst, at.dst + at.addressLength)),
+    protocol: bytes[at.protocol] ?? 0,
+    ttl: bytes[at.ttl] ?? 0,
+    length,
+  };
+}
+
+function truncatedIp(kind: IpPacket["kind"], length: number): IpPacket {
+  return { kind, src: "", dst: "", protocol: 0, ttl: 0, length, truncated: true };
+}
+
 function decodeIpv4(bytes: Buffer, options: DecodeOptions): IpPacket {
   const headerLength = ((bytes[0] ?? 0) & 0x0f) * 4;
-  if (bytes.length < 20 || headerLength < 20)
-    return { kind: "ipv4", src: "", dst: "", protocol: 0, ttl: 0, length: bytes.length, truncated: true };
+  if (bytes.length < 20 || headerLength < 20) return truncatedIp("ipv4", bytes.length);
   const fragment = bytes.readUInt16BE(6);
-  const packet: IpPacket = {
-    kind: "ipv4",
-    src: formatIp(bytes.subarray(12, 16)),
-    dst: formatIp(bytes.subarray(16, 20)),
-    protocol: bytes[9] ?? 0,
-    ttl: bytes[8] ?? 0,
-    length: bytes.readUInt16BE(2),
-  };
+  const packet = ipHeader("ipv4", bytes, bytes.readUInt16BE(2));
   const fragmentOffset = (fragment & 0x1fff) * 8;
   if (fragmentOffset > 0) packet.fragmentOffset = fragmentOffset;
   if ((fragment & 0x2000) !== 0) packet.moreFragments = true;
@@ -158,17 +173,9 @@ function decodeIpv4(bytes: Buffer, options: DecodeOptions): IpPacket {
 }
 
 function decodeIpv6(bytes: Buffer, options: DecodeOptions): IpPacket {
-  if (bytes.length < 40)
-    return { kind: "ipv6", src: "", dst: "", protocol: 0, ttl: 0, length: bytes.length, truncated: true };
+  if (bytes.length < 40) return truncatedIp("ipv6", bytes.length);
   const payloadLength = bytes.readUInt16BE(4);
-  const packet: IpPacket = {
-    kind: "ipv6",
-    src: formatIp(bytes.subarray(8, 24)),
-    dst: formatIp(bytes.subarray(24, 40)),
-    protocol: bytes[6] ?? 0,
-    ttl: bytes[7] ?? 0,
-    length: 40 + payloadLength,
-  };
+  const packet = ipHeader("ipv6", bytes, 40 + payloadLength);
   return withTransport(packet, bytes.subarray(40, 40 + payloadLength), options);
 }
 

@@ -5,6 +5,7 @@
 import { Ntf, Nud } from "../../netlink/codec/constants";
 import type { Link } from "../../netlink/link-decode";
 import type { Carried, PathWalker } from "./path";
+import type { PathStep } from "./types";
 import { tool } from "./tool-commands";
 
 const ZERO_MAC = "00:00:00:00:00:00";
@@ -123,16 +124,14 @@ function bridgeForward(
   const { fdb, links } = walker.view.state(netns);
   const command = `${tool("bridge", netns)} fdb show br ${bridge.name}`;
   const outer = packet.tunnel !== undefined;
+  // Every step here is the bridge's; what differs is where it sent the frame and the verdict.
+  const bridgeStep = (fields: Pick<PathStep, "detail" | "status" | "fault" | "reason">) =>
+    walker.add({ netns, kind: "bridge", ifName: bridge.name, ...fields, command, outer });
   if (mac === undefined) {
-    walker.add({
-      netns,
-      kind: "bridge",
-      ifName: bridge.name,
+    bridgeStep({
       detail: `${bridge.name}: destination MAC unknown`,
       status: "note",
       reason: "the destination's MAC address is not known, so its bridge port cannot be told",
-      command,
-      outer,
     });
     return walker.stop();
   }
@@ -143,14 +142,9 @@ function bridgeForward(
       (each.flags & Ntf.SELF) === 0,
   );
   if (entry && (entry.state & Nud.PERMANENT) !== 0) {
-    walker.add({
-      netns,
-      kind: "bridge",
-      ifName: bridge.name,
+    bridgeStep({
       detail: `${bridge.name} fdb ${mac}: its own address, up to ${walker.view.labelOf(netns)}`,
       status: "ok",
-      command,
-      outer,
     });
     return walker.ipLayer(netns, packet, bridge);
   }
@@ -158,27 +152,17 @@ function bridgeForward(
   const port = entry && links.find((link) => link.index === entry.index);
   if (port) {
     if (port === ingress) {
-      walker.add({
-        netns,
-        kind: "bridge",
-        ifName: bridge.name,
+      bridgeStep({
         detail: `${bridge.name} fdb ${mac} -> ${port.name}`,
         status: "break",
         fault: "hairpin",
         reason: `${bridge.name} has ${mac} behind ${port.name}, where the frame came from: it is not sent back`,
-        command,
-        outer,
       });
       return walker.stop();
     }
-    walker.add({
-      netns,
-      kind: "bridge",
-      ifName: bridge.name,
+    bridgeStep({
       detail: `${bridge.name} fdb ${mac} -> ${port.name}`,
       status: "ok",
-      command,
-      outer,
     });
     return egressLink(walker, netns, port, mac, packet);
   }
@@ -189,28 +173,18 @@ function bridgeForward(
     (ingress?.kind === "vxlan" ? undefined : flooded.find((link) => link.kind === "vxlan"));
   const detail = `${bridge.name} fdb ${mac}: none, flooded to ${flooded.map((link) => link.name).join(", ") || "no port"}`;
   if (!target) {
-    walker.add({
-      netns,
-      kind: "bridge",
-      ifName: bridge.name,
+    bridgeStep({
       detail,
       status: "break",
       fault: "unknown-mac",
       reason: `${bridge.name} has no FDB entry for ${mac} and none of its ports leads to it`,
-      command,
-      outer,
     });
     return walker.stop();
   }
-  walker.add({
-    netns,
-    kind: "bridge",
-    ifName: bridge.name,
+  bridgeStep({
     detail,
     status: "note",
     reason: `no FDB entry for ${mac}: the bridge floods, the copy on ${target.name} goes on`,
-    command,
-    outer,
   });
   egressLink(walker, netns, target, mac, packet);
 }

@@ -1,13 +1,14 @@
 // Runs a bridge plugin (ours or the Go reference) the way a runtime does, but inside a
 // throwaway "host" namespace (nsenter --net=), so its bridge is never made in the
 // machine's own namespace. Also: network configs, and kernel/IPAM/nft views for assertions.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll } from "vitest";
 import { type Netns, NetnsFixture, type NetnsRef, addrs, links, nsExec, routes } from "../../../netns-fixtures";
 import type { IpLink } from "../../../netns-fixtures/inspect";
+import { parseJsonOutput, runChild } from "../../helpers/child-run";
 import { distBin } from "../../helpers/exec";
 
 export const REFERENCE_DIR = "/usr/lib/cni";
@@ -57,13 +58,7 @@ function spawnArgs(call: BridgeCall): { argv: string[]; env: NodeJS.ProcessEnv; 
 }
 
 function toExit(status: number | null, stdout: string, stderr: string): Exit {
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status, stdout, stderr, json };
+  return { status, stdout, stderr, json: parseJsonOutput(stdout) };
 }
 
 export function runBridge(call: BridgeCall): Exit {
@@ -74,20 +69,10 @@ export function runBridge(call: BridgeCall): Exit {
 }
 
 /** The same, without blocking: many of these run at once in the parallel tests. */
-export function runBridgeAsync(call: BridgeCall): Promise<Exit> {
+export async function runBridgeAsync(call: BridgeCall): Promise<Exit> {
   const { argv, env, input } = spawnArgs(call);
-  return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", argv, { env, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (status) =>
-      resolve(toExit(status, Buffer.concat(out).toString("utf8"), Buffer.concat(err).toString("utf8"))),
-    );
-    child.stdin.end(input);
-  });
+  const { status, stdout, stderr } = await runChild({ file: "nsenter", args: argv, env, input });
+  return toExit(status, stdout, stderr);
 }
 
 /** ADD that must succeed; returns the result. */
@@ -96,6 +81,21 @@ export function addOk(call: Omit<BridgeCall, "command">): AddResult {
   if (exit.status !== 0 || !exit.json)
     throw new Error(`ADD failed (exit ${String(exit.status)}): ${exit.stdout} ${exit.stderr}`);
   return exit.json as unknown as AddResult;
+}
+
+/**
+ * ADD that must be refused: a non-zero exit with a CNI error of this code whose msg names
+ * what was wrong (`names`: text it contains, or a pattern it matches). Returns the exit.
+ */
+export function addRefused(call: Omit<BridgeCall, "command">, code: number, names: string | RegExp): Exit {
+  const exit = runBridge({ ...call, command: "ADD" });
+  const msg = typeof exit.json?.msg === "string" ? exit.json.msg : "";
+  const named = typeof names === "string" ? msg.includes(names) : names.test(msg);
+  if (exit.status === 0 || exit.json?.code !== code || !named)
+    throw new Error(
+      `ADD: wanted code ${code} naming ${String(names)}, got exit ${String(exit.status)}: ${exit.stdout} ${exit.stderr}`,
+    );
+  return exit;
 }
 
 export interface AddResult {

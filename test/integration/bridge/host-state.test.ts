@@ -4,12 +4,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec, udpProbe } from "../../../netns-fixtures";
 import {
   addOk,
+  addRefused,
   addressesOf,
   bridgeNetwork,
   expectNothingLeft,
   leases,
   linkNamed,
-  runBridge,
   vethNames,
   useTestbed,
 } from "./harness";
@@ -70,15 +70,11 @@ describe("disableContainerInterface", () => {
       dataDir,
       extra: { disableContainerInterface: true },
     });
-    const exit = runBridge({
-      host,
-      command: "ADD",
-      config,
-      netns: fixture.containerNetns().path,
-      containerId: "downip",
-    });
-    expect(exit.status).not.toBe(0);
-    expect(exit.json).toMatchObject({ code: 7, msg: expect.stringContaining("disableContainerInterface") });
+    addRefused(
+      { host, config, netns: fixture.containerNetns().path, containerId: "downip" },
+      7,
+      "disableContainerInterface",
+    );
     expect(linkNamed(host, "ckdownip")).toBeUndefined();
     expect(leases(dataDir, "downipam")).toEqual([]);
   });
@@ -107,15 +103,13 @@ describe("forceAddress", () => {
 
   it("without it: an error naming the address present, and nothing left behind", () => {
     bridgeWithOtherAddress("ckforce0");
-    const exit = runBridge({
+    const call = {
       host: forceHost,
-      command: "ADD",
       config: network(false),
       netns: fixture.containerNetns().path,
       containerId: "force0",
-    });
-    expect(exit.status).not.toBe(0);
-    expect(exit.json).toMatchObject({ code: 7, msg: expect.stringContaining("10.64.2.254/24") });
+    };
+    addRefused(call, 7, "10.64.2.254/24");
     expect(addressesOf(forceHost, "ckforce0")).toEqual(["10.64.2.254/24"]);
     expectNothingLeft({ host: forceHost, dataDir, network: "force0" });
   });
@@ -139,9 +133,7 @@ describe("a link named like the bridge that is not a bridge", () => {
       extra: { isGateway: true },
     });
     const ctr = fixture.containerNetns();
-    const exit = runBridge({ host: ownHost, command: "ADD", config, netns: ctr.path, containerId: "notbr" });
-    expect(exit.status).not.toBe(0);
-    expect(exit.json).toMatchObject({ code: 7, msg: expect.stringContaining('"cknotbr"') });
+    addRefused({ host: ownHost, config, netns: ctr.path, containerId: "notbr" }, 7, '"cknotbr"');
     expect(vethNames(ownHost).sort()).toEqual(["cknotbr", "cknotbr-peer"]);
     expect(leases(dataDir, "notbr")).toEqual([]);
     expect(linkNamed(ctr, "eth0")).toBeUndefined();

@@ -4,7 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { nsExec } from "../../../netns-fixtures";
 import {
+  type BridgeCall,
   addOk,
+  addRefused,
   bridgeNetwork,
   expectNothingLeft,
   leases,
@@ -47,21 +49,20 @@ function setup(options: CaseOptions = {}) {
   };
 }
 
+/** DEL twice, as a runtime retrying does: both must succeed, the second with nothing left to do. */
+function delTwice(call: Omit<BridgeCall, "command">): void {
+  for (let round = 1; round <= 2; round++) {
+    const exit = runBridge({ ...call, command: "DEL" });
+    expect(exit.status, `DEL #${round}: ${exit.stdout}`).toBe(0);
+  }
+}
+
 describe("DEL", () => {
   it("twice: both succeed, the second finds nothing to do", () => {
     const { host, config, left } = setup();
     const ctr = testbed.fixture.containerNetns();
     const result = addOk({ host, config, netns: ctr.path, containerId: "twice" });
-    for (let round = 0; round < 2; round++) {
-      const exit = runBridge({
-        host,
-        command: "DEL",
-        config: withPrevResult(config, result),
-        netns: ctr.path,
-        containerId: "twice",
-      });
-      expect(exit.status, `DEL #${round + 1}: ${exit.stdout}`).toBe(0);
-    }
+    delTwice({ host, config: withPrevResult(config, result), netns: ctr.path, containerId: "twice" });
     expect(linkNamed(ctr, "eth0")).toBeUndefined();
     expectNothingLeft({ host, ...left });
   });
@@ -74,16 +75,7 @@ describe("DEL", () => {
     expect(masqRules(host)).toHaveLength(1);
     const deleted = nsExec(host, ["ip", "netns", "del", ctr.name]);
     expect(deleted.status, deleted.stderr).toBe(0);
-    for (let round = 0; round < 2; round++) {
-      const exit = runBridge({
-        host,
-        command: "DEL",
-        config: withPrevResult(config, result),
-        netns: ctr.path,
-        containerId: "gone",
-      });
-      expect(exit.status, exit.stdout).toBe(0);
-    }
+    delTwice({ host, config: withPrevResult(config, result), netns: ctr.path, containerId: "gone" });
     expectNothingLeft({ host, ...left });
   });
 
@@ -116,8 +108,7 @@ describe("a failed ADD leaves nothing", () => {
     const { host, config, left } = setup();
     const ctr = testbed.fixture.containerNetns();
     expect(nsExec(ctr, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"]).status).toBe(0);
-    const exit = runBridge({ host, command: "ADD", config, netns: ctr.path, containerId: "taken" });
-    expect(exit.json).toMatchObject({ code: 4, msg: expect.stringContaining('"eth0"') });
+    addRefused({ host, config, netns: ctr.path, containerId: "taken" }, 4, '"eth0"');
     expect(linkNamed(ctr, "eth0")?.linkinfo?.info_kind).toBe("veth");
     expectNothingLeft({ host, ...left });
   });

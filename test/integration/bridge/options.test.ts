@@ -2,7 +2,16 @@
 // namespace: mtu, port flags, the container MAC sources, enabledad.
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, ping, udpProbe } from "../../../netns-fixtures";
-import { type AddResult, addOk, bridgeNetwork, linkNamed, portFlags, runBridge, sysctlIn, useTestbed } from "./harness";
+import {
+  type AddResult,
+  addOk,
+  addRefused,
+  bridgeNetwork,
+  linkNamed,
+  portFlags,
+  sysctlIn,
+  useTestbed,
+} from "./harness";
 
 const { fixture, dataDir } = useTestbed("opt");
 let host: Netns;
@@ -91,16 +100,14 @@ describe("bridge options", () => {
 
     it("a malformed CNI_ARGS MAC is refused naming it, and leaves no veth", () => {
       const { config } = network({});
-      const exit = runBridge({
+      const call = {
         host,
-        command: "ADD",
         config,
         netns: fixture.containerNetns().path,
         containerId: "badmac",
         cniArgs: "MAC=not-a-mac",
-      });
-      expect(exit.status).not.toBe(0);
-      expect(exit.json).toMatchObject({ code: 4, msg: expect.stringContaining("not-a-mac") });
+      };
+      addRefused(call, 4, "not-a-mac");
     });
   });
 

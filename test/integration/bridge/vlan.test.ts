@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Netns, nsExec, udpProbe } from "../../../netns-fixtures";
 import {
   addOk,
+  addRefused,
   bridgeNetwork,
   expectNothingLeft,
   kernelHasVlanFiltering,
@@ -25,8 +26,9 @@ beforeAll(() => {
   host = testbed.fixture.hostNetns();
 });
 
-const network = (name: string, extra: Record<string, unknown>, thirdOctet: number) =>
-  bridgeNetwork({ name, bridge: "ckvlan0", subnet: `10.66.${thirdOctet}.0/24`, dataDir: testbed.dataDir, extra });
+/** A network of the suite: its own name, bridge and 10.66.<thirdOctet>.0/24, leases in the testbed's dataDir. */
+const network = (name: string, bridge: string, thirdOctet: number, extra: Record<string, unknown> = {}) =>
+  bridgeNetwork({ name, bridge, subnet: `10.66.${thirdOctet}.0/24`, dataDir: testbed.dataDir, extra });
 
 interface BridgeVlanEntry {
   ifname: string;
@@ -45,7 +47,7 @@ describe.skipIf(!vlanFiltering)(
     it("an access port gets its VLAN as PVID untagged, without the default VLAN 1", () => {
       const result = addOk({
         host,
-        config: network("vlan10", { vlan: 10 }, 10),
+        config: network("vlan10", "ckvlan0", 10, { vlan: 10 }),
         netns: testbed.fixture.containerNetns().path,
         containerId: "v10",
       });
@@ -58,7 +60,7 @@ describe.skipIf(!vlanFiltering)(
     it("a trunk port carries the listed VLANs tagged", () => {
       const result = addOk({
         host,
-        config: network("trunk", { vlanTrunk: [{ id: 20 }, { minID: 30, maxID: 31 }] }, 20),
+        config: network("trunk", "ckvlan0", 20, { vlanTrunk: [{ id: 20 }, { minID: 30, maxID: 31 }] }),
         netns: testbed.fixture.containerNetns().path,
         containerId: "trunk",
       });
@@ -72,14 +74,7 @@ describe.skipIf(!vlanFiltering)(
         testbed.fixture.containerNetns(),
       ] as const;
       // One subnet for all three, so only the VLAN separates them.
-      const sameSubnet = (vlan: number) =>
-        bridgeNetwork({
-          name: "vlaniso",
-          bridge: "ckvlan1",
-          subnet: "10.66.40.0/24",
-          dataDir: testbed.dataDir,
-          extra: { vlan },
-        });
+      const sameSubnet = (vlan: number) => network("vlaniso", "ckvlan1", 40, { vlan });
       addOk({ host, config: sameSubnet(40), netns: ctrs[0].path, containerId: "iso-a" });
       const sameVlan = addOk({ host, config: sameSubnet(40), netns: ctrs[1].path, containerId: "iso-b" });
       const otherVlan = addOk({ host, config: sameSubnet(41), netns: ctrs[2].path, containerId: "iso-c" });
@@ -98,17 +93,9 @@ describe.skipIf(vlanFiltering)("vlan on a kernel without bridge VLAN filtering",
     ["vlanTrunk", { vlanTrunk: [{ id: 20 }] }],
   ])("%s on a new bridge: CNI error naming vlan, no bridge, veth, lease or rule left", (_label, extra) => {
     const ownHost = testbed.fixture.hostNetns();
-    const config = bridgeNetwork({
-      name: "novlan",
-      bridge: "cknovlan",
-      subnet: "10.66.50.0/24",
-      dataDir: testbed.dataDir,
-      extra: { ...extra, isGateway: true, ipMasq: true },
-    });
+    const config = network("novlan", "cknovlan", 50, { ...extra, isGateway: true, ipMasq: true });
     const ctr = testbed.fixture.containerNetns();
-    const exit = runBridge({ host: ownHost, command: "ADD", config, netns: ctr.path, containerId: "novlan" });
-    expect(exit.status).not.toBe(0);
-    expect(exit.json).toMatchObject({ code: 2, msg: expect.stringMatching(/vlan.*not support/) });
+    addRefused({ host: ownHost, config, netns: ctr.path, containerId: "novlan" }, 2, /vlan.*not support/);
     expect(linkNamed(ownHost, "cknovlan")).toBeUndefined();
     expect(linkNamed(ctr, "eth0")).toBeUndefined();
     expectNothingLeft({ host: ownHost, dataDir: testbed.dataDir, network: "novlan" });
@@ -116,34 +103,20 @@ describe.skipIf(vlanFiltering)("vlan on a kernel without bridge VLAN filtering",
 
   it("vlan on an existing bridge (made by an earlier non-VLAN ADD): the same clean error", () => {
     const ownHost = testbed.fixture.hostNetns();
-    const plain = bridgeNetwork({
-      name: "plainfirst",
-      bridge: "ckmixed",
-      subnet: "10.66.51.0/24",
-      dataDir: testbed.dataDir,
-    });
+    const plain = network("plainfirst", "ckmixed", 51);
     const first = addOk({
       host: ownHost,
       config: plain,
       netns: testbed.fixture.containerNetns().path,
       containerId: "plain",
     });
-    const vlanConfig = bridgeNetwork({
-      name: "vlanlater",
-      bridge: "ckmixed",
-      subnet: "10.66.52.0/24",
-      dataDir: testbed.dataDir,
-      extra: { vlan: 10, ipMasq: true },
-    });
+    const vlanConfig = network("vlanlater", "ckmixed", 52, { vlan: 10, ipMasq: true });
     const ctr = testbed.fixture.containerNetns();
-    const exit = runBridge({
-      host: ownHost,
-      command: "ADD",
-      config: vlanConfig,
-      netns: ctr.path,
-      containerId: "vlanlater",
-    });
-    expect(exit.json).toMatchObject({ code: 2, msg: expect.stringMatching(/vlan.*not support/) });
+    addRefused(
+      { host: ownHost, config: vlanConfig, netns: ctr.path, containerId: "vlanlater" },
+      2,
+      /vlan.*not support/,
+    );
     expect(linkNamed(ctr, "eth0")).toBeUndefined();
     expect(linkNamed(ownHost, first.interfaces?.[1]?.name ?? "")?.master).toBe("ckmixed");
     expect(runBridge({ host: ownHost, command: "DEL", config: plain, netns: "", containerId: "plain" }).status).toBe(0);

@@ -1,8 +1,8 @@
 // Runs host-local executables (ours or the Go reference) as a runtime does, in parallel
 // when asked, against a temp data directory.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseJsonOutput, runChild } from "../../helpers/child-run";
 import { distBin } from "../../helpers/exec";
 
 export const ours = path.join(distBin, "host-local");
@@ -21,38 +21,27 @@ export interface Call {
 export interface Exit {
   status: number | null;
   stdout: string;
+  /** What the plugin logged: collected for a failing assertion's message, not printed. */
+  stderr: string;
   json: Record<string, unknown> | undefined;
 }
 
-export function callPlugin(call: Call): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(call.executable, [], {
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        CNI_COMMAND: call.command,
-        CNI_CONTAINERID: call.containerId ?? "c1",
-        CNI_NETNS: "/var/run/netns/unused",
-        CNI_IFNAME: call.ifName ?? "eth0",
-        CNI_PATH: path.dirname(call.executable),
-        CNI_ARGS: call.cniArgs ?? "",
-      },
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    const chunks: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const stdout = Buffer.concat(chunks).toString("utf8");
-      let json: Record<string, unknown> | undefined;
-      try {
-        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ status, stdout, json });
-    });
-    child.stdin.end(JSON.stringify(call.config));
+export async function callPlugin(call: Call): Promise<Exit> {
+  const { status, stdout, stderr } = await runChild({
+    file: call.executable,
+    args: [],
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      CNI_COMMAND: call.command,
+      CNI_CONTAINERID: call.containerId ?? "c1",
+      CNI_NETNS: "/var/run/netns/unused",
+      CNI_IFNAME: call.ifName ?? "eth0",
+      CNI_PATH: path.dirname(call.executable),
+      CNI_ARGS: call.cniArgs ?? "",
+    },
+    input: JSON.stringify(call.config),
   });
+  return { status, stdout, stderr, json: parseJsonOutput(stdout) };
 }
 
 /** The first address of an ADD result, without its prefix length. */

@@ -1,28 +1,21 @@
 // Addresses and routes in a throwaway namespace, read back with `ip -j`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, addrs, ipJson, routes } from "../../../netns-fixtures";
+import { describe, expect, it } from "vitest";
+import { type Netns, addrs, ipJson, routes } from "../../../netns-fixtures";
 import { RtScope } from "../../../src/netlink/codec/constants";
 import { NotFoundError, isExists } from "../../../src/netlink/codec/errors";
-import { Handle } from "../../../src/netlink/handle";
+import type { Handle } from "../../../src/netlink/handle";
 import { addAddr, deleteAddr, listAddrs, replaceAddr } from "../../../src/netlink/addrs";
-import { addVeth } from "../../../src/netlink/link-create";
-import { setLinkUp } from "../../../src/netlink/links";
 import { addRoute, deleteRoute, listRoutes, replaceRoute } from "../../../src/netlink/routes";
+import { netlinkHost } from "../../helpers/netlink-host";
 
-const fixture = new NetnsFixture();
 let ns: Netns;
 let h: Handle;
-
-beforeAll(() => {
-  ns = fixture.hostNetns();
-  h = Handle.at(ns.path);
-  addVeth(h, { name: "d0", peerName: "d0p" });
-  setLinkUp(h, "d0p");
-  setLinkUp(h, "d0");
-});
-afterAll(() => {
-  h?.close();
-  fixture.cleanup();
+netlinkHost({
+  veth: ["d0", "d0p"],
+  ready: (made, handle) => {
+    ns = made;
+    h = handle;
+  },
 });
 
 const addrInfo = (local: string) =>

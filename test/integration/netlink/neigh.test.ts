@@ -1,33 +1,31 @@
 // Neighbours, FDB entries (vxlan remotes, bridge ports) and bridge VLANs, read back
 // with `ip -j neigh` and `bridge -j fdb` / `bridge -j vlan`.
 import { spawnSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, fdb, neigh } from "../../../netns-fixtures";
+import { describe, expect, it } from "vitest";
+import { type Netns, fdb, neigh } from "../../../netns-fixtures";
 import { Nud } from "../../../src/netlink/codec/constants";
 import { NotFoundError, isExists } from "../../../src/netlink/codec/errors";
-import { Handle } from "../../../src/netlink/handle";
+import type { Handle } from "../../../src/netlink/handle";
 import { addBridgeVlan, deleteBridgeVlan, listBridgeVlans } from "../../../src/netlink/bridge";
 import { addBridge, addVeth, addVxlan } from "../../../src/netlink/link-create";
 import { getLink, setLink, setLinkUp } from "../../../src/netlink/links";
 import { addNeigh, appendNeigh, deleteNeigh, listNeighs, replaceNeigh } from "../../../src/netlink/neigh";
+import { netlinkHost } from "../../helpers/netlink-host";
 
-const fixture = new NetnsFixture();
 let ns: Netns;
 let h: Handle;
 const ZERO_MAC = "00:00:00:00:00:00";
 
-beforeAll(() => {
-  ns = fixture.hostNetns();
-  h = Handle.at(ns.path);
-  addVeth(h, { name: "p0", peerName: "p0peer" });
-  setLinkUp(h, "p0");
-  addBridge(h, { name: "br0" });
-  setLink(h, "p0", { master: "br0" });
-  addVxlan(h, { name: "vx0", vni: 100, local: "198.18.0.1", port: 4789, learning: false });
-});
-afterAll(() => {
-  h?.close();
-  fixture.cleanup();
+netlinkHost({
+  ready: (made, handle) => {
+    ns = made;
+    h = handle;
+    addVeth(h, { name: "p0", peerName: "p0peer" });
+    setLinkUp(h, "p0");
+    addBridge(h, { name: "br0" });
+    setLink(h, "p0", { master: "br0" });
+    addVxlan(h, { name: "vx0", vni: 100, local: "198.18.0.1", port: 4789, learning: false });
+  },
 });
 
 describe("neighbours", () => {

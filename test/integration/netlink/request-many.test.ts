@@ -1,27 +1,21 @@
 // Handle.requestMany: many requests in datagrams of a window each, every ACK matched to
 // its request; a NACK is returned for its request and the others still take effect.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type Netns, routes } from "../../../netns-fixtures";
+import { describe, expect, it } from "vitest";
+import { type Netns, routes } from "../../../netns-fixtures";
 import { isExists, isNotFound } from "../../../src/netlink/codec/errors";
-import { Handle } from "../../../src/netlink/handle";
-import { addVeth } from "../../../src/netlink/link-create";
-import { getLink, setLinkUp } from "../../../src/netlink/links";
+import type { Handle } from "../../../src/netlink/handle";
+import { getLink } from "../../../src/netlink/links";
 import { routeRequest } from "../../../src/netlink/routes";
+import { netlinkHost } from "../../helpers/netlink-host";
 
-const fixture = new NetnsFixture();
 let ns: Netns;
 let h: Handle;
-
-beforeAll(() => {
-  ns = fixture.hostNetns();
-  h = Handle.at(ns.path);
-  addVeth(h, { name: "m0", peerName: "m0p" });
-  setLinkUp(h, "m0p");
-  setLinkUp(h, "m0");
-});
-afterAll(() => {
-  h?.close();
-  fixture.cleanup();
+netlinkHost({
+  veth: ["m0", "m0p"],
+  ready: (made, handle) => {
+    ns = made;
+    h = handle;
+  },
 });
 
 describe("Handle.requestMany", () => {

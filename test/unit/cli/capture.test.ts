@@ -149,10 +149,44 @@ describe("frame decoder", () => {
     ).toMatch(/10\.0\.0\.1\.40000 > 10\.0\.0\.2\.80 TCP \[S\.\]/);
   });
 
+  it("reads an IPv6 header's addresses, next header, hop limit and length; a short one is truncated", () => {
+    const datagram = udp(40000, 53, Buffer.from("hi"));
+    const header = Buffer.alloc(40);
+    header[0] = 0x60;
+    header.writeUInt16BE(datagram.length, 4);
+    header[6] = 17;
+    header[7] = 9;
+    Buffer.from("fd000000000000000000000000000001", "hex").copy(header, 8);
+    Buffer.from("fd0000000000000000000000000000a2", "hex").copy(header, 24);
+    const packet = Buffer.concat([header, datagram]);
+    expect(decodeRawIp(packet, decodeOptions)).toMatchObject({
+      kind: "ipv6",
+      src: "fd00::1",
+      dst: "fd00::a2",
+      protocol: 17,
+      ttl: 9,
+      length: 50,
+      transport: { kind: "udp", srcPort: 40000, dstPort: 53 },
+    });
+    expect(decodeRawIp(packet.subarray(0, 39), decodeOptions)).toEqual({
+      kind: "ipv6",
+      src: "",
+      dst: "",
+      protocol: 0,
+      ttl: 0,
+      length: 39,
+      truncated: true,
+    });
+  });
+
   it("decodes raw IP frames and never throws on short ones", () => {
     expect(decodeRawIp(ipv4Packet("10.0.0.1", "10.0.0.2", 1, icmpEcho), decodeOptions)).toMatchObject({
       kind: "ipv4",
       src: "10.0.0.1",
+      dst: "10.0.0.2",
+      protocol: 1,
+      ttl: 64,
+      length: 20 + icmpEcho.length,
     });
     for (let length = 0; length < outerFrame.length; length += 3) {
       expect(() => describeFrame(decodeEthernet(outerFrame.subarray(0, length), decodeOptions))).not.toThrow();

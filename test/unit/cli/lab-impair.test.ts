@@ -12,21 +12,21 @@ import { resolveTarget } from "../../../src/cli/lab/impair/targets";
 import { planLab } from "../../../src/cli/lab/plan";
 import { DEFAULT_TOPOLOGY_INPUT, normalizeTopology } from "../../../src/cli/lab/topology";
 
+/** Every impairment there is, in tc's words (units, bare numbers, percentages). */
+const EVERY_IMPAIRMENT = {
+  delay: "20ms",
+  jitter: "500us",
+  loss: "0.5%",
+  rate: "10mbit",
+  corrupt: 1,
+  duplicate: "2",
+  reorder: "25%",
+  mtu: 1400,
+};
+
 describe("impairment values", () => {
   it("reads tc's units and writes them back", () => {
-    const impairment = parseImpairment(
-      {
-        delay: "20ms",
-        jitter: "500us",
-        loss: "0.5%",
-        rate: "10mbit",
-        corrupt: 1,
-        duplicate: "2",
-        reorder: "25%",
-        mtu: 1400,
-      },
-      "x",
-    );
+    const impairment = parseImpairment(EVERY_IMPAIRMENT, "x");
     expect(impairment).toEqual({
       delayMs: 20,
       jitterMs: 0.5,
@@ -119,19 +119,8 @@ describe("the topology's impairments key", () => {
 });
 
 describe("mechanisms", () => {
-  const impairment = parseImpairment(
-    {
-      delay: "20ms",
-      jitter: "5ms",
-      loss: "10%",
-      rate: "1mbit",
-      corrupt: "1%",
-      duplicate: "2%",
-      reorder: "5%",
-      mtu: 1400,
-    },
-    "x",
-  );
+  // Which mechanism carries an impairment depends on its key, not its value.
+  const impairment = parseImpairment(EVERY_IMPAIRMENT, "x");
 
   it("all go to netem where the kernel has it, the MTU to the link", () => {
     expect(
@@ -151,16 +140,16 @@ describe("mechanisms", () => {
   });
 
   it("without netem: tbf, nftables and the queue process", () => {
-    expect(planMechanisms(impairment, false)).toEqual({
-      delayMs: "nfqueue",
-      jitterMs: "nfqueue",
-      reorderPercent: "nfqueue",
-      corruptPercent: "nfqueue",
-      lossPercent: "nft-loss",
-      duplicatePercent: "nft-duplicate",
-      rateBitsPerSecond: "tbf",
-      mtu: "mtu",
-    });
+    // Told by mechanism: the queue process holds and alters packets, nftables drops and copies them, tbf shapes.
+    const byMechanism = {
+      nfqueue: ["delayMs", "jitterMs", "reorderPercent", "corruptPercent"],
+      "nft-loss": ["lossPercent"],
+      "nft-duplicate": ["duplicatePercent"],
+      tbf: ["rateBitsPerSecond"],
+      mtu: ["mtu"],
+    };
+    const expected = Object.entries(byMechanism).flatMap(([mechanism, keys]) => keys.map((key) => [key, mechanism]));
+    expect(planMechanisms(impairment, false)).toEqual(Object.fromEntries(expected));
   });
 
   it("writes loss and duplication as numgen rules (plain drop at 100%)", () => {

@@ -3,7 +3,7 @@
 // nftables rule, an impairment, the state's break, the kernel's drop reason, ICMP).
 import { describe, expect, it } from "vitest";
 import { annotate, decide } from "../../../src/cli/trace/verdict";
-import type { LiveResult, PathImpairment, PathStep, Sighting, TracePath } from "../../../src/cli/trace/types";
+import type { LiveResult, NftDrop, PathImpairment, PathStep, Sighting, TracePath } from "../../../src/cli/trace/types";
 
 const step = (fields: Partial<PathStep> & Pick<PathStep, "netns" | "kind">): PathStep => ({
   node: fields.netns,
@@ -48,6 +48,21 @@ const live = (fields: Partial<LiveResult>): LiveResult => ({
   notes: [],
   ...fields,
 });
+/** A rule's drop as nft's trace tells it; `table` is "<family> <name>". */
+const nftDrop = (netns: string, table: string, chain: string, handle: number, rule: string): NftDrop => {
+  const [family = "", name = ""] = table.split(" ");
+  return { netns, family, table: name, chain, handle, rule, verdict: "drop" };
+};
+/** The lab's loss of every packet leaving h1 on the underlay, by its nftables table. */
+const totalLoss: PathImpairment = {
+  target: "h1",
+  netns: "h1",
+  ifName: "ul0",
+  what: "loss 100%",
+  mechanism: "nftables ip cnikit_impair",
+  total: true,
+  lossy: true,
+};
 const upToVtep = [
   seen("c1", "eth0", "out", 100),
   seen("h1", "vethA", "in", 100.00001),
@@ -80,17 +95,8 @@ describe("annotate", () => {
   });
 
   it("puts a lab impairment on the link end it acts on", () => {
-    const loss: PathImpairment = {
-      target: "h1",
-      netns: "h1",
-      ifName: "ul0",
-      what: "loss 100%",
-      mechanism: "nftables ip cnikit_impair",
-      total: true,
-      lossy: true,
-    };
-    const steps = annotate(path(), undefined, [loss]);
-    expect(steps[5]?.impairments).toEqual([loss]);
+    const steps = annotate(path(), undefined, [totalLoss]);
+    expect(steps[5]?.impairments).toEqual([totalLoss]);
     expect(steps.filter((each) => each.impairments)).toHaveLength(1);
   });
 });
@@ -139,17 +145,7 @@ describe("decide", () => {
     const verdict = decide(
       annotate(path(), live({ sightings }), []),
       live({
-        nftDrops: [
-          {
-            netns: "h2",
-            family: "inet",
-            table: "filter",
-            chain: "input",
-            handle: 7,
-            rule: "udp dport 4789 drop",
-            verdict: "drop",
-          },
-        ],
+        nftDrops: [nftDrop("h2", "inet filter", "input", 7, "udp dport 4789 drop")],
       }),
       4,
     );
@@ -160,30 +156,11 @@ describe("decide", () => {
   });
 
   it("a drop by the lab's impairment table is told as the impairment, with the rule", () => {
-    const loss: PathImpairment = {
-      target: "h1",
-      netns: "h1",
-      ifName: "ul0",
-      what: "loss 100%",
-      mechanism: "nftables ip cnikit_impair",
-      total: true,
-      lossy: true,
-    };
-    const steps = annotate(path(), live({ sightings: upToVtep }), [loss]);
+    const steps = annotate(path(), live({ sightings: upToVtep }), [totalLoss]);
     const verdict = decide(
       steps,
       live({
-        nftDrops: [
-          {
-            netns: "h1",
-            family: "ip",
-            table: "cnikit_impair",
-            chain: "postrouting",
-            handle: 3,
-            rule: 'oifname "ul0" drop',
-            verdict: "drop",
-          },
-        ],
+        nftDrops: [nftDrop("h1", "ip cnikit_impair", "postrouting", 3, 'oifname "ul0" drop')],
       }),
       4,
     );
@@ -194,19 +171,10 @@ describe("decide", () => {
   });
 
   it("without nftables tracing, the impairment alone; a partial loss behind a break is only a suspect", () => {
-    const total: PathImpairment = {
-      target: "h1",
-      netns: "h1",
-      ifName: "ul0",
-      what: "loss 100%",
-      mechanism: "nftables ip cnikit_impair",
-      total: true,
-      lossy: true,
-    };
-    expect(decide(annotate(path(), live({ sightings: upToVtep }), [total]), live({}), 4).reasons).toEqual([
+    expect(decide(annotate(path(), live({ sightings: upToVtep }), [totalLoss]), live({}), 4).reasons).toEqual([
       "lab impairment on h1 (h1:ul0): loss 100%, by nftables ip cnikit_impair",
     ]);
-    const some: PathImpairment = { ...total, what: "loss 10%", total: false };
+    const some: PathImpairment = { ...totalLoss, what: "loss 10%", total: false };
     const broken = path((all) =>
       Object.assign(all[9] as PathStep, { status: "break", fault: "link-down", reason: "eth0 is down" }),
     );
