@@ -71,6 +71,8 @@ export class LabNetnsWatcher {
     const present = new Set(listNamedNetns().filter((netns) => this.belongs(netns)));
     for (const [netns, watched] of this.watched) {
       if (present.has(netns) && inodeOf(netns) === watched.inode) continue;
+      // What it announced before it went (a DEL's last addresses and links) is still queued.
+      this.drain(watched, Date.now());
       // Our socket would keep a deleted namespace (and its veths) alive: let it go at once.
       watched.subscription.close();
       this.watched.delete(netns);
@@ -125,18 +127,23 @@ export class LabNetnsWatcher {
   pollAll(): number {
     let emitted = 0;
     const now = Date.now();
-    for (const watched of this.watched.values()) {
-      const { changes, lost } = watched.subscription.poll(0);
-      if (lost) this.warn(`${watched.node}: the kernel dropped changes (receive buffer full); some were not reported`);
-      for (const [key, forgetAt] of watched.echoes) if (forgetAt < now) watched.echoes.delete(key);
-      for (const change of changes) {
-        trackLinkNames(change, watched.names);
-        const fields = eventFields(change, watched.names);
-        const key = JSON.stringify(fields);
-        if (watched.echoes.delete(key)) continue;
-        this.emitEvent(watched, fields);
-        emitted++;
-      }
+    for (const watched of this.watched.values()) emitted += this.drain(watched, now);
+    return emitted;
+  }
+
+  /** Emits what one namespace has queued (minus echoes of its initial state); returns how many. */
+  private drain(watched: WatchedNetns, now: number): number {
+    let emitted = 0;
+    const { changes, lost } = watched.subscription.poll(0);
+    if (lost) this.warn(`${watched.node}: the kernel dropped changes (receive buffer full); some were not reported`);
+    for (const [key, forgetAt] of watched.echoes) if (forgetAt < now) watched.echoes.delete(key);
+    for (const change of changes) {
+      trackLinkNames(change, watched.names);
+      const fields = eventFields(change, watched.names);
+      const key = JSON.stringify(fields);
+      if (watched.echoes.delete(key)) continue;
+      this.emitEvent(watched, fields);
+      emitted++;
     }
     return emitted;
   }
