@@ -24,7 +24,7 @@ export function ensureEtcdProtos(): void {
   loader.loadSync = (filename, options) => {
     if (typeof filename === "string" && filename.endsWith("/rpc.proto")) {
       const descriptor = embeddedDescriptor();
-      if (descriptor) return loader.fromJSON(descriptor, options);
+      if (descriptor) return serviceDefinitions(descriptor, options ?? {});
       if (!fs.existsSync(filename))
         throw new Error("etcd3's protocol definitions are neither on disk nor embedded (run scripts/build.sh)");
     }
@@ -40,4 +40,84 @@ function embeddedDescriptor(): object | undefined {
   } catch {
     return undefined;
   }
+}
+
+interface ProtoType {
+  name: string;
+  encode(message: unknown): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): unknown;
+  fromObject(object: unknown): unknown;
+  toObject(message: unknown, options: object): unknown;
+}
+interface ProtoMethod {
+  name: string;
+  requestStream?: boolean;
+  responseStream?: boolean;
+  resolvedRequestType: ProtoType;
+  resolvedResponseType: ProtoType;
+}
+interface ProtoNamespace {
+  name: string;
+  nestedArray: ProtoNamespace[];
+  methodsArray?: ProtoMethod[];
+}
+interface Protobufjs {
+  Root: { fromJSON(json: object): ProtoNamespace & { resolveAll(): void } };
+  // biome-ignore lint/complexity/noBannedTypes: classes only tested with instanceof
+  Service: Function;
+  // biome-ignore lint/complexity/noBannedTypes: classes only tested with instanceof
+  Type: Function;
+}
+
+/**
+ * What @grpc/proto-loader's fromJSON makes of the descriptor, for the services only: the
+ * same paths, stream flags, serializers (fromObject + encode) and deserializers (decode +
+ * toObject with etcd3's options) and camelCase names, which is all grpc-js's
+ * loadPackageDefinition and etcd3 use. proto-loader also builds a reflection descriptor of
+ * every message and encodes the file descriptors for each (about 20 ms of an agent start)
+ * for gRPC reflection, which nothing here asks for.
+ */
+function serviceDefinitions(json: object, options: object): Record<string, unknown> {
+  const protobuf = require("protobufjs") as Protobufjs;
+  const camelCase = require("lodash.camelcase") as (text: string) => string;
+  const root = protobuf.Root.fromJSON(json);
+  root.resolveAll();
+  const definitions: Record<string, unknown> = {};
+  const visit = (namespace: ProtoNamespace, prefix: string): void => {
+    for (const child of namespace.nestedArray) {
+      const name = prefix === "" ? child.name : `${prefix}.${child.name}`;
+      if (child instanceof protobuf.Service) definitions[name] = methodDefinitions(child, name, options, camelCase);
+      else if (!(child instanceof protobuf.Type) && Array.isArray(child.nestedArray)) visit(child, name);
+    }
+  };
+  visit(root, "");
+  return definitions;
+}
+
+function methodDefinitions(
+  service: ProtoNamespace,
+  serviceName: string,
+  options: object,
+  camelCase: (text: string) => string,
+): Record<string, unknown> {
+  const serialize = (type: ProtoType) => (value: unknown) => {
+    if (Array.isArray(value))
+      throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`);
+    return type.encode(type.fromObject(value)).finish();
+  };
+  const deserialize = (type: ProtoType) => (bytes: Uint8Array) => type.toObject(type.decode(bytes), options);
+  const methods: Record<string, unknown> = {};
+  for (const method of service.methodsArray ?? []) {
+    methods[method.name] = {
+      path: `/${serviceName}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: serialize(method.resolvedRequestType),
+      requestDeserialize: deserialize(method.resolvedRequestType),
+      responseSerialize: serialize(method.resolvedResponseType),
+      responseDeserialize: deserialize(method.resolvedResponseType),
+      originalName: camelCase(method.name),
+    };
+  }
+  return methods;
 }
