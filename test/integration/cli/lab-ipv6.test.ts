@@ -1,7 +1,7 @@
 // `cnikit lab up` with an IPv6 underlay (fd00:18::/64) and dual-stack containers chosen
 // in the topology file, static peers and etcd membership (etcd over TLS with client
 // certificates): the VTEPs run over IPv6, every container has both families, every pair
-// probes ok, etcd refuses a client without a certificate, down leaves nothing.
+// probes ok over both, etcd refuses a client without a certificate, down leaves nothing.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -70,8 +70,14 @@ for (const [lab, membership] of [
       }
       const probe = cnikit(["probe", "--json", "--lab", lab]);
       expect(probe.status, probe.stdout).toBe(0);
-      const reports = JSON.parse(probe.stdout) as Array<{ verdict: string }>;
-      expect(reports.length).toBeGreaterThan(0);
+      const reports = JSON.parse(probe.stdout) as Array<{ verdict: string; from: string; to: string; address: string }>;
+      // Both families of the dual-stack containers, each pair both ways: 2 containers, 4 probes.
+      const byFamily = (family: 4 | 6) => reports.filter((report) => report.address.includes(":") === (family === 6));
+      expect(byFamily(4)).toHaveLength(2);
+      expect(byFamily(6)).toHaveLength(2);
+      for (const report of byFamily(6))
+        expect([report.from, report.to].every((name) => name.endsWith(" (IPv6)"))).toBe(true);
+      for (const report of byFamily(4)) expect(`${report.from} ${report.to}`).not.toContain("IPv6");
       expect(reports.filter((report) => report.verdict !== "ok")).toEqual([]);
     });
 
