@@ -2,6 +2,7 @@
 import { AttrReader, AttrWriter, NLA_HDRLEN, align4 } from "./codec/attrs";
 import {
   AF_INET,
+  AF_INET6,
   NLA_TYPE_MASK,
   NlmF,
   RTM_F_CLONED,
@@ -94,7 +95,7 @@ export function routePayload(h: Handle, config: RouteConfig, verb: RouteVerb): B
   if (table >= 256) attrs.u32(Rta.TABLE, table);
   if (dst) attrs.bytes(Rta.DST, dst.bytes);
   if (config.prefsrc !== undefined) attrs.bytes(Rta.PREFSRC, sameFamily(config.prefsrc, family, config.dst));
-  if (config.gw !== undefined) attrs.bytes(Rta.GATEWAY, sameFamily(config.gw, family, config.dst));
+  if (config.gw !== undefined) gatewayAttr(attrs, config.gw, family, config.dst);
   if (config.oif !== undefined) attrs.u32(Rta.OIF, linkIndex(h, config.oif));
   if (config.priority !== undefined) attrs.u32(Rta.PRIORITY, config.priority);
   if (config.mtu !== undefined || config.advmss !== undefined) {
@@ -108,6 +109,23 @@ export function routePayload(h: Handle, config: RouteConfig, verb: RouteVerb): B
     );
   }
   return Buffer.concat([header, attrs.toBuffer()]);
+}
+
+/**
+ * RTA_GATEWAY, or for an IPv4 route via an IPv6 gateway (RFC 5549: the next hop's MAC is
+ * found by neighbour discovery, so IPv4 crosses an IPv6-only link) RTA_VIA with the
+ * gateway's family, as `ip route add ... via inet6 ADDR` sends it.
+ */
+function gatewayAttr(attrs: AttrWriter, gw: string, family: number, dst: string): void {
+  const ip = parseIp(gw);
+  if (ip.family === AF_INET6 && family === AF_INET) {
+    const via = Buffer.alloc(2 + ip.bytes.length);
+    via.writeUInt16LE(AF_INET6, 0);
+    ip.bytes.copy(via, 2);
+    attrs.bytes(Rta.VIA, via);
+    return;
+  }
+  attrs.bytes(Rta.GATEWAY, sameFamily(gw, family, dst));
 }
 
 function sameFamily(address: string, family: number, dst: string): Buffer {
