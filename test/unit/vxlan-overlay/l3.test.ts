@@ -228,6 +228,20 @@ describe("planL3", () => {
     ]);
   });
 
+  it("plans a list once per config and local address (an ADD plans before the lock and under it)", () => {
+    const config = load({ peers: peers3, ...ipam("10.78.2.0/24") });
+    const first = planL3(config, config.peers, "198.18.0.2");
+    expect(planL3(config, config.peers, "198.18.0.2")).toBe(first);
+    const wider = load({ peers: peers3 });
+    const other = planL3(wider, config.peers, "198.18.0.1");
+    expect(other).not.toBe(first);
+    expect(other.subnets).toEqual(["10.78.1.0/24"]);
+    expect(planL3(wider, config.peers, "198.18.0.3").subnets).toEqual(["10.78.3.0/24"]);
+    // Another config (another IPAM range) is planned, and refused, on its own.
+    const outside = load({ peers: peers3, ...ipam("10.99.0.0/24") });
+    expect(() => planL3(outside, config.peers, "198.18.0.2")).toThrow(/not inside this host's subnet/);
+  });
+
   it("works with IPv6 subnets over an IPv6 underlay", () => {
     const peers = [
       { address: "fd00::1", subnet: "fd10:0:0:1::/64" },
