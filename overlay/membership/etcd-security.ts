@@ -13,6 +13,8 @@ export interface EtcdSecurityFlags {
   etcdKey?: string;
   etcdUser?: string;
   etcdPassword?: string;
+  /** The password in a file, so that it is not on the command line (ps, /proc/<pid>/cmdline). */
+  etcdPasswordFile?: string;
 }
 
 export interface EtcdTls {
@@ -29,6 +31,8 @@ export interface EtcdSecurity {
 
 /** Far more than a PEM certificate chain or key. */
 const PEM_MAX_BYTES = 1 << 20;
+/** Far more than any password. */
+const PASSWORD_MAX_BYTES = 4 << 10;
 
 function readPem(flag: string, file: string): Buffer {
   try {
@@ -86,14 +90,38 @@ export function etcdSecurityFromFlags(flags: EtcdSecurityFlags, endpoints: reado
     if (rootCertificate && flags.etcdCacert) parseCertificate("--etcd-cacert", flags.etcdCacert, rootCertificate);
     security.tls = { ...(rootCertificate && { rootCertificate }), ...client };
   }
-  if (flags.etcdUser !== undefined || flags.etcdPassword !== undefined) {
-    if (flags.etcdUser === undefined || flags.etcdPassword === undefined)
-      throw new Error(
-        `${flags.etcdUser === undefined ? "--etcd-password" : "--etcd-user"}: needs ${flags.etcdUser === undefined ? "--etcd-user" : "--etcd-password"} too`,
-      );
-    security.auth = { username: flags.etcdUser, password: flags.etcdPassword };
-  }
+  const auth = userAuth(flags);
+  if (auth) security.auth = auth;
   return security;
+}
+
+function userAuth(flags: EtcdSecurityFlags): EtcdSecurity["auth"] {
+  const { etcdUser, etcdPassword, etcdPasswordFile } = flags;
+  if (etcdPassword !== undefined && etcdPasswordFile !== undefined)
+    throw new Error("--etcd-password-file: give the password once, in the file or as --etcd-password, not both");
+  const passwordFlag = etcdPasswordFile !== undefined ? "--etcd-password-file" : "--etcd-password";
+  if (etcdUser === undefined && etcdPassword === undefined && etcdPasswordFile === undefined) return undefined;
+  if (etcdUser === undefined) throw new Error(`${passwordFlag}: needs --etcd-user too`);
+  if (etcdPassword === undefined && etcdPasswordFile === undefined)
+    throw new Error("--etcd-user: needs --etcd-password or --etcd-password-file too");
+  const password = etcdPasswordFile === undefined ? (etcdPassword ?? "") : readPasswordFile(etcdPasswordFile);
+  return { username: etcdUser, password };
+}
+
+/** The file's text without one trailing newline (what `echo secret > file` leaves); empty is refused. */
+function readPasswordFile(file: string): string {
+  let text: string;
+  try {
+    text = readRegularFile(file, PASSWORD_MAX_BYTES).toString("utf8");
+  } catch (err) {
+    const what = err instanceof FileRefusedError ? err.what : String(err);
+    throw new Error(`--etcd-password-file: cannot read ${JSON.stringify(file)}: ${what}`);
+  }
+  const password = text.replace(/\r?\n$/, "");
+  if (password.length === 0) throw new Error(`--etcd-password-file: ${JSON.stringify(file)} is empty`);
+  if (/[\r\n]/.test(password))
+    throw new Error(`--etcd-password-file: ${JSON.stringify(file)} holds more than one line; a password is one`);
+  return password;
 }
 
 const CONNECTION_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EADDRNOTAVAIL"]);

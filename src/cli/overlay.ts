@@ -21,8 +21,12 @@ function withEtcd(command: Command): Command {
     .option("--etcd-cacert <file>", "PEM CA that signed etcd's certificate (https:// endpoints; default: system roots)")
     .option("--etcd-cert <file>", "PEM client certificate, for an etcd run with --client-cert-auth (with --etcd-key)")
     .option("--etcd-key <file>", "PEM private key of --etcd-cert")
-    .option("--etcd-user <name>", "etcd user, for an etcd with auth enabled (with --etcd-password)")
-    .option("--etcd-password <password>", "password of --etcd-user");
+    .option("--etcd-user <name>", "etcd user, for an etcd with auth enabled (with --etcd-password[-file])")
+    .option("--etcd-password <password>", "password of --etcd-user (visible in ps: prefer --etcd-password-file)")
+    .option(
+      "--etcd-password-file <file>",
+      "file holding the password of --etcd-user (one line; not on the command line)",
+    );
 }
 
 export function overlayCommand(): Command {

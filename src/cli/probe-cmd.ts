@@ -55,16 +55,45 @@ function pairsFromEndpoints(specs: readonly string[]): ProbePair[] {
   );
 }
 
-/** Every ordered pair of a lab's containers, by their first address. */
+/**
+ * A lab container's endpoints: its first address of each family, so a dual-stack
+ * container is probed over both (each family's own path: routes, MTU, neighbours). The
+ * container's first family keeps its label; another is named "<label> (IPv6)".
+ */
+function labEndpoints(
+  label: string,
+  netns: string,
+  cidrs: readonly string[],
+): Array<ProbeEndpoint & { address: string; family: 4 | 6 }> {
+  const byFamily = new Map<4 | 6, string>();
+  for (const cidr of cidrs) {
+    const address = cidr.split("/")[0] ?? "";
+    const family = net.isIPv6(address) ? 6 : 4;
+    if (!byFamily.has(family)) byFamily.set(family, address);
+  }
+  return [...byFamily].map(([family, address], index) => ({
+    name: index === 0 ? label : `${label} (IPv${family})`,
+    netns,
+    address,
+    family,
+  }));
+}
+
+/** Every ordered pair of a lab's containers, once per family both have. */
 function labPairs(lab: string | boolean): ProbePair[] {
   const { requireLabState } = require("./lab/state") as typeof import("./lab/state");
   const state = requireLabState(typeof lab === "string" ? lab : undefined);
-  const endpoints = state.plan.containers.flatMap((container) => {
-    const address = state.addresses[container.label]?.[0]?.split("/")[0];
-    return address ? [{ name: container.label, netns: resolveNetnsArg(container.netns), address }] : [];
-  });
+  const endpoints = state.plan.containers.flatMap((container) =>
+    labEndpoints(container.label, resolveNetnsArg(container.netns), state.addresses[container.label] ?? []),
+  );
   return endpoints.flatMap((from) =>
-    endpoints.filter((to) => to !== from).map((to) => ({ from, to, address: to.address })),
+    endpoints
+      .filter((to) => to.netns !== from.netns && to.family === from.family)
+      .map((to) => ({
+        from: { name: from.name, netns: from.netns },
+        to: { name: to.name, netns: to.netns },
+        address: to.address,
+      })),
   );
 }
 

@@ -31,6 +31,28 @@ export function shortDigest(text: string, hexChars: number): string {
   return out.slice(0, hexChars);
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
+/**
+ * macFromHex(shortDigest(text, 12)), the same bits without the hex and regex round trip:
+ * an l3 ADD derives the VTEP MAC of each of 10,000 peers (70 ms that way, cold). ASCII
+ * text (every address) is hashed by its char codes, which are its UTF-8 bytes.
+ */
+export function digestMac(text: string): string {
+  let hi = FNV_OFFSET_HI;
+  let lo = FNV_OFFSET_LO;
+  for (let index = 0; index < text.length; index++) {
+    const byte = text.charCodeAt(index);
+    if (byte > 0x7f) return macFromHex(shortDigest(text, 12));
+    lo = (lo ^ byte) >>> 0;
+    const low = lo * 0x1b3;
+    hi = (Math.imul(hi, 0x1b3) + Math.floor(low / TWO_32) + ((lo << 8) >>> 0)) >>> 0;
+    lo = low >>> 0;
+  }
+  const first = (((hi >>> 24) & 0xfe) | 0x02) & 0xff;
+  return `${HEX_BYTE[first]}:${HEX_BYTE[(hi >>> 16) & 0xff]}:${HEX_BYTE[(hi >>> 8) & 0xff]}:${HEX_BYTE[hi & 0xff]}:${HEX_BYTE[lo >>> 24]}:${HEX_BYTE[(lo >>> 16) & 0xff]}`;
+}
+
 /** A locally administered unicast MAC from the first 12 hex digits of a digest. */
 export function macFromHex(hex: string): string {
   const bytes = (hex.match(/../g) ?? []).slice(0, 6).map((pair) => Number.parseInt(pair, 16));

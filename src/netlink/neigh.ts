@@ -1,8 +1,8 @@
 // Neighbours (ARP/NDP entries) and bridge/VXLAN forwarding entries (FDB: family AF_BRIDGE).
-import { AttrReader, AttrWriter } from "./codec/attrs";
-import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, Nda, NlmF, Ntf, Nud, Rtm } from "./codec/constants";
-import { formatIp, formatMac, parseIp, parseMac } from "./codec/ip-bytes";
-import { NDMSG_LEN, decodeNd, encodeNd } from "./codec/structs";
+import { AttrReader, AttrWriter, NLA_HDRLEN, align4 } from "./codec/attrs";
+import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, NLA_TYPE_MASK, Nda, NlmF, Ntf, Nud, Rtm } from "./codec/constants";
+import { formatIp, formatIpAt, formatMac, formatMacAt, parseIp, parseMac } from "./codec/ip-bytes";
+import { NDMSG_LEN, decodeNd, encodeIfInfo, encodeNd } from "./codec/structs";
 import type { Handle, RequestSpec } from "./handle";
 import { type LinkRef, describeLink, linkIndex } from "./links";
 
@@ -170,4 +170,68 @@ export function listNeighs(h: Handle, filter: NeighFilter = {}): Neigh[] {
         (index === undefined || neigh.index === index) &&
         (master === undefined || neigh.master === master),
     );
+}
+
+/** What a diff of thousands of entries needs of one (scanNeighs): the rest of Neigh is not decoded. */
+export interface NeighSummary {
+  state: number;
+  flags: number;
+  dst: string | undefined;
+  lladdr: string | undefined;
+  master: number | undefined;
+}
+
+/**
+ * The entries of one device, for reconciling thousands of them (a VTEP's FDB, neighbours):
+ * the kernel filters by device (the FDB dump by the ifinfomsg index, the neighbour dump
+ * by NDA_IFINDEX, as `bridge fdb show dev` and `ip neigh show dev` ask), and each entry
+ * is decoded in one pass over its attributes, DST, LLADDR and MASTER only. At 10,000
+ * entries listNeighs' AttrReader and formatting took about 120 ms of a cold ADD.
+ */
+export function scanNeighs(h: Handle, family: NeighFamily | undefined, link: number): NeighSummary[] {
+  const request =
+    family === "bridge"
+      ? encodeIfInfo({ family: AF_BRIDGE, index: link })
+      : Buffer.concat([encodeNd({ family: family === undefined ? AF_UNSPEC : afByFamily[family] }), ifindexAttr(link)]);
+  const summaries: NeighSummary[] = [];
+  for (const msg of h.dump({
+    type: Rtm.GETNEIGH,
+    payload: request,
+    op: `list ${family === "bridge" ? "fdb" : "neighbours"} of ${link}`,
+  })) {
+    const summary = summarizeNeigh(msg.payload, family === "bridge", link);
+    if (summary) summaries.push(summary);
+  }
+  return summaries;
+}
+
+function ifindexAttr(link: number): Buffer {
+  return new AttrWriter().u32(Nda.IFINDEX, link).toBuffer();
+}
+
+/** One entry of `link` (and of the family asked for: an unfiltered kernel may send others), else undefined. */
+export function summarizeNeigh(payload: Buffer, bridge: boolean, link: number): NeighSummary | undefined {
+  if (payload.length < NDMSG_LEN || payload.readInt32LE(4) !== link) return undefined;
+  if ((payload[0] === AF_BRIDGE) !== bridge) return undefined;
+  const summary: NeighSummary = {
+    state: payload.readUInt16LE(8),
+    flags: payload[10] ?? 0,
+    dst: undefined,
+    lladdr: undefined,
+    master: undefined,
+  };
+  for (let offset = NDMSG_LEN; offset + NLA_HDRLEN <= payload.length; ) {
+    const length = payload.readUInt16LE(offset);
+    if (length < NLA_HDRLEN || offset + length > payload.length)
+      throw new Error(`malformed neighbour attribute at offset ${offset}: length ${length}`);
+    const type = payload.readUInt16LE(offset + 2) & NLA_TYPE_MASK;
+    const size = length - NLA_HDRLEN;
+    const at = offset + NLA_HDRLEN;
+    if (type === Nda.DST && (size === 4 || size === 16)) summary.dst = formatIpAt(payload, at, size);
+    else if (type === Nda.LLADDR && size === 6) summary.lladdr = formatMacAt(payload, at);
+    else if (type === Nda.LLADDR && size > 0) summary.lladdr = formatMac(payload.subarray(at, at + size));
+    else if (type === Nda.MASTER && size >= 4) summary.master = payload.readUInt32LE(at);
+    offset += align4(length);
+  }
+  return summary;
 }

@@ -19,7 +19,10 @@ export interface Topology {
   name: string;
   /** How containers attach: one overlay across hosts, or a bridge / point-to-point links per host routed over the underlay. */
   plugin: LabPlugin;
-  /** IPv4, or IPv6 (vxlan-overlay only: the other plugins route IPv4 slices via underlay addresses). */
+  /**
+   * IPv4 or IPv6. bridge and veth labs route each host's (IPv4) slice via the other
+   * hosts' underlay addresses; over IPv6 those routes have an IPv6 gateway (RFC 5549).
+   */
   underlay: { subnet: string; mtu: number };
   /**
    * Container addresses: `subnet` is cut into one /hostPrefix slice per host. `vni` and
@@ -201,8 +204,6 @@ export function normalizeTopology(input: unknown, nameOverride?: string): Topolo
     if (raw.etcdTls && topology.membership !== "etcd") fail("etcdTls", `needs membership "etcd"`);
     if (raw.etcdTls) topology.etcdTls = true;
   }
-  if (net.isIPv6(topology.underlay.subnet.split("/")[0] ?? "") && topology.plugin !== "vxlan-overlay")
-    fail("underlay.subnet", `an IPv6 underlay needs plugin vxlan-overlay, got plugin ${topology.plugin}`);
   const v6 = ipv6Subnet(network.ipv6Subnet, topology.plugin);
   if (v6 !== undefined) topology.network.ipv6Subnet = v6;
   if (network.mtu !== undefined) topology.network.mtu = integerAt(network.mtu, "network.mtu", 1450, [576, 9000]);

@@ -1,12 +1,13 @@
 // `cnikit lab up` with an IPv6 underlay (fd00:18::/64) and dual-stack containers chosen
 // in the topology file, static peers and etcd membership (etcd over TLS with client
 // certificates): the VTEPs run over IPv6, every container has both families, every pair
-// probes ok, etcd refuses a client without a certificate, down leaves nothing.
+// probes ok over both, etcd refuses a client without a certificate, down leaves nothing;
+// and bridge and veth labs on an IPv6 underlay (IPv4 slices routed via IPv6 gateways).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { NetnsFixture, addrs, fdb, links } from "../../../netns-fixtures";
+import { NetnsFixture, addrs, fdb, links, routes } from "../../../netns-fixtures";
 import { listNetnsNames } from "../../../netns-fixtures/ip";
 import { cnikit, cnikitOk } from "./run-cli";
 
@@ -70,8 +71,14 @@ for (const [lab, membership] of [
       }
       const probe = cnikit(["probe", "--json", "--lab", lab]);
       expect(probe.status, probe.stdout).toBe(0);
-      const reports = JSON.parse(probe.stdout) as Array<{ verdict: string }>;
-      expect(reports.length).toBeGreaterThan(0);
+      const reports = JSON.parse(probe.stdout) as Array<{ verdict: string; from: string; to: string; address: string }>;
+      // Both families of the dual-stack containers, each pair both ways: 2 containers, 4 probes.
+      const byFamily = (family: 4 | 6) => reports.filter((report) => report.address.includes(":") === (family === 6));
+      expect(byFamily(4)).toHaveLength(2);
+      expect(byFamily(6)).toHaveLength(2);
+      for (const report of byFamily(6))
+        expect([report.from, report.to].every((name) => name.endsWith(" (IPv6)"))).toBe(true);
+      for (const report of byFamily(4)) expect(`${report.from} ${report.to}`).not.toContain("IPv6");
       expect(reports.filter((report) => report.verdict !== "ok")).toEqual([]);
     });
 
@@ -100,4 +107,56 @@ for (const [lab, membership] of [
       if (labTlsDir !== undefined) expect(fs.existsSync(labTlsDir)).toBe(false);
     });
   });
+}
+
+// bridge and veth labs on an IPv6 underlay: each host's IPv4 slice is routed via the other
+// host's IPv6 underlay address (RTA_VIA, RFC 5549), and IPv4 containers reach each other.
+for (const plugin of ["bridge", "veth"] as const) {
+  const lab = `${fixture.prefix}${plugin === "bridge" ? "b6" : "v6"}`;
+  labs.push(lab);
+  describe(`cnikit lab with plugin ${plugin} on an IPv6 underlay`, () => {
+    const topology = path.join(workDir, `${lab}.yaml`);
+    fs.writeFileSync(
+      topology,
+      [
+        `name: ${lab}`,
+        `plugin: ${plugin}`,
+        "daemon: false",
+        "hosts: 2",
+        "containersPerHost: 1",
+        "underlay:",
+        "  subnet: fd00:18::/64",
+        "",
+      ].join("\n"),
+    );
+
+    it("routes each host's IPv4 slice via the other's IPv6 underlay address, and every pair probes ok", () => {
+      const up = cnikit(["lab", "up", "--quiet", topology]);
+      expect(up.status, up.stderr).toBe(0);
+      for (const [index, host] of ["h1", "h2"].entries()) {
+        const netns = `${lab}-${host}`;
+        expect(globalAddresses(netns, "ul0")).toEqual([`fd00:18::${index + 1}/64`]);
+        const viaOther = ipRoutes(netns).filter((route) => route.via?.host === `fd00:18::${2 - index}`);
+        expect(viaOther).toHaveLength(1);
+        expect(viaOther[0]?.via?.family).toBe("inet6");
+        expect(viaOther[0]?.dst).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+        expect(globalAddresses(`${lab}-${host}-c1`, "eth0")[0]).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+      }
+      const probe = cnikit(["probe", "--json", "--lab", lab]);
+      expect(probe.status, probe.stdout).toBe(0);
+      const reports = JSON.parse(probe.stdout) as Array<{ verdict: string; address: string }>;
+      expect(reports).toHaveLength(2);
+      expect(reports.filter((report) => report.verdict !== "ok")).toEqual([]);
+    });
+
+    it("down leaves no namespace behind", () => {
+      cnikitOk(["lab", "down", "--quiet", lab]);
+      expect(listNetnsNames().filter((name) => name.startsWith(`${lab}-`))).toEqual([]);
+    });
+  });
+}
+
+/** The IPv4 routes of a namespace as ip -j shows them (an IPv6 gateway is "via": {family, host}). */
+function ipRoutes(netns: string): Array<{ dst: string; via?: { family: string; host: string } }> {
+  return routes(netns, 4) as Array<{ dst: string; via?: { family: string; host: string } }>;
 }

@@ -128,7 +128,7 @@ describe("overlay commands and agent against etcd with TLS client certificates",
     [
       "a user without a password",
       () => ["--etcd", etcd.endpoint, "--etcd-user", "root"],
-      /--etcd-user: needs --etcd-password too/,
+      /--etcd-user: needs --etcd-password or --etcd-password-file too/,
     ],
   ])("refuses %s before connecting", (_name, args, message) => {
     const run = timedCli(["leases", "--network", NETWORK, ...args()]);
@@ -234,5 +234,40 @@ describe("overlay commands and agent against etcd with user/password auth", () =
     agents.push(agent);
     await waitFor("the agent's lease", () => agent.peers()?.length === 1, 30_000); // generous: returns as soon as it holds
     expect(agent.subnet()?.subnet).toMatch(/^10\.51\.\d+\.0\/24$/);
+  });
+
+  it("an agent with --etcd-password-file leases a subnet, and its command line holds no password", async () => {
+    // The same host as the agent before: that one stops first (its lease is taken over, same host id).
+    await Promise.all(agents.map((running) => running.stop()));
+    const passwordFile = path.join(stateDir, "etcd-password");
+    fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    const agent = new AgentProcess({
+      host,
+      endpoint: authEtcd.endpoint,
+      network: NETWORK,
+      stateDir: path.join(stateDir, "auth-agent-file"),
+      extraArgs: ["--etcd-user", "root", "--etcd-password-file", passwordFile],
+    });
+    agents.push(agent);
+    await waitFor("the agent's lease", () => agent.subnet()?.subnet !== undefined, 30_000); // generous: returns as soon as it holds
+    expect(agent.subnet()?.subnet).toMatch(/^10\.51\.\d+\.0\/24$/);
+    const commandLine = fs.readFileSync(`/proc/${agent.pid}/cmdline`, "utf8");
+    expect(commandLine).toContain("--etcd-password-file");
+    expect(commandLine).not.toContain(password);
+    const wrongFile = path.join(stateDir, "wrong-password");
+    fs.writeFileSync(wrongFile, "wrong\n");
+    const wrong = timedCli([
+      "leases",
+      "--etcd",
+      authEtcd.endpoint,
+      "--network",
+      NETWORK,
+      "--etcd-user",
+      "root",
+      "--etcd-password-file",
+      wrongFile,
+    ]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/authentication failed/i);
   });
 });

@@ -1,7 +1,8 @@
 // Mode l3 under change: a peer dropped from the peersFile loses its three entries on the
 // next ADD and an added one gains them; parallel ADDs racing to create the VTEP leave one
 // VTEP with one set of entries per peer, and its MAC is the one it had (the peers' entries
-// stay right without touching them); a VTEP with the wrong port is replaced.
+// stay right without touching them); a VTEP with the wrong port is replaced; entries
+// changed by hand are repaired by the next ADD.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,6 +85,32 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
       containerId: "back-0",
     });
     expect(l3Entries(host(0), VTEP)).toEqual(expectedL3Entries(remoteOf(0, allPeers), macOf));
+  });
+
+  it("repairs on the next ADD entries deleted, changed or added by hand (the kernel is read back, not trusted)", async () => {
+    const target = host(0);
+    const [peer1, peer2] = [allPeers[1] as L3LabPeer, allPeers[2] as L3LabPeer];
+    const network = (subnet: string) => subnet.split("/")[0] ?? "";
+    const drift = [
+      ["bridge", "fdb", "del", macOf(peer1.address), "dev", VTEP, "dst", peer1.address, "self"],
+      ["ip", "route", "del", peer2.subnet, "dev", VTEP],
+      ["ip", "neigh", "replace", network(peer1.subnet), "lladdr", "02:00:00:00:00:99", "dev", VTEP, "nud", "permanent"],
+      ["ip", "route", "add", "10.79.200.0/24", "via", "10.79.200.0", "dev", VTEP, "onlink"],
+    ];
+    for (const argv of drift) expect(nsExec(target, argv).status, argv.join(" ")).toBe(0);
+    const drifted = l3Entries(target, VTEP);
+    expect(drifted.fdb).not.toContain(`${macOf(peer1.address)} ${peer1.address} permanent`);
+    expect(drifted.routes).not.toContain(`${peer2.subnet} via ${network(peer2.subnet)} onlink`);
+    expect(drifted.routes).toContain("10.79.200.0/24 via 10.79.200.0 onlink");
+    expect(drifted.neighbours).toContain(`${network(peer1.subnet)} 02:00:00:00:00:99`);
+
+    await addContainer({
+      host: target,
+      config: configFor(0),
+      container: fixture.containerNetns(),
+      containerId: "drift-0",
+    });
+    expect(l3Entries(target, VTEP)).toEqual(expectedL3Entries(remoteOf(0, allPeers), macOf));
   });
 
   it("gives a new peer its entries on the next ADD and carries traffic to it", async () => {

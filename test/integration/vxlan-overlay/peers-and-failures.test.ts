@@ -1,6 +1,7 @@
 // The peer list changing under a running overlay (peersFile), parallel ADDs on one host,
 // and the ways an ADD must fail: bad values answer 7 naming the field, and a failed ADD
-// leaves no VTEP, bridge, veth or lease behind.
+// leaves no VTEP, bridge, veth or lease behind. Flood entries changed by hand are
+// repaired by the next ADD.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -187,5 +188,28 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
       containerId: "h2-a",
     });
     expect(await udpProbe({ from: second, to: onHost2Container, address: onHost2.address })).toBe(true);
+  });
+
+  it("repairs on the next ADD a flood entry deleted by hand and removes one added by hand", async () => {
+    writePeers([host(0).address, host(1).address, host(2).address]);
+    await addContainer({
+      host: host(0),
+      config: configFor(0),
+      container: fixture.containerNetns(),
+      containerId: "h0-a",
+    });
+    expect(floodDsts(fdb(host(0), VTEP))).toEqual([host(1).address, host(2).address]);
+    const flood = ["00:00:00:00:00:00", "dev", VTEP];
+    expect(nsExec(host(0), ["bridge", "fdb", "del", ...flood, "dst", host(1).address]).status).toBe(0);
+    expect(nsExec(host(0), ["bridge", "fdb", "append", ...flood, "dst", "198.18.0.250"]).status).toBe(0);
+    expect(floodDsts(fdb(host(0), VTEP))).toEqual(["198.18.0.250", host(2).address]);
+
+    await addContainer({
+      host: host(0),
+      config: configFor(0),
+      container: fixture.containerNetns(),
+      containerId: "h0-b",
+    });
+    expect(floodDsts(fdb(host(0), VTEP))).toEqual([host(1).address, host(2).address]);
   });
 });

@@ -130,11 +130,16 @@ describe("lab plan", () => {
     });
   });
 
+  it.each(["bridge", "veth"])(
+    "takes an IPv6 underlay for plugin %s (IPv4 slices routed via IPv6 gateways)",
+    (plugin) => {
+      const topology = normalizeTopology({ plugin, underlay: { subnet: "fd00:18::/64" } });
+      expect(topology.underlay.subnet).toBe("fd00:18::/64");
+      expect(topology.network.subnet).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    },
+  );
+
   it.each([
-    [
-      { plugin: "bridge", underlay: { subnet: "fd00:18::/64" } },
-      "underlay.subnet: an IPv6 underlay needs plugin vxlan-overlay",
-    ],
     [{ plugin: "veth", network: { ipv6Subnet: "fd10:10::/48" } }, "network.ipv6Subnet: needs plugin vxlan-overlay"],
     [{ network: { ipv6Subnet: "10.20.0.0/16" } }, "network.ipv6Subnet: must be an IPv6 CIDR"],
     [{ network: { ipv6Subnet: "fd10:10::/60" } }, "network.ipv6Subnet: prefix must be /56 or shorter"],

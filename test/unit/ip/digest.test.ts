@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { macFromHex, randomLocalMac, shortDigest } from "../../../src/ip/digest";
+import { digestMac, macFromHex, randomLocalMac, shortDigest } from "../../../src/ip/digest";
 
 describe("shortDigest", () => {
   it("is stable, sized as asked and spreads nearby inputs", () => {
@@ -51,5 +51,22 @@ describe("shortDigest against FNV-1a 64 in bigint arithmetic", () => {
       expect(shortDigest(text, hexChars)).toBe(reference(text, hexChars));
     }
     expect(shortDigest("", 16)).toBe("cbf29ce484222325");
+  });
+});
+
+describe("digestMac", () => {
+  it("is macFromHex(shortDigest(text, 12)), bit for bit (the VTEP MACs every host derives)", () => {
+    const texts = [
+      "",
+      "a",
+      "cnikit-vxlan/42/198.18.0.2",
+      "cnikit-vxlan/16777215/fd00:18::ffff",
+      "h\u00e9te", // non-ASCII goes the UTF-8 way
+      ...Array.from(
+        { length: 5_000 },
+        (_, i) => `cnikit-vxlan/${i % 97}/198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
+      ),
+    ];
+    for (const text of texts) expect(digestMac(text), text).toBe(macFromHex(shortDigest(text, 12)));
   });
 });

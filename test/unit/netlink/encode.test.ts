@@ -146,3 +146,25 @@ describe("hand-checked encodings", () => {
     expect(NLA_F_NESTED).toBe(0x8000);
   });
 });
+
+describe("an IPv4 route via an IPv6 gateway (RFC 5549)", () => {
+  // What `ip route add 10.10.2.0/24 via inet6 fd00:18::2` sent (strace, iproute2 6.1), after its header.
+  const iproute2 = [
+    "02180000fe03000100000000", // rtmsg: AF_INET, /24, main, boot, universe, unicast
+    "080001000a0a0200", // RTA_DST 10.10.2.0
+    "160012000a00fd000018000000000000000000000002", // RTA_VIA: AF_INET6, fd00:18::2
+    "0000", // padding
+  ].join("");
+
+  it("carries the gateway in RTA_VIA with its family, byte for byte as iproute2", () => {
+    const { handle, sent } = recordingHandle();
+    addRoute(handle, { dst: "10.10.2.0/24", gw: "fd00:18::2" });
+    expect(sent[0]?.payload.toString("hex")).toBe(iproute2);
+    expect(sent[0]?.flags).toBe(NlmF.REQUEST | NlmF.ACK | NlmF.CREATE | NlmF.EXCL);
+  });
+
+  it("still refuses an IPv6 route via an IPv4 gateway", () => {
+    const { handle } = recordingHandle();
+    expect(() => addRoute(handle, { dst: "fd10::/64", gw: "10.0.0.1" })).toThrow(/not of the destination's family/);
+  });
+});

@@ -9,6 +9,7 @@ import {
   describeDiff,
   diffPeerEntries,
   isEmptyDiff,
+  subnetNetwork,
   subnetsOverlap,
   vtepAddress,
   vtepCidr,
@@ -16,6 +17,7 @@ import {
 } from "../../../overlay/kernel/peer-entries";
 import { loadOverlayConfig } from "../../../overlay/plugin/config";
 import { planL3 } from "../../../overlay/plugin/l3";
+import { networkOf } from "../../../src/ip/cidr";
 
 const base = { cniVersion: "1.0.0", name: "ov", type: "vxlan-overlay", vni: 42, mode: "l3" };
 const load = (extra: Record<string, unknown> = {}) =>
@@ -226,6 +228,20 @@ describe("planL3", () => {
     ]);
   });
 
+  it("plans a list once per config and local address (an ADD plans before the lock and under it)", () => {
+    const config = load({ peers: peers3, ...ipam("10.78.2.0/24") });
+    const first = planL3(config, config.peers, "198.18.0.2");
+    expect(planL3(config, config.peers, "198.18.0.2")).toBe(first);
+    const wider = load({ peers: peers3 });
+    const other = planL3(wider, config.peers, "198.18.0.1");
+    expect(other).not.toBe(first);
+    expect(other.subnets).toEqual(["10.78.1.0/24"]);
+    expect(planL3(wider, config.peers, "198.18.0.3").subnets).toEqual(["10.78.3.0/24"]);
+    // Another config (another IPAM range) is planned, and refused, on its own.
+    const outside = load({ peers: peers3, ...ipam("10.99.0.0/24") });
+    expect(() => planL3(outside, config.peers, "198.18.0.2")).toThrow(/not inside this host's subnet/);
+  });
+
   it("works with IPv6 subnets over an IPv6 underlay", () => {
     const peers = [
       { address: "fd00::1", subnet: "fd10:0:0:1::/64" },
@@ -292,5 +308,19 @@ describe("planL3", () => {
   ])("refuses %s with code 7", (_name, extra, field) => {
     const config = load(extra);
     codeSeven(() => planL3(config, config.peers, "198.18.0.1"), field);
+  });
+});
+
+describe("subnetNetwork (the fast path of networkOf every peer takes)", () => {
+  it("equals networkOf for every prefix length, host bits set or not, and IPv6", () => {
+    const cidrs = ["10.0.0.0/8", "fd10:0:0:5::77/64", "0.0.0.0/0", "255.255.255.255/32", "10.78.3.77/023"];
+    for (let prefix = 0; prefix <= 32; prefix++)
+      for (const address of ["10.78.3.77", "198.18.255.1", "1.2.3.4", "128.0.0.0"]) cidrs.push(`${address}/${prefix}`);
+    for (const cidr of cidrs) expect(subnetNetwork(cidr), cidr).toBe(networkOf(cidr));
+  });
+
+  it("returns a subnet already in network form as given", () => {
+    const cidr = "10.78.2.128/25";
+    expect(subnetNetwork(cidr)).toBe(cidr);
   });
 });
