@@ -14,38 +14,15 @@ import type { NetnsTarget } from "../../native";
 import { native } from "../../native";
 import { AttrWriter } from "./codec/attrs";
 import { Rtm } from "./codec/constants";
-import { netlinkError } from "./codec/errors";
+import { awaitDetached, sendDetached, settleDetached, throwUnlessAcked } from "./detached";
 import { type Handle, REPLY_TIMEOUT_MS } from "./handle";
 import { type LinkRef, describeLink, linkRequestPayload } from "./links";
 import { RtnlGrp, Subscription } from "./monitor";
-
-const ETIMEDOUT = 110;
 
 /** The announcement after which the deletion is visible everywhere: `name` gone from `netns`. */
 export interface Unlisted {
   netns: NetnsTarget;
   name: string;
-}
-
-/** The ACK's errno from the thread's socket (undefined: none within timeoutMs); the socket is closed. */
-function readReport(report: number, timeoutMs: number): number | undefined {
-  try {
-    const bytes = native().readTimeout(report, 4, timeoutMs);
-    if (bytes === null) return undefined;
-    return bytes.length === 4 ? bytes.readInt32LE(0) : ETIMEDOUT;
-  } finally {
-    native().close(report);
-  }
-}
-
-function throwUnlessAcked(errno: number | undefined, op: string): void {
-  if (errno === 0) return;
-  throw netlinkError({
-    errno: errno ?? ETIMEDOUT,
-    op,
-    extack: errno === undefined ? `no reply from the kernel within ${REPLY_TIMEOUT_MS / 1000} s` : undefined,
-    deleting: true,
-  });
 }
 
 /**
@@ -59,26 +36,30 @@ export function deleteLinkUnlisted(
   ref: LinkRef,
   unlisted: Unlisted,
 ): { announced: boolean; finish: () => void } {
-  const op = `delete ${describeLink(ref)}`;
   const subscription = Subscription.at(unlisted.netns, [RtnlGrp.LINK]);
   try {
     const payload = linkRequestPayload(ref, {}, new AttrWriter());
-    const report = handle.requestDetached({ type: Rtm.DELLINK, payload, op, deleting: true });
+    const request = sendDetached(handle, {
+      type: Rtm.DELLINK,
+      payload,
+      op: `delete ${describeLink(ref)}`,
+      deleting: true,
+    });
     const deadline = Date.now() + REPLY_TIMEOUT_MS;
     for (;;) {
       const left = Math.max(0, deadline - Date.now());
       // 0: the ACK (or its socket closed); -1: nothing in time; 1: link changes to look at.
-      const ready = native().pollReadable([report, subscription.fileDescriptor], left);
+      const ready = native().pollReadable([request.report, subscription.fileDescriptor], left);
       if (ready !== 1) {
-        throwUnlessAcked(readReport(report, 0), op);
+        throwUnlessAcked(settleDetached(request, 0), request.spec);
         return { announced: false, finish: () => undefined };
       }
       const { changes, lost } = subscription.poll(0);
       if (changes.some((c) => c.kind === "link" && c.action === "del" && c.link.name === unlisted.name))
-        return { announced: true, finish: () => void readReport(report, REPLY_TIMEOUT_MS) };
+        return { announced: true, finish: () => void settleDetached(request, REPLY_TIMEOUT_MS) };
       // Lost notifications prove nothing: the ACK decides.
       if (lost) {
-        throwUnlessAcked(readReport(report, left), op);
+        awaitDetached(request, left);
         return { announced: false, finish: () => undefined };
       }
     }
