@@ -25,6 +25,12 @@ export interface SkelIO {
   readStdin(): Buffer;
   writeStdout(text: string): void;
   writeStderr(text: string): void;
+  /**
+   * Stdin already decoded (decodeJsonObject) by the caller, which read it only: a daemon
+   * worker looks at the config before the skel runs (src/daemon/serve.ts), and one JSON
+   * parse of it is enough.
+   */
+  decodedStdin?: Record<string, unknown>;
 }
 
 export interface PluginAbout {
@@ -127,7 +133,7 @@ async function runSkelHere(funcs: PluginFuncs, about: PluginAbout, io: SkelIO): 
   try {
     if (!isCniCommand(command)) throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
     const stdinData = readStdin(io);
-    const decoded = decodeOnce(stdinData);
+    const decoded = io.decodedStdin ? { config: io.decodedStdin } : decodeOnce(stdinData);
     errorVersion = decoded.config ? errorVersionOfConfig(decoded.config) : CURRENT_VERSION;
     requireEnvFor(command, io.env);
     const args = cmdArgsFrom(io.env, stdinData);

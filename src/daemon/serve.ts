@@ -86,12 +86,16 @@ function ipamUseOf(plugin: string, config: Record<string, unknown>): IpamUse | u
   return { network: config.name, dataDir, ranges };
 }
 
-/** What the daemon needs of the config besides the plugin: decoded once per request. */
-function describeStdin(plugin: string, stdin: Buffer): { errorVersion: string; ipam: IpamUse | undefined } {
+/** What the daemon needs of the config besides the plugin; the decoded config goes on to the skel (one parse per request). */
+function describeStdin(
+  plugin: string,
+  stdin: Buffer,
+): { errorVersion: string; ipam: IpamUse | undefined; config?: Record<string, unknown> } {
   try {
     const config = decodeJsonObject(stdin);
-    return { errorVersion: errorVersionOfConfig(config), ipam: ipamUseOf(plugin, config) };
+    return { errorVersion: errorVersionOfConfig(config), ipam: ipamUseOf(plugin, config), config };
   } catch {
+    // Undecodable: the skel decodes it again and answers the error itself.
     return { errorVersion: CURRENT_VERSION, ipam: undefined };
   }
 }
@@ -179,7 +183,7 @@ async function runRequest(
 ): Promise<void> {
   const summary = summaryOf(plugin, env);
   const started = performance.now();
-  const { errorVersion, ipam } = describeStdin(plugin, stdin);
+  const { errorVersion, ipam, config } = describeStdin(plugin, stdin);
   slot.begin(fd, errorVersion);
   if (workerCrashHook(env)) await crashWorker();
   const stdout: string[] = [];
@@ -205,7 +209,13 @@ async function runRequest(
       },
       afterAnswer: (work: () => void) => deferred.push(work),
     };
-    const io = { env, readStdin: () => stdin, writeStdout: (text: string) => stdout.push(text), writeStderr };
+    const io = {
+      env,
+      readStdin: () => stdin,
+      writeStdout: (text: string) => stdout.push(text),
+      writeStderr,
+      ...(config && { decodedStdin: config }),
+    };
     status = await withRequestContext(context, () => runSkel(target.funcs, target.about, io));
   } else {
     const error = new CniError(
