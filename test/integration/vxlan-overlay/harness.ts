@@ -5,7 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runPluginAsync } from "../../helpers/exec";
 import type { Netns, NetnsFixture, UnderlayHost } from "../../../netns-fixtures";
-import { fdb, ipJson, links } from "../../../netns-fixtures";
+import { expect, it } from "vitest";
+import { fdb, ipJson, links, nsExec, udpProbe } from "../../../netns-fixtures";
+import { tcpEcho } from "./tcp";
 
 export const OVERLAY_SUBNET = "10.77.0.0/16";
 
@@ -216,4 +218,39 @@ export function l3Config(options: {
     ipam: { type: "host-local", dataDir, ranges: [[{ subnet: ipamSubnet }]] },
     ...extra,
   };
+}
+
+/** Pings `address` from `container` with DF set: a datagram of exactly `mtu` bytes (twice), and one byte more. */
+export function dfPings(
+  container: Netns,
+  address: string,
+  mtu: number,
+): { fitting: number | null; oneMore: { status: number | null; output: string } } {
+  const icmpPayload = mtu - 20 - 8;
+  const ping = (size: number, count: string, wait: string) =>
+    nsExec(container, ["ping", "-n", "-c", count, "-W", wait, "-M", "do", "-s", String(size), address]);
+  const over = ping(icmpPayload + 1, "1", "1");
+  return {
+    fitting: ping(icmpPayload, "2", "2").status,
+    oneMore: { status: over.status, output: over.stdout + over.stderr },
+  };
+}
+
+/** The traffic checks of every overlay lab: UDP and TCP from every container to every other one. */
+export function itCarriesTrafficBetweenEveryPair(attached: () => Attached[]): void {
+  it("carries UDP from every container to every other one", async () => {
+    expect(
+      await failingPairs(attached(), (from, to) =>
+        udpProbe({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("carries TCP from every container to every other one", async () => {
+    expect(
+      await failingPairs(attached(), (from, to) =>
+        tcpEcho({ from: from.container, to: to.container, address: to.address }),
+      ),
+    ).toEqual([]);
+  });
 }

@@ -6,21 +6,21 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type UnderlayHost, ipJson, nsExec, ping, routes, udpProbe } from "../../../netns-fixtures";
+import { NetnsFixture, type UnderlayHost, ipJson, nsExec, ping, routes } from "../../../netns-fixtures";
 import {
+  itCarriesTrafficBetweenEveryPair,
+  dfPings,
   type Attached,
   type L3LabPeer,
   addContainer,
   l3Config,
   attachContainers,
-  failingPairs,
   expectedL3Entries,
   l3Entries,
   linkNamed,
   runOverlay,
   tempDir,
 } from "./harness";
-import { tcpEcho } from "./tcp";
 
 const VNI = 5151;
 const VTEP = `vx${VNI}`;
@@ -119,21 +119,7 @@ describe("vxlan-overlay l3 across three hosts", () => {
     }
   });
 
-  it("carries UDP from every container to every other one", async () => {
-    expect(
-      await failingPairs(attached, (from, to) =>
-        udpProbe({ from: from.container, to: to.container, address: to.address }),
-      ),
-    ).toEqual([]);
-  });
-
-  it("carries TCP from every container to every other one", async () => {
-    expect(
-      await failingPairs(attached, (from, to) =>
-        tcpEcho({ from: from.container, to: to.container, address: to.address }),
-      ),
-    ).toEqual([]);
-  });
+  itCarriesTrafficBetweenEveryPair(() => attached);
 
   it("lets a host reach containers on other hosts through its VTEP address", () => {
     expect(ping(hosts[0] as UnderlayHost, attached[5]?.address ?? "?")).toBe(true);
@@ -143,26 +129,10 @@ describe("vxlan-overlay l3 across three hosts", () => {
     const [from, to] = [attached[0], attached[4]];
     if (!from || !to) throw new Error("lab incomplete");
     expect(linkNamed(from.container, "eth0")?.mtu).toBe(1450);
-    const icmpPayload = 1450 - 20 - 8;
-    expect(
-      nsExec(from.container, ["ping", "-n", "-c", "2", "-W", "2", "-M", "do", "-s", String(icmpPayload), to.address])
-        .status,
-    ).toBe(0);
-    const tooBig = nsExec(from.container, [
-      "ping",
-      "-n",
-      "-c",
-      "1",
-      "-W",
-      "1",
-      "-M",
-      "do",
-      "-s",
-      String(icmpPayload + 1),
-      to.address,
-    ]);
-    expect(tooBig.status).not.toBe(0);
-    expect(tooBig.stdout + tooBig.stderr).toMatch(/message too long|mtu ?= ?1450/i);
+    const pings = dfPings(from.container, to.address, 1450);
+    expect(pings.fitting).toBe(0);
+    expect(pings.oneMore.status).not.toBe(0);
+    expect(pings.oneMore.output).toMatch(/message too long|mtu ?= ?1450/i);
   });
 
   it("CHECK passes on a healthy attachment, fails naming a missing entry, and the next ADD restores it", async () => {

@@ -3,19 +3,19 @@
 // DEL and GC, all through the compiled executable run inside each host namespace.
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type UnderlayHost, fdb, ipJson, nsExec, ping, udpProbe } from "../../../netns-fixtures";
+import { NetnsFixture, type UnderlayHost, fdb, ipJson, nsExec, ping } from "../../../netns-fixtures";
 import {
+  itCarriesTrafficBetweenEveryPair,
+  dfPings,
   type Attached,
   addContainer,
   attachContainers,
-  failingPairs,
   floodDsts,
   labConfig,
   linkNamed,
   runOverlay,
   tempDir,
 } from "./harness";
-import { tcpEcho } from "./tcp";
 
 const VNI = 4242;
 const VTEP = `vx${VNI}`;
@@ -90,45 +90,15 @@ describe("vxlan-overlay l2 across three hosts", () => {
     }
   });
 
-  it("carries UDP from every container to every other one", async () => {
-    expect(
-      await failingPairs(attached, (from, to) =>
-        udpProbe({ from: from.container, to: to.container, address: to.address }),
-      ),
-    ).toEqual([]);
-  });
-
-  it("carries TCP from every container to every other one", async () => {
-    expect(
-      await failingPairs(attached, (from, to) =>
-        tcpEcho({ from: from.container, to: to.container, address: to.address }),
-      ),
-    ).toEqual([]);
-  });
+  itCarriesTrafficBetweenEveryPair(() => attached);
 
   it("carries a datagram of exactly the container MTU across hosts and refuses a larger one with DF locally", () => {
     const [from, to] = [attached[0], attached[5]];
     if (!from || !to) throw new Error("lab incomplete");
-    const icmpPayload = 1450 - 20 - 8;
-    expect(
-      nsExec(from.container, ["ping", "-n", "-c", "2", "-W", "2", "-M", "do", "-s", String(icmpPayload), to.address])
-        .status,
-    ).toBe(0);
-    const tooBig = nsExec(from.container, [
-      "ping",
-      "-n",
-      "-c",
-      "1",
-      "-W",
-      "1",
-      "-M",
-      "do",
-      "-s",
-      String(icmpPayload + 1),
-      to.address,
-    ]);
-    expect(tooBig.status).not.toBe(0);
-    expect(tooBig.stdout + tooBig.stderr).toMatch(/message too long|mtu ?= ?1450/i);
+    const pings = dfPings(from.container, to.address, 1450);
+    expect(pings.fitting).toBe(0);
+    expect(pings.oneMore.status).not.toBe(0);
+    expect(pings.oneMore.output).toMatch(/message too long|mtu ?= ?1450/i);
   });
 
   it("puts hostAddress on host 0's bridge only, so host 0 reaches containers on other hosts", () => {
