@@ -3,7 +3,7 @@
 // execs iproute2 does it; `bridge -batch` (one process, the same 1,000 lines) shows the
 // kernel's own cost. l2 is one flood entry per peer; l3 is three entries per peer.
 // Everything happens in one throwaway namespace with a veth as underlay.
-import { NetnsFixture, fdb, ipJson, links, runPrefix } from "../netns-fixtures";
+import { NetnsFixture, fdb, ipJson, links, runPrefix, vxlanAddArgs } from "../netns-fixtures";
 import { ipIn, runChecked } from "../netns-fixtures/ip";
 import { Handle } from "../src/netlink/handle";
 import { reconcileFloodEntries } from "../overlay/kernel/flood";
@@ -41,22 +41,7 @@ function run(context: BenchContext): BenchSection {
     // A fresh VTEP before every timed run, so each starts from no entries (untimed).
     const freshVtep = (learning: boolean) => {
       if (links(host).some((link) => link.ifname === VTEP)) ip(["link", "del", VTEP]);
-      ip([
-        "link",
-        "add",
-        VTEP,
-        "type",
-        "vxlan",
-        "id",
-        String(VNI),
-        "local",
-        "198.18.0.1",
-        "dev",
-        "ul0",
-        "dstport",
-        "4789",
-        ...(learning ? [] : ["nolearning"]),
-      ]);
+      ip(vxlanAddArgs({ name: VTEP, vni: VNI, local: "198.18.0.1", dev: "ul0", dstport: 4789, learning }));
       ip(["link", "set", VTEP, "up"]);
     };
     const floodCount = () =>

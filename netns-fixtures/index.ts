@@ -4,3 +4,4 @@ export { runPrefix } from "./naming";
 export { cleanupPrefix, cleanupStale } from "./cleanup";
 export * from "./inspect";
 export { DAEMON_MODE_ENV, SHIPPED_EXECUTABLE, TEST_BUILD_EXECUTABLE, daemonMode } from "./daemons";
+export { type VxlanArgs, vxlanAddArgs } from "./vxlan-args";

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type UnderlayHost, links, nsExec, udpProbe } from "../../../netns-fixtures";
+import { NetnsFixture, type UnderlayHost, links, nsExec, udpProbe, vxlanAddArgs } from "../../../netns-fixtures";
 import { type L3LabPeer, addContainer, expectedL3Entries, l3Config, l3Entries, linkNamed, tempDir } from "./harness";
 import { tcpEcho } from "./tcp";
 
@@ -163,19 +163,7 @@ describe("vxlan-overlay l3 peers, parallelism and replacement", () => {
     expect(
       nsExec(target, [
         "ip",
-        "link",
-        "add",
-        VTEP,
-        "type",
-        "vxlan",
-        "id",
-        String(VNI),
-        "dstport",
-        "8472",
-        "local",
-        target.address,
-        "dev",
-        "ul0",
+        ...vxlanAddArgs({ name: VTEP, vni: VNI, local: target.address, dev: "ul0", dstport: 8472 }),
       ]).status,
     ).toBe(0);
     await addContainer({

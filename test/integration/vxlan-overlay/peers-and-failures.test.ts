@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NetnsFixture, type UnderlayHost, fdb, links, nsExec, udpProbe } from "../../../netns-fixtures";
+import { NetnsFixture, type UnderlayHost, fdb, links, nsExec, udpProbe, vxlanAddArgs } from "../../../netns-fixtures";
 import { addContainer, floodDsts, labConfig, linkNamed, runOverlay, tempDir } from "./harness";
 
 const VNI = 7001;
@@ -128,19 +128,7 @@ describe("vxlan-overlay peers, parallelism and failures", () => {
     writePeers(hosts.map((h) => h.address));
     nsExec(host(2), [
       "ip",
-      "link",
-      "add",
-      VTEP,
-      "type",
-      "vxlan",
-      "id",
-      String(VNI),
-      "dstport",
-      "8472",
-      "local",
-      host(2).address,
-      "dev",
-      "ul0",
+      ...vxlanAddArgs({ name: VTEP, vni: VNI, local: host(2).address, dev: "ul0", dstport: 8472 }),
     ]);
     expect(linkNamed(host(2), VTEP)?.linkinfo?.info_data).toMatchObject({ port: 8472 });
     await addContainer({
