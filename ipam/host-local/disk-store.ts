@@ -125,10 +125,23 @@ export class DiskStore implements StoreSession {
     const leases: SeenLease[] = [];
     for (const name of this.leaseNames()) {
       const read = this.readLease(name);
-      if (read)
+      if (read && this.reclaimedIfOrphan(name, read.text.length))
         leases.push({ address: name, attachment: parseLeaseContent(read.text), file: fileIdentity(read.stats) });
     }
     return leases;
+  }
+
+  /**
+   * False (and the file removed) for an empty lease file: a lease is created (O_EXCL) and
+   * written under the network lock, which we hold, so an empty one was left by a process
+   * killed between the two (seen with SIGKILL mid-burst); kept, its address would be taken
+   * by nobody for good. The reference writes its leases under the same lock.
+   */
+  private reclaimedIfOrphan(name: string, size: number | bigint): boolean {
+    if (Number(size) > 0) return true;
+    fs.rmSync(path.join(this.networkDir, name), { force: true });
+    this.changed = true;
+    return false;
   }
 
   /** The names of the directory that are leases; a leftover temporary file of an old version is removed. */
@@ -221,7 +234,8 @@ export class DiskStore implements StoreSession {
     for (const name of this.leaseNames()) {
       // Not bigint: at 10,000 leases BigInt stats cost 22 ms of a 45 ms refresh.
       const stats = fs.lstatSync(prefix + name, { throwIfNoEntry: false });
-      if (stats?.isFile()) files.set(name, { identity: fileIdentity(stats), mtimeMs: stats.mtimeMs });
+      if (stats?.isFile() && this.reclaimedIfOrphan(name, stats.size))
+        files.set(name, { identity: fileIdentity(stats), mtimeMs: stats.mtimeMs });
     }
     const refreshed = this.index.refresh(files, (address) => {
       const read = this.readLease(address);

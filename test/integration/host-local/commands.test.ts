@@ -108,15 +108,15 @@ describe("host-local executable", () => {
     });
   });
 
-  it("a truncated or foreign lease file is never handed out again", async () => {
+  it("a foreign lease file is never handed out again; an empty one (its writer killed mid-lease) is reclaimed", async () => {
     const networkDir = path.join(dataDir, "hlnet");
     fs.mkdirSync(networkDir, { recursive: true });
     fs.writeFileSync(path.join(networkDir, "10.1.0.2"), "");
     fs.writeFileSync(path.join(networkDir, "10.1.0.3"), "someone-else\r\neth0");
     fs.writeFileSync(path.join(networkDir, "not-an-address"), "c1\r\neth0");
-    expect(firstAddress(await run("ADD", config()))).toBe("10.1.0.4");
+    expect(firstAddress(await run("ADD", config()))).toBe("10.1.0.2");
     expect((await run("DEL", config())).status).toBe(0);
-    expect(leaseFiles(networkDir)).toEqual(["10.1.0.2", "10.1.0.3"]);
+    expect(leaseFiles(networkDir)).toEqual(["10.1.0.3"]);
     expect(fs.existsSync(path.join(networkDir, "not-an-address"))).toBe(true);
   });
 

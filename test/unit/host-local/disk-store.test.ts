@@ -53,6 +53,22 @@ describe("disk store layout (identical to the reference)", () => {
     expect(fs.statSync(path.join(networkDir, "10.1.0.2")).mode & 0o022).toBe(0);
   });
 
+  it("reclaims an empty lease file (a process killed between the exclusive create and the write), index current or stale", () => {
+    withStore((store) => expect(store.reserve({ address: "10.1.0.2", attachment: c1 }, 0)).toBe(true));
+    // What a SIGKILL right after the O_EXCL create leaves: the file, empty, and no index update.
+    fs.writeFileSync(path.join(networkDir, "10.1.0.3"), "");
+    withStore((store) => {
+      expect(store.leases().map((lease) => lease.address)).toEqual(["10.1.0.2"]);
+      expect(store.reserve({ address: "10.1.0.3", attachment: c2 }, 0)).toBe(true);
+    });
+    expect(fs.readFileSync(path.join(networkDir, "10.1.0.3"), "utf8")).toBe("c2\r\neth0");
+    // And on a full rebuild (no index at all).
+    fs.writeFileSync(path.join(networkDir, "10.1.0.4"), "");
+    fs.rmSync(path.join(dataDir, INDEX_DIR_NAME), { recursive: true, force: true });
+    withStore((store) => expect(store.reserve({ address: "10.1.0.4", attachment: c1 }, 0)).toBe(true));
+    expect(fs.existsSync(path.join(networkDir, "10.1.0.4"))).toBe(true);
+  });
+
   it("never overwrites a lease, whoever wrote it", () => {
     fs.mkdirSync(networkDir, { recursive: true });
     writeLikeReference("10.1.0.2", "other\r\neth0");
@@ -93,12 +109,12 @@ describe("disk store layout (identical to the reference)", () => {
     fs.mkdirSync(networkDir, { recursive: true });
     writeLikeReference("10.1.0.2", "c1\r\neth0");
     writeLikeReference("10.1.0.3", "c2"); // written by an old reference: any interface of c2
-    writeLikeReference("10.1.0.4", ""); // truncated: nobody's, but still taken
+    writeLikeReference("10.1.0.4", ""); // empty: left by a writer killed mid-lease (both write under the lock), reclaimed
     writeLikeReference("010.1.0.5", "c1\r\neth0"); // not how Go names 10.1.0.5: not a lease
     withStore((store) => {
       expect(store.addressesOf(c1)).toEqual(["10.1.0.2"]);
       expect(store.addressesOf({ containerId: "c2", ifName: "net5" })).toEqual(["10.1.0.3"]);
-      expect(store.reserve({ address: "10.1.0.4", attachment: c1 }, 0)).toBe(false);
+      expect(store.reserve({ address: "10.1.0.4", attachment: c1 }, 0)).toBe(true);
       expect(store.release(c2)).toEqual(["10.1.0.3"]);
     });
     expect(fs.existsSync(path.join(networkDir, "10.1.0.3"))).toBe(false);
