@@ -26,10 +26,19 @@ export type WorkerMessage =
 
 export type MainMessage = { kind: "stop" };
 
+/** WorkerData.acceptOrder's Int32 words for a pool of `size`: [unused, accepting(0..size-1), turn(0..size-1)]. */
+export const acceptOrderLayout = {
+  words: (size: number): number => 1 + 2 * size,
+  /** 1 while that worker takes connections. */
+  accepting: (index: number): number => 1 + index,
+  /** Bumped (and notified) when the worker below it takes a call, or the daemon stops. */
+  turn: (size: number, index: number): number => 1 + size + index,
+};
+
 export interface WorkerData {
   /** This worker's place in the accept order (0 first). */
   index: number;
-  /** Int32 [unused, accepting(worker 0..n-1), turn counter(worker 0..n-1)] shared by all workers. */
+  /** Int32 words shared by all workers (acceptOrderLayout). */
   acceptOrder: SharedArrayBuffer;
   listenFd: number;
   /** Every worker's wake fd (native wakeFdCreate), by index: how a worker recalls its stand-ins. */

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { CniError, ErrorCode } from "../cni/errors";
 import { native } from "../../native";
-import type { MainMessage, WorkerData, WorkerMessage } from "./messages";
+import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
 import { encodeAnswer } from "./protocol";
 import { RequestSlot, Slot } from "./slot";
 
@@ -54,7 +54,7 @@ export class WorkerPool {
   private readonly limitTimer: NodeJS.Timeout;
 
   constructor(private readonly options: PoolOptions) {
-    this.acceptOrder = new SharedArrayBuffer(4 * (1 + 2 * options.size));
+    this.acceptOrder = new SharedArrayBuffer(4 * acceptOrderLayout.words(options.size));
     this.wakeFds = Array.from({ length: options.size }, () => native().wakeFdCreate());
     for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index));
     // Looked for, not armed per request: a timer per request meant a message per request.
@@ -92,7 +92,7 @@ export class WorkerPool {
   private spawn(index: number): Member {
     const slot = RequestSlot.create();
     // A replaced worker may have died while accepting: its successor starts as not accepting.
-    Atomics.store(new Int32Array(this.acceptOrder), 1 + index, 0);
+    Atomics.store(new Int32Array(this.acceptOrder), acceptOrderLayout.accepting(index), 0);
     const data: WorkerData = {
       index,
       acceptOrder: this.acceptOrder,
@@ -174,7 +174,7 @@ export class WorkerPool {
   private wakeAll(): void {
     const words = new Int32Array(this.acceptOrder);
     for (let index = 0; index < this.options.size; index++) {
-      const turn = 1 + this.options.size + index;
+      const turn = acceptOrderLayout.turn(this.options.size, index);
       Atomics.add(words, turn, 1);
       Atomics.notify(words, turn);
       native().wakeFdSignal(this.wakeFds[index] as number);

@@ -3,7 +3,7 @@
 // only its own thread. Between accepts it returns to its event loop (a stop message).
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
-import type { MainMessage, WorkerData, WorkerMessage } from "./messages";
+import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
 import { reluctantJit } from "./jit";
 import { SERVED_PLUGINS, servedPlugin } from "./plugins";
 import { serveConnection } from "./serve";
@@ -59,7 +59,7 @@ function finish(): void {
 }
 
 /** Int32 word of worker `index`'s turn counter: bumped when the worker below it takes a call. */
-const turnWord = (index: number): number => 1 + data.wakeFds.length + index;
+const turnWord = (index: number): number => acceptOrderLayout.turn(data.wakeFds.length, index);
 
 /**
  * Whether we take connections now. The lowest-numbered idle worker accepts and the
@@ -68,7 +68,7 @@ const turnWord = (index: number): number => 1 + data.wakeFds.length + index;
  * them; a burst still uses every worker.
  */
 function setAccepting(accepting: boolean): void {
-  Atomics.store(acceptOrder, 1 + data.index, accepting ? 1 : 0);
+  Atomics.store(acceptOrder, acceptOrderLayout.accepting(data.index), accepting ? 1 : 0);
 }
 
 /**
@@ -83,7 +83,8 @@ function handOver(): void {
 }
 
 function lowerWorkerAccepting(): boolean {
-  for (let index = 0; index < data.index; index++) if (Atomics.load(acceptOrder, 1 + index) === 1) return true;
+  for (let index = 0; index < data.index; index++)
+    if (Atomics.load(acceptOrder, acceptOrderLayout.accepting(index)) === 1) return true;
   return false;
 }
 
@@ -95,7 +96,8 @@ function lowerWorkerAccepting(): boolean {
  */
 function recallStandIns(): void {
   for (let index = data.index + 1; index < data.wakeFds.length; index++)
-    if (Atomics.load(acceptOrder, 1 + index) === 1) native().wakeFdSignal(data.wakeFds[index] as number);
+    if (Atomics.load(acceptOrder, acceptOrderLayout.accepting(index)) === 1)
+      native().wakeFdSignal(data.wakeFds[index] as number);
 }
 
 function acceptNext(): void {

@@ -14,24 +14,17 @@ export interface Detached {
   /** The thread's socket that gets the ACK's errno; closed once read. */
   report: number;
   spec: RequestSpec;
-  /** Run once the ACK is in (or will never come): what the request needed open until the kernel read it. */
-  release?: () => void;
   settled: boolean;
 }
 
 /** Sends `spec` through `handle` on a thread of its own; the handle is closed for us from here on (its socket went along). */
-export function sendDetached(handle: Handle, spec: RequestSpec, release?: () => void): Detached {
-  try {
-    return { report: handle.requestDetached(spec), spec, settled: false, ...(release && { release }) };
-  } catch (err) {
-    release?.();
-    throw err;
-  }
+export function sendDetached(handle: Handle, spec: RequestSpec): Detached {
+  return { report: handle.requestDetached(spec), spec, settled: false };
 }
 
 /**
  * The ACK's errno (0: success), waiting up to timeoutMs; undefined when none came in
- * time. Either way the request is settled: its socket and what it held are released.
+ * time. Either way the request is settled: its report socket is closed.
  */
 export function settleDetached(request: Detached, timeoutMs: number): number | undefined {
   if (request.settled) throw new Error(`${request.spec.op}: settled twice`);
@@ -42,7 +35,6 @@ export function settleDetached(request: Detached, timeoutMs: number): number | u
     return bytes.length === 4 ? bytes.readInt32LE(0) : ETIMEDOUT;
   } finally {
     native().close(request.report);
-    request.release?.();
   }
 }
 

@@ -66,17 +66,22 @@ export class Handle {
   /**
    * Sends one request on a thread of its own (native netlinkSendDetached) and gives that
    * thread this handle's socket: the handle is closed for us from here on. Returns the
-   * read end of a pipe that gets the ACK's errno (int32, 0: success). See link-delete.ts.
+   * socket on which the thread reports the ACK's errno (int32, 0: success). See detached.ts.
    */
   requestDetached(spec: RequestSpec): number {
     if (this.fd < 0) throw new Error(`${spec.op}: netlink handle is closed`);
-    this.seq = (this.seq + 1) >>> 0;
-    const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
-    const request = encodeMessage({ type: spec.type, flags, seq: this.seq, pid: 0 }, spec.payload);
+    const request = this.encode(spec);
     this.tap?.("send", request);
     const report = native().netlinkSendDetached(this.fd, request);
     this.fd = -1;
     return report;
+  }
+
+  /** The next sequence number's message for `spec`, with NLM_F_REQUEST and NLM_F_ACK. */
+  private encode(spec: RequestSpec): Buffer {
+    this.seq = (this.seq + 1) >>> 0;
+    const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
+    return encodeMessage({ type: spec.type, flags, seq: this.seq, pid: 0 }, spec.payload);
   }
 
   /** Sends one request with NLM_F_ACK and returns the replies before its ACK; throws NetlinkError on a NACK. */
@@ -114,10 +119,8 @@ export class Handle {
       const messages: Buffer[] = [];
       for (let index = start; index < Math.min(start + window, specs.length); index++) {
         const spec = specs[index] as RequestSpec;
-        this.seq = (this.seq + 1) >>> 0;
+        messages.push(this.encode(spec));
         pending.set(this.seq, index);
-        const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
-        messages.push(encodeMessage({ type: spec.type, flags, seq: this.seq, pid: 0 }, spec.payload));
       }
       const datagram = Buffer.concat(messages);
       this.tap?.("send", datagram);
@@ -157,10 +160,8 @@ export class Handle {
 
   private exchange(spec: RequestSpec, dumping: boolean): { messages: NlMessage[]; interrupted: boolean } {
     if (this.fd < 0) throw new Error(`${spec.op}: netlink handle is closed`);
-    this.seq = (this.seq + 1) >>> 0;
+    const request = this.encode(spec);
     const seq = this.seq;
-    const flags = NlmF.REQUEST | NlmF.ACK | (spec.flags ?? 0);
-    const request = encodeMessage({ type: spec.type, flags, seq, pid: 0 }, spec.payload);
     this.tap?.("send", request);
     native().netlinkSend(this.fd, request);
     const messages: NlMessage[] = [];
