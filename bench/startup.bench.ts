@@ -2,7 +2,7 @@
 // of the time is process start, runtime boot and module loading.
 import * as path from "node:path";
 import { type Netns, NetnsFixture } from "../netns-fixtures";
-import { directExecDir } from "./lib/modes";
+import { WARMED_UP, directExecDir } from "./lib/modes";
 import { nodeEnv, timeProcesses } from "./lib/timing";
 import type { BenchContext, BenchSection, Benchmark } from "./lib/types";
 
@@ -22,7 +22,7 @@ async function run(context: BenchContext): Promise<BenchSection> {
     // Every row runs through nsenter in a host namespace (the same cost for all), one of
     // which has a daemon: the resident row's.
     const residentHost = fixture.hostNetns();
-    fixture.startDaemon(residentHost);
+    fixture.startDaemon(residentHost, WARMED_UP);
     const plainHost = fixture.hostNetns();
     const inHost = (host: Netns, argv: string[]) => ["nsenter", `--net=${host.path}`, ...argv];
     const variants = timeProcesses(

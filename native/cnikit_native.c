@@ -489,6 +489,37 @@ static napi_value netns_create(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* netnsUnshare(): an fd of a new, unnamed network namespace; this thread stays where it
+   is. Nothing names the namespace, so it ends with its last fd (or process): nothing to
+   leave behind, whatever kills us. The daemon's warm-up runs in such namespaces. */
+static napi_value netns_unshare(napi_env env, napi_callback_info info) {
+  (void)info;
+  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) return throw_errno(env, errno, "open", "/proc/thread-self/ns/net");
+  if (unshare(CLONE_NEWNET) < 0) {
+    int err = errno;
+    close(orig);
+    return throw_errno(env, err, "unshare", NULL);
+  }
+  int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int err = fd < 0 ? errno : 0;
+  leave_netns(orig);
+  if (fd < 0) return throw_errno(env, err, "open", "/proc/thread-self/ns/net");
+  return make_int(env, fd);
+}
+
+/* netnsEnter(fd): moves this thread into the namespace of fd; returns an fd of the one it
+   left (enter it again, then close it, to go back). */
+static napi_value netns_enter(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  int orig;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd)) return throw_type(env, "netnsEnter(fd) takes an fd");
+  if (!enter_netns(env, fd, &orig)) return NULL;
+  return make_int(env, orig);
+}
+
 /* netnsDelete(path): lazily unmounts and removes a named namespace; ENOENT if absent. */
 static napi_value netns_delete(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -583,6 +614,8 @@ static napi_value init(napi_env env, napi_value exports) {
   EXPORT("openAt", open_in_netns);
   EXPORT("netnsCreate", netns_create);
   EXPORT("netnsDelete", netns_delete);
+  EXPORT("netnsUnshare", netns_unshare);
+  EXPORT("netnsEnter", netns_enter);
   EXPORT("execInNetns", exec_in_netns);
   EXPORT("netlinkSubscribe", netlink_subscribe);
   EXPORT("netlinkRecvTimeout", netlink_recv_timeout);

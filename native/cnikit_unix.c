@@ -57,7 +57,8 @@ static int abstract_address(napi_env env, napi_value name, struct sockaddr_un *a
   return 1;
 }
 
-/* unixListen(name, backlog): a non-blocking listening socket on the abstract name. */
+/* unixListen(name, backlog): a non-blocking listening socket on the abstract name; with
+   backlog -1 only bound (unixStartListening listens). */
 static napi_value unix_listen(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   struct sockaddr_un addr;
@@ -68,12 +69,24 @@ static napi_value unix_listen(napi_env env, napi_callback_info info) {
   if (!get_int(env, argv[1], &backlog)) return throw_type(env, "backlog must be a number");
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return throw_errno(env, errno, "socket", NULL);
-  if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, backlog) < 0) {
+  if (bind(fd, (struct sockaddr *)&addr, len) < 0 || (backlog >= 0 && listen(fd, backlog) < 0)) {
     int err = errno;
     close(fd);
     return throw_errno(env, err, err == EADDRINUSE ? "bind" : "listen", NULL);
   }
   return make_int(env, fd);
+}
+
+/* unixStartListening(fd, backlog): listen() on a socket unixListen bound with backlog -1.
+   Until then the name is ours but a connect is refused, so callers run standalone. */
+static napi_value unix_start_listening(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, backlog;
+  if (!get_args(env, info, 2, argv)) return NULL;
+  if (!get_int(env, argv[0], &fd) || !get_int(env, argv[1], &backlog))
+    return throw_type(env, "unixStartListening(fd, backlog) takes two numbers");
+  if (listen(fd, backlog) < 0) return throw_errno(env, errno, "listen", NULL);
+  return NULL;
 }
 
 /*
@@ -254,14 +267,34 @@ static napi_value sock_shutdown(napi_env env, napi_callback_info info) {
  * pid. Returns only by throwing.
  */
 static napi_value exec_replace(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   char file[4096];
-  uint32_t count;
+  uint32_t count, set_count = 0;
   int ns_fd, owned;
-  if (!get_args(env, info, 3, argv)) return NULL;
+  size_t argc = 4;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return throw_type(env, "execInNetnsReplace(netns, file, argv, setEnv?)");
   if (!get_str(env, argv[1], file, sizeof file)) return throw_type(env, "file must be a string");
   char **args = read_argv(env, argv[2], &count);
   if (!args) return NULL;
+  /* setEnv: "NAME=value" strings added to the environment the new image starts with. */
+  char **set = argc > 3 && !is_nullish(env, argv[3]) ? read_argv(env, argv[3], &set_count) : NULL;
+  if (argc > 3 && !is_nullish(env, argv[3]) && !set) {
+    free_argv(args, count);
+    return NULL;
+  }
+  for (uint32_t i = 0; i < set_count; i++) {
+    char *eq = strchr(set[i], '=');
+    if (!eq || eq == set[i]) {
+      free_argv(set, set_count);
+      free_argv(args, count);
+      return throw_type(env, "setEnv entries must be NAME=value");
+    }
+    *eq = '\0';
+    setenv(set[i], eq + 1, 1);
+    *eq = '=';
+  }
+  if (set) free_argv(set, set_count);
   napi_value result = NULL;
   if (!open_target(env, argv[0], &ns_fd, &owned)) goto out;
   if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) {
@@ -330,6 +363,7 @@ void cnikit_unix_exports(napi_env env, napi_value exports) {
   EXPORT("wakeFdCreate", wake_fd_create);
   EXPORT("wakeFdSignal", wake_fd_signal);
   EXPORT("unixListen", unix_listen);
+  EXPORT("unixStartListening", unix_start_listening);
   EXPORT("unixAccept", unix_accept);
   EXPORT("unixConnect", unix_connect);
   EXPORT("sockRead", sock_read);

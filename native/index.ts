@@ -27,6 +27,10 @@ export interface NativeAddon {
   /** A new named namespace `<dir>/<name>` (dir: src/netns's NETNS_RUN_DIR), as `ip netns add` makes it. */
   netnsCreate(dir: string, name: string): string;
   netnsDelete(nsPath: string): void;
+  /** An fd of a new unnamed namespace (this thread stays where it is); it ends with its last fd. */
+  netnsUnshare(): number;
+  /** Moves this thread into fd's namespace; an fd of the one it left (enter it to go back, then close it). */
+  netnsEnter(fd: number): number;
   /** Runs argv inside netns, waits, returns the exit status (128+signal if killed). */
   execInNetns(netns: NetnsTarget, argv: string[]): number;
   /** A NETLINK_ROUTE socket inside netns that joined each RTNLGRP_* group (numbers). */
@@ -36,7 +40,9 @@ export interface NativeAddon {
 
   // The resident daemon's sockets (native/cnikit_unix.c, src/daemon/PROTOCOL.md).
   /** A non-blocking listening socket on an abstract unix name (no leading NUL). */
+  /** A listening socket on the abstract name; backlog -1: only bound (see unixStartListening). */
   unixListen(name: string, backlog: number): number;
+  unixStartListening(fd: number, backlog: number): void;
   /** A connection and its caller's credentials, or null when none came within timeoutMs or wakeFd was signalled. */
   unixAccept(fd: number, timeoutMs: number, wakeFd?: number): PeerConnection | null;
   /**
@@ -58,7 +64,7 @@ export interface NativeAddon {
   sockWrite(fd: number, data: Buffer, timeoutMs: number): number;
   shutdown(fd: number, how: 0 | 1 | 2): void;
   /** Enters netns on this thread and execv()s file: the same pid, the new image in netns. */
-  execInNetnsReplace(netns: NetnsTarget, file: string, argv: string[]): never;
+  execInNetnsReplace(netns: NetnsTarget, file: string, argv: string[], setEnv?: string[]): never;
   /** sd_notify(3) through $NOTIFY_SOCKET; false when there is none (not under systemd). */
   sdNotify(message: string): boolean;
 }

@@ -55,8 +55,8 @@ build_executable() {
   # VERSION start-up 30.9 ms without, 11.5 ms with (hyperfine, 80 runs; Go bridge 3.0 ms).
   # --compile-jit-policy=1000: a plugin lives for milliseconds, so tiering code up to the JIT
   # is wasted work; measured VERSION 8.8 -> 8.2 ms and bridge ADD 18.9 -> 17.6 ms (150/60 runs),
-  # mostly less system time. (--compile-exec-argv=--smol was slower: 9.8 ms.) The daemon, which
-  # keeps it in its workers too: their compiler threads cost more CPU than they saved (src/daemon/jit.ts).
+  # mostly less system time. (--compile-exec-argv=--smol was slower: 9.8 ms.) The daemon's
+  # workers, which live for days, run the normal policy and warm up instead (src/daemon/jit.ts).
   # src/daemon/worker.ts is a second entry point: the daemon's worker threads start from it.
   "$bin/bun" build --compile --bytecode --compile-jit-policy=1000 --no-compile-autoload-dotenv \
     --no-compile-autoload-bunfig --define "CNIKIT_BUILD_ID=\"$build_id\"" \

@@ -9,6 +9,10 @@ import * as path from "node:path";
 import type { NetnsFixture, Netns } from "../../netns-fixtures";
 import { queryDaemonStatus } from "../../src/daemon/control";
 import type { PluginUnderTest } from "./cni-env";
+import { DEFAULT_WARM_UP_PAIRS } from "../../src/daemon/jit";
+
+/** The daemon's own default warm-up, which the test fixtures turn off. */
+export const WARMED_UP: readonly string[] = ["--warm-up", String(DEFAULT_WARM_UP_PAIRS)];
 
 const PLUGIN_NAMES = ["bridge", "veth", "vxlan-overlay", "host-local"];
 let directDirectory: string | undefined;
@@ -34,7 +38,8 @@ export function cnikitModes(distBin: string, executable: string, what: string): 
 
 /** Starts the host's daemon when the plugin row is resident; its pid. */
 export function prepareHost(fixture: NetnsFixture, plugin: PluginUnderTest, host: Netns): number | undefined {
-  return plugin.resident ? fixture.startDaemon(host) : undefined;
+  // As a node runs it: warmed up (the fixture's default, for tests, is none).
+  return plugin.resident ? fixture.startDaemon(host, WARMED_UP) : undefined;
 }
 
 export interface DaemonSample {

@@ -5,10 +5,12 @@
 import { native } from "../../native";
 import { netnsPathOf } from "../netns/netns";
 import { BUILD_ID } from "./build-id";
+import { DAEMON_JIT_ENV } from "./jit";
 import type { WorkerMessage } from "./messages";
 import { DaemonMetrics } from "./metrics";
 import { WorkerPool } from "./pool";
 import { SOCKET_NAME, encodeAnswer, encodeRefusal, Refusal } from "./protocol";
+import { cleanStaleScratch } from "./warm-up";
 
 export interface DaemonOptions {
   netns?: string;
@@ -20,6 +22,8 @@ export interface DaemonOptions {
   metrics?: string;
   /** Test-only: pretend to be another build (the front end must then bypass us). */
   buildId?: string;
+  /** ADD/DEL pairs each of the first workers runs before the daemon listens (warm-up.ts). */
+  warmUpPairs: number;
 }
 
 /** Backlog: a burst of parallel ADDs queues here while every worker is busy. */
@@ -29,25 +33,42 @@ function log(entry: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 }
 
-/** `--netns NAME`: become this same process inside the namespace (every thread, same pid). */
-function reexecInNetns(netns: string): never {
-  const netnsPath = netnsPathOf(netns, process.cwd());
+/** The JIT settings the engine reads at start-up (jit.ts) that this process lacks. */
+function missingJitEnv(): string[] {
+  return Object.entries(DAEMON_JIT_ENV)
+    .filter(([name]) => process.env[name] === undefined)
+    .map(([name, value]) => `${name}=${value}`);
+}
+
+/**
+ * Becomes this same process (same pid) inside `--netns NAME` (every thread) and with the
+ * daemon's JIT settings in its environment, when either is missing. One exec at start-up.
+ */
+function reexecIfNeeded(netns: string | undefined): void {
+  const jitEnv = missingJitEnv();
+  if (!netns && jitEnv.length === 0) return;
   const args = process.argv.slice(2);
-  const at = args.indexOf("--netns");
-  if (at >= 0) args.splice(at, 2);
-  else {
-    const joined = args.findIndex((arg) => arg.startsWith("--netns="));
-    if (joined >= 0) args.splice(joined, 1);
+  if (netns) {
+    const at = args.indexOf("--netns");
+    if (at >= 0) args.splice(at, 2);
+    else {
+      const joined = args.findIndex((arg) => arg.startsWith("--netns="));
+      if (joined >= 0) args.splice(joined, 1);
+    }
   }
-  return native().execInNetnsReplace(netnsPath, process.execPath, [process.argv0, ...args]);
+  const target = netns ? netnsPathOf(netns, process.cwd()) : null;
+  native().execInNetnsReplace(target, process.execPath, [process.argv0, ...args], jitEnv.length ? jitEnv : undefined);
 }
 
 export async function runDaemon(options: DaemonOptions): Promise<void> {
-  if (options.netns) reexecInNetns(options.netns);
+  reexecIfNeeded(options.netns);
   const buildId = options.buildId ?? BUILD_ID;
   const startedAt = Date.now();
   let restarts = 0;
-  const listenFd = native().unixListen(SOCKET_NAME, BACKLOG);
+  // Bound (the name is ours: a second daemon here fails now), listening only once the
+  // workers are ready and warm; until then callers are refused and run standalone.
+  const listenFd = native().unixListen(SOCKET_NAME, -1);
+  cleanStaleScratch();
   let pool: WorkerPool | undefined;
   const metrics = new DaemonMetrics(() => pool?.inFlight ?? 0);
   const statusJson = (): string =>
@@ -63,6 +84,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     });
   const onMessage = (message: WorkerMessage, worker: number): void => {
     switch (message.kind) {
+      case "ready":
+        if (message.warmUp) log({ event: "warm-up", worker, ...message.warmUp });
+        break;
       case "end": {
         metrics.requests.inc({ plugin: message.plugin, command: message.command, code: String(message.code) });
         metrics.latency.observe({ plugin: message.plugin, command: message.command }, message.durationMs / 1000);
@@ -97,6 +121,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     buildId,
     limitMs: options.requestTimeoutMs,
     bodyTimeoutMs: options.bodyTimeoutMs,
+    warmUpPairs: options.warmUpPairs,
     events: {
       message: onMessage,
       replaced: (worker, reason) => {
@@ -106,8 +131,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       },
     },
   });
-  await pool.ready();
-  const server = options.metrics ? await metrics.listen(options.metrics) : undefined;
+  let server: { close(): void } | undefined;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -125,8 +149,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     log({ event: "stopped", served: pool?.served ?? 0 });
     process.exit(0);
   };
+  // Before the warm-up: a stop during it ends it after the call in progress.
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  await pool.ready();
+  if (stopping) return;
+  native().unixStartListening(listenFd, BACKLOG);
+  pool.serve();
+  server = options.metrics ? await metrics.listen(options.metrics) : undefined;
   native().sdNotify("READY=1");
   log({
     event: "ready",

@@ -16,7 +16,8 @@ export interface IpamUse {
 }
 
 export type WorkerMessage =
-  | { kind: "ready" }
+  /** Plugins loaded and, for the first workers, warmed up (warm-up.ts). */
+  | { kind: "ready"; warmUp?: { calls: number; durationMs: number; failed?: string } }
   | ({ kind: "end"; durationMs: number; exitStatus: number; code: number; ipam?: IpamUse } & RequestSummary)
   /** A lock fd the slot's table had no room for (src/daemon/slot.ts). */
   | { kind: "fd"; fd: number; open: boolean }
@@ -24,7 +25,8 @@ export type WorkerMessage =
   | { kind: "dropped"; pid: number; reason: string }
   | { kind: "status"; fd: number };
 
-export type MainMessage = { kind: "stop" };
+/** serve: the daemon listens now, start accepting (sent once, to the first generation). */
+export type MainMessage = { kind: "stop" } | { kind: "serve" };
 
 /** WorkerData.acceptOrder's Int32 words for a pool of `size`: [unused, accepting(0..size-1), turn(0..size-1)]. */
 export const acceptOrderLayout = {
@@ -41,6 +43,10 @@ export interface WorkerData {
   /** Int32 words shared by all workers (acceptOrderLayout). */
   acceptOrder: SharedArrayBuffer;
   listenFd: number;
+  /** Whether the socket listens already (a replacement); otherwise wait for "serve". */
+  serving: boolean;
+  /** ADD/DEL pairs to warm up with before "ready" (0: none). */
+  warmUpPairs: number;
   /** Every worker's wake fd (native wakeFdCreate), by index: how a worker recalls its stand-ins. */
   wakeFds: number[];
   /** This worker's RequestSlot (src/daemon/slot.ts). */

@@ -19,7 +19,10 @@ export interface PoolEvents {
 
 export interface PoolOptions {
   size: number;
+  /** Bound, not yet listening: the daemon listens once the pool is ready, then calls serve(). */
   listenFd: number;
+  /** ADD/DEL pairs each of the first WARMED_WORKERS workers runs before it is ready. */
+  warmUpPairs: number;
   buildId: string;
   limitMs: number;
   bodyTimeoutMs: number;
@@ -36,6 +39,13 @@ interface Member {
   exited: Promise<void>;
 }
 
+/**
+ * Workers that warm up: a trickle of calls lands on worker 0, and on worker 1 while worker
+ * 0 still waits for a DEL's kernel teardown (worker.ts's accept order); the others take
+ * bursts and warm up by serving.
+ */
+const WARMED_WORKERS = 2;
+
 /** The worker's entry: inside the compiled executable entry points are named from src/. */
 function workerEntry(): string {
   const compiled = (process.argv[1] ?? "").startsWith("/$bunfs/");
@@ -45,6 +55,7 @@ function workerEntry(): string {
 export class WorkerPool {
   private readonly members: Member[] = [];
   private stopped = false;
+  private serving = false;
   private readyCount = 0;
   private readyWaiters: Array<() => void> = [];
   private readonly servedCounter = new SharedArrayBuffer(4);
@@ -56,7 +67,7 @@ export class WorkerPool {
   constructor(private readonly options: PoolOptions) {
     this.acceptOrder = new SharedArrayBuffer(4 * acceptOrderLayout.words(options.size));
     this.wakeFds = Array.from({ length: options.size }, () => native().wakeFdCreate());
-    for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index));
+    for (let index = 0; index < options.size; index++) this.members.push(this.spawn(index, true));
     // Looked for, not armed per request: a timer per request meant a message per request.
     this.limitTimer = setInterval(() => this.enforceLimit(), Math.min(1000, Math.max(50, options.limitMs / 20)));
   }
@@ -83,13 +94,19 @@ export class WorkerPool {
     return this.members.filter((member) => member.slot.state === Slot.Busy).length;
   }
 
-  /** Resolves once every first-generation worker has loaded the plugins. */
+  /** Resolves once every first-generation worker has loaded the plugins (and warmed up). */
   ready(): Promise<void> {
     if (this.readyCount >= this.options.size) return Promise.resolve();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  private spawn(index: number): Member {
+  /** The socket listens now: every worker starts taking connections (replacements do at once). */
+  serve(): void {
+    this.serving = true;
+    for (const member of this.members) member.worker.postMessage({ kind: "serve" } satisfies MainMessage);
+  }
+
+  private spawn(index: number, firstGeneration = false): Member {
     const slot = RequestSlot.create();
     // A replaced worker may have died while accepting: its successor starts as not accepting.
     Atomics.store(new Int32Array(this.acceptOrder), acceptOrderLayout.accepting(index), 0);
@@ -97,6 +114,9 @@ export class WorkerPool {
       index,
       acceptOrder: this.acceptOrder,
       listenFd: this.options.listenFd,
+      serving: this.serving,
+      // A replacement serves at once (and a warm-up that crashed its worker is not run again).
+      warmUpPairs: firstGeneration && index < WARMED_WORKERS ? this.options.warmUpPairs : 0,
       wakeFds: this.wakeFds,
       slot: slot.buffer,
       served: this.servedCounter,

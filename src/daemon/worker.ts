@@ -4,10 +4,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
 import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
-import { reluctantJit } from "./jit";
+import { workerJit } from "./jit";
 import { SERVED_PLUGINS, servedPlugin } from "./plugins";
 import { serveConnection } from "./serve";
 import { RequestSlot } from "./slot";
+import { warmUp } from "./warm-up";
 
 /** How often the accepting worker looks up from accept (to collect garbage once idle). */
 const ACCEPT_POLL_MS = 250;
@@ -21,6 +22,10 @@ const slot = new RequestSlot(data.slot);
 const acceptOrder = new Int32Array(data.acceptOrder);
 const post = (message: WorkerMessage): void => parentPort?.postMessage(message);
 let stopping = false;
+/** Whether the daemon listens yet ("serve"); before, accept would fail on the merely bound socket. */
+let serving = data.serving;
+/** During the warm-up, which ends by itself soon after a stop (it looks between calls). */
+let warming = true;
 let servedSinceGc = 0;
 let lastServedAt = 0;
 
@@ -50,7 +55,14 @@ function collectWhenIdle(): void {
 }
 
 parentPort?.on("message", (message: MainMessage) => {
-  if (message.kind === "stop") stopping = true;
+  if (message.kind === "stop") {
+    stopping = true;
+    if (!serving && !warming) finish();
+  }
+  if (message.kind === "serve" && !serving && !stopping) {
+    serving = true;
+    if (!warming) acceptNext();
+  }
 });
 
 /** Ends this thread by leaving its event loop empty (the main thread waits for our exit). */
@@ -140,8 +152,12 @@ function acceptNext(): void {
   });
 }
 
-reluctantJit();
+workerJit();
 // Load every plugin's code before the first request, not during it.
 for (const name of SERVED_PLUGINS) servedPlugin(name);
-post({ kind: "ready" });
-acceptNext();
+void warmUp(data.warmUpPairs, data.index, () => stopping).then((report) => {
+  warming = false;
+  post({ kind: "ready", ...(report.calls > 0 || report.failed ? { warmUp: report } : {}) });
+  if (stopping) finish();
+  else if (serving) acceptNext();
+});

@@ -71,7 +71,14 @@ function expectKilled(crashed: HostExit, step: string): void {
     return;
   }
   expect({ step, status: crashed.status, code: crashed.json?.code }).toEqual({ step, status: 1, code: 11 });
-  expect(fixture.restartDaemons(), `the host's daemon died at ${step}`).toBe(1);
+  // The front end sees the socket close as the dying daemon's files go, which can be a
+  // moment before its process is gone; wait for that (bounded) before starting it again.
+  let restarted = 0;
+  for (const deadline = Date.now() + 5000; restarted === 0 && Date.now() < deadline; ) {
+    restarted = fixture.restartDaemons();
+    if (restarted === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  expect(restarted, `the host's daemon died at ${step}`).toBe(1);
 }
 
 async function addAndDel(network: NetworkSpec): Promise<void> {

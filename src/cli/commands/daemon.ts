@@ -1,15 +1,18 @@
 // `cnikit daemon` (resident mode) and `cnikit daemon status`: the command tree only.
 import { Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_WARM_UP_PAIRS } from "../../daemon/jit";
 import { guarded } from "./guarded";
 
-function positiveInteger(name: string, max: number): (value: string) => number {
+function integerFrom(min: number, name: string, max: number): (value: string) => number {
   return (value) => {
     const number = Number(value);
-    if (!Number.isInteger(number) || number < 1 || number > max)
-      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(number) || number < min || number > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return number;
   };
 }
+
+const positiveInteger = (name: string, max: number) => integerFrom(1, name, max);
 
 interface DaemonFlags {
   netns?: string;
@@ -19,6 +22,7 @@ interface DaemonFlags {
   metrics?: string;
   buildId?: string;
   bodyTimeoutMs: number;
+  warmUp: number;
 }
 
 export function daemonCommand(): Command {
@@ -40,6 +44,12 @@ export function daemonCommand(): Command {
       positiveInteger("--stop-timeout", 3600),
       30,
     )
+    .option(
+      "--warm-up <pairs>",
+      "bridge ADD/DEL pairs each of the first two workers runs, in namespaces of its own, before the daemon listens (0: none)",
+      integerFrom(0, "--warm-up", 10_000),
+      DEFAULT_WARM_UP_PAIRS,
+    )
     .option("--metrics <host:port>", "serve Prometheus metrics on http://HOST:PORT/metrics (in the daemon's namespace)")
     .addOption(new Option("--build-id <id>", "test-only: answer as another build").hideHelp())
     .addOption(
@@ -59,6 +69,7 @@ export function daemonCommand(): Command {
           bodyTimeoutMs: flags.bodyTimeoutMs,
           metrics: flags.metrics,
           buildId: flags.buildId,
+          warmUpPairs: flags.warmUp,
         }),
       ),
     );
