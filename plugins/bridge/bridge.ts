@@ -62,7 +62,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
           ensureGateway(host, spec, ips, bridge);
           return { bridge, pair: createBridgePort({ host, container, args, spec, bridge, mac }, rollback) };
         });
-        const result = configureContainer({ container, args, spec }, allocated, ips, rollback);
+        const result = configureContainer({ container, args, spec, pair }, allocated, ips, rollback);
         enableGatewayForwarding(spec, result.ips, rollback);
         if (netConf.ipMasq) masquerade(netConf, args, result.ips, rollback);
         if (netConf.macspoofchk) checkSourceMac(netConf, args, pair, rollback);

@@ -79,6 +79,8 @@ function addAttachment(config: VethConfig, args: CmdArgs): Promise<Result> {
         container,
         netns: args.netns,
         ifName: args.ifName,
+        ifIndex: pair.containerIndex,
+        arpNotifySet: true,
         result,
         beforeRoutes: () => routeContainerThroughGateways(container, args.ifName, routed),
       });

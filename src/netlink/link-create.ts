@@ -2,7 +2,7 @@
 // (NLM_F_CREATE|NLM_F_EXCL: an existing name is EEXIST, never silently reused).
 import type { NetnsTarget } from "../../native";
 import { closeNetns, openNetns } from "../netns/netns";
-import { AttrWriter } from "./codec/attrs";
+import { AttrReader, AttrWriter } from "./codec/attrs";
 import {
   AF_INET,
   IFLA_BR_VLAN_FILTERING,
@@ -15,8 +15,9 @@ import {
   VETH_INFO_PEER,
 } from "./codec/constants";
 import { parseIp, parseMac } from "./codec/ip-bytes";
-import { encodeIfInfo } from "./codec/structs";
+import { IFINFOMSG_LEN, encodeIfInfo } from "./codec/structs";
 import type { Handle } from "./handle";
+import type { NlMessage } from "./codec/header";
 import type { VxlanOptions } from "./link-decode";
 import { type LinkRef, linkIndex } from "./links";
 
@@ -44,7 +45,8 @@ function newLink(
   h: Handle,
   link: CommonLinkAttrs & CreateOptions & { kind: string },
   writeData?: (data: AttrWriter) => void,
-): void {
+  echo = false,
+): NlMessage[] {
   const attrs = new AttrWriter();
   writeCommon(attrs, link);
   if (link.masterIndex !== undefined) attrs.u32(Ifla.MASTER, link.masterIndex);
@@ -58,9 +60,9 @@ function newLink(
     },
     false,
   );
-  h.request({
+  return h.request({
     type: Rtm.NEWLINK,
-    flags: NlmF.CREATE | NlmF.EXCL,
+    flags: NlmF.CREATE | NlmF.EXCL | (echo ? NlmF.ECHO : 0),
     payload: Buffer.concat([encodeIfInfo(link.up ? { flags: Iff.UP, change: Iff.UP } : {}), attrs.toBuffer()]),
     op: `add ${link.kind} "${link.name}"`,
   });
@@ -77,18 +79,34 @@ export interface VethConfig extends CreateOptions {
   peerMac?: string;
 }
 
+/**
+ * The peer's index, from the kernel's echo of the new link (NLM_F_ECHO: its RTM_NEWLINK,
+ * whose IFLA_LINK is the peer's index in the peer's namespace), so the caller needs no
+ * lookup to address the peer. Kernels before 6.1 echo nothing: undefined.
+ */
+function echoedPeerIndex(replies: NlMessage[]): number | undefined {
+  const echo = replies.find((message) => message.type === Rtm.NEWLINK);
+  return echo ? new AttrReader(echo.payload.subarray(IFINFOMSG_LEN)).u32(Ifla.LINK) : undefined;
+}
+
 /** Creates a veth pair; with peerNetns the peer is born in that namespace (never visible here). */
-export function addVeth(h: Handle, config: VethConfig): void {
+export function addVeth(h: Handle, config: VethConfig): { peerIndex: number | undefined } {
   const ownedFd = typeof config.peerNetns === "string" ? openNetns(config.peerNetns) : undefined;
   try {
     const peerNetnsFd = ownedFd ?? config.peerNetns;
-    newLink(h, { ...config, kind: "veth" }, (data) => {
-      const peerAttrs = new AttrWriter();
-      writeCommon(peerAttrs, { name: config.peerName, mtu: config.mtu, mac: config.peerMac });
-      if (typeof peerNetnsFd === "number") peerAttrs.u32(Ifla.NET_NS_FD, peerNetnsFd);
-      // VETH_INFO_PEER holds a whole ifinfomsg followed by the peer's own attributes.
-      data.bytes(VETH_INFO_PEER, Buffer.concat([encodeIfInfo({}), peerAttrs.toBuffer()]));
-    });
+    const replies = newLink(
+      h,
+      { ...config, kind: "veth" },
+      (data) => {
+        const peerAttrs = new AttrWriter();
+        writeCommon(peerAttrs, { name: config.peerName, mtu: config.mtu, mac: config.peerMac });
+        if (typeof peerNetnsFd === "number") peerAttrs.u32(Ifla.NET_NS_FD, peerNetnsFd);
+        // VETH_INFO_PEER holds a whole ifinfomsg followed by the peer's own attributes.
+        data.bytes(VETH_INFO_PEER, Buffer.concat([encodeIfInfo({}), peerAttrs.toBuffer()]));
+      },
+      true,
+    );
+    return { peerIndex: echoedPeerIndex(replies) };
   } finally {
     if (ownedFd !== undefined) closeNetns(ownedFd);
   }

@@ -2,7 +2,16 @@
 import type { NetnsTarget } from "../../native";
 import { closeNetns, openNetns } from "../netns/netns";
 import { AttrWriter } from "./codec/attrs";
-import { AF_UNSPEC, Ifla, Iff, RTEXT_FILTER_SKIP_STATS, Rtm } from "./codec/constants";
+import {
+  AF_INET,
+  AF_UNSPEC,
+  IFLA_INET_CONF,
+  IPV4_DEVCONF_ARP_NOTIFY,
+  Ifla,
+  Iff,
+  RTEXT_FILTER_SKIP_STATS,
+  Rtm,
+} from "./codec/constants";
 import { isNotFound } from "./codec/errors";
 import { parseMac } from "./codec/ip-bytes";
 import { decodeIfInfo, encodeIfInfo } from "./codec/structs";
@@ -95,6 +104,8 @@ export interface LinkChanges {
   netns?: NetnsTarget;
   /** IFLA_IFALIAS (`ip link set ... alias`), at most 255 bytes. */
   alias?: string;
+  /** net.ipv4.conf.<link>.arp_notify, through IFLA_AF_SPEC in the same request (no sysctl file, no netns entry). */
+  arpNotify?: boolean;
 }
 
 /**
@@ -120,6 +131,13 @@ export function setLink(h: Handle, ref: LinkRef, changes: LinkChanges): void {
   const selector = changes.name !== undefined ? linkIndex(h, ref) : ref;
   if (changes.name !== undefined) attrs.string(Ifla.IFNAME, changes.name);
   if (changes.alias !== undefined) attrs.string(Ifla.IFALIAS, changes.alias);
+  const arpNotify = changes.arpNotify;
+  if (arpNotify !== undefined)
+    attrs.nest(Ifla.AF_SPEC, (spec) =>
+      spec.nest(AF_INET, (inet) =>
+        inet.nest(IFLA_INET_CONF, (conf) => conf.u32(IPV4_DEVCONF_ARP_NOTIFY, arpNotify ? 1 : 0)),
+      ),
+    );
   const ownedNetnsFd = typeof changes.netns === "string" ? openNetns(changes.netns) : undefined;
   try {
     const netnsFd = ownedNetnsFd ?? changes.netns;

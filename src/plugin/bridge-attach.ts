@@ -145,7 +145,7 @@ export function createBridgePort(target: BridgePortTarget, rollback: Rollback): 
  * through the gateway); they go with the veth on rollback. Returns the result so far.
  */
 export function configureContainer(
-  target: { container: Handle; args: CmdArgs; spec: BridgeAttachSpec },
+  target: { container: Handle; args: CmdArgs; spec: BridgeAttachSpec; pair: VethPair },
   allocated: Result,
   ips: IPConfig[],
   rollback: Rollback,
@@ -157,6 +157,8 @@ export function configureContainer(
     container: target.container,
     netns: args.netns,
     ifName: args.ifName,
+    ifIndex: target.pair.containerIndex,
+    arpNotifySet: true,
     result,
     enableDad: spec.enableDad === true,
     leaveDown: spec.disableContainerInterface === true,

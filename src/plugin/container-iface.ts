@@ -6,7 +6,7 @@ import { addAddr } from "../netlink/addrs";
 import type { Handle } from "../netlink/handle";
 import { type RouteConfig, addRoute } from "../netlink/routes";
 import { interfaceSysctl, writeSysctl } from "../netlink/sysctl";
-import { setLinkUp } from "../netlink/links";
+import { type LinkRef, setLinkUp } from "../netlink/links";
 import { familyOfAddress } from "../ip/cidr";
 
 export interface ContainerIfaceConfig {
@@ -14,6 +14,10 @@ export interface ContainerIfaceConfig {
   /** The container namespace path, for sysctls. */
   netns: string;
   ifName: string;
+  /** The interface's index when the caller knows it: no lookup per address. */
+  ifIndex?: number;
+  /** arp_notify is on already (createVethPair sets it with the attachment's mark). */
+  arpNotifySet?: boolean;
   /** The addresses and routes to install (IPAM result, 1.1.0 shape). */
   result: Result;
   /** IPv6 duplicate address detection; off unless asked for, as in the reference. */
@@ -35,7 +39,7 @@ function defaultGateways(ips: IPConfig[]): Map<4 | 6, string> {
   return gateways;
 }
 
-export function routeConfig(route: Route, oif: string, gateways: Map<4 | 6, string>): RouteConfig {
+export function routeConfig(route: Route, oif: LinkRef, gateways: Map<4 | 6, string>): RouteConfig {
   const family = familyOfAddress(route.dst.split("/")[0] ?? route.dst);
   const gw = route.gw ?? gateways.get(family);
   const config: RouteConfig = { dst: route.dst, oif, family };
@@ -68,10 +72,11 @@ export function configureContainerInterface(config: ContainerIfaceConfig): void 
     trySysctl(netns, interfaceSysctl(6, ifName, "accept_dad"), "0");
   }
   // Announce the address on link-up so neighbours drop stale ARP entries of a reused address.
-  trySysctl(netns, interfaceSysctl(4, ifName, "arp_notify"), "1");
+  if (!config.arpNotifySet) trySysctl(netns, interfaceSysctl(4, ifName, "arp_notify"), "1");
+  const link = config.ifIndex ?? ifName;
   for (const ip of ips) {
     try {
-      addAddr(container, { link: ifName, cidr: ip.address, nodad: !config.enableDad, broadcast: true });
+      addAddr(container, { link, cidr: ip.address, nodad: !config.enableDad, broadcast: true });
     } catch (err) {
       throw new CniError(
         ErrorCode.NetlinkFailure,
@@ -81,13 +86,13 @@ export function configureContainerInterface(config: ContainerIfaceConfig): void 
       );
     }
   }
-  if (!config.leaveDown) setLinkUp(container, ifName);
+  if (!config.leaveDown) setLinkUp(container, link);
   if (config.leaveDown) return; // routes through a down interface cannot be added
   config.beforeRoutes?.();
   const gateways = defaultGateways(ips);
   for (const route of result.routes ?? []) {
     try {
-      addRoute(container, routeConfig(route, ifName, gateways));
+      addRoute(container, routeConfig(route, link, gateways));
     } catch (err) {
       throw new CniError(
         ErrorCode.NetlinkFailure,

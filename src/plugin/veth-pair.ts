@@ -9,7 +9,7 @@ import type { Handle } from "../netlink/handle";
 import { addVeth } from "../netlink/link-create";
 import type { Link } from "../netlink/link-decode";
 import { deleteLinkUnlisted } from "../netlink/link-delete";
-import { deleteLink, findLink, setLink } from "../netlink/links";
+import { deleteLink, findLink, linkIndex, setLink } from "../netlink/links";
 import { attachmentMark, judgeMark } from "./attachment-mark";
 import { openContainerNetnsIfPresent, withHandle } from "./container-netns";
 import { hostVethName } from "./host-veth-name";
@@ -39,14 +39,17 @@ export interface VethPair {
    */
   hostMac: string;
   containerMac: string;
+  /** The container end's index in its namespace (the kernel's echo of the creation, else a lookup). */
+  containerIndex: number;
 }
 
 export function createVethPair(spec: VethPairSpec, rollback: Rollback): VethPair {
   const hostIfName = hostVethName(spec.containerId, spec.ifName);
   const containerMac = spec.mac ?? randomLocalMac();
   const hostMac = randomLocalMac();
+  let created: ReturnType<typeof addVeth>;
   try {
-    addVeth(spec.host, {
+    created = addVeth(spec.host, {
       name: hostIfName,
       mac: hostMac,
       peerName: spec.ifName,
@@ -77,9 +80,12 @@ export function createVethPair(spec: VethPairSpec, rollback: Rollback): VethPair
   }
   // Deleting one end of a veth deletes both.
   rollback.push(`veth ${hostIfName}`, () => ignoreMissing(() => deleteLink(spec.host, hostIfName)));
+  const containerIndex = created.peerIndex ?? linkIndex(spec.container, spec.ifName);
   // The kernel takes an alias only on a link that exists (not in the creating request).
-  setLink(spec.container, spec.ifName, { alias: attachmentMark(spec) });
-  return { hostIfName, hostMac, containerMac };
+  // arp_notify in the same request: the container end announces its address on link-up,
+  // so neighbours drop stale ARP entries of a reused address (the reference sets it too).
+  setLink(spec.container, containerIndex, { alias: attachmentMark(spec), arpNotify: true });
+  return { hostIfName, hostMac, containerMac, containerIndex };
 }
 
 function ignoreMissing(step: () => void): void {

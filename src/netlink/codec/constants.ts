@@ -185,3 +185,8 @@ export const Nud = {
   NOARP: 0x40,
   PERMANENT: 0x80,
 } as const;
+
+/** IFLA_AF_SPEC's AF_INET part: IFLA_INET_CONF holds ipv4 devconf values by their 1-based id. */
+export const IFLA_INET_CONF = 1;
+/** linux/ip.h: net.ipv4.conf.<dev>.arp_notify's devconf id. */
+export const IPV4_DEVCONF_ARP_NOTIFY = 22;

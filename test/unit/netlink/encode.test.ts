@@ -130,7 +130,8 @@ describe("hand-checked encodings", () => {
     addVeth(handle, { name: "host0", peerName: "eth0", peerNetns: 42, mtu: 1400, peerMac: "02:00:00:00:00:02" });
     const request = sent[0];
     expect(request?.type).toBe(Rtm.NEWLINK);
-    expect(request?.flags).toBe(NlmF.REQUEST | NlmF.ACK | NlmF.CREATE | NlmF.EXCL);
+    // NLM_F_ECHO: the kernel's copy of the new host end names the peer's index (IFLA_LINK).
+    expect(request?.flags).toBe(NlmF.REQUEST | NlmF.ACK | NlmF.CREATE | NlmF.EXCL | NlmF.ECHO);
     const attrs = new AttrReader(request?.payload.subarray(IFINFOMSG_LEN) ?? Buffer.alloc(0));
     expect(attrs.str(Ifla.IFNAME)).toBe("host0");
     expect(attrs.u32(Ifla.MTU)).toBe(1400);
