@@ -6,6 +6,7 @@ import { addressOf } from "../../src/ip/cidr";
 import { MAX_OVERLAY_PEERS, type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
 import { parseJsonBounded } from "../../src/cni/json-bounds";
 import { type FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
+import { normalJit } from "../../src/plugin/jit";
 
 /** Far more than any overlay's peers (10,000 peers with subnets are about 600 KB). */
 export const PEERS_FILE_MAX_BYTES = 4 << 20;
@@ -37,18 +38,6 @@ function parsePeersFile(config: OverlayConfig, file: string, bytes: Buffer): Ove
 
 /** Past this size (about 500 l3 or 2,000 l2 peers) an ADD loops over tens of thousands of bytes, peers, kernel entries and keys. */
 const LARGE_LIST_BYTES = 32 << 10;
-
-/**
- * The executable starts with JIT tier-up lowered a thousandfold (scripts/build.sh), right
- * for a call of milliseconds but not for loops over 10,000 peers and 30,000 kernel
- * entries, which then run interpreted. Measured A/B, standalone, 10,000 l3 peers on this
- * loaded 2-core machine: from empty 1.6-1.9 s -> 1.05-1.3 s, in place 0.72-1.04 -> 0.6-0.86 s
- * (the VTEP MACs' FNV loop alone 110-250 -> 35-60 ms). A no-op outside Bun.
- */
-function normalJit(): void {
-  const unsafe = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe;
-  unsafe?.setJITPolicy?.(1);
-}
 
 /**
  * The last list read for a config, with the file bytes it came from. An ADD reads the

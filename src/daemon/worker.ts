@@ -3,8 +3,8 @@
 // only its own thread. Between accepts it returns to its event loop (a stop message).
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
+import { reluctantJit } from "../plugin/jit";
 import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
-import { reluctantJit } from "./jit";
 import { SERVED_PLUGINS, servedPlugin } from "./plugins";
 import { serveConnection } from "./serve";
 import { RequestSlot } from "./slot";
@@ -134,6 +134,8 @@ function acceptNext(): void {
   setAccepting(false);
   handOver();
   serveConnection(connection, data, slot, post).finally(() => {
+    // A request with a large peer list switches this thread to the normal policy (peers.ts).
+    reluctantJit();
     servedSinceGc += 1;
     lastServedAt = performance.now();
     setImmediate(acceptNext);
