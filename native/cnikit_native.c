@@ -236,6 +236,9 @@ static int64_t monotonic_ms(void) {
  * by any other socket (sender nl_pid != 0: a process in the container's namespace can
  * unicast to our port) are dropped unread, so nobody but the kernel can answer us.
  */
+/* The kernel's cap on a dump part (32 KiB less the skb overhead). */
+#define DUMP_CHUNK 32768
+
 static napi_value netlink_recv_fd(napi_env env, int fd, int timeout_ms, int *timed_out) {
   napi_value result;
   char probe;
@@ -256,9 +259,14 @@ static napi_value netlink_recv_fd(napi_env env, int fd, int timeout_ms, int *tim
     }
     struct sockaddr_nl from = {0};
     socklen_t from_len = sizeof from;
-    /* MSG_PEEK|MSG_TRUNC returns the real datagram length, so one read never truncates. */
+    /* MSG_PEEK|MSG_TRUNC returns the real datagram length, so one read never truncates.
+     * The peek offers DUMP_CHUNK bytes: the kernel sizes a dump's next parts by the largest
+     * read it has seen, so a 1-byte peek kept them at one page (572 datagrams for the 30,000
+     * entries of a 10,000-peer l3 VTEP, and a VXLAN FDB dump walks its list from the start
+     * for every part), as iproute2 offers 32 KiB for the same reason. */
+    char chunk[DUMP_CHUNK];
     do {
-      size = recvfrom(fd, &probe, 1, MSG_PEEK | MSG_TRUNC, (struct sockaddr *)&from, &from_len);
+      size = recvfrom(fd, chunk, sizeof chunk, MSG_PEEK | MSG_TRUNC, (struct sockaddr *)&from, &from_len);
     } while (size < 0 && errno == EINTR);
     if (size < 0) return throw_errno(env, errno, "recv", NULL);
     if (from.nl_pid == 0) break;

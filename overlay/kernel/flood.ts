@@ -7,8 +7,10 @@ import { isExists, isNotFound } from "../../src/netlink/codec/errors";
 import type { Handle, RequestSpec } from "../../src/netlink/handle";
 import { getLink } from "../../src/netlink/links";
 import { type NeighSummary, neighRequest, scanNeighs } from "../../src/netlink/neigh";
+import { desiredFloodFingerprint, kernelFloodFingerprint } from "./fingerprint";
 import { addressKey } from "./peer-entries";
 import { throwFirst } from "./reconcile";
+import { floodListDigest, stampedFingerprint, writeStamp } from "./stamp";
 
 function mismatch(message: string): CniError {
   return new CniError(ErrorCode.KernelStateMismatch, message);
@@ -28,14 +30,29 @@ export interface FloodChanges {
 
 /**
  * Makes the flood list equal to `peers`: missing entries appended, entries of peers no
- * longer listed removed, and with them whatever was learned through those peers.
+ * longer listed removed, and with them whatever was learned through those peers. When
+ * the VTEP's stamp (stamp.ts) gives this list's fingerprint and the kernel's entries hash
+ * to it, nothing differs and the diff is skipped. `stampExtra`: kept in the stamp.
  */
-export function reconcileFloodEntries(host: Handle, vtepName: string, peers: readonly string[]): FloodChanges {
-  const link = getLink(host, vtepName).index;
+export function reconcileFloodEntries(
+  host: Handle,
+  vtepName: string,
+  peers: readonly string[],
+  stampExtra?: string,
+): FloodChanges {
+  const vtep = getLink(host, vtepName);
+  const link = vtep.index;
+  const digest = floodListDigest(peers);
+  const stamped = stampedFingerprint(vtep.alias, digest);
+  const restamp = (fingerprint: string) => writeStamp(host, vtep, { digest, fingerprint, extra: stampExtra });
+  const changes: FloodChanges = { added: [], removed: [] };
+  if (stamped !== undefined && kernelFloodFingerprint(host, link) === stamped) {
+    restamp(stamped);
+    return changes;
+  }
   const entries = remoteEntries(host, link);
   const wanted = new Set(peers.map(addressKey));
   const flooded = new Set<string>();
-  const changes: FloodChanges = { added: [], removed: [] };
   const removals: RequestSpec[] = [];
   for (const entry of entries) {
     const dst = entry.dst ?? "";
@@ -56,6 +73,7 @@ export function reconcileFloodEntries(host: Handle, vtepName: string, peers: rea
     changes.added.push(peer);
   }
   throwFirst(host.requestMany(appends), isExists);
+  restamp(desiredFloodFingerprint(peers));
   return changes;
 }
 

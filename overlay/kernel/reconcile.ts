@@ -6,7 +6,7 @@
 import { Nud, RtProt, RtnType } from "../../src/netlink/codec/constants";
 import { type NetlinkError, isExists, isNotFound } from "../../src/netlink/codec/errors";
 import type { Handle } from "../../src/netlink/handle";
-import { getLink, setLink } from "../../src/netlink/links";
+import { getLink } from "../../src/netlink/links";
 import { neighRequest, scanNeighs } from "../../src/netlink/neigh";
 import { routeRequest, scanRoutes } from "../../src/netlink/routes";
 import {
@@ -17,7 +17,8 @@ import {
   diffPeerEntries,
   routeMetric,
 } from "./peer-entries";
-import { desiredFingerprint, kernelFingerprint, peerListDigest, stampText, stampedFingerprint } from "./fingerprint";
+import { desiredFingerprint, kernelFingerprint } from "./fingerprint";
+import { peerListDigest, stampedFingerprint, writeStamp } from "./stamp";
 
 export interface OverlayVtepRef {
   /** The VXLAN device, e.g. "vx4242". */
@@ -110,20 +111,28 @@ export function comparePeerEntries(host: Handle, vtep: OverlayVtepRef, peers: re
  * Makes the VTEP's FDB, neighbour and route entries exactly those of `peers` (the remote
  * peers only: leave our own host out). Returns what it changed (empty when nothing was
  * needed). The VTEP must exist (NotFoundError otherwise); the caller holds the lock.
+ * `stampExtra`: kept in the VTEP's stamp beside the list's (stamp.ts).
  */
-export function reconcilePeerEntries(host: Handle, vtep: OverlayVtepRef, peers: readonly L3Peer[]): PeerEntriesDiff {
+export function reconcilePeerEntries(
+  host: Handle,
+  vtep: OverlayVtepRef,
+  peers: readonly L3Peer[],
+  stampExtra?: string,
+): PeerEntriesDiff {
   // The already-reconciled case (every ADD after the first): when the VTEP's stamp says
   // which fingerprint this very list's entries have and the kernel's entries hash to it,
   // nothing differs, and deriving, formatting and diffing 30,000 entries is skipped.
   const link = getLink(host, vtep.vtepName);
   const digest = peerListDigest(vtep.vni, peers);
   const stamped = stampedFingerprint(link.alias, digest);
-  if (stamped !== undefined && kernelFingerprint(host, link.index) === stamped)
+  const restamp = (fingerprint: string) => writeStamp(host, link, { digest, fingerprint, extra: stampExtra });
+  if (stamped !== undefined && kernelFingerprint(host, link.index) === stamped) {
+    restamp(stamped);
     return { put: { fdb: [], neighbours: [], routes: [] }, remove: { fdb: [], neighbours: [], routes: [] } };
+  }
   const desired = desiredPeerEntries(vtep.vni, peers);
   const diff = diffPeerEntries(desired, readPeerEntries(host, vtep.vtepName));
   applyPeerEntriesDiff(host, vtep.vtepName, diff);
-  const stamp = stampText(digest, desiredFingerprint(desired));
-  if (link.alias !== stamp) setLink(host, link.index, { alias: stamp });
+  restamp(desiredFingerprint(desired));
   return diff;
 }

@@ -101,11 +101,15 @@ function makeL3Plan(config: OverlayConfig, peers: readonly OverlayPeer[], localA
     if (!listed && subnetsOverlap(peer.subnet, ours))
       throw invalid(`subnet: ${ours} overlaps ${peer.subnet} of peer ${peer.underlayAddress}`);
   }
+  return { ...l3Vtep(config, subnets, localAddress), peers: remote };
+}
+
+/** What the VTEP itself is given for this host's `subnets`, once IPAM is known to hand out addresses inside them. */
+export function l3Vtep(config: OverlayConfig, subnets: readonly string[], localAddress: string): Omit<L3Plan, "peers"> {
   for (const subnet of subnets) requireIpamInside(config.netConf, subnet);
   return {
-    subnets,
+    subnets: [...subnets],
     vtepAddresses: subnets.map(vtepCidr),
     vtepMac: vtepMac(config.vni, localAddress),
-    peers: remote,
   };
 }

@@ -6,16 +6,29 @@ import { addressOf } from "../../src/ip/cidr";
 import { MAX_OVERLAY_PEERS, type OverlayConfig, type OverlayPeer, invalid, mergePeers, parsePeer } from "./config";
 import { parseJsonBounded } from "../../src/cni/json-bounds";
 import { type FileRefusedError, readRegularFile } from "../../src/cni/safe-file";
+import { normalJit } from "../../src/plugin/jit";
 
 /** Far more than any overlay's peers (10,000 peers with subnets are about 600 KB). */
 export const PEERS_FILE_MAX_BYTES = 4 << 20;
 
-function readPeersFileBytes(file: string): Buffer {
+/** Past this size (about 500 l3 or 2,000 l2 peers) an ADD loops over tens of thousands of bytes, peers, kernel entries and keys. */
+const LARGE_LIST_BYTES = 32 << 10;
+
+function readFileBytes(file: string): Buffer {
   try {
     return readRegularFile(file, PEERS_FILE_MAX_BYTES);
   } catch (err) {
     throw invalid(`peersFile: cannot read ${JSON.stringify(file)}: ${(err as FileRefusedError).what}`);
   }
+}
+
+/** The peersFile's bytes as they are now (undefined when the config names none); code 7 when unreadable. */
+export function readPeersFileBytes(config: OverlayConfig): Buffer | undefined {
+  if (config.peersFile === undefined) return undefined;
+  const bytes = readFileBytes(config.peersFile);
+  // Before the parse: its depth check alone is a loop over every byte.
+  if (bytes.length > LARGE_LIST_BYTES) normalJit();
+  return bytes;
 }
 
 function parsePeersFile(config: OverlayConfig, file: string, bytes: Buffer): OverlayPeer[] {
@@ -35,21 +48,6 @@ function parsePeersFile(config: OverlayConfig, file: string, bytes: Buffer): Ove
   return parsed.map((peer: unknown, index) => parsePeer(`peersFile ${file}[${index}]`, peer, config.mode));
 }
 
-/** Past this size (about 500 l3 or 2,000 l2 peers) an ADD loops over tens of thousands of bytes, peers, kernel entries and keys. */
-const LARGE_LIST_BYTES = 32 << 10;
-
-/**
- * The executable starts with JIT tier-up lowered a thousandfold (scripts/build.sh), right
- * for a call of milliseconds but not for loops over 10,000 peers and 30,000 kernel
- * entries, which then run interpreted. Measured A/B, standalone, 10,000 l3 peers on this
- * loaded 2-core machine: from empty 1.6-1.9 s -> 1.05-1.3 s, in place 0.72-1.04 -> 0.6-0.86 s
- * (the VTEP MACs' FNV loop alone 110-250 -> 35-60 ms). A no-op outside Bun.
- */
-function normalJit(): void {
-  const unsafe = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe;
-  unsafe?.setJITPolicy?.(1);
-}
-
 /**
  * The last list read for a config, with the file bytes it came from. An ADD reads the
  * list twice (before anything is created, to refuse a bad one and size the MTU, and again
@@ -58,12 +56,12 @@ function normalJit(): void {
  */
 const lastRead = new WeakMap<OverlayConfig, { bytes: Buffer; peers: readonly OverlayPeer[] }>();
 
-/** Every peer of the config and the file, config first, duplicates removed. Do not change the result: it may be shared. */
-export function readPeers(config: OverlayConfig): readonly OverlayPeer[] {
-  if (config.peersFile === undefined) return mergePeers([], config.peers, "peers");
-  const bytes = readPeersFileBytes(config.peersFile);
-  // Before the parse: its depth check alone is a loop over every byte.
-  if (bytes.length > LARGE_LIST_BYTES) normalJit();
+/**
+ * Every peer of the config and the file (`bytes`, as readPeersFileBytes read them), config
+ * first, duplicates removed. Do not change the result: it may be shared.
+ */
+export function readPeers(config: OverlayConfig, bytes = readPeersFileBytes(config)): readonly OverlayPeer[] {
+  if (config.peersFile === undefined || bytes === undefined) return mergePeers([], config.peers, "peers");
   const last = lastRead.get(config);
   if (last?.bytes.equals(bytes)) return last.peers;
   const peers = mergePeers([], config.peers, "peers");

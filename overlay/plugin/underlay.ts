@@ -102,11 +102,16 @@ function underlayLink(query: UnderlayQuery, firstPeer: string | undefined, missi
   );
 }
 
+/** The peer the underlay is found by (the route to it): the first that is not `localAddress`. */
+export function firstPeerOf(config: OverlayConfig, peers: readonly string[]): string | undefined {
+  // Peers and localAddress are canonical (config.ts): compared as strings, 10,000 of them per ADD.
+  return peers.find((peer) => peer !== config.localAddress);
+}
+
 export function resolveUnderlay(query: UnderlayQuery): Underlay {
   const { host, config } = query;
   const missing = (msg: string) => new CniError(query.missingCode ?? ErrorCode.InvalidNetworkConfig, msg);
-  // Peers and localAddress are canonical (config.ts): compared as strings, 10,000 of them per ADD.
-  const firstPeer = query.peers.find((peer) => peer !== config.localAddress);
+  const firstPeer = firstPeerOf(config, query.peers);
   const link = underlayLink(query, firstPeer, missing);
   let localAddress = config.localAddress;
   if (localAddress !== undefined) {

@@ -38,45 +38,10 @@ import { comparePeerEntries, reconcilePeerEntries } from "../kernel/reconcile";
 import { bridgeLockName } from "../../src/plugin/lock-layout";
 import { Rollback } from "../../src/plugin/rollback";
 import { type OverlayConfig, loadOverlayConfig } from "./config";
-import { type L3Plan, planL3 } from "./l3";
-import { addressesOf, readPeers, remotePeers } from "./peers";
-import { overlayMtu, resolveUnderlay } from "./underlay";
-import { type VtepSpec, checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "../kernel/vtep";
-
-/** Everything an ADD or CHECK needs from the host's current state and the current peer list. */
-interface OverlayPlan {
-  vtep: VtepSpec;
-  /** l2: the remote peers' addresses (flood list). */
-  floodPeers: string[];
-  /** l2: this host's bridge address ("10.20.0.1/16"), when the config gives it one. */
-  hostAddress: string | undefined;
-  /** l3: our subnet and the remote peers with theirs. */
-  l3: L3Plan | undefined;
-}
-
-function planOverlay(config: OverlayConfig, host: Handle): OverlayPlan {
-  const peers = readPeers(config);
-  const underlay = resolveUnderlay({ host, config, peers: addressesOf(peers) });
-  const l3 = config.mode === "l3" ? planL3(config, peers, underlay.localAddress) : undefined;
-  return {
-    vtep: {
-      name: config.vtepName,
-      vni: config.vni,
-      port: config.port,
-      localAddress: underlay.localAddress,
-      underlay: underlay.link,
-      mtu: config.mtu ?? overlayMtu(underlay),
-      bridgeName: config.bridgeName,
-      bridged: !l3,
-      // l3 knows every MAC in advance; learning would only let spoofed sources in.
-      learning: !l3,
-      ...(l3 && { mac: l3.vtepMac, addresses: l3.vtepAddresses }),
-    },
-    floodPeers: l3 ? [] : addressesOf(remotePeers(peers, underlay.localAddress)),
-    hostAddress: config.hostAddresses.get(underlay.localAddress),
-    l3,
-  };
-}
+import { planOverlay, vtepHoldsStampedEntries } from "./plan";
+import { addressesOf, readPeers } from "./peers";
+import { resolveUnderlay } from "./underlay";
+import { checkVtepDevice, ensureVtep, mismatch, removeOverlayIfUnused } from "../kernel/vtep";
 
 /** Rollback of a VTEP this ADD created: remove it (and the bridge) unless another attachment now uses them. */
 function undoNewVtep(config: OverlayConfig, rollback: Rollback): void {
@@ -93,18 +58,26 @@ function undoNewVtep(config: OverlayConfig, rollback: Rollback): void {
  * Under the bridge's lock, after the bridge exists: parallel ADDs agree on one VTEP and one
  * set of entries per peer. The peer list is read again here, under the lock the overlay
  * agent also takes, so an ADD never puts back a peer set the agent replaced after our
- * first read (that one sized the MTU).
+ * first read (that one sized the MTU). When the VTEP's stamp is for these very inputs
+ * (plan.ts), the list's bytes are all that is read of it, and the kernel's entries are
+ * hashed instead of diffed: every ADD after the first, at 10,000 peers.
  */
 function ensureOverlay(config: OverlayConfig, host: Handle, rollback: Rollback): void {
-  const current = planOverlay(config, host);
-  if (ensureVtep(host, current.vtep).created) undoNewVtep(config, rollback);
-  if (current.l3) reconcilePeerEntries(host, { vtepName: current.vtep.name, vni: config.vni }, current.l3.peers);
-  else reconcileFloodEntries(host, current.vtep.name, current.floodPeers);
-  if (current.hostAddress !== undefined)
+  let plan = planOverlay(config, host, { useStamp: true });
+  if (ensureVtep(host, plan.vtep).created) undoNewVtep(config, rollback);
+  // The stamp vouches for the list, not for the kernel: entries changed since, the whole list.
+  if (plan.entries.source === "stamp" && !vtepHoldsStampedEntries(host, config, plan.entries))
+    plan = planOverlay(config, host, { useStamp: false });
+  const { entries } = plan;
+  if (entries.source === "list" && entries.l3)
+    reconcilePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, entries.l3.peers, entries.stampExtra);
+  else if (entries.source === "list")
+    reconcileFloodEntries(host, plan.vtep.name, entries.floodPeers, entries.stampExtra);
+  if (plan.hostAddress !== undefined)
     ensureGatewayAddresses(
       host,
       config.bridgeName,
-      [{ address: current.hostAddress, gateway: addressOf(current.hostAddress) }],
+      [{ address: plan.hostAddress, gateway: addressOf(plan.hostAddress) }],
       false,
     );
 }
@@ -119,7 +92,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const config = loadOverlayConfig(args.stdinData);
   const { netConf } = config;
   return withAttachmentLock(netConf, args, async () => {
-    const { vtep } = withHandle(Handle.at(null), (host) => planOverlay(config, host));
+    const { vtep } = withHandle(Handle.at(null), (host) => planOverlay(config, host, { useStamp: true }));
     const spec = attachSpec(config, vtep.mtu);
     return withHostAndContainer(args.netns, (host, container) =>
       new Rollback().run(async (rollback) => {
@@ -172,12 +145,13 @@ async function checkOverlayAttachment(config: OverlayConfig, args: CmdArgs): Pro
     args,
   );
   withHandle(Handle.at(null), (host) => {
-    const plan = planOverlay(config, host);
+    const plan = planOverlay(config, host, { useStamp: false });
     checkVtepDevice(host, plan.vtep);
-    if (plan.l3) {
-      const diff = comparePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, plan.l3.peers);
+    const { entries } = plan;
+    if (entries.source === "list" && entries.l3) {
+      const diff = comparePeerEntries(host, { vtepName: plan.vtep.name, vni: config.vni }, entries.l3.peers);
       if (!isEmptyDiff(diff)) throw mismatch(`VTEP ${plan.vtep.name}: ${describeDiff(diff).join("; ")}`);
-    } else checkFloodEntries(host, plan.vtep.name, plan.floodPeers);
+    } else if (entries.source === "list") checkFloodEntries(host, plan.vtep.name, entries.floodPeers);
     if (plan.hostAddress !== undefined) checkHostAddress(host, config.bridgeName, plan.hostAddress);
   });
 }

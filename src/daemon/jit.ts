@@ -1,16 +1,14 @@
 // The JIT in the daemon. The compiled executable starts with a reluctant tier-up policy
 // (scripts/build.sh's --compile-jit-policy), right for a plugin process that lives for
-// milliseconds; the daemon's workers live for days, so they run the normal policy (a worker
-// thread does not inherit the executable's) with lower tier-up thresholds, and the first
-// workers warm up before the daemon listens (warm-up.ts). Measured side by side (bridge +
+// milliseconds; the daemon's workers live for days, so they run the normal policy
+// (src/plugin/jit.ts's normalJit; a worker thread does not inherit the executable's) with
+// lower tier-up thresholds, and the first workers warm up before the daemon listens
+// (warm-up.ts). Measured side by side (bridge +
 // host-local ADD through two daemons, calls alternated, 200 pairs): the worker's own time per
 // ADD over successive 50 calls was, interpreted (reluctant, as before) 4.3 4.3 3.9 4.3 ms;
 // normal policy 4.6 3.7 4.0 3.7; normal with these thresholds 6.5 3.6 3.3 3.3. Warmed by 300
 // calls, the whole ADD went from 6.49 to 5.96 ms, and the daemon's CPU per request was the
 // same (3.83 ms): the compiling is paid once, up front.
-
-/** The normal policy (no scaling of the tier-up thresholds). */
-const WORKER_JIT_POLICY = 1;
 
 /**
  * JavaScriptCore's tier-up thresholds for the daemon process, read from the environment
@@ -24,12 +22,6 @@ export const DAEMON_JIT_ENV: Readonly<Record<string, string>> = {
   BUN_JSC_thresholdForOptimizeAfterWarmUp: "100",
   BUN_JSC_thresholdForOptimizeSoon: "20",
 };
-
-/** Sets this worker thread's JIT policy (a no-op outside Bun). */
-export function workerJit(): void {
-  const unsafe = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe;
-  unsafe?.setJITPolicy?.(WORKER_JIT_POLICY);
-}
 
 /**
  * The default (`cnikit daemon --warm-up`): enough calls for the request path to be

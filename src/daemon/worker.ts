@@ -3,8 +3,8 @@
 // only its own thread. Between accepts it returns to its event loop (a stop message).
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
+import { normalJit } from "../plugin/jit";
 import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
-import { workerJit } from "./jit";
 import { SERVED_PLUGINS, servedPlugin } from "./plugins";
 import { serveConnection } from "./serve";
 import { RequestSlot } from "./slot";
@@ -152,7 +152,8 @@ function acceptNext(): void {
   });
 }
 
-workerJit();
+// A worker lives for days: the normal policy (src/daemon/jit.ts says why and what else).
+normalJit();
 // Load every plugin's code before the first request, not during it.
 for (const name of SERVED_PLUGINS) servedPlugin(name);
 void warmUp(data.warmUpPairs, data.index, () => stopping).then((report) => {

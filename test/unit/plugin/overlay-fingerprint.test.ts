@@ -9,11 +9,11 @@ import type { NlMessage } from "../../../src/netlink/codec/header";
 import type { Handle, RequestSpec } from "../../../src/netlink/handle";
 import {
   desiredFingerprint,
+  desiredFloodFingerprint,
   kernelFingerprint,
-  peerListDigest,
-  stampText,
-  stampedFingerprint,
+  kernelFloodFingerprint,
 } from "../../../overlay/kernel/fingerprint";
+import { nextStamp, parseStamp, peerListDigest, stampText, stampedFingerprint } from "../../../overlay/kernel/stamp";
 import { type PeerEntries, diffPeerEntries, isEmptyDiff } from "../../../overlay/kernel/peer-entries";
 import { readPeerEntries } from "../../../overlay/kernel/reconcile";
 import { dumpMessages, fixtureDir } from "../netlink/fixtures";
@@ -36,8 +36,11 @@ const captured = (): Dumps => ({
 function replay(dumps: Dumps): Handle {
   const dump = (spec: RequestSpec) =>
     spec.type === Rtm.GETROUTE ? dumps.routes : spec.payload.length === 16 ? dumps.fdb : dumps.neighbours;
+  const dumpEach = (spec: RequestSpec, visit: (buf: Buffer, start: number, end: number) => void) => {
+    for (const msg of dump(spec)) visit(msg.payload, 0, msg.payload.length);
+  };
   const request = () => [{ type: Rtm.NEWLINK, flags: 0, seq: 0, pid: 0, payload: linkPayload() }];
-  return { dump, request } as unknown as Handle;
+  return { dump, dumpEach, request } as unknown as Handle;
 }
 
 /** A minimal RTM_NEWLINK answer for getLink: ifinfomsg with the VTEP's index and its name. */
@@ -101,7 +104,7 @@ describe("the l3 VTEP fingerprint", () => {
   it("keys its stamp by the peer list: another list, or no stamp, gives no fingerprint", () => {
     const peers = [{ underlayAddress: "198.18.0.2", subnet: "10.78.2.0/24" }];
     const digest = peerListDigest(42, peers);
-    const alias = stampText(digest, desiredFingerprint(desired));
+    const alias = stampText({ digest, fingerprint: desiredFingerprint(desired), extra: undefined });
     expect(alias.length).toBeLessThanOrEqual(255);
     expect(stampedFingerprint(alias, digest)).toBe(desiredFingerprint(desired));
     expect(stampedFingerprint(alias, peerListDigest(43, peers))).toBeUndefined();
@@ -110,6 +113,46 @@ describe("the l3 VTEP fingerprint", () => {
     ).toBeUndefined();
     expect(stampedFingerprint(undefined, digest)).toBeUndefined();
     expect(stampedFingerprint("an operator's alias", digest)).toBeUndefined();
+  });
+});
+
+describe("the l2 flood fingerprint", () => {
+  // The capture's VTEP floods to 198.18.0.4 and has unicast entries through 198.18.0.2 and .3.
+  const unicast = (msg: NlMessage) => !isFlood(msg) && !msg.payload.includes(Buffer.from([8, 0, 9, 0]));
+  const floodOnly = (): Dumps => ({ ...captured(), fdb: captured().fdb.filter((msg) => !unicast(msg)) });
+
+  it("is the flood list's, with unicast entries only through flooded peers", () => {
+    expect(kernelFloodFingerprint(replay(floodOnly()), vtep)).toBe(desiredFloodFingerprint(["198.18.0.4"]));
+    expect(desiredFloodFingerprint(["198.18.0.4", "198.18.0.4"])).toBe(desiredFloodFingerprint(["198.18.0.4"]));
+    expect(kernelFloodFingerprint(replay(floodOnly()), vtep)).not.toBe(
+      desiredFloodFingerprint(["198.18.0.4", "198.18.0.2"]),
+    );
+  });
+
+  it("matches no list while an entry goes through a peer that is not flooded (the reconcile removes it)", () => {
+    // The unicast entries through 198.18.0.2 and .3, which are not in the flood list.
+    expect(captured().fdb.some(unicast)).toBe(true);
+    expect(kernelFloodFingerprint(replay(captured()), vtep)).toMatch(/\+stray$/);
+  });
+});
+
+describe("the VTEP stamp", () => {
+  const digest = peerListDigest(42, [{ underlayAddress: "198.18.0.2", subnet: "10.78.2.0/24" }]);
+
+  it("reads back what it wrote, and leaves out an extra that would not fit the alias", () => {
+    const stamp = { digest, fingerprint: "3.a.b", extra: "key;198.18.0.2;198.18.0.1;10.78.1.0/24" };
+    expect(parseStamp(stampText(stamp))).toEqual(stamp);
+    const long = stampText({ ...stamp, extra: "x".repeat(300) });
+    expect(long.length).toBeLessThanOrEqual(255);
+    expect(parseStamp(long)).toEqual({ ...stamp, extra: undefined });
+  });
+
+  it("keeps a caller's extra while the list is the same, drops it for another list, takes a new one when given", () => {
+    const alias = stampText({ digest, fingerprint: "3.a.b", extra: "claim" });
+    expect(parseStamp(nextStamp(alias, digest, "3.a.b"))?.extra).toBe("claim");
+    expect(parseStamp(nextStamp(alias, "other", "1.c.d"))?.extra).toBeUndefined();
+    expect(parseStamp(nextStamp(alias, digest, "4.e.f"))?.extra).toBeUndefined();
+    expect(parseStamp(nextStamp(alias, digest, "3.a.b", "new"))?.extra).toBe("new");
   });
 });
 
