@@ -1,6 +1,7 @@
 // A daemon worker thread: accepts on the shared listening socket and serves one
 // connection at a time, so a request waiting on a lock or a slow kernel call holds up
 // only its own thread. Between accepts it returns to its event loop (a stop message).
+import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
 import { normalJit } from "../plugin/jit";
@@ -49,9 +50,18 @@ function collectWhenIdle(): void {
   // Not accepting while collecting: a call that comes now goes to the next worker.
   setAccepting(false);
   handOver();
+  collectGarbage();
+}
+
+function collectGarbage(): void {
   const bun = (globalThis as { Bun?: { gc?: (force: boolean) => void } }).Bun;
   if (bun?.gc) bun.gc(true);
   else (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** The inode of this thread's network namespace (setns is per thread). */
+function threadNetnsInode(): number {
+  return fs.statSync("/proc/thread-self/ns/net").ino;
 }
 
 parentPort?.on("message", (message: MainMessage) => {
@@ -156,8 +166,18 @@ function acceptNext(): void {
 normalJit();
 // Load every plugin's code before the first request, not during it.
 for (const name of SERVED_PLUGINS) servedPlugin(name);
+const netnsBefore = threadNetnsInode();
 void warmUp(data.warmUpPairs, data.index, () => stopping).then((report) => {
+  if (threadNetnsInode() !== netnsBefore) {
+    // Never serve from the wrong namespace: a crash, and the pool starts a new worker.
+    setImmediate(() => {
+      throw new Error("the warm-up left this worker thread in another network namespace");
+    });
+    return;
+  }
   warming = false;
+  // What the warm-up's calls left, before the first request instead of during one.
+  if (report.calls > 0) collectGarbage();
   post({ kind: "ready", ...(report.calls > 0 || report.failed ? { warmUp: report } : {}) });
   if (stopping) finish();
   else if (serving) acceptNext();
