@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { CniError, ErrorCode } from "../cni/errors";
 import { native } from "../../native";
 import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
+import { WARMED_WORKERS } from "./jit";
 import { encodeAnswer } from "./protocol";
 import { RequestSlot, Slot } from "./slot";
 
@@ -38,13 +39,6 @@ interface Member {
   retired: boolean;
   exited: Promise<void>;
 }
-
-/**
- * Workers that warm up: a trickle of calls lands on worker 0, and on worker 1 while worker
- * 0 still waits for a DEL's kernel teardown (worker.ts's accept order); the others take
- * bursts and warm up by serving.
- */
-const WARMED_WORKERS = 2;
 
 /** The worker's entry: inside the compiled executable entry points are named from src/. */
 function workerEntry(): string {

@@ -4,7 +4,8 @@
 import * as fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { native } from "../../native";
-import { normalJit } from "../plugin/jit";
+import { normalJit, reluctantJit } from "../plugin/jit";
+import { WARMED_WORKERS } from "./jit";
 import { type MainMessage, type WorkerData, type WorkerMessage, acceptOrderLayout } from "./messages";
 import { SERVED_PLUGINS, servedPlugin } from "./plugins";
 import { serveConnection } from "./serve";
@@ -162,8 +163,10 @@ function acceptNext(): void {
   });
 }
 
-// A worker lives for days: the normal policy (src/daemon/jit.ts says why and what else).
-normalJit();
+// The first workers serve every trickle of calls for days: the normal policy; the others,
+// only bursts (src/daemon/jit.ts says why and what else).
+if (data.index < WARMED_WORKERS) normalJit();
+else reluctantJit();
 // Load every plugin's code before the first request, not during it.
 for (const name of SERVED_PLUGINS) servedPlugin(name);
 const netnsBefore = threadNetnsInode();

@@ -6,6 +6,8 @@
 // (vitest, node dist/js).
 
 const NORMAL_JIT_POLICY = 1;
+/** The same scale as scripts/build.sh's --compile-jit-policy. */
+const RELUCTANT_JIT_POLICY = 1000;
 
 function setJitPolicy(scale: number): void {
   const unsafe = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe;
@@ -20,4 +22,12 @@ function setJitPolicy(scale: number): void {
  */
 export function normalJit(): void {
   setJitPolicy(NORMAL_JIT_POLICY);
+}
+
+/**
+ * The executable's own policy, for a daemon worker that only takes bursts (src/daemon/jit.ts):
+ * compiling for a few calls a day costs more CPU than it saves.
+ */
+export function reluctantJit(): void {
+  setJitPolicy(RELUCTANT_JIT_POLICY);
 }
