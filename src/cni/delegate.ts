@@ -27,10 +27,22 @@ export interface DelegateOptions {
 /** The resident-mode front end's file name (native/cnikit_front.c), beside the executable. */
 export const FRONT_END_NAME = "cnikit-front";
 
+/** The executable's own real path does not change while it runs: resolved once per path. */
+const resolvedSelf = new Map<string, string>();
+
+function realSelf(selfExecutable: string): string {
+  let real = resolvedSelf.get(selfExecutable);
+  if (real === undefined) {
+    real = fs.realpathSync(selfExecutable);
+    resolvedSelf.set(selfExecutable, real);
+  }
+  return real;
+}
+
 function isSelf(file: string, selfExecutable: string): boolean {
   try {
     const target = fs.realpathSync(file);
-    const self = fs.realpathSync(selfExecutable);
+    const self = realSelf(selfExecutable);
     return target === self || target === path.join(path.dirname(self), FRONT_END_NAME);
   } catch {
     return false;

@@ -1,5 +1,5 @@
 // RTM_NEWLINK messages -> Link objects.
-import { AttrReader } from "./codec/attrs";
+import { AttrReader, findAttr } from "./codec/attrs";
 import { IFLA_BR_VLAN_FILTERING, Ifla, IflaBrport, IflaInfo, IflaVxlan, Iff } from "./codec/constants";
 import { IFINFOMSG_LEN, decodeIfInfo } from "./codec/structs";
 import { formatIp, formatMac } from "./codec/ip-bytes";
@@ -93,9 +93,11 @@ export function decodeLink(payload: Buffer): Link {
 function decodeLinkInfo(link: Link, linkInfo: AttrReader): void {
   const kind = linkInfo.str(IflaInfo.KIND);
   if (kind) link.kind = kind;
-  const data = linkInfo.nested(IflaInfo.DATA);
-  if (kind === "vxlan" && data) link.vxlan = decodeVxlan(data);
-  if (kind === "bridge" && data) link.bridge = { vlanFiltering: data.u8(IFLA_BR_VLAN_FILTERING) === 1 };
+  const dataBytes = linkInfo.get(IflaInfo.DATA);
+  if (kind === "vxlan" && dataBytes) link.vxlan = decodeVxlan(new AttrReader(dataBytes));
+  // One value of the bridge's 45 or so (every bridge ADD looks its bridge up).
+  if (kind === "bridge" && dataBytes)
+    link.bridge = { vlanFiltering: findAttr(dataBytes, IFLA_BR_VLAN_FILTERING)?.[0] === 1 };
   const slaveKind = linkInfo.str(IflaInfo.SLAVE_KIND);
   if (slaveKind) link.slaveKind = slaveKind;
   const slaveData = linkInfo.nested(IflaInfo.SLAVE_DATA);

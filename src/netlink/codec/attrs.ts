@@ -105,6 +105,26 @@ export function splitAttrs(buf: Buffer): RawAttr[] {
   return attrs;
 }
 
+/**
+ * The payload of the last attribute of `type` in buf, found by walking the headers only:
+ * for one value out of a long list (a bridge's IFLA_INFO_DATA holds about 45), where an
+ * AttrReader would cut out and index every one.
+ */
+export function findAttr(buf: Buffer, type: number): Buffer | undefined {
+  let found: Buffer | undefined;
+  for (let offset = 0; offset + NLA_HDRLEN <= buf.length; ) {
+    const len = buf.readUInt16LE(offset);
+    if (len < NLA_HDRLEN || offset + len > buf.length)
+      throw new Error(
+        `malformed netlink attribute at offset ${offset}: length ${len}, ${buf.length - offset} bytes left`,
+      );
+    if ((buf.readUInt16LE(offset + 2) & NLA_TYPE_MASK) === type)
+      found = buf.subarray(offset + NLA_HDRLEN, offset + len);
+    offset += align4(len);
+  }
+  return found;
+}
+
 /** Typed access to one attribute list; for a repeated type the last one wins, `all` gives every one. */
 export class AttrReader {
   readonly list: RawAttr[];
