@@ -2,14 +2,13 @@
 // then the same skel a standalone process runs, with the request's own environment,
 // stdin and plugin name (src/cni/request-context.ts). Frames go back as PROTOCOL.md says.
 import { CniError, ErrorCode } from "../cni/errors";
-import { withRequestContext } from "../cni/request-context";
 import { decodeJsonObject } from "../cni/config";
-import { errorVersionOfConfig, runSkel } from "../cni/skel";
+import { errorVersionOfConfig } from "../cni/skel";
 import { workerCrashHook } from "../cni/test-hooks";
 import { CURRENT_VERSION } from "../cni/versions";
 import { native } from "../../native";
 import type { IpamUse, RequestSummary, WorkerData, WorkerMessage } from "./messages";
-import { servedPlugin } from "./plugins";
+import { runServed, servedPlugin } from "./plugins";
 import { type RequestSlot, Slot } from "./slot";
 import {
   HELLO_LENGTH,
@@ -186,7 +185,6 @@ async function runRequest(
   const { errorVersion, ipam, config } = describeStdin(plugin, stdin);
   slot.begin(fd, errorVersion);
   if (workerCrashHook(env)) await crashWorker();
-  const stdout: string[] = [];
   const writeStderr = (text: string): void => {
     // Streamed as it comes, like a process's stderr; a caller gone away loses nothing we need.
     if (slot.state !== Slot.Busy) return;
@@ -200,32 +198,26 @@ async function runRequest(
   const deferred: Array<() => void> = [];
   const target = servedPlugin(plugin);
   let status: number;
+  let output: string;
   if (target) {
-    const context = {
+    ({ status, stdout: output } = await runServed(target, {
       env,
+      stdin,
+      ...(config && { decodedStdin: config }),
       writeStderr,
       trackFd: (lockFd: number, open: boolean) => {
         if (!slot.track(lockFd, open)) post({ kind: "fd", fd: lockFd, open });
       },
       afterAnswer: (work: () => void) => deferred.push(work),
-    };
-    const io = {
-      env,
-      readStdin: () => stdin,
-      writeStdout: (text: string) => stdout.push(text),
-      writeStderr,
-      ...(config && { decodedStdin: config }),
-    };
-    status = await withRequestContext(context, () => runSkel(target.funcs, target.about, io));
+    }));
   } else {
     const error = new CniError(
       ErrorCode.PluginNotAvailable,
       `cnikit daemon: no plugin named ${JSON.stringify(plugin)}`,
     );
-    stdout.push(JSON.stringify(error.toJSON(errorVersion)));
+    output = JSON.stringify(error.toJSON(errorVersion));
     status = 1;
   }
-  const output = stdout.join("");
   // Exactly one side answers: we, unless the main thread already did (time limit).
   if (slot.claim(Slot.Answering)) {
     Atomics.add(new Int32Array(data.served), 0, 1);

@@ -16,9 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { native } from "../../native";
 import { decodeJsonObject } from "../cni/config";
-import { withRequestContext } from "../cni/request-context";
-import { runSkel } from "../cni/skel";
-import { servedPlugin } from "./plugins";
+import { runServed, servedPlugin } from "./plugins";
 
 /** The scratch directories' prefix; a daemon killed during its warm-up leaves one, removed by the next (cleanStaleScratch). */
 const SCRATCH_PREFIX = "cnikit-warm-up-";
@@ -43,23 +41,20 @@ function warmUpConfig(scratch: string): Buffer {
   );
 }
 
-/** One call through the skel, as serve.ts runs a request; its deferred work runs right after. */
+/** One call through the skel, as serve.ts runs a request (runServed); its deferred work runs right after. */
 async function runCall(env: Record<string, string>, stdin: Buffer): Promise<void> {
   const target = servedPlugin("bridge");
   if (!target) throw new Error("the bridge plugin is not served");
-  const stdout: string[] = [];
   const deferred: Array<() => void> = [];
-  const context = { env, writeStderr: () => undefined, afterAnswer: (work: () => void) => deferred.push(work) };
-  const io = {
+  const { status, stdout } = await runServed(target, {
     env,
-    readStdin: () => stdin,
-    writeStdout: (text: string) => stdout.push(text),
-    writeStderr: () => undefined,
+    stdin,
     decodedStdin: decodeJsonObject(stdin),
-  };
-  const status = await withRequestContext(context, () => runSkel(target.funcs, target.about, io));
+    writeStderr: () => undefined,
+    afterAnswer: (work) => deferred.push(work),
+  });
   for (const work of deferred) work();
-  if (status !== 0) throw new Error(`${env.CNI_COMMAND} answered ${stdout.join("").slice(0, 300)}`);
+  if (status !== 0) throw new Error(`${env.CNI_COMMAND} answered ${stdout.slice(0, 300)}`);
 }
 
 function closeQuietly(fd: number): void {
@@ -79,11 +74,10 @@ export function cleanStaleScratch(): void {
   } catch {
     return;
   }
-  for (const name of names) {
+  for (const name of names.filter((entry) => entry.startsWith(SCRATCH_PREFIX))) {
     const pid = Number(name.slice(SCRATCH_PREFIX.length).split("-")[0]);
-    if (!name.startsWith(SCRATCH_PREFIX) || !Number.isInteger(pid) || pid === process.pid) continue;
-    if (fs.existsSync(`/proc/${pid}`)) continue;
-    fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !fs.existsSync(`/proc/${pid}`))
+      fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
   }
 }
 
